@@ -1,0 +1,346 @@
+"""The `latentzoo` command line (also `python -m latentzoo`).
+
+    latentzoo train {ae,dae,vae,cvae,vqvae} --out DIR [options]   train a model into a run folder
+    latentzoo eval DIR [--json]                                   test-set metrics of a run
+    latentzoo reconstruct DIR --out FILE.png                      inputs above reconstructions
+    latentzoo sample DIR -n 64 --out FILE.png [--digit D]         new digits
+    latentzoo denoise DIR --noise SPEC --out FILE.png             rows: clean, noisy, denoised
+    latentzoo interpolate DIR --out FILE.png                      walks between test digits
+    latentzoo demo [--out DIR]                                    a short VAE run with pictures
+
+A user mistake prints one line to stderr and exits with status 2; no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .errors import ConfigError, LatentzooError
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports a usage mistake in one line (and exits with 2)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        print(f"latentzoo: error: {message} (see {self.prog} --help)", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def positive_int(s: str) -> int:
+    try:
+        v = int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{s}' is not a whole number") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {v}")
+    return v
+
+
+def nonneg_int(s: str) -> int:
+    v = positive_int(s) if s.strip() != "0" else 0
+    return v
+
+
+def positive_float(s: str) -> float:
+    try:
+        v = float(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{s}' is not a number") from None
+    if not 0 < v < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {s}")
+    return v
+
+
+def nonneg_float(s: str) -> float:
+    try:
+        v = float(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{s}' is not a number") from None
+    if not 0 <= v < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {s}")
+    return v
+
+
+def digit(s: str) -> int:
+    try:
+        v = int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{s}' is not a digit 0-9") from None
+    if not 0 <= v <= 9:
+        raise argparse.ArgumentTypeError(f"a digit is 0-9, got {v}")
+    return v
+
+
+def png_path(s: str) -> Path:
+    p = Path(s)
+    if p.suffix.lower() != ".png":
+        raise argparse.ArgumentTypeError(f"'{s}' should end in .png")
+    return p
+
+
+# options of `train` that map onto Config fields (None = not given)
+TRAIN_FIELDS = ("epochs", "batch_size", "lr", "latent_dim", "backbone", "noise", "beta", "recon", "kl_warmup",
+                "codebook_size", "quantizer", "ema", "kmeans_init", "restart_dead", "cosine", "codebook_dim",
+                "fsq_levels", "limit", "seed", "dataset", "channels", "hidden", "res_blocks")
+
+
+def build_parser() -> Parser:
+    from .config import BACKBONES, MODELS, QUANTIZERS, RECONS
+    from .data import DATASETS
+
+    p = Parser(prog="latentzoo", description="Autoencoders (AE, DAE, VAE, CVAE, VQ-VAE) on MNIST.")
+    p.add_argument("--version", action="version", version=f"latentzoo {__import__('latentzoo').__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def common(sp, data=True):
+        sp.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+        if data:
+            sp.add_argument("--data-dir", default=None, help="folder with the MNIST IDX files (else $LATENTZOO_DATA, "
+                                                             "the cache, a download)")
+
+    t = sub.add_parser("train", help="train a model into a run folder")
+    t.add_argument("model", choices=MODELS)
+    t.add_argument("--out", required=True, type=Path, help="run folder to create (or continue with --resume)")
+    t.add_argument("--epochs", type=positive_int)
+    t.add_argument("--batch-size", type=positive_int)
+    t.add_argument("--lr", type=positive_float)
+    t.add_argument("--latent-dim", type=positive_int, help="latent size (VQ-VAE: size D of each code vector)")
+    t.add_argument("--backbone", choices=BACKBONES)
+    t.add_argument("--channels", type=positive_int, help="conv channels at 14x14 (default 32)")
+    t.add_argument("--hidden", type=positive_int, help="mlp hidden width (default 512)")
+    t.add_argument("--res-blocks", type=nonneg_int, help="conv residual blocks at 7x7 (default 1)")
+    t.add_argument("--noise", help="DAE corruption, e.g. gaussian:0.5 or gaussian:0.3+mask:0.2")
+    t.add_argument("--beta", type=nonneg_float, help="VAE: KL weight (1); VQ-VAE: commitment weight (0.25)")
+    t.add_argument("--recon", choices=RECONS, help="reconstruction loss (VAE default bce, others mse)")
+    t.add_argument("--kl-warmup", type=nonneg_int, help="VAE: epochs of linear KL warm-up (0)")
+    t.add_argument("--codebook-size", type=positive_int, help="VQ-VAE: K codes (512)")
+    t.add_argument("--quantizer", choices=QUANTIZERS, help="VQ-VAE: vq (default) or fsq")
+    t.add_argument("--ema", action=argparse.BooleanOptionalAction, default=None, help="EMA codebook updates (on)")
+    t.add_argument("--kmeans-init", action=argparse.BooleanOptionalAction, default=None, help="k-means init (on)")
+    t.add_argument("--restart-dead", action=argparse.BooleanOptionalAction, default=None, help="dead-code restarts (on)")
+    t.add_argument("--cosine", action=argparse.BooleanOptionalAction, default=None, help="l2-normalised codes (off)")
+    t.add_argument("--codebook-dim", type=nonneg_int, help="lookup in a projected space of this size (0: off)")
+    t.add_argument("--fsq-levels", help="FSQ levels, e.g. 8,8,8 (K = product)")
+    t.add_argument("--limit", type=positive_int, help="use only the first N training images")
+    t.add_argument("--seed", type=nonneg_int)
+    t.add_argument("--dataset", choices=DATASETS, help="mnist (default) or digits (bundled, no download)")
+    t.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
+    t.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress bar (default: when stderr is a terminal)")
+    common(t)
+
+    e = sub.add_parser("eval", help="test-set metrics of a run")
+    e.add_argument("run", type=Path)
+    e.add_argument("--json", action="store_true", help="print JSON")
+    common(e)
+
+    r = sub.add_parser("reconstruct", help="test digits above their reconstructions")
+    r.add_argument("run", type=Path)
+    r.add_argument("--out", required=True, type=png_path)
+    r.add_argument("-n", type=positive_int, default=32, help="number of test digits (32)")
+    common(r)
+
+    s = sub.add_parser("sample", help="draw new digits")
+    s.add_argument("run", type=Path)
+    s.add_argument("--out", required=True, type=png_path)
+    s.add_argument("-n", type=positive_int, default=64, help="number of samples (64)")
+    s.add_argument("--digit", type=digit, help="draw this digit (conditional models)")
+    s.add_argument("--temperature", type=positive_float, default=1.0, help="scale of the prior noise (1.0)")
+    s.add_argument("--seed", type=nonneg_int, default=0)
+    common(s, data=False)
+
+    d = sub.add_parser("denoise", help="rows: clean, noisy, denoised")
+    d.add_argument("run", type=Path)
+    d.add_argument("--noise", required=True, help="corruption, e.g. gaussian:0.5")
+    d.add_argument("--out", required=True, type=png_path)
+    d.add_argument("-n", type=positive_int, default=8, help="number of test digits (8)")
+    d.add_argument("--seed", type=nonneg_int, default=0)
+    common(d)
+
+    i = sub.add_parser("interpolate", help="decode walks between pairs of test digits")
+    i.add_argument("run", type=Path)
+    i.add_argument("--out", required=True, type=png_path)
+    i.add_argument("--pairs", type=positive_int, default=6, help="number of pairs, one row each (6)")
+    i.add_argument("--steps", type=int, default=10, help="images per row, ends included (10)")
+    common(i)
+
+    m = sub.add_parser("demo", help="train a small VAE and write pictures (MNIST, else the bundled digits)")
+    m.add_argument("--out", type=Path, default=Path("runs/demo"))
+    m.add_argument("--epochs", type=positive_int, default=3)
+    common(m)
+    return p
+
+
+# ----------------------------------------------------------------------------- commands
+
+def cmd_train(a) -> int:
+    from .config import make_config
+    from .runs import LAST, read_config
+    from .training import train
+
+    given = {k: getattr(a, k) for k in TRAIN_FIELDS if getattr(a, k) is not None}
+    if a.resume and (a.out / LAST).is_file():
+        cfg = read_config(a.out)
+        if cfg.model != a.model:
+            raise ConfigError(f"{a.out} holds a {cfg.model} run, not {a.model}")
+        clash = [k for k, v in given.items() if k != "epochs" and getattr(cfg, k) != v]
+        if clash:
+            k = clash[0]
+            raise ConfigError(f"--resume continues the saved config; --{k.replace('_', '-')} {given[k]} differs from "
+                              f"its {getattr(cfg, k)} (only --epochs may change)")
+        if "epochs" in given:
+            cfg.epochs = given["epochs"]
+    else:
+        cfg = make_config(a.model, **given)
+    train(cfg, a.out, resume=a.resume, data_dir=a.data_dir, device=a.device, progress=a.progress)
+    print(f"run written to {a.out}")
+    return 0
+
+
+def _load_run(a):
+    from .data import load_dataset
+    from .runs import load, read_config
+
+    cfg = read_config(a.run)
+    model = load(a.run, device=a.device)
+    data = load_dataset(cfg.dataset, getattr(a, "data_dir", None)) if hasattr(a, "data_dir") else None
+    return cfg, model, data
+
+
+def format_metrics(metrics: dict) -> str:
+    lines = []
+    for k, v in metrics.items():
+        lines.append(f"{k:>16}  {v:.6g}" if isinstance(v, float) else f"{k:>16}  {v}")
+    return "\n".join(lines)
+
+
+def cmd_eval(a) -> int:
+    from .metrics import evaluate
+
+    cfg, model, data = _load_run(a)
+    metrics = {"model": cfg.model, "backbone": cfg.backbone, "dataset": cfg.dataset, **evaluate(model, data.test)}
+    print(json.dumps(metrics, indent=2) if a.json else format_metrics(metrics))
+    return 0
+
+
+def cmd_reconstruct(a) -> int:
+    import torch
+
+    from .plots import save_reconstructions
+
+    _, model, data = _load_run(a)
+    x, y = data.test.tensors(slice(0, a.n), model.device)
+    with torch.no_grad():
+        save_reconstructions(a.out, x, model.reconstruct(x, y))
+    print(f"wrote {a.out}")
+    return 0
+
+
+def cmd_sample(a) -> int:
+    import torch
+
+    from .plots import save_grid
+    from .runs import load, read_config
+
+    cfg = read_config(a.run)
+    model = load(a.run, device=a.device)
+    gen = torch.Generator().manual_seed(a.seed)
+    if getattr(model, "conditional", False):
+        y = torch.full((a.n,), a.digit) if a.digit is not None else torch.arange(a.n) % 10
+    elif a.digit is not None:
+        raise ConfigError(f"--digit needs a conditional model (cvae); this run is a {cfg.model}")
+    else:
+        y = None
+    images = model.sample(a.n, y=y, generator=gen, temperature=a.temperature)
+    save_grid(a.out, images, nrow=10 if (y is not None and a.digit is None) else 8)
+    print(f"wrote {a.out}")
+    return 0
+
+
+def cmd_denoise(a) -> int:
+    import torch
+
+    from .noise import corrupt, parse_noise
+    from .metrics import psnr
+    from .plots import save_rows
+
+    spec = parse_noise(a.noise)
+    _, model, data = _load_run(a)
+    x, y = data.test.tensors(slice(0, a.n), model.device)
+    noisy = corrupt(x, spec, torch.Generator().manual_seed(a.seed))
+    with torch.no_grad():
+        clean = model.reconstruct(noisy, y)
+    save_rows(a.out, [x, noisy, clean])
+    print(f"wrote {a.out}  (PSNR noisy {float(psnr(x, noisy).mean()):.2f} dB -> denoised "
+          f"{float(psnr(x, clean).mean()):.2f} dB on these {a.n} digits)")
+    return 0
+
+
+def cmd_interpolate(a) -> int:
+    from .plots import save_grid
+
+    if a.steps < 2:
+        raise ConfigError(f"--steps must be at least 2, got {a.steps}")
+    _, model, data = _load_run(a)
+    x, y = data.test.tensors(slice(0, 2 * a.pairs), model.device)
+    walks = model.interpolate(x[0::2], x[1::2], a.steps, y=y[0::2] if model.conditional else None)
+    save_grid(a.out, walks.flatten(0, 1), nrow=a.steps)  # (pairs * steps, 1, 28, 28)
+    print(f"wrote {a.out}")
+    return 0
+
+
+def cmd_demo(a) -> int:
+    from .config import make_config
+    from .data import find_mnist
+    from .errors import DataError
+    from .training import train
+
+    try:
+        find_mnist(a.data_dir)
+        dataset, extra = "mnist", {"limit": 10000}
+    except DataError as e:
+        print(f"latentzoo: notice: MNIST is not available ({e}); the demo uses the bundled 8x8 digits instead",
+              file=sys.stderr)
+        dataset, extra = "digits", {}
+    out = a.out
+    n = 2
+    while out.exists():  # never overwrite an earlier demo
+        out = a.out.with_name(f"{a.out.name}-{n}")
+        n += 1
+    cfg = make_config("vae", dataset=dataset, epochs=a.epochs if dataset == "mnist" else 5 * a.epochs, **extra)
+    print(f"demo: training a {cfg.backbone} VAE on {dataset} for {cfg.epochs} epochs into {out}", file=sys.stderr)
+    train(cfg, out, data_dir=a.data_dir, device=a.device)
+    a.run, a.json = out, False
+    cmd_eval(a)
+    a.out, a.pairs, a.steps = out / "interpolation.png", 6, 10
+    cmd_interpolate(a)
+    pictures = sorted(p.name for p in out.glob("*.png"))
+    print(f"demo done: {out} holds {', '.join(pictures)}")
+    return 0
+
+
+COMMANDS = {"train": cmd_train, "eval": cmd_eval, "reconstruct": cmd_reconstruct, "sample": cmd_sample,
+            "denoise": cmd_denoise, "interpolate": cmd_interpolate, "demo": cmd_demo}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except LatentzooError as e:
+        print(f"latentzoo: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("latentzoo: interrupted (a training run continues from its last finished epoch with --resume)",
+              file=sys.stderr)
+        return 130
+    except OSError as e:
+        print(f"latentzoo: error: {e.strerror or e}: {e.filename or ''}".rstrip(": "), file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""The one flat configuration of a run: model, quantizer and training settings.
+
+Saved as `config.json` in every run folder; `latentzoo.load` rebuilds the model from it. Per-model
+defaults (which reconstruction loss, what `beta` means, the latent size) are filled in by
+`make_config`, so a saved config always holds the values that were actually used.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from .errors import ConfigError
+from .noise import parse_noise
+
+MODELS = ("ae", "dae", "vae", "cvae", "vqvae")
+BACKBONES = ("mlp", "conv")
+RECONS = ("mse", "bce")
+QUANTIZERS = ("vq", "fsq")
+
+# Per-model defaults, applied by make_config where the user gave no value.
+MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
+    "ae": dict(recon="mse", beta=0.0, latent_dim=32),
+    "dae": dict(recon="mse", beta=0.0, latent_dim=32, noise="gaussian:0.5"),
+    "vae": dict(recon="bce", beta=1.0, latent_dim=32),
+    "cvae": dict(recon="bce", beta=1.0, latent_dim=32),
+    # VQ-VAE: beta is the commitment weight (van den Oord et al. 2017 use 0.25); latent_dim is the
+    # size D of each code vector on the 7x7 grid.
+    "vqvae": dict(recon="mse", beta=0.25, latent_dim=16),
+}
+
+
+@dataclass
+class Config:
+    # --- model
+    model: str = "ae"              # one of MODELS
+    backbone: str = "conv"         # mlp: 784-512-256-latent; conv: 28 -> 14 -> 7 and back (VQ-VAE: always conv)
+    latent_dim: int = 32           # latent vector size; VQ-VAE: size D of each code vector
+    hidden: int = 512              # mlp: widths hidden, hidden/2
+    channels: int = 32             # conv: channels at 14x14; 2x that at 7x7
+    res_blocks: int = 1            # conv: residual blocks at 7x7 in encoder and decoder
+    recon: str = "mse"             # reconstruction loss, summed over pixels: mse | bce (Bernoulli)
+    beta: float = 0.0              # VAE/CVAE: KL weight; VQ-VAE: commitment weight
+    kl_warmup: int = 0             # VAE/CVAE: epochs over which the KL weight ramps from 0 to beta
+    noise: str = ""                # DAE: corruption spec (see latentzoo.noise)
+    n_classes: int = 10            # CVAE: number of labels it is conditioned on
+    # --- quantizer (VQ-VAE)
+    quantizer: str = "vq"          # vq (nearest codebook vector) | fsq (finite scalar quantization)
+    codebook_size: int = 512       # K
+    ema: bool = True               # EMA codebook updates (van den Oord et al. 2017, appendix)
+    ema_decay: float = 0.99
+    kmeans_init: bool = True       # k-means init from the first batch (Dhariwal et al. 2020, Jukebox)
+    restart_dead: bool = True      # reset codes unused for a while to encoder outputs (Jukebox)
+    dead_threshold: float = 1.0    # a code is dead when its EMA usage count per step falls below this
+    cosine: bool = False           # l2-normalised codes and inputs (Yu et al. 2022, ViT-VQGAN)
+    codebook_dim: int = 0          # >0: look up in a projected space of this size (ViT-VQGAN)
+    fsq_levels: str = "8,8,8"      # FSQ levels per channel (Mentzer et al. 2023); K = product
+    # --- training
+    dataset: str = "mnist"
+    epochs: int = 10
+    batch_size: int = 128
+    lr: float = 1e-3
+    seed: int = 0
+    limit: int | None = None       # use only the first N training images
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Config":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ConfigError(f"unknown config keys: {', '.join(unknown)}")
+        cfg = cls(**d)
+        cfg.validate()
+        return cfg
+
+    @property
+    def levels(self) -> list[int]:
+        return [int(v) for v in self.fsq_levels.split(",")]
+
+    @property
+    def n_codes(self) -> int:
+        """Number of distinct codes: K for vq, the product of the levels for fsq."""
+        if self.quantizer == "fsq":
+            n = 1
+            for v in self.levels:
+                n *= v
+            return n
+        return self.codebook_size
+
+    def validate(self) -> None:
+        def check(ok: bool, msg: str) -> None:
+            if not ok:
+                raise ConfigError(msg)
+
+        check(self.model in MODELS, f"unknown model '{self.model}' (choose {', '.join(MODELS)})")
+        check(self.backbone in BACKBONES, f"unknown backbone '{self.backbone}' (choose {', '.join(BACKBONES)})")
+        check(self.recon in RECONS, f"unknown reconstruction loss '{self.recon}' (choose {', '.join(RECONS)})")
+        check(self.quantizer in QUANTIZERS, f"unknown quantizer '{self.quantizer}' (choose {', '.join(QUANTIZERS)})")
+        for name in ("latent_dim", "hidden", "channels", "codebook_size", "epochs", "batch_size", "n_classes"):
+            check(getattr(self, name) >= 1, f"{name} must be at least 1, got {getattr(self, name)}")
+        check(self.res_blocks >= 0, f"res_blocks must be >= 0, got {self.res_blocks}")
+        check(self.lr > 0, f"lr must be positive, got {self.lr}")
+        check(self.beta >= 0, f"beta must be >= 0, got {self.beta}")
+        check(self.kl_warmup >= 0, f"kl_warmup must be >= 0, got {self.kl_warmup}")
+        check(0 < self.ema_decay < 1, f"ema_decay must be in (0, 1), got {self.ema_decay}")
+        check(self.codebook_dim >= 0, f"codebook_dim must be >= 0, got {self.codebook_dim}")
+        check(self.limit is None or self.limit >= 1, f"limit must be at least 1, got {self.limit}")
+        try:
+            levels = self.levels
+        except ValueError:
+            raise ConfigError(f"fsq_levels must be comma-separated integers, got '{self.fsq_levels}'") from None
+        check(all(v >= 2 for v in levels), f"fsq levels must each be >= 2, got '{self.fsq_levels}'")
+        check(not (self.model == "vqvae" and self.backbone != "conv"),
+              "vqvae needs the conv backbone (its latent is a 7x7 grid of code vectors)")
+        parse_noise(self.noise)
+
+
+def make_config(model: str, **overrides: Any) -> Config:
+    """A Config for `model` with its per-model defaults; `None` overrides are ignored."""
+    if model not in MODELS:
+        raise ConfigError(f"unknown model '{model}' (choose {', '.join(MODELS)})")
+    values = dict(MODEL_DEFAULTS[model])
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    values["model"] = model
+    return Config.from_dict(values)

@@ -1,0 +1,30 @@
+"""User-facing errors of latentzoo.
+
+Every mistake a user can make (a missing data folder, a bad noise spec, an unknown model, a bad
+number) raises a `LatentzooError` with a one-line message. The command line prints that line to
+stderr and exits with `exit_code` (2 for user mistakes); it never shows a traceback for them.
+"""
+
+
+class LatentzooError(Exception):
+    """A problem the user can fix; the message is one line."""
+
+    exit_code = 2
+
+
+class DataError(LatentzooError):
+    """Data set missing, unreadable, corrupted or failing its checksum."""
+
+
+class ConfigError(LatentzooError):
+    """An option or configuration value that makes no sense."""
+
+
+class RunError(LatentzooError):
+    """A run folder that is missing, incomplete, or would be overwritten."""
+
+
+class TrainingDiverged(LatentzooError):
+    """The loss became NaN or infinite; nothing non-finite was saved."""
+
+    exit_code = 1

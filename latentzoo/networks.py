@@ -1,0 +1,123 @@
+"""Encoder and decoder backbones shared by every model.
+
+- `mlp`: the textbook fully connected autoencoder, 784 -> hidden -> hidden/2 -> latent and back
+  (as in Kingma & Welling 2014, with two hidden layers).
+- `conv`: 28x28 -> 14x14 -> 7x7 with 4x4 stride-2 convolutions and residual blocks at 7x7, and the
+  mirror image with transposed convolutions (the VQ-VAE of van den Oord et al. 2017, scaled down
+  for MNIST).
+
+`Encoder` maps images to a vector (AE, DAE, VAE, CVAE); `GridEncoder` maps them to a 7x7 grid of
+vectors (VQ-VAE). Both use the same conv trunk; the decoders mirror them. An optional condition
+vector (a one-hot label for the CVAE) is concatenated to the features before the heads.
+Decoders return raw outputs (logits for a Bernoulli decoder); the models map them to images.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .config import Config
+
+
+class ResBlock(nn.Module):
+    def __init__(self, ch: int):
+        super().__init__()
+        self.body = nn.Sequential(nn.ReLU(), nn.Conv2d(ch, ch, 3, padding=1), nn.ReLU(), nn.Conv2d(ch, ch, 1))
+        nn.init.zeros_(self.body[-1].weight)  # the block starts as the identity (stable at lr 1e-3)
+        nn.init.zeros_(self.body[-1].bias)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return h + self.body(h)
+
+
+def conv_trunk(cfg: Config) -> nn.Sequential:
+    c = cfg.channels
+    return nn.Sequential(
+        nn.Conv2d(1, c, 4, stride=2, padding=1), nn.ReLU(),       # (B, c, 14, 14)
+        nn.Conv2d(c, 2 * c, 4, stride=2, padding=1),              # (B, 2c, 7, 7)
+        *[ResBlock(2 * c) for _ in range(cfg.res_blocks)],
+        nn.ReLU(),
+    )
+
+
+def deconv_trunk(cfg: Config) -> nn.Sequential:
+    c = cfg.channels
+    return nn.Sequential(
+        *[ResBlock(2 * c) for _ in range(cfg.res_blocks)],         # (B, 2c, 7, 7)
+        nn.ReLU(),
+        nn.ConvTranspose2d(2 * c, c, 4, stride=2, padding=1), nn.ReLU(),  # (B, c, 14, 14)
+        nn.ConvTranspose2d(c, 1, 4, stride=2, padding=1),         # (B, 1, 28, 28) raw output
+    )
+
+
+def mlp_trunk(cfg: Config) -> nn.Sequential:
+    h = cfg.hidden
+    return nn.Sequential(nn.Flatten(), nn.Linear(784, h), nn.ReLU(), nn.Linear(h, h // 2), nn.ReLU())  # (B, h/2)
+
+
+def trunk_features(cfg: Config) -> int:
+    return 2 * cfg.channels * 49 if cfg.backbone == "conv" else cfg.hidden // 2
+
+
+class Encoder(nn.Module):
+    """Images (B, 1, 28, 28) [+ condition (B, C)] -> vector (B, out_dim)."""
+
+    def __init__(self, cfg: Config, out_dim: int, cond_dim: int = 0):
+        super().__init__()
+        self.trunk = conv_trunk(cfg) if cfg.backbone == "conv" else mlp_trunk(cfg)
+        self.head = nn.Linear(trunk_features(cfg) + cond_dim, out_dim)
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.trunk(x).flatten(1)  # (B, F)
+        if cond is not None:
+            h = torch.cat([h, cond], dim=1)  # (B, F + C)
+        return self.head(h)  # (B, out_dim)
+
+
+class Decoder(nn.Module):
+    """Vector (B, in_dim) [+ condition (B, C)] -> raw output (B, 1, 28, 28)."""
+
+    def __init__(self, cfg: Config, in_dim: int, cond_dim: int = 0):
+        super().__init__()
+        self.conv = cfg.backbone == "conv"
+        self.ch = 2 * cfg.channels
+        if self.conv:
+            self.head = nn.Linear(in_dim + cond_dim, self.ch * 49)
+            self.trunk = deconv_trunk(cfg)
+        else:
+            h = cfg.hidden
+            self.head = nn.Linear(in_dim + cond_dim, h // 2)
+            self.trunk = nn.Sequential(nn.ReLU(), nn.Linear(h // 2, h), nn.ReLU(), nn.Linear(h, 784))
+
+    def forward(self, z: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        if cond is not None:
+            z = torch.cat([z, cond], dim=1)  # (B, in_dim + C)
+        h = self.head(z)
+        if self.conv:
+            h = h.view(-1, self.ch, 7, 7)  # (B, 2c, 7, 7)
+        return self.trunk(h).view(-1, 1, 28, 28)  # (B, 1, 28, 28)
+
+
+class GridEncoder(nn.Module):
+    """Images (B, 1, 28, 28) -> grid of vectors (B, out_dim, 7, 7) (VQ-VAE)."""
+
+    def __init__(self, cfg: Config, out_dim: int):
+        super().__init__()
+        self.trunk = conv_trunk(cfg)
+        self.head = nn.Conv2d(2 * cfg.channels, out_dim, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.trunk(x))  # (B, out_dim, 7, 7)
+
+
+class GridDecoder(nn.Module):
+    """Grid of vectors (B, in_dim, 7, 7) -> raw output (B, 1, 28, 28) (VQ-VAE)."""
+
+    def __init__(self, cfg: Config, in_dim: int):
+        super().__init__()
+        self.head = nn.Conv2d(in_dim, 2 * cfg.channels, 3, padding=1)
+        self.trunk = deconv_trunk(cfg)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.trunk(self.head(z))  # (B, 1, 28, 28)
