@@ -128,7 +128,7 @@ def train(cfg: Config, out: str | Path, *, resume: bool = False, data_dir=None, 
             model.set_progress(epoch + i / steps)
             res = model(x, y)
             if not torch.isfinite(res.loss):
-                raise TrainingDiverged(f"loss became {float(res.loss)} at epoch {epoch + 1}, step {i + 1}; nothing "
+                raise TrainingDiverged(f"loss became {float(res.loss.detach())} at epoch {epoch + 1}, step {i + 1}; nothing "
                                        f"was saved from this epoch (try a lower --lr)")
             opt.zero_grad(set_to_none=True)
             res.loss.backward()

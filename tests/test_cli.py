@@ -1,0 +1,116 @@
+"""The command line: the whole path on a small run, and every user mistake as one line + exit 2."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from latentzoo.cli import main
+
+from conftest import needs_mnist
+
+
+def run_cli(capsys, *args):
+    code = main([str(a) for a in args])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def one_line_error(capsys, *args, code=2):
+    try:
+        got = main([str(a) for a in args])
+    except SystemExit as e:  # argparse mistakes
+        got = e.code
+    err = capsys.readouterr().err
+    assert got == code, err
+    assert err.count("\n") == 1 and err.startswith("latentzoo: error:"), err
+    assert "Traceback" not in err
+    return err
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """Small runs made through the CLI: an mlp AE, DAE, CVAE and a VQ-VAE."""
+    from conftest import mnist_dir
+
+    if mnist_dir() is None:
+        pytest.skip("MNIST not found")
+    root = tmp_path_factory.mktemp("runs")
+    for model, extra in [("ae", ["--backbone", "mlp"]), ("dae", ["--backbone", "mlp", "--noise", "gaussian:0.5"]),
+                         ("cvae", ["--backbone", "mlp"]), ("vqvae", ["--codebook-size", "64"])]:
+        assert main(["train", model, "--out", str(root / model), "--epochs", "2", "--limit", "2000",
+                     "--no-progress", *extra]) == 0
+    return root
+
+
+@needs_mnist
+def test_eval_json_and_pictures(trained, capsys, tmp_path):
+    code, out, _ = run_cli(capsys, "eval", trained / "vqvae", "--json")
+    m = json.loads(out)
+    assert code == 0 and m["model"] == "vqvae" and m["n_images"] == 10000
+    assert 0 < m["codebook_usage"] <= 1 and 1 <= m["perplexity"] <= 64 and m["psnr"] > 5
+    _, out, _ = run_cli(capsys, "eval", trained / "dae", "--json")
+    m = json.loads(out)
+    assert m["psnr_denoised"] > m["psnr_noisy"] and m["mse_per_image"] == pytest.approx(784 * m["mse_per_pixel"])
+    _, out, _ = run_cli(capsys, "eval", trained / "cvae", "--json")
+    assert json.loads(out)["elbo"] < 0
+    for args in (["reconstruct", trained / "ae", "--out", tmp_path / "r.png"],
+                 ["sample", trained / "ae", "-n", "16", "--out", tmp_path / "s.png"],
+                 ["sample", trained / "cvae", "--digit", "3", "--out", tmp_path / "c.png"],
+                 ["denoise", trained / "dae", "--noise", "gaussian:0.4", "--out", tmp_path / "d.png"],
+                 ["interpolate", trained / "vqvae", "--out", tmp_path / "i.png", "--pairs", "2"]):
+        assert run_cli(capsys, *args)[0] == 0
+        png = args[args.index("--out") + 1]
+        assert png.read_bytes()[:4] == b"\x89PNG"
+    from PIL import Image
+    assert Image.open(tmp_path / "d.png").size[1] > Image.open(tmp_path / "d.png").size[0] / 8 * 2  # 3 rows
+
+
+@needs_mnist
+def test_user_mistakes(trained, capsys, tmp_path):
+    assert "invalid choice" in one_line_error(capsys, "train", "gan", "--out", tmp_path / "x")
+    assert "unknown kind" in one_line_error(capsys, "train", "dae", "--out", tmp_path / "x", "--noise", "blur:2")
+    assert "no run folder" in one_line_error(capsys, "eval", tmp_path / "missing")
+    assert "not a whole number" in one_line_error(capsys, "train", "ae", "--out", tmp_path / "x", "--epochs", "ten")
+    assert "at least 1" in one_line_error(capsys, "sample", trained / "ae", "-n", "0", "--out", tmp_path / "s.png")
+    assert "positive" in one_line_error(capsys, "train", "ae", "--out", tmp_path / "x", "--lr", "-1")
+    assert ".png" in one_line_error(capsys, "sample", trained / "ae", "--out", tmp_path / "s.jpg")
+    assert "learned prior" in one_line_error(capsys, "sample", trained / "vqvae", "--out", tmp_path / "s.png")
+    assert "conditional" in one_line_error(capsys, "sample", trained / "ae", "--digit", "3", "--out", tmp_path / "s.png")
+    assert "already holds a run" in one_line_error(capsys, "train", "ae", "--out", trained / "ae", "--epochs", "1")
+    assert "differs" in one_line_error(capsys, "train", "ae", "--out", trained / "ae", "--resume", "--lr", "0.1")
+    assert "no MNIST files" in one_line_error(capsys, "train", "ae", "--out", tmp_path / "x", "--data-dir", tmp_path)
+    assert "needs the conv backbone" in one_line_error(capsys, "train", "vqvae", "--out", tmp_path / "x",
+                                                       "--backbone", "mlp")
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "config.json").write_text("{not json")
+    assert "unreadable config" in one_line_error(capsys, "eval", tmp_path / "broken")
+    assert not (tmp_path / "x").exists()
+
+
+@needs_mnist
+def test_resume_extends_a_run(trained, capsys, tmp_path):
+    import shutil
+
+    run = tmp_path / "ae"
+    shutil.copytree(trained / "ae", run)
+    assert main(["train", "ae", "--out", str(run), "--resume", "--epochs", "3", "--no-progress"]) == 0
+    assert (run / "history.csv").read_text().count("\n") == 4  # header + 3 epochs
+
+
+def test_module_entry_point_and_help():
+    res = subprocess.run([sys.executable, "-m", "latentzoo", "--help"], capture_output=True, text=True)
+    assert res.returncode == 0 and "train" in res.stdout
+    res = subprocess.run([sys.executable, "-m", "latentzoo", "train"], capture_output=True, text=True)
+    assert res.returncode == 2 and res.stderr.count("\n") == 1 and "Traceback" not in res.stderr
+
+
+def test_demo_falls_back_to_digits_when_mnist_is_missing(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("LATENTZOO_DATA", str(tmp_path / "no-mnist-here"))
+    code, out, err = run_cli(capsys, "demo", "--out", tmp_path / "demo", "--epochs", "1")
+    assert code == 0, err
+    assert "notice: MNIST is not available" in err and "bundled 8x8 digits" in err
+    assert {"reconstructions.png", "samples.png", "interpolation.png"} <= {p.name for p in (tmp_path / "demo").iterdir()}
+    code, _, _ = run_cli(capsys, "demo", "--out", tmp_path / "demo", "--epochs", "1")
+    assert code == 0 and (tmp_path / "demo-2").is_dir()  # an earlier demo is never overwritten

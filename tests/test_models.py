@@ -1,0 +1,152 @@
+"""Every model kind through one parametrized test, plus quantizer-specific checks."""
+
+import pytest
+import torch
+
+import latentzoo
+from latentzoo.config import make_config
+from latentzoo.models import build_model
+from latentzoo.training import train
+
+KINDS = {
+    "ae-conv": dict(model="ae"),
+    "ae-mlp": dict(model="ae", backbone="mlp"),
+    "dae-conv": dict(model="dae", noise="gaussian:0.3+mask:0.2"),
+    "vae-conv": dict(model="vae"),
+    "vae-mlp-mse": dict(model="vae", backbone="mlp", recon="mse"),
+    "cvae-mlp": dict(model="cvae", backbone="mlp"),
+    "vqvae": dict(model="vqvae"),
+    "vqvae-textbook": dict(model="vqvae", ema=False, kmeans_init=False, restart_dead=False),
+    "vqvae-cosine-proj": dict(model="vqvae", cosine=True, codebook_dim=4),
+    "vqvae-fsq": dict(model="vqvae", quantizer="fsq", fsq_levels="8,5,5"),
+}
+
+
+def config(name, **extra):
+    kw = dict(KINDS[name])
+    return make_config(kw.pop("model"), **kw, **extra)
+
+
+@pytest.mark.parametrize("name", list(KINDS))
+def test_model_kind(name, small_splits, tmp_path):
+    cfg = config(name, epochs=1, batch_size=64, lr=2e-3)
+    torch.manual_seed(0)
+    model = build_model(cfg)
+    x, y = small_splits.train.tensors(slice(0, 64))
+
+    # shapes and finite, named losses
+    out = model(x, y)
+    assert out.recon.shape == (64, 1, 28, 28) and 0 <= out.recon.min() and out.recon.max() <= 1
+    assert out.loss.dim() == 0 and torch.isfinite(out.loss)
+    assert "recon" in out.losses and all(v.shape == (64,) and torch.isfinite(v).all() for v in out.losses.values())
+    if cfg.model == "vqvae":
+        assert out.codes.shape == (64, 7, 7) and out.latent.shape == (64, cfg.latent_dim, 7, 7)
+        codes = model.encode(x)
+        assert codes.dtype == torch.int64 and int(codes.max()) < cfg.n_codes
+        model.eval()
+        assert torch.allclose(model.decode(model.encode(x)), model.reconstruct(x), atol=1e-5)
+        model.train()
+    else:
+        assert out.latent.shape == (64, cfg.latent_dim)
+        assert model.encode(x, y).shape == (64, cfg.latent_dim)
+    if cfg.model in ("vae", "cvae"):
+        assert set(out.losses) == {"recon", "kl"} and (out.losses["kl"] >= 0).all()
+
+    # the loss goes down on a small batch (the textbook VQ's codebook terms rise while the encoder
+    # outruns its slowly moving codes, so there only the reconstruction term is held to it)
+    opt = torch.optim.Adam(model.parameters(), lr=2e-3)
+    torch.manual_seed(1)
+    before = model(x, y).mean_losses()
+    for _ in range(40):
+        loss = model(x, y).loss
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    torch.manual_seed(1)
+    after = model(x, y).mean_losses()
+    assert after["recon"] < 0.8 * before["recon"]
+    if name != "vqvae-textbook":
+        assert after["loss"] < 0.8 * before["loss"]
+
+    # save / load round trip gives identical outputs
+    run = train(cfg, tmp_path / name, splits=small_splits, progress=False, log=lambda m: None)
+    trained = latentzoo.load(run)
+    fresh = latentzoo.load(run)
+    xt, yt = small_splits.test.tensors(slice(0, 16))
+    with torch.no_grad():
+        assert torch.equal(trained.reconstruct(xt, yt), fresh.reconstruct(xt, yt))
+        assert torch.equal(trained.features(xt, yt), fresh.features(xt, yt))
+    for f in ("config.json", "model.safetensors", "last.safetensors", "history.csv", "metrics.json",
+              "reconstructions.png"):
+        assert (run / f).is_file(), f
+
+
+def test_vae_samples_and_kl_warmup():
+    cfg = make_config("vae", backbone="mlp", kl_warmup=2)
+    model = build_model(cfg)
+    model.set_progress(0.5)
+    assert model.kl_scale == 0.25
+    model.set_progress(3)
+    assert model.kl_scale == 1.0
+    g = lambda: torch.Generator().manual_seed(0)  # noqa: E731
+    assert torch.equal(model.sample(5, generator=g()), model.sample(5, generator=g()))
+    assert model.sample(5).shape == (5, 1, 28, 28)
+
+
+def test_cvae_needs_labels_and_draws_the_asked_digit_shape():
+    model = build_model(make_config("cvae", backbone="mlp"))
+    with pytest.raises(latentzoo.LatentzooError, match="conditional"):
+        model.sample(3)
+    assert model.sample(3, y=7).shape == (3, 1, 28, 28)
+
+
+def test_ae_sample_needs_fitted_gaussian():
+    model = build_model(make_config("ae", backbone="mlp"))
+    with pytest.raises(latentzoo.LatentzooError, match="fitted"):
+        model.sample(2)
+    z = torch.randn(500, 32) * 3 + 1
+    model.fit_latent_prior(z)
+    assert torch.allclose(model.latent_mean, z.mean(0))
+    assert model.sample(4).shape == (4, 1, 28, 28)
+
+
+def test_vq_losses_and_straight_through():
+    from latentzoo.quantizers.vq import VectorQuantizer
+
+    cfg = make_config("vqvae", ema=False, kmeans_init=False, restart_dead=False, codebook_size=8, latent_dim=3)
+    vq = VectorQuantizer(cfg)
+    z = torch.randn(2, 3, 7, 7, requires_grad=True)
+    out = vq(z)
+    e = vq.embed[out.indices]  # (2, 7, 7, 3)
+    ref = (z.permute(0, 2, 3, 1) - e).pow(2).sum(-1).flatten(1).sum(1)
+    assert torch.allclose(out.losses["codebook"], ref) and torch.allclose(out.losses["commitment"], ref)
+    # nearest: no code is closer than the chosen one
+    flat = z.detach().permute(0, 2, 3, 1).reshape(-1, 3)
+    d = torch.cdist(flat, vq.embed.detach())
+    assert torch.equal(d.argmin(1), out.indices.reshape(-1))
+    # straight-through: d quantized / d z is the identity
+    out.quantized.sum().backward()
+    assert torch.allclose(z.grad, torch.ones_like(z))
+
+
+def test_vq_ema_kmeans_and_restart_change_the_codebook():
+    from latentzoo.quantizers.vq import VectorQuantizer
+
+    cfg = make_config("vqvae", codebook_size=16, latent_dim=2, dead_threshold=1e9)  # every code counts as dead
+    vq = VectorQuantizer(cfg).train()
+    z = torch.randn(4, 2, 7, 7) * 5
+    vq(z)
+    assert bool(vq.initialized)
+    flat = z.permute(0, 2, 3, 1).reshape(-1, 2)
+    # after a restart every code is one of the batch vectors
+    assert torch.cdist(vq.embed.detach(), flat).min(1).values.max() < 1e-5
+
+
+def test_fsq_codes_round_trip():
+    from latentzoo.quantizers.fsq import FSQ
+
+    cfg = make_config("vqvae", quantizer="fsq", fsq_levels="8,5,5,4")
+    fsq = FSQ(cfg)
+    out = fsq(torch.randn(3, cfg.latent_dim, 7, 7) * 4)
+    assert out.indices.min() >= 0 and out.indices.max() < 800
+    assert torch.allclose(fsq.lookup(out.indices), out.quantized, atol=1e-6)

@@ -1,0 +1,45 @@
+"""Noise specs: parsing, errors, ranges, reproducibility."""
+
+import pytest
+import torch
+
+from latentzoo.errors import ConfigError
+from latentzoo.noise import Corruption, corrupt, format_noise, parse_noise
+
+
+def test_parse_combined_spec():
+    assert parse_noise("gaussian:0.3+mask:0.2") == (Corruption("gaussian", 0.3), Corruption("mask", 0.2))
+    assert parse_noise("salt-pepper:0.1") == (Corruption("salt_pepper", 0.1),)
+    assert parse_noise("none") == () and parse_noise("") == ()
+    assert format_noise(parse_noise("gaussian:0.5+mask:0.25")) == "gaussian:0.5+mask:0.25"
+
+
+@pytest.mark.parametrize("spec, words", [
+    ("gauss:0.3", "unknown kind"),
+    ("gaussian", "kind:level"),
+    ("mask:abc", "not a number"),
+    ("mask:1.5", "probability"),
+    ("gaussian:-1", ">= 0"),
+    ("gaussian:nan", ">= 0"),
+])
+def test_bad_specs_raise_one_line(spec, words):
+    with pytest.raises(ConfigError) as e:
+        parse_noise(spec)
+    assert words in str(e.value) and "\n" not in str(e.value)
+
+
+def test_corruption_range_rates_and_seed():
+    x = torch.rand(64, 1, 28, 28)
+    g = lambda: torch.Generator().manual_seed(3)  # noqa: E731
+    a = corrupt(x, "gaussian:0.5+salt_pepper:0.2", g())
+    b = corrupt(x, "gaussian:0.5+salt_pepper:0.2", g())
+    assert torch.equal(a, b)
+    assert a.min() >= 0 and a.max() <= 1
+    ones = torch.ones(64, 1, 28, 28)
+    masked = corrupt(ones, "mask:0.3", g())
+    assert abs(float((masked == 0).float().mean()) - 0.3) < 0.01
+    sp = corrupt(torch.full((64, 1, 28, 28), 0.5), "salt_pepper:0.4", g())
+    changed = sp != 0.5
+    assert abs(float(changed.float().mean()) - 0.4) < 0.01
+    assert set(sp[changed].unique().tolist()) == {0.0, 1.0}
+    assert torch.equal(corrupt(x, "none"), x)

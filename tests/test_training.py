@@ -1,0 +1,67 @@
+"""The trainer: resume equivalence, the NaN guard, run-folder safety."""
+
+import pytest
+import torch
+
+import latentzoo
+from latentzoo.config import make_config
+from latentzoo.errors import RunError, TrainingDiverged
+from latentzoo.runs import load_tensors, read_csv
+from latentzoo.training import train
+
+quiet = dict(progress=False, log=lambda m: None)
+
+
+@pytest.mark.parametrize("model", ["vae", "vqvae"])
+def test_resume_continues_exactly(model, small_splits, tmp_path):
+    kw = dict(batch_size=64, backbone="mlp") if model == "vae" else dict(batch_size=64)
+    straight = train(make_config(model, epochs=2, **kw), tmp_path / "a", splits=small_splits, **quiet)
+    train(make_config(model, epochs=1, **kw), tmp_path / "b", splits=small_splits, **quiet)
+    resumed = train(make_config(model, epochs=2, **kw), tmp_path / "b", resume=True, splits=small_splits, **quiet)
+    a, _ = load_tensors(straight / "last.safetensors")
+    b, meta = load_tensors(resumed / "last.safetensors")
+    assert meta["epoch"] == "2"
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    ha, hb = read_csv(straight / "history.csv"), read_csv(resumed / "history.csv")
+    assert [r["val_loss"] for r in ha] == [r["val_loss"] for r in hb]
+
+
+def test_nan_loss_stops_without_saving(small_splits, tmp_path, monkeypatch):
+    from latentzoo import models
+
+    real = models.reconstruction_loss
+    calls = {"n": 0}
+
+    def poisoned(out, target, kind):
+        calls["n"] += 1
+        loss = real(out, target, kind)
+        return loss * float("nan") if calls["n"] == 3 else loss
+
+    monkeypatch.setattr(models, "reconstruction_loss", poisoned)
+    with pytest.raises(TrainingDiverged, match="loss became nan at epoch 1, step 3"):
+        train(make_config("ae", backbone="mlp", batch_size=64), tmp_path / "r", splits=small_splits, **quiet)
+    assert not (tmp_path / "r" / "model.safetensors").exists()
+    assert not (tmp_path / "r" / "last.safetensors").exists()
+
+
+def test_refuses_to_overwrite_and_needs_something_to_resume(small_splits, tmp_path):
+    cfg = make_config("ae", backbone="mlp", epochs=1)
+    train(cfg, tmp_path / "r", splits=small_splits, **quiet)
+    with pytest.raises(RunError, match="already holds a run"):
+        train(cfg, tmp_path / "r", splits=small_splits, **quiet)
+    with pytest.raises(RunError, match="nothing to resume"):
+        train(cfg, tmp_path / "empty", resume=True, splits=small_splits, **quiet)
+    assert not list((tmp_path / "r").glob("*.tmp")) and not list((tmp_path / "r").glob(".*tmp"))
+
+
+def test_seed_fixes_everything(small_splits, tmp_path):
+    cfg = make_config("dae", backbone="mlp", epochs=1, seed=5)
+    a = train(cfg, tmp_path / "a", splits=small_splits, **quiet)
+    b = train(cfg, tmp_path / "b", splits=small_splits, **quiet)
+    ta, _ = load_tensors(a / "model.safetensors")
+    tb, _ = load_tensors(b / "model.safetensors")
+    assert all(torch.equal(ta[k], tb[k]) for k in ta)
+    c = train(make_config("dae", backbone="mlp", epochs=1, seed=6), tmp_path / "c", splits=small_splits, **quiet)
+    tc, _ = load_tensors(c / "model.safetensors")
+    assert not torch.equal(ta["encoder.head.weight"], tc["encoder.head.weight"])
+    assert latentzoo.load(a).cfg.seed == 5
