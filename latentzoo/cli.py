@@ -1,6 +1,7 @@
 """The `latentzoo` command line (also `python -m latentzoo`).
 
     latentzoo train {ae,dae,vae,cvae,vqvae} --out DIR [options]   train a model into a run folder
+    latentzoo train-prior DIR                                     a prior over a VQ-VAE's codes
     latentzoo eval DIR [--json]                                   test-set metrics of a run
     latentzoo reconstruct DIR --out FILE.png                      inputs above reconstructions
     latentzoo sample DIR -n 64 --out FILE.png [--digit D]         new digits
@@ -135,7 +136,20 @@ def build_parser() -> Parser:
     e = sub.add_parser("eval", help="test-set metrics of a run")
     e.add_argument("run", type=Path)
     e.add_argument("--json", action="store_true", help="print JSON")
+    e.add_argument("--samples", type=nonneg_int, default=2000,
+                   help="samples for MNIST-FID and the classifier checks, where the model samples (2000; 0: skip)")
     common(e)
+
+    tp = sub.add_parser("train-prior", help="fit an autoregressive prior to a VQ-VAE's codes (enables sampling)")
+    tp.add_argument("run", type=Path)
+    tp.add_argument("--epochs", type=positive_int)
+    tp.add_argument("--batch-size", type=positive_int)
+    tp.add_argument("--lr", type=positive_float)
+    tp.add_argument("--d-model", type=positive_int, help="transformer width")
+    tp.add_argument("--n-layers", type=positive_int, help="transformer blocks")
+    tp.add_argument("--seed", type=nonneg_int)
+    tp.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
+    common(tp)
 
     r = sub.add_parser("reconstruct", help="test digits above their reconstructions")
     r.add_argument("run", type=Path)
@@ -220,9 +234,25 @@ def format_metrics(metrics: dict) -> str:
 def cmd_eval(a) -> int:
     from .metrics import evaluate
 
+    from .metrics import generation_metrics
+
     cfg, model, data = _load_run(a)
     metrics = {"model": cfg.model, "backbone": cfg.backbone, "dataset": cfg.dataset, **evaluate(model, data.test)}
+    if a.samples and cfg.dataset == "mnist":
+        metrics.update(generation_metrics(model, data.test, a.samples, data_dir=a.data_dir))
     print(json.dumps(metrics, indent=2) if a.json else format_metrics(metrics))
+    return 0
+
+
+def cmd_train_prior(a) -> int:
+    from .priors import PriorConfig, train_prior
+
+    cfg = PriorConfig(**{k: getattr(a, k) for k in ("epochs", "batch_size", "lr", "d_model", "n_layers", "seed")
+                         if getattr(a, k) is not None})
+    metrics = train_prior(a.run, cfg, data_dir=a.data_dir, device=a.device, progress=a.progress)
+    print(f"prior written to {a.run}: test {metrics['test_bits_per_image']:.1f} bits per image "
+          f"({metrics['test_bits_per_image_given_label']:.1f} given the label; uniform codes "
+          f"{metrics['uniform_bits_per_image']:.1f})")
     return 0
 
 
@@ -248,14 +278,17 @@ def cmd_sample(a) -> int:
     cfg = read_config(a.run)
     model = load(a.run, device=a.device)
     gen = torch.Generator().manual_seed(a.seed)
-    if getattr(model, "conditional", False):
-        y = torch.full((a.n,), a.digit) if a.digit is not None else torch.arange(a.n) % 10
-    elif a.digit is not None:
-        raise ConfigError(f"--digit needs a conditional model (cvae); this run is a {cfg.model}")
+    if a.digit is not None:
+        if not model.conditional:
+            raise ConfigError(f"--digit needs a conditional model (a cvae, or a vqvae with a prior from "
+                              f"`latentzoo train-prior`); this run is a {cfg.model}")
+        y = torch.full((a.n,), a.digit)
+    elif cfg.model == "cvae":
+        y = torch.arange(a.n) % 10  # one column per digit
     else:
         y = None
     images = model.sample(a.n, y=y, generator=gen, temperature=a.temperature)
-    save_grid(a.out, images, nrow=10 if (y is not None and a.digit is None) else 8)
+    save_grid(a.out, images, nrow=10 if cfg.model == "cvae" and a.digit is None else 8)
     print(f"wrote {a.out}")
     return 0
 
@@ -313,7 +346,7 @@ def cmd_demo(a) -> int:
     cfg = make_config("vae", dataset=dataset, epochs=a.epochs if dataset == "mnist" else 5 * a.epochs, **extra)
     print(f"demo: training a {cfg.backbone} VAE on {dataset} for {cfg.epochs} epochs into {out}", file=sys.stderr)
     train(cfg, out, data_dir=a.data_dir, device=a.device)
-    a.run, a.json = out, False
+    a.run, a.json, a.samples = out, False, 0
     cmd_eval(a)
     a.out, a.pairs, a.steps = out / "interpolation.png", 6, 10
     cmd_interpolate(a)
@@ -322,7 +355,7 @@ def cmd_demo(a) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "eval": cmd_eval, "reconstruct": cmd_reconstruct, "sample": cmd_sample,
+COMMANDS = {"train": cmd_train, "train-prior": cmd_train_prior, "eval": cmd_eval, "reconstruct": cmd_reconstruct, "sample": cmd_sample,
             "denoise": cmd_denoise, "interpolate": cmd_interpolate, "demo": cmd_demo}
 
 

@@ -6,6 +6,9 @@
   Bernoulli (bce) decoder on [0, 1] intensities.
 - VQ-VAE: codebook usage over a whole pass (codes used / K) and perplexity exp(H(code histogram)).
 - DAE: PSNR of the noisy input and of the denoised output against the clean image.
+- Generation (`generation_metrics`): MNIST-FID, confidence and diversity of samples under the
+  project's own MNIST classifier (see latentzoo.classifier), and for conditional models how often a
+  sample asked to be digit d is classified as d.
 """
 
 from __future__ import annotations
@@ -90,3 +93,47 @@ def evaluate(model: torch.nn.Module, data: ImageSet, batch_size: int = 500, seed
         metrics["noise"] = cfg.noise
     metrics["n_images"] = n
     return metrics
+
+
+def can_sample(model: torch.nn.Module) -> bool:
+    cfg = model.cfg
+    if cfg.model == "vqvae":
+        return model.prior is not None
+    return cfg.model in ("vae", "cvae") or bool(getattr(model, "latent_fitted", False))
+
+
+@torch.no_grad()
+def generation_metrics(model: torch.nn.Module, real: ImageSet, n: int = 2000, seed: int = EVAL_SEED,
+                       data_dir=None, temperature: float = 1.0, batch: int = 500) -> dict[str, float]:
+    """Sample quality of `n` samples against the real images (see module docstring); {} when the
+    model cannot sample. Conditional models are also asked for n/10 samples of each digit."""
+    from .classifier import classify, get_classifier, sample_quality
+
+    if not can_sample(model):
+        return {}
+    clf, info = get_classifier(data_dir)
+    gen = torch.Generator().manual_seed(seed)
+
+    def draw(y_all):
+        out = []
+        for i in range(0, n, batch):
+            y = None if y_all is None else y_all[i:i + batch]
+            out.append(model.sample(min(batch, n - i), y=y, generator=gen, temperature=temperature).cpu())
+        return torch.cat(out)
+
+    was_training = model.training
+    model.eval()
+    digits = torch.arange(n) % 10
+    conditional = model.cfg.model == "cvae" or getattr(model, "conditional", False)
+    samples = draw(digits if model.cfg.model == "cvae" else None)
+    real_x, _ = real.tensors(slice(0, min(len(real), 10000)))
+    m = {f"sample_{k}": v for k, v in sample_quality(clf, samples, real_x).items()}
+    m["classifier_test_accuracy"] = info["test_accuracy"]
+    if conditional:
+        asked = draw(digits)
+        _, probs = classify(clf, asked)
+        hits = probs.argmax(1) == digits
+        m["digit_accuracy"] = float(hits.float().mean())
+        m["digit_accuracy_min"] = min(float(hits[digits == d].float().mean()) for d in range(10))
+    model.train(was_training)
+    return m

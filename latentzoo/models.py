@@ -224,9 +224,8 @@ class CVAE(VAE):
 
 class VQVAE(nn.Module):
     """VQ-VAE: x -> grid (B, D, 7, 7) -> nearest codes -> x_hat. `encode` gives the integer code
-    grid (B, 7, 7) and `decode` takes it back; `sample` needs a learned prior over codes."""
-
-    conditional = False
+    grid (B, 7, 7) and `decode` takes it back; `sample` draws codes from the attached prior
+    (see latentzoo.priors; `latentzoo.load` attaches the one saved in the run folder)."""
 
     def __init__(self, cfg: Config):
         super().__init__()
@@ -234,6 +233,15 @@ class VQVAE(nn.Module):
         self.encoder = GridEncoder(cfg, cfg.latent_dim)
         self.quantizer = make_quantizer(cfg)
         self.decoder = GridDecoder(cfg, cfg.latent_dim)
+        self.__dict__["prior"] = None  # a latentzoo.priors.CodePrior, kept out of the VQ-VAE's weights
+
+    def attach_prior(self, prior: nn.Module | None) -> None:
+        self.__dict__["prior"] = prior
+
+    @property
+    def conditional(self) -> bool:
+        """True when a label-conditioned prior is attached (sample(n, y=digit) then works)."""
+        return self.prior is not None and self.prior.cfg.n_classes > 0
 
     @property
     def device(self) -> torch.device:
@@ -270,8 +278,13 @@ class VQVAE(nn.Module):
         total = (recon + losses["codebook"] + self.cfg.beta * losses["commitment"]).mean()
         return ModelOutput(to_image(out, self.cfg.recon), q.quantized, losses, total, codes=q.indices)
 
+    @torch.no_grad()
     def sample(self, n: int, y=None, generator=None, temperature: float = 1.0) -> torch.Tensor:
-        raise LatentzooError("a VQ-VAE samples codes from a learned prior, and this run has none yet")
+        """n new images (n, 1, 28, 28) from codes drawn by the prior; y: a digit or n digits."""
+        if self.prior is None:
+            raise LatentzooError("a VQ-VAE samples codes from a learned prior and this run has none yet: "
+                                 "train one with `latentzoo train-prior RUN`")
+        return self.decode(self.prior.sample(n, y, temperature, generator))
 
 
 MODEL_CLASSES: dict[str, type[nn.Module]] = {"ae": AE, "dae": DAE, "vae": VAE, "cvae": CVAE, "vqvae": VQVAE}

@@ -124,7 +124,12 @@ def load(run_dir: str | os.PathLike, which: str = "best", device: str | torch.de
     except RuntimeError as e:
         first = str(e).strip().splitlines()[0]
         raise RunError(f"{Path(run_dir) / fname} does not fit its config.json ({first})") from None
-    return model.to(dev).eval()
+    model = model.to(dev).eval()
+    if cfg.model == "vqvae":
+        from .priors import load_prior
+
+        model.attach_prior(load_prior(run_dir, dev))
+    return model
 
 
 def read_metrics(run_dir: str | os.PathLike) -> dict[str, Any]:

@@ -1,0 +1,146 @@
+"""A small MNIST classifier that the project trains itself, and the sample-quality numbers built on it.
+
+"MNIST-FID" is the Fréchet distance (Heusel et al. 2017) between Gaussians fitted to this
+classifier's 128-d penultimate features of real test digits and of generated digits. It follows
+FID's recipe but not its network, so it is NOT comparable with Inception FID; it is comparable
+across latentzoo runs. The classifier is deterministic (fixed seed and budget), trained on the 60,000
+MNIST training digits on first use, cached (safetensors + JSON) with its test accuracy recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .data import ImageSet, cache_dir, load_mnist
+from .runs import load_tensors, save_tensors, write_json
+
+VERSION = "v1"
+EPOCHS, BATCH, LR, SEED = 3, 128, 1e-3, 0
+FEATURES = 128
+
+
+class Classifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(1, 32, 5), nn.ReLU(), nn.MaxPool2d(2),    # (B, 32, 12, 12)
+            nn.Conv2d(32, 64, 5), nn.ReLU(), nn.MaxPool2d(2),   # (B, 64, 4, 4)
+            nn.Flatten(), nn.Linear(64 * 16, FEATURES), nn.ReLU(),  # (B, 128) features
+        )
+        self.head = nn.Linear(FEATURES, 10)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)  # (B, 128)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(x))  # (B, 10) logits
+
+
+def classifier_dir() -> Path:
+    return cache_dir() / f"classifier-{VERSION}"
+
+
+@torch.no_grad()
+def accuracy(model: Classifier, data: ImageSet, device="cpu") -> float:
+    model.eval()
+    correct = 0
+    for x, y in data.batches(1000, device=device):
+        correct += int((model(x).argmax(1) == y).sum())
+    return correct / len(data)
+
+
+def train_classifier(data_dir=None, device="cpu", log=lambda m: print(m, file=sys.stderr)) -> tuple[Classifier, dict]:
+    train, test = load_mnist(data_dir)
+    torch.manual_seed(SEED)
+    model = Classifier().to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=LR)
+    t0 = time.time()
+    for epoch in range(EPOCHS):
+        model.train()
+        gen = torch.Generator().manual_seed(SEED + epoch)
+        for x, y in train.batches(BATCH, shuffle=True, generator=gen, device=device):
+            loss = F.cross_entropy(model(x), y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        log(f"classifier epoch {epoch + 1}/{EPOCHS}: test accuracy {accuracy(model, test, device):.4f}")
+    info = {"test_accuracy": accuracy(model, test, device), "train_accuracy": accuracy(model, train, device),
+            "epochs": EPOCHS, "seed": SEED, "seconds": round(time.time() - t0, 1), "version": VERSION,
+            "torch": torch.__version__}
+    return model.eval(), info
+
+
+def get_classifier(data_dir=None, device="cpu", log=lambda m: print(m, file=sys.stderr)) -> tuple[Classifier, dict]:
+    """The cached classifier (trained on first use, about a minute on 2 CPU cores) and its info."""
+    folder = classifier_dir()
+    if (folder / "model.safetensors").is_file() and (folder / "info.json").is_file():
+        model = Classifier()
+        model.load_state_dict(load_tensors(folder / "model.safetensors")[0])
+        return model.to(device).eval(), json.loads((folder / "info.json").read_text())
+    log(f"training the MNIST classifier used for MNIST-FID (once; cached in {folder})")
+    model, info = train_classifier(data_dir, device, log)
+    save_tensors(folder / "model.safetensors", model.state_dict())
+    write_json(folder / "info.json", info)
+    return model, info
+
+
+@torch.no_grad()
+def classify(model: Classifier, images: torch.Tensor, batch: int = 1000) -> tuple[torch.Tensor, torch.Tensor]:
+    """(features (N, 128), class probabilities (N, 10)) of images (N, 1, 28, 28) in [0, 1]."""
+    dev = next(model.parameters()).device
+    feats, probs = [], []
+    for i in range(0, images.shape[0], batch):
+        f = model.features(images[i:i + batch].to(dev))
+        feats.append(f.cpu())
+        probs.append(F.softmax(model.head(f), 1).cpu())
+    return torch.cat(feats), torch.cat(probs)
+
+
+def frechet_distance(feats_a: torch.Tensor, feats_b: torch.Tensor) -> float:
+    """Fréchet distance between Gaussians fitted to two feature sets (N, F)."""
+    from scipy import linalg
+
+    a, b = feats_a.double().numpy(), feats_b.double().numpy()
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        covmean = linalg.sqrtm(cov_a @ cov_b)
+        if not np.isfinite(covmean).all():  # singular product (e.g. identical samples): regularise
+            eye = np.eye(cov_a.shape[0]) * 1e-6
+            covmean = linalg.sqrtm((cov_a + eye) @ (cov_b + eye))
+    if np.iscomplexobj(covmean):
+        covmean = covmean.real
+    return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a + cov_b - 2 * covmean))
+
+
+def sample_quality(model: Classifier, samples: torch.Tensor, real: torch.Tensor) -> dict[str, float]:
+    """MNIST-FID of `samples` against `real` images, plus the classifier's view of the samples:
+    confidence (mean entropy of p(y|x), nats; low = confident) and diversity (entropy of the mean
+    class distribution, nats; log 10 = 2.303 is perfectly even over the ten digits)."""
+    f_s, p_s = classify(model, samples)
+    f_r, _ = classify(model, real)
+    per_sample = -(p_s * p_s.clamp(min=1e-12).log()).sum(1)
+    marginal = p_s.mean(0)
+    counts = torch.bincount(p_s.argmax(1), minlength=10)
+    return {
+        "mnist_fid": frechet_distance(f_s, f_r),
+        "class_entropy": float(per_sample.mean()),
+        "class_diversity": float(-(marginal * marginal.clamp(min=1e-12).log()).sum()),
+        "class_diversity_max": math.log(10),
+        "digits_covered": int((counts > 0).sum()),
+        "n_samples": samples.shape[0],
+    }
+
+
+__all__ = ["Classifier", "get_classifier", "classify", "frechet_distance", "sample_quality", "accuracy"]

@@ -1,0 +1,43 @@
+"""The project's MNIST classifier and the numbers built on it, against known answers."""
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from latentzoo.classifier import Classifier, accuracy, frechet_distance, sample_quality
+from latentzoo.data import ImageSet
+
+
+def test_frechet_distance_known_answers():
+    g = torch.Generator().manual_seed(0)
+    a = torch.randn(20000, 4, generator=g)
+    assert abs(frechet_distance(a, a)) < 1e-6
+    shift = torch.tensor([3.0, 0.0, 0.0, 4.0])
+    b = torch.randn(20000, 4, generator=g) + shift  # same covariance, mean moved by |shift|^2 = 25
+    assert abs(frechet_distance(a, b) - 25.0) < 0.5
+    c = torch.randn(20000, 4, generator=g) * 2  # covariance 4I vs I: trace(I + 4I - 2*2I) = 4
+    assert abs(frechet_distance(a, c) - 4.0) < 0.3
+
+
+def test_classifier_fits_its_own_training_data(small_splits):
+    torch.manual_seed(0)
+    model = Classifier()
+    opt = torch.optim.Adam(model.parameters(), lr=2e-3)
+    data = small_splits.train
+    for _ in range(8):
+        for x, y in data.batches(64, shuffle=True, generator=torch.Generator().manual_seed(0)):
+            loss = F.cross_entropy(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    assert accuracy(model, data) > 0.97
+    # real digits against themselves: FID 0, confident, all ten digits present
+    x, _ = data.tensors()
+    q = sample_quality(model, x, x)
+    assert abs(q["mnist_fid"]) < 1e-6 and q["digits_covered"] == 10
+    assert q["class_diversity"] > 0.95 * math.log(10) and q["class_entropy"] < 0.3
+    # blank images: far from real digits, and all given the same class
+    blank = sample_quality(model, torch.zeros(200, 1, 28, 28), x)
+    assert blank["mnist_fid"] > 10 and blank["digits_covered"] == 1

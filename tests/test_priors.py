@@ -1,0 +1,67 @@
+"""The code prior: cached sampling, a known answer it must learn, training from a run, CLI sampling."""
+
+import math
+
+import pytest
+import torch
+
+from latentzoo.cli import main
+from latentzoo.config import make_config
+from latentzoo.priors import PRIOR_METRICS, CodePrior, PriorConfig, load_prior, train_prior
+from latentzoo.training import train
+
+
+def test_cached_sampling_matches_the_full_forward():
+    torch.manual_seed(0)
+    prior = CodePrior(PriorConfig(n_codes=16, d_model=32, n_layers=2, n_heads=2)).eval()
+    y = torch.tensor([0, 3, 10])
+    codes = prior.sample(3, y, generator=torch.Generator().manual_seed(1))
+    assert codes.shape == (3, 7, 7) and codes.max() < 16
+    # the sampler's cached logits equal the training-time forward on the drawn codes
+    caches, flat, outs = [dict() for _ in prior.blocks], codes.view(3, -1), []
+    h = (prior.label(y) + prior.pos[0])[:, None]
+    for t in range(49):
+        for blk, c in zip(prior.blocks, caches):
+            h = blk(h, c)
+        outs.append(prior.out(prior.norm(h[:, -1])))
+        if t < 48:
+            h = prior.tok(flat[:, t:t + 1]) + prior.pos[t + 1]
+    assert torch.allclose(torch.stack(outs, 1), prior(codes, y), atol=1e-4)
+
+
+def test_prior_learns_a_code_grid_per_label():
+    """Known answer: label d always comes with the grid filled by code d; the prior must learn it."""
+    torch.manual_seed(0)
+    prior = CodePrior(PriorConfig(n_codes=16, d_model=32, n_layers=1, n_heads=2, dropout=0.0))
+    y = torch.arange(10).repeat(8)
+    codes = y.view(-1, 1, 1).expand(-1, 7, 7)
+    opt = torch.optim.Adam(prior.parameters(), lr=3e-3)
+    with torch.no_grad():
+        start = float(prior.nll(codes, y).mean())
+    assert abs(start - 49 * math.log(16)) < 0.3 * 49 * math.log(16)  # near-uniform at the start
+    for _ in range(150):
+        loss = prior.nll(codes, y).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    prior.eval()
+    assert float(prior.nll(codes, y).mean()) < 1.0
+    drawn = prior.sample(10, torch.arange(10), temperature=0.5, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(drawn, torch.arange(10).view(-1, 1, 1).expand(-1, 7, 7))
+
+
+def test_train_prior_from_a_run_and_sample_a_digit(small_splits, tmp_path, capsys):
+    run = train(make_config("vqvae", epochs=1, codebook_size=32, limit=512), tmp_path / "vq",
+                splits=small_splits, progress=False, log=lambda m: None)
+    assert main(["sample", str(run), "--out", str(tmp_path / "no.png")]) == 2  # no prior yet
+    metrics = train_prior(run, PriorConfig(epochs=8, lr=3e-3, d_model=32, n_layers=1, n_heads=2), progress=False,
+                          log=lambda m: None)
+    assert (run / PRIOR_METRICS).is_file() and load_prior(run) is not None
+    assert metrics["uniform_bits_per_image"] == pytest.approx(49 * 5)
+    assert 0 < metrics["test_bits_per_image"] < metrics["uniform_bits_per_image"]
+    capsys.readouterr()
+    assert main(["sample", str(run), "--digit", "7", "-n", "8", "--out", str(tmp_path / "sevens.png")]) == 0
+    assert main(["sample", str(run), "-n", "8", "--temperature", "0.8", "--out", str(tmp_path / "any.png")]) == 0
+    assert (tmp_path / "sevens.png").read_bytes()[:4] == b"\x89PNG"
+    assert main(["train-prior", str(tmp_path / "nothing")]) == 2
+    assert "no run folder" in capsys.readouterr().err
