@@ -7,6 +7,7 @@
     latentzoo sample DIR -n 64 --out FILE.png [--digit D]         new digits
     latentzoo denoise DIR --noise SPEC --out FILE.png             rows: clean, noisy, denoised
     latentzoo interpolate DIR --out FILE.png                      walks between test digits
+    latentzoo report DIR [--out FILE.html]                        HTML page: config, metrics, plots
     latentzoo demo [--out DIR]                                    a short VAE run with pictures
 
 A user mistake prints one line to stderr and exits with status 2; no traceback.
@@ -140,6 +141,15 @@ def build_parser() -> Parser:
                    help="samples for MNIST-FID and the classifier checks, where the model samples (2000; 0: skip)")
     common(e)
 
+    from .report import PLOTS_BY_KIND
+
+    rp = sub.add_parser("report", help="one self-contained HTML page: config, metrics, every plot",
+                        epilog="plots per model: " + "; ".join(f"{k}: {v}" for k, v in PLOTS_BY_KIND.items()))
+    rp.add_argument("run", type=Path)
+    rp.add_argument("--out", type=Path, help="HTML file to write (default RUN/report.html)")
+    rp.add_argument("--tsne", action="store_true", help="latent map by t-SNE instead of PCA")
+    common(rp)
+
     tp = sub.add_parser("train-prior", help="fit an autoregressive prior to a VQ-VAE's codes (enables sampling)")
     tp.add_argument("run", type=Path)
     tp.add_argument("--epochs", type=positive_int)
@@ -249,7 +259,10 @@ def cmd_train_prior(a) -> int:
 
     cfg = PriorConfig(**{k: getattr(a, k) for k in ("epochs", "batch_size", "lr", "d_model", "n_layers", "seed")
                          if getattr(a, k) is not None})
+    from .report import make_report
+
     metrics = train_prior(a.run, cfg, data_dir=a.data_dir, device=a.device, progress=a.progress)
+    make_report(a.run, data_dir=a.data_dir, device=a.device)
     print(f"prior written to {a.run}: test {metrics['test_bits_per_image']:.1f} bits per image "
           f"({metrics['test_bits_per_image_given_label']:.1f} given the label; uniform codes "
           f"{metrics['uniform_bits_per_image']:.1f})")
@@ -348,14 +361,22 @@ def cmd_demo(a) -> int:
     train(cfg, out, data_dir=a.data_dir, device=a.device)
     a.run, a.json, a.samples = out, False, 0
     cmd_eval(a)
-    a.out, a.pairs, a.steps = out / "interpolation.png", 6, 10
-    cmd_interpolate(a)
     pictures = sorted(p.name for p in out.glob("*.png"))
     print(f"demo done: {out} holds {', '.join(pictures)}")
     return 0
 
 
-COMMANDS = {"train": cmd_train, "train-prior": cmd_train_prior, "eval": cmd_eval, "reconstruct": cmd_reconstruct, "sample": cmd_sample,
+def cmd_report(a) -> int:
+    from .report import make_report
+
+    if a.out is not None and a.out.suffix.lower() not in (".html", ".htm"):
+        raise ConfigError(f"--out {a.out} should end in .html")
+    path = make_report(a.run, a.out, data_dir=a.data_dir, device=a.device, tsne=a.tsne)
+    print(f"wrote {path}")
+    return 0
+
+
+COMMANDS = {"report": cmd_report, "train": cmd_train, "train-prior": cmd_train_prior, "eval": cmd_eval, "reconstruct": cmd_reconstruct, "sample": cmd_sample,
             "denoise": cmd_denoise, "interpolate": cmd_interpolate, "demo": cmd_demo}
 
 

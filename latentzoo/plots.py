@@ -56,3 +56,95 @@ def save_reconstructions(path: str | os.PathLike, x: torch.Tensor, x_hat: torch.
     for i in range(0, x.shape[0], per_row):
         rows += [x[i:i + per_row], x_hat[i:i + per_row]]
     return save_png(path, grid(torch.cat(rows), nrow=per_row))
+
+
+# ----------------------------------------------------------------------------- matplotlib figures
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")  # headless
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_figure(path: str | os.PathLike, fig) -> Path:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+    _plt().close(fig)
+    return atomic_write(path, buf.getvalue())
+
+
+def loss_curves(path: str | os.PathLike, history: list[dict]) -> Path:
+    """One panel per loss term: train and validation per epoch."""
+    plt = _plt()
+    terms = [k[len("train_"):] for k in history[0] if k.startswith("train_")]
+    fig, axes = plt.subplots(1, len(terms), figsize=(3.2 * len(terms), 2.8), squeeze=False)
+    epochs = [int(r["epoch"]) for r in history]
+    for ax, term in zip(axes[0], terms):
+        for split, style in (("train", "-o"), ("val", "--s")):
+            key = f"{split}_{term}"
+            if key in history[0]:
+                ax.plot(epochs, [float(r[key]) for r in history], style, ms=3, label=split)
+        ax.set_title(term)
+        ax.set_xlabel("epoch")
+        ax.legend(fontsize=8)
+    fig.suptitle("loss terms (per image)")
+    return save_figure(path, fig)
+
+
+def latent_map(path: str | os.PathLike, feats: torch.Tensor, labels: torch.Tensor, method: str = "pca",
+               seed: int = 0) -> Path:
+    """2-D map of latents (N, F) coloured by digit: PCA (default) or t-SNE (scikit-learn)."""
+    plt = _plt()
+    x = feats.double().cpu().numpy()
+    if x.shape[1] == 1:
+        xy = np.c_[x[:, 0], np.zeros(len(x))]
+    elif x.shape[1] == 2:
+        xy = x
+    elif method == "tsne":
+        from sklearn.manifold import TSNE
+
+        xy = TSNE(2, init="pca", random_state=seed).fit_transform(x)
+    else:
+        from sklearn.decomposition import PCA
+
+        xy = PCA(2, random_state=seed).fit_transform(x)
+    fig, ax = plt.subplots(figsize=(5, 4.4))
+    sc = ax.scatter(xy[:, 0], xy[:, 1], c=labels.cpu().numpy(), cmap="tab10", s=3, vmin=-0.5, vmax=9.5)
+    fig.colorbar(sc, ax=ax, ticks=range(10), label="digit")
+    ax.set_title(f"test latents ({'raw 2-D' if x.shape[1] <= 2 else method.upper()})")
+    return save_figure(path, fig)
+
+
+def codebook_histogram(path: str | os.PathLike, counts: torch.Tensor) -> Path:
+    """Codes sorted by how often the test set uses them."""
+    plt = _plt()
+    c = counts.double().cpu().numpy()
+    order = np.sort(c)[::-1]
+    fig, ax = plt.subplots(figsize=(6, 2.8))
+    ax.bar(np.arange(len(order)), order, width=1.0)
+    ax.set_yscale("log")
+    ax.set_xlabel("code (sorted by use)")
+    ax.set_ylabel("uses on the test set")
+    ax.set_title(f"codebook usage: {int((c > 0).sum())} of {len(c)} codes used")
+    return save_figure(path, fig)
+
+
+def code_grids(path: str | os.PathLike, images: torch.Tensor, codes: torch.Tensor) -> Path:
+    """Each digit beside its 7x7 grid of code indices."""
+    plt = _plt()
+    n = images.shape[0]
+    fig, axes = plt.subplots(2, n, figsize=(1.7 * n, 3.6), squeeze=False)
+    for i in range(n):
+        axes[0, i].imshow(images[i, 0].cpu().numpy(), cmap="gray", vmin=0, vmax=1)
+        axes[0, i].axis("off")
+        grid_ = codes[i].cpu().numpy()
+        axes[1, i].imshow(grid_, cmap="viridis")
+        for (r, c), v in np.ndenumerate(grid_):
+            axes[1, i].text(c, r, str(v), ha="center", va="center", fontsize=4.5, color="white")
+        axes[1, i].set_xticks([])
+        axes[1, i].set_yticks([])
+    fig.suptitle("digits and their 7x7 code grids")
+    return save_figure(path, fig)

@@ -25,10 +25,9 @@ from .data import Splits, load_dataset
 from .errors import RunError, TrainingDiverged
 from .metrics import evaluate
 from .models import build_model
-from .runs import (BEST, CONFIG, HISTORY, LAST, METRICS, atomic_write, load_tensors, read_csv,
+from .runs import (BEST, CONFIG, HISTORY, LAST, METRICS, load_tensors, read_csv,
                    resolve_device, save_tensors, write_csv, write_json)
 
-SAMPLE_SEED = 7  # fixes the pictures written at the end of training
 
 
 def epoch_seed(seed: int, epoch: int) -> int:
@@ -162,9 +161,8 @@ def train(cfg: Config, out: str | Path, *, resume: bool = False, data_dir=None, 
 
 
 def finish(model: torch.nn.Module, cfg: Config, out: Path, splits: Splits, history: list[dict]) -> dict:
-    """Reload the best weights, fit the AE's latent Gaussian, write metrics.json and pictures."""
-    from .plots import save_reconstructions, save_rows, save_grid
-    from .noise import corrupt
+    """Reload the best weights, fit the AE's latent Gaussian, write metrics.json and the report."""
+    from .report import make_report
 
     tensors, _ = load_tensors(out / BEST, model.device)
     model.load_state_dict(tensors)
@@ -179,19 +177,5 @@ def finish(model: torch.nn.Module, cfg: Config, out: Path, splits: Splits, histo
                    epochs=len(history), train_seconds=round(sum(float(r["seconds"]) for r in history), 1),
                    device=str(model.device), torch=torch.__version__)
     write_json(out / METRICS, metrics)
-
-    x, y = splits.test.tensors(slice(0, 32), model.device)
-    with torch.no_grad():
-        save_reconstructions(out / "reconstructions.png", x, model.reconstruct(x, y))
-        gen = torch.Generator().manual_seed(SAMPLE_SEED)
-        if cfg.model in ("ae", "dae", "vae"):
-            save_grid(out / "samples.png", model.sample(64, generator=gen))
-        if cfg.model == "cvae":
-            digits = torch.arange(10).repeat_interleave(8)
-            save_grid(out / "samples.png", model.sample(80, y=digits, generator=gen), nrow=8)
-        if cfg.noise:
-            noisy = corrupt(x[:8], cfg.noise, gen)
-            save_rows(out / "denoising.png", [x[:8], noisy, model.reconstruct(noisy)])
+    make_report(out, test=splits.test, device=model.device)
     return metrics
-
-
