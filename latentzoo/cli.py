@@ -84,7 +84,7 @@ def png_path(s: str) -> Path:
 
 
 # options of `train` that map onto Config fields (None = not given)
-TRAIN_FIELDS = ("epochs", "batch_size", "lr", "latent_dim", "backbone", "noise", "beta", "recon", "kl_warmup",
+TRAIN_FIELDS = ("epochs", "batch_size", "lr", "lr_schedule", "latent_dim", "backbone", "noise", "beta", "recon", "kl_warmup",
                 "codebook_size", "quantizer", "ema", "kmeans_init", "restart_dead", "cosine", "codebook_dim",
                 "fsq_levels", "limit", "seed", "dataset", "channels", "hidden", "res_blocks")
 
@@ -109,6 +109,7 @@ def build_parser() -> Parser:
     t.add_argument("--epochs", type=positive_int)
     t.add_argument("--batch-size", type=positive_int)
     t.add_argument("--lr", type=positive_float)
+    t.add_argument("--lr-schedule", choices=("cosine", "constant"), help="cosine decay to 0 (default) or constant")
     t.add_argument("--latent-dim", type=positive_int, help="latent size (VQ-VAE: size D of each code vector)")
     t.add_argument("--backbone", choices=BACKBONES)
     t.add_argument("--channels", type=positive_int, help="conv channels at 14x14 (default 32)")

@@ -18,6 +18,7 @@ MODELS = ("ae", "dae", "vae", "cvae", "vqvae")
 BACKBONES = ("mlp", "conv")
 RECONS = ("mse", "bce")
 QUANTIZERS = ("vq", "fsq")
+SCHEDULES = ("cosine", "constant")
 
 # Per-model defaults, applied by make_config where the user gave no value.
 MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -61,6 +62,7 @@ class Config:
     epochs: int = 10
     batch_size: int = 128
     lr: float = 1e-3
+    lr_schedule: str = "cosine"    # cosine: decay to 0 over the run (Loshchilov & Hutter 2017) | constant
     seed: int = 0
     limit: int | None = None       # use only the first N training images
 
@@ -104,6 +106,7 @@ class Config:
             check(getattr(self, name) >= 1, f"{name} must be at least 1, got {getattr(self, name)}")
         check(self.res_blocks >= 0, f"res_blocks must be >= 0, got {self.res_blocks}")
         check(self.lr > 0, f"lr must be positive, got {self.lr}")
+        check(self.lr_schedule in SCHEDULES, f"unknown lr schedule '{self.lr_schedule}' (choose {', '.join(SCHEDULES)})")
         check(self.beta >= 0, f"beta must be >= 0, got {self.beta}")
         check(self.kl_warmup >= 0, f"kl_warmup must be >= 0, got {self.kl_warmup}")
         check(0 < self.ema_decay < 1, f"ema_decay must be in (0, 1), got {self.ema_decay}")

@@ -34,6 +34,13 @@ def epoch_seed(seed: int, epoch: int) -> int:
     return seed * 1_000_003 + epoch + 1
 
 
+def learning_rate(cfg: Config, step: int, total: int) -> float:
+    """The learning rate at a global step: constant, or cosine decay from cfg.lr to 0 over `total`."""
+    if cfg.lr_schedule == "constant":
+        return cfg.lr
+    return cfg.lr * 0.5 * (1.0 + math.cos(math.pi * min(step, total) / total))
+
+
 def stderr_log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
@@ -125,6 +132,8 @@ def train(cfg: Config, out: str | Path, *, resume: bool = False, data_dir=None, 
             batches = tqdm(batches, total=steps, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False, file=sys.stderr)
         for i, (x, y) in enumerate(batches):
             model.set_progress(epoch + i / steps)
+            for group in opt.param_groups:
+                group["lr"] = learning_rate(cfg, epoch * steps + i, cfg.epochs * steps)
             res = model(x, y)
             if not torch.isfinite(res.loss):
                 raise TrainingDiverged(f"loss became {float(res.loss.detach())} at epoch {epoch + 1}, step {i + 1}; nothing "

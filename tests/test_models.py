@@ -76,9 +76,11 @@ def test_model_kind(name, small_splits, tmp_path):
     with torch.no_grad():
         assert torch.equal(trained.reconstruct(xt, yt), fresh.reconstruct(xt, yt))
         assert torch.equal(trained.features(xt, yt), fresh.features(xt, yt))
-    for f in ("config.json", "model.safetensors", "last.safetensors", "history.csv", "metrics.json",
-              "reconstructions.png"):
-        assert (run / f).is_file(), f
+    expected = {"config.json", "model.safetensors", "last.safetensors", "history.csv", "metrics.json",
+                "report.html", "loss_curves.png", "reconstructions.png", "interpolation.png", "latent_map.png"}
+    expected |= {"ae": {"samples.png"}, "dae": {"samples.png", "denoising.png"}, "vae": {"samples.png"},
+                 "cvae": {"samples_per_digit.png"}, "vqvae": {"codebook_usage.png", "code_grids.png"}}[cfg.model]
+    assert expected <= {p.name for p in run.iterdir()}
 
 
 def test_vae_samples_and_kl_warmup():
