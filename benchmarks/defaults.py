@@ -1,0 +1,113 @@
+"""Benchmark: every model kind trained with the defaults on full MNIST, then its test metrics.
+
+    python benchmarks/defaults.py [--models ae,dae,vae,vqvae,vqvae-textbook] [--epochs 10] [--prior vqvae]
+
+Trains into benchmarks/runs/NAME (not committed), then writes benchmarks/results/defaults.json and
+defaults.md: per model the test metrics of `latentzoo eval` (the runs named by --prior also get a
+code prior and sample metrics), training wall time, machine, torch version and commit. A run folder
+that already holds a finished run is reused, not retrained.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import torch  # noqa: E402
+
+from latentzoo.config import make_config  # noqa: E402
+from latentzoo.data import load_dataset  # noqa: E402
+from latentzoo.metrics import evaluate, generation_metrics  # noqa: E402
+from latentzoo.priors import PRIOR_METRICS, PriorConfig, train_prior  # noqa: E402
+from latentzoo.runs import METRICS, atomic_write, load, write_json  # noqa: E402
+from latentzoo.training import train  # noqa: E402
+
+SETTINGS = {
+    "ae": dict(model="ae"),
+    "dae": dict(model="dae"),
+    "vae": dict(model="vae"),
+    "cvae": dict(model="cvae"),
+    "vqvae": dict(model="vqvae"),
+    # the textbook quantizer: codebook loss, no EMA, uniform init, no restarts
+    "vqvae-textbook": dict(model="vqvae", ema=False, kmeans_init=False, restart_dead=False),
+}
+SHOWN = ("mse_per_pixel", "mse_per_image", "psnr", "elbo", "psnr_noisy", "psnr_denoised", "codes_used",
+         "codebook_usage", "perplexity", "prior_test_bits_per_image", "prior_test_bits_per_image_given_label",
+         "prior_uniform_bits_per_image", "sample_mnist_fid", "sample_class_entropy", "sample_class_diversity",
+         "sample_digits_covered", "digit_accuracy", "digit_accuracy_min", "train_seconds", "prior_train_seconds")
+
+
+def commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                              text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--models", default="ae,dae,vae,vqvae")
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--prior", default="", help="comma-separated runs that get a code prior (e.g. vqvae)")
+    p.add_argument("--prior-epochs", type=int, default=None)
+    p.add_argument("--samples", type=int, default=2000, help="samples for MNIST-FID (0: none)")
+    p.add_argument("--runs", type=Path, default=ROOT / "benchmarks" / "runs")
+    p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    p.add_argument("--name", default="defaults")
+    a = p.parse_args()
+
+    splits = load_dataset("mnist")
+    results = {}
+    t_all = time.time()
+    for name in a.models.split(","):
+        kw = dict(SETTINGS[name])
+        cfg = make_config(kw.pop("model"), epochs=a.epochs, **kw)
+        run = a.runs / name
+        if not (run / METRICS).is_file():
+            train(cfg, run, splits=splits)
+        metrics = json.loads((run / METRICS).read_text())
+        if name in a.prior.split(",") and not (run / PRIOR_METRICS).is_file():
+            pcfg = PriorConfig(**({"epochs": a.prior_epochs} if a.prior_epochs else {}))
+            train_prior(run, pcfg)
+        if (run / PRIOR_METRICS).is_file():
+            metrics.update({f"prior_{k}": v for k, v in json.loads((run / PRIOR_METRICS).read_text()).items()})
+        model = load(run)
+        metrics.update(evaluate(model, splits.test))
+        if a.samples:
+            metrics.update(generation_metrics(model, splits.test, a.samples))
+        results[name] = {"config": json.loads(cfg.to_json()), "metrics": metrics}
+        print(f"{name}: " + ", ".join(f"{k} {metrics[k]:.4g}" for k in SHOWN if isinstance(metrics.get(k), float)),
+              file=sys.stderr)
+
+    info = {"machine": f"{platform.machine()}, {os.cpu_count()} cpus, {platform.platform()}",
+            "torch": torch.__version__, "threads": torch.get_num_threads(), "commit": commit(),
+            "wall_seconds_this_invocation": round(time.time() - t_all, 1),
+            "command": "python benchmarks/defaults.py " + " ".join(sys.argv[1:])}
+    write_json(a.out / f"{a.name}.json", {"info": info, "results": results})
+    lines = [f"# {a.name}: defaults, full MNIST, {a.epochs} epochs", "",
+             f"Command: `{info['command']}`; commit {info['commit']}; {info['machine']}; torch {info['torch']}.",
+             "Metrics on the 10,000 MNIST test images (PSNR: mean of per-image PSNR; ELBO: nats per image, "
+             "Bernoulli decoder on [0,1] intensities; bits: prior's -log2 p(codes) per image).", ""]
+    cols = [k for k in SHOWN if any(k in r["metrics"] for r in results.values())]
+    lines.append("| model | " + " | ".join(cols) + " |")
+    lines.append("|---" * (len(cols) + 1) + "|")
+    for name, r in results.items():
+        m = r["metrics"]
+        cells = [f"{m[k]:.4g}" if isinstance(m.get(k), float) else str(m.get(k, "")) for k in cols]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    atomic_write(a.out / f"{a.name}.md", "\n".join(lines) + "\n")
+    print(f"wrote {a.out / (a.name + '.json')} and .md", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
