@@ -1,0 +1,75 @@
+"""Each metric against a case with a known answer."""
+
+import math
+
+import pytest
+import torch
+
+from latentzoo.config import make_config
+from latentzoo.data import ImageSet
+from latentzoo.metrics import (auroc, classical_denoise, codebook_stats, probe_accuracy, psnr, ssim,
+                               uniform_bits_per_image, vae_likelihood)
+from latentzoo.models import build_model
+
+
+def test_identical_images():
+    x = torch.rand(4, 1, 28, 28)
+    assert torch.allclose(ssim(x, x), torch.ones(4), atol=1e-5)
+    assert torch.allclose(psnr(x, x), torch.full((4,), 100.0))
+    assert torch.allclose(psnr(x, (x + 0.1)), torch.full((4,), 20.0), atol=1e-3)  # MSE 0.01 -> 20 dB
+    assert float(ssim(x, torch.rand(4, 1, 28, 28)).mean()) < 0.2
+
+
+def test_codebook_stats_and_uniform_rate():
+    uniform = codebook_stats(torch.ones(512))
+    assert uniform["codes_used"] == 512 and abs(uniform["perplexity"] - 512) < 1e-6
+    half = codebook_stats(torch.tensor([5.0, 5.0, 0.0, 0.0]))
+    assert half["codebook_usage"] == 0.5 and abs(half["perplexity"] - 2) < 1e-9
+    assert uniform_bits_per_image((7, 7), 512) == 441
+
+
+def _vae_with_known_likelihood(mu: float):
+    """A 2-d MLP VAE whose decoder ignores z (constant logits 0: p(x|z) = 2^-784) and whose posterior
+    is N(mu, I) for every image: then -log p(x) = 784 ln 2, and the negative ELBO adds KL = mu^2."""
+    model = build_model(make_config("vae", backbone="mlp", latent_dim=2))
+    with torch.no_grad():
+        for p in model.parameters():
+            p.zero_()
+        model.encoder.head.bias[:2] = mu  # mean mu, log-variance 0
+    return model
+
+
+@pytest.mark.parametrize("mu", [0.0, 1.0])
+def test_vae_likelihood_known_gaussian(mu):
+    images = (torch.rand(3, 28, 28, generator=torch.Generator().manual_seed(0)) > 0.5).to(torch.uint8) * 255
+    data = ImageSet(images, torch.zeros(3, dtype=torch.long))
+    res = vae_likelihood(_vae_with_known_likelihood(mu), data, k=5000)
+    exact = 784 * math.log(2)
+    assert res["k"] == 5000 and res["n_images"] == 3
+    assert abs(res["nll"] - exact) < 0.05
+    assert abs(res["neg_elbo"] - (exact + mu ** 2)) < 0.1  # KL(N(mu, I) || N(0, I)) over 2 dims = mu^2
+    assert res["nll"] <= res["neg_elbo"] + 1e-6
+
+
+def test_auroc_separable_and_reversed():
+    is_anomaly = torch.tensor([0, 0, 0, 1, 1])
+    assert auroc(torch.tensor([0.1, 0.2, 0.3, 0.9, 0.8]), is_anomaly) == 1.0
+    assert auroc(torch.tensor([0.9, 0.8, 0.7, 0.1, 0.2]), is_anomaly) == 0.0
+
+
+def test_probes_on_separable_clusters():
+    g = torch.Generator().manual_seed(0)
+    centers = torch.eye(3) * 10
+    y = torch.arange(300) % 3
+    x = centers[y] + torch.randn(300, 3, generator=g)
+    res = probe_accuracy(x[:200], y[:200], x[200:], y[200:])
+    assert res == {"linear_probe": 1.0, "knn": 1.0}
+
+
+def test_classical_denoisers():
+    flat = torch.full((2, 1, 28, 28), 0.5)
+    for method in ("median", "gaussian"):
+        assert torch.allclose(classical_denoise(flat, method), flat, atol=1e-6)
+    speck = flat.clone()
+    speck[:, :, 10, 10] = 1.0  # one salt pixel: the median filter removes it
+    assert torch.allclose(classical_denoise(speck, "median"), flat)
