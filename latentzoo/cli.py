@@ -8,6 +8,7 @@
     latentzoo denoise DIR --noise SPEC --out FILE.png             rows: clean, noisy, denoised
     latentzoo interpolate DIR --out FILE.png                      walks between test digits
     latentzoo report DIR [--out FILE.html]                        HTML page: config, metrics, plots
+    latentzoo bench [--quick]                                     the benchmark table (results.json, RESULTS.md)
     latentzoo demo [--out DIR]                                    a short VAE run with pictures
 
 A user mistake prints one line to stderr and exits with status 2; no traceback.
@@ -86,7 +87,7 @@ def png_path(s: str) -> Path:
 # options of `train` that map onto Config fields (None = not given)
 TRAIN_FIELDS = ("epochs", "batch_size", "lr", "lr_schedule", "latent_dim", "backbone", "noise", "beta", "recon", "kl_warmup",
                 "codebook_size", "quantizer", "ema", "kmeans_init", "restart_dead", "cosine", "codebook_dim",
-                "fsq_levels", "limit", "seed", "dataset", "channels", "hidden", "res_blocks")
+                "fsq_levels", "limit", "binarize", "only_digit", "seed", "dataset", "channels", "hidden", "res_blocks")
 
 
 def build_parser() -> Parser:
@@ -128,6 +129,9 @@ def build_parser() -> Parser:
     t.add_argument("--codebook-dim", type=nonneg_int, help="lookup in a projected space of this size (0: off)")
     t.add_argument("--fsq-levels", help="FSQ levels, e.g. 8,8,8 (K = product)")
     t.add_argument("--limit", type=positive_int, help="use only the first N training images")
+    t.add_argument("--only-digit", type=digit, help="train on this digit only (one-class anomaly detection)")
+    t.add_argument("--binarize", action=argparse.BooleanOptionalAction, default=None,
+                   help="dynamic binarization of training images (likelihood benchmarks)")
     t.add_argument("--seed", type=nonneg_int)
     t.add_argument("--dataset", choices=DATASETS, help="mnist (default) or digits (bundled, no download)")
     t.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
@@ -141,6 +145,12 @@ def build_parser() -> Parser:
     e.add_argument("--samples", type=nonneg_int, default=2000,
                    help="samples for MNIST-FID and the classifier checks, where the model samples (2000; 0: skip)")
     common(e)
+
+    b = sub.add_parser("bench", help="train/reuse the benchmark models; write results.json and RESULTS.md")
+    b.add_argument("--quick", action="store_true", help="small budgets (a few minutes), recorded as such")
+    b.add_argument("--out", type=Path, default=None, help="folder (default benchmarks/results, or "
+                                                           "benchmarks/results-quick with --quick)")
+    common(b)
 
     from .report import PLOTS_BY_KIND
 
@@ -367,6 +377,15 @@ def cmd_demo(a) -> int:
     return 0
 
 
+def cmd_bench(a) -> int:
+    from .bench import run_bench
+
+    out = a.out or Path("benchmarks/results-quick" if a.quick else "benchmarks/results")
+    run_bench(out, quick=a.quick, data_dir=a.data_dir, device=a.device)
+    print(f"wrote {out / 'results.json'} and {out / 'RESULTS.md'}")
+    return 0
+
+
 def cmd_report(a) -> int:
     from .report import make_report
 
@@ -377,7 +396,7 @@ def cmd_report(a) -> int:
     return 0
 
 
-COMMANDS = {"report": cmd_report, "train": cmd_train, "train-prior": cmd_train_prior, "eval": cmd_eval, "reconstruct": cmd_reconstruct, "sample": cmd_sample,
+COMMANDS = {"bench": cmd_bench, "report": cmd_report, "train": cmd_train, "train-prior": cmd_train_prior, "eval": cmd_eval, "reconstruct": cmd_reconstruct, "sample": cmd_sample,
             "denoise": cmd_denoise, "interpolate": cmd_interpolate, "demo": cmd_demo}
 
 

@@ -65,6 +65,8 @@ class Config:
     lr_schedule: str = "cosine"    # cosine: decay to 0 over the run (Loshchilov & Hutter 2017) | constant
     seed: int = 0
     limit: int | None = None       # use only the first N training images
+    binarize: bool = False         # dynamic binarization: pixels drawn as Bernoulli(intensity) every batch
+    only_digit: int | None = None  # train and validate on this digit only (one-class anomaly detection)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
@@ -112,6 +114,7 @@ class Config:
         check(0 < self.ema_decay < 1, f"ema_decay must be in (0, 1), got {self.ema_decay}")
         check(self.codebook_dim >= 0, f"codebook_dim must be >= 0, got {self.codebook_dim}")
         check(self.limit is None or self.limit >= 1, f"limit must be at least 1, got {self.limit}")
+        check(self.only_digit is None or 0 <= self.only_digit <= 9, f"only_digit must be 0-9, got {self.only_digit}")
         try:
             levels = self.levels
         except ValueError:

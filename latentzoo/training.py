@@ -79,7 +79,7 @@ def validate(model: torch.nn.Module, data, batch_size: int, seed: int) -> dict[s
     torch.manual_seed(seed)
     sums: dict[str, float] = {}
     for x, y in data.batches(max(batch_size, 500), device=model.device):
-        out = model(x, y)
+        out = model(torch.bernoulli(x) if model.cfg.binarize else x, y)
         for k, v in out.losses.items():
             sums[k] = sums.get(k, 0.0) + float(v.double().sum())
         sums["loss"] = sums.get("loss", 0.0) + float(out.loss) * x.shape[0]
@@ -100,6 +100,9 @@ def train(cfg: Config, out: str | Path, *, resume: bool = False, data_dir=None, 
         raise RunError(f"{out} already holds a run; pass --resume to continue it, or choose another --out")
     dev = resolve_device(device)
     splits = splits or load_dataset(cfg.dataset, data_dir, cfg.limit)
+    if cfg.only_digit is not None:  # one-class training; the test set stays whole
+        keep = lambda s: s.subset(s.labels == cfg.only_digit)  # noqa: E731
+        splits = Splits(splits.name, keep(splits.train), keep(splits.val), splits.test)
     write_json(out / CONFIG, json.loads(cfg.to_json()))
 
     torch.manual_seed(cfg.seed)
@@ -131,6 +134,8 @@ def train(cfg: Config, out: str | Path, *, resume: bool = False, data_dir=None, 
             from tqdm import tqdm
             batches = tqdm(batches, total=steps, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False, file=sys.stderr)
         for i, (x, y) in enumerate(batches):
+            if cfg.binarize:
+                x = torch.bernoulli(x)
             model.set_progress(epoch + i / steps)
             for group in opt.param_groups:
                 group["lr"] = learning_rate(cfg, epoch * steps + i, cfg.epochs * steps)

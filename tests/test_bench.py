@@ -1,0 +1,36 @@
+"""The bench's table writer: every section, the anchors beside our numbers, quick mode flagged."""
+
+from latentzoo.bench import ANCHORS, BUDGETS, markdown
+
+
+def fake_results(mode="quick"):
+    rec = {"mse_per_pixel": 0.01, "mse_per_image": 7.84, "psnr": 21.0, "ssim": 0.9}
+    return {
+        "info": {"mode": mode, "budget": BUDGETS[mode], "machine": "x86_64, 2 cpus", "torch": "2.13.0",
+                 "commit": "abc1234", "wall_seconds": 12.0, "device": "cpu"},
+        "likelihood": {"nll": 91.5, "neg_elbo": 95.25, "k": 100, "n_images": 100},
+        "reconstruction": {"ae": rec, "vqvae": rec},
+        "samples": {"ae": {"sample_mnist_fid": 3.5, "sample_class_entropy": 0.2, "sample_class_diversity": 2.2,
+                           "sample_digits_covered": 10, "classifier_test_accuracy": 0.991}, "vqvae": {}},
+        "features": {"raw pixels (784)": {"linear_probe": 0.9, "knn": 0.95}},
+        "features_protocol": "train on 2000",
+        "anomaly": {"0": {"ae_recon": 99.0, "vae_neg_elbo": 98.0}, "1": {"ae_recon": 99.5, "vae_neg_elbo": 99.9}},
+        "denoising": {"gaussian:0.5": {"noisy": 9.4, "dae": 20.1, "median_3x3": 14.0, "gaussian_blur": 15.0, "bm3d": None}},
+        "denoising_protocol": "first 2,000",
+        "codes": {"codes_used": 512, "codebook_usage": 1.0, "perplexity": 380.0, "psnr": 27.0,
+                  "uniform_bits_per_image": 441.0, "prior_bits_per_image": 300.0,
+                  "prior_bits_per_image_given_label": 295.0},
+    }
+
+
+def test_markdown_has_every_table_with_anchors():
+    md = markdown(fake_results())
+    for heading in ("Likelihood", "Reconstruction", "Sample quality", "Features", "Anomaly detection", "Denoising",
+                    "Discrete codes"):
+        assert f"## {heading}" in md
+    assert "91.50" in md and "86.76" in md and "85.33" in md and "78.01" in md and "89.78" in md
+    assert "33.37" in md and "47.2" in md and "1.29" in md
+    assert "| mean (2 digits) | 99.2 | 99.0 | 98.8 | 98.0 |" in md  # Deep SVDD and DCAE means over digits 0 and 1
+    assert "Quick mode" in md and "n/a" in md and "0.383" in md  # 300 bits / 784
+    assert "Quick mode" not in markdown(fake_results("full"))
+    assert len(ANCHORS["anomaly_deep_svdd"]) == len(ANCHORS["anomaly_cae"]) == 10
