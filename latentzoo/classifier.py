@@ -88,7 +88,8 @@ def get_classifier(data_dir=None, device="cpu", log=lambda m: print(m, file=sys.
         model.load_state_dict(load_tensors(folder / "model.safetensors")[0])
         return model.to(device).eval(), json.loads((folder / "info.json").read_text())
     log(f"training the MNIST classifier used for MNIST-FID (once; cached in {folder})")
-    model, info = train_classifier(data_dir, device, log)
+    with torch.enable_grad():  # callers may hold no_grad
+        model, info = train_classifier(data_dir, device, log)
     save_tensors(folder / "model.safetensors", model.state_dict())
     write_json(folder / "info.json", info)
     return model, info

@@ -43,7 +43,12 @@ def positive_int(s: str) -> int:
 
 
 def nonneg_int(s: str) -> int:
-    v = positive_int(s) if s.strip() != "0" else 0
+    try:
+        v = int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{s}' is not a whole number") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {v}")
     return v
 
 

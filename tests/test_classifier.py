@@ -2,12 +2,11 @@
 
 import math
 
-import numpy as np
+import pytest
 import torch
 import torch.nn.functional as F
 
 from latentzoo.classifier import Classifier, accuracy, frechet_distance, sample_quality
-from latentzoo.data import ImageSet
 
 
 def test_frechet_distance_known_answers():
@@ -21,17 +20,23 @@ def test_frechet_distance_known_answers():
     assert abs(frechet_distance(a, c) - 4.0) < 0.3
 
 
-def test_classifier_fits_its_own_training_data(small_splits):
+@pytest.fixture(scope="module")
+def small_classifier(small_splits):
+    """A classifier fitted to the 512 training images of the small split (seconds, not a minute)."""
     torch.manual_seed(0)
     model = Classifier()
     opt = torch.optim.Adam(model.parameters(), lr=2e-3)
-    data = small_splits.train
     for _ in range(8):
-        for x, y in data.batches(64, shuffle=True, generator=torch.Generator().manual_seed(0)):
+        for x, y in small_splits.train.batches(64, shuffle=True, generator=torch.Generator().manual_seed(0)):
             loss = F.cross_entropy(model(x), y)
             opt.zero_grad()
             loss.backward()
             opt.step()
+    return model.eval()
+
+
+def test_classifier_fits_its_own_training_data(small_classifier, small_splits):
+    model, data = small_classifier, small_splits.train
     assert accuracy(model, data) > 0.97
     # real digits against themselves: FID 0, confident, all ten digits present
     x, _ = data.tensors()
@@ -41,3 +46,19 @@ def test_classifier_fits_its_own_training_data(small_splits):
     # blank images: far from real digits, and all given the same class
     blank = sample_quality(model, torch.zeros(200, 1, 28, 28), x)
     assert blank["mnist_fid"] > 10 and blank["digits_covered"] == 1
+
+
+def test_generation_metrics_of_a_conditional_model(small_classifier, small_splits, monkeypatch):
+    from latentzoo import classifier
+    from latentzoo.config import make_config
+    from latentzoo.metrics import generation_metrics
+    from latentzoo.models import build_model
+
+    monkeypatch.setattr(classifier, "get_classifier", lambda *a, **k: (small_classifier, {"test_accuracy": 0.5}))
+    torch.manual_seed(0)
+    cvae = build_model(make_config("cvae", backbone="mlp"))
+    m = generation_metrics(cvae, small_splits.test, n=100)
+    assert m["classifier_test_accuracy"] == 0.5 and m["sample_n_samples"] == 100
+    assert m["sample_mnist_fid"] > 0 and 0 <= m["digit_accuracy_min"] <= m["digit_accuracy"] <= 1
+    ae = build_model(make_config("ae", backbone="mlp"))
+    assert generation_metrics(ae, small_splits.test, n=10) == {}  # no fitted Gaussian: cannot sample
