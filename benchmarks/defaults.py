@@ -37,6 +37,7 @@ SETTINGS = {
     "vae": dict(model="vae"),
     "cvae": dict(model="cvae"),
     "vqvae": dict(model="vqvae"),
+    "vqvae-wide": dict(model="vqvae", channels=64),
     # the textbook quantizer: codebook loss, no EMA, uniform init, no restarts
     "vqvae-textbook": dict(model="vqvae", ema=False, kmeans_init=False, restart_dead=False),
 }

@@ -69,8 +69,11 @@ def evaluate(model: torch.nn.Module, data: ImageSet, batch_size: int = 500, seed
     sums: dict[str, float] = {}
     rng_state = torch.random.get_rng_state()
     torch.manual_seed(seed)
+    from .training import progress_bar
+
     try:
-        for x, y in data.batches(batch_size, device=device):
+        batches = progress_bar(data.batches(batch_size, device=device), math.ceil(len(data) / batch_size), "eval")
+        for x, y in batches:
             x_hat = model.reconstruct(x, y)
             rows = {"mse_per_pixel": mse_per_pixel(x, x_hat), "psnr": psnr(x, x_hat), "ssim": ssim(x, x_hat)}
             if is_vae:
@@ -177,7 +180,9 @@ def vae_likelihood(model: torch.nn.Module, data: ImageSet, k: int = 5000, n_imag
     n = len(data) if n_images is None else min(n_images, len(data))
     nll_sum = elbo_sum = 0.0
     log2pi = math.log(2 * math.pi)
-    for i in range(n):
+    from .training import progress_bar
+
+    for i in progress_bar(range(n), n, f"IS-NLL k={k}"):
         x, y = data.tensors(slice(i, i + 1), model.device)
         xb = binarize(x, gen)  # (1, 1, 28, 28)
         mu, logvar = model.posterior(xb, y)  # (1, L) each

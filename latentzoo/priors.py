@@ -165,7 +165,7 @@ def train_prior(run_dir: str | Path, cfg: PriorConfig | None = None, data_dir=No
     """Fit a prior to the training-set codes of the VQ-VAE in `run_dir`; save it there; return metrics."""
     from .data import load_dataset
     from .runs import load, read_config
-    from .training import use_progress_bar
+    from .training import progress_bar
 
     run_dir = Path(run_dir)
     vq_cfg = read_config(run_dir)
@@ -186,17 +186,14 @@ def train_prior(run_dir: str | Path, cfg: PriorConfig | None = None, data_dir=No
     steps_per_epoch = math.ceil(len(tr_codes) / cfg.batch_size)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.lr, total_steps=cfg.epochs * steps_per_epoch, pct_start=0.1)
     history, best = [], math.inf
-    bar = use_progress_bar(progress)
     write_json(run_dir / PRIOR_CONFIG, asdict(cfg))
     for epoch in range(cfg.epochs):
         t0 = time.time()
         prior.train()
         gen = torch.Generator().manual_seed(cfg.seed * 1000 + epoch)
         order = torch.randperm(len(tr_codes), generator=gen)
-        it = range(0, len(order), cfg.batch_size)
-        if bar:
-            from tqdm import tqdm
-            it = tqdm(it, desc=f"prior epoch {epoch + 1}/{cfg.epochs}", leave=False, file=sys.stderr)
+        it = progress_bar(range(0, len(order), cfg.batch_size), math.ceil(len(order) / cfg.batch_size),
+                          f"prior epoch {epoch + 1}/{cfg.epochs}", progress)
         total = 0.0
         for i in it:
             idx = order[i:i + cfg.batch_size]

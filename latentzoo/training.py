@@ -49,6 +49,15 @@ def use_progress_bar(progress: bool | None) -> bool:
     return sys.stderr.isatty() if progress is None else progress
 
 
+def progress_bar(iterable, total: int | None = None, desc: str = "", progress: bool | None = None):
+    """`iterable` wrapped in a tqdm bar on a terminal (or when progress=True); unchanged otherwise."""
+    if not use_progress_bar(progress):
+        return iterable
+    from tqdm import tqdm
+
+    return tqdm(iterable, total=total, desc=desc, leave=False, file=sys.stderr)
+
+
 # --------------------------------------------------------------------------- optimizer state
 
 def optimizer_state(opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], str]:
@@ -129,10 +138,8 @@ def train(cfg: Config, out: str | Path, *, resume: bool = False, data_dir=None, 
         model.train()
         sums: dict[str, float] = {}
         seen = 0
-        batches = splits.train.batches(cfg.batch_size, shuffle=True, generator=order, device=dev)
-        if bar:
-            from tqdm import tqdm
-            batches = tqdm(batches, total=steps, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False, file=sys.stderr)
+        batches = progress_bar(splits.train.batches(cfg.batch_size, shuffle=True, generator=order, device=dev),
+                               steps, f"epoch {epoch + 1}/{cfg.epochs}", progress)
         for i, (x, y) in enumerate(batches):
             if cfg.binarize:
                 x = torch.bernoulli(x)

@@ -16,7 +16,15 @@ quiet = dict(progress=False, log=lambda m: None)
 def test_resume_continues_exactly(model, small_splits, tmp_path):
     kw = dict(batch_size=64, backbone="mlp") if model == "vae" else dict(batch_size=64)
     straight = train(make_config(model, epochs=2, **kw), tmp_path / "a", splits=small_splits, **quiet)
-    train(make_config(model, epochs=1, **kw), tmp_path / "b", splits=small_splits, **quiet)
+
+    def interrupt_after_epoch_1(msg):
+        if msg.startswith("epoch 1/"):
+            raise KeyboardInterrupt  # as if the user pressed Ctrl-C right after epoch 1 was saved
+
+    with pytest.raises(KeyboardInterrupt):
+        train(make_config(model, epochs=2, **kw), tmp_path / "b", splits=small_splits, progress=False,
+              log=interrupt_after_epoch_1)
+    assert load_tensors(tmp_path / "b" / "last.safetensors")[1]["epoch"] == "1"
     resumed = train(make_config(model, epochs=2, **kw), tmp_path / "b", resume=True, splits=small_splits, **quiet)
     a, _ = load_tensors(straight / "last.safetensors")
     b, meta = load_tensors(resumed / "last.safetensors")
