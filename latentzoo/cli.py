@@ -275,10 +275,7 @@ def cmd_train_prior(a) -> int:
 
     cfg = PriorConfig(**{k: getattr(a, k) for k in ("epochs", "batch_size", "lr", "d_model", "n_layers", "seed")
                          if getattr(a, k) is not None})
-    from .report import make_report
-
     metrics = train_prior(a.run, cfg, data_dir=a.data_dir, device=a.device, progress=a.progress)
-    make_report(a.run, data_dir=a.data_dir, device=a.device)
     print(f"prior written to {a.run}: test {metrics['test_bits_per_image']:.1f} bits per image "
           f"({metrics['test_bits_per_image_given_label']:.1f} given the label; uniform codes "
           f"{metrics['uniform_bits_per_image']:.1f})")

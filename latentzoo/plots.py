@@ -87,10 +87,10 @@ def loss_curves(path: str | os.PathLike, history: list[dict]) -> Path:
             key = f"{split}_{term}"
             if key in history[0]:
                 ax.plot(epochs, [float(r[key]) for r in history], style, ms=3, label=split)
-        ax.set_title(term)
+        ax.set_title(f"{term} (per image)" if term != "loss" else "total loss")
         ax.set_xlabel("epoch")
         ax.legend(fontsize=8)
-    fig.suptitle("loss terms (per image)")
+    fig.tight_layout()
     return save_figure(path, fig)
 
 

@@ -224,6 +224,9 @@ def train_prior(run_dir: str | Path, cfg: PriorConfig | None = None, data_dir=No
         "epochs": cfg.epochs, "train_seconds": round(sum(r["seconds"] for r in history), 1),
     }
     write_json(run_dir / PRIOR_METRICS, metrics)
+    from .report import make_report
+
+    make_report(run_dir, test=splits.test, device=model.device)  # now with samples
     return metrics
 
 
