@@ -94,13 +94,13 @@ class Quiet(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def server(tmp_path):
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
     """Two local mirrors on 127.0.0.1: /good/ serves the real files, /bad/ a corrupted copy."""
     src = mnist_dir()
     if src is None:
         pytest.skip("MNIST not found")
-    root = tmp_path / "www"
+    root = tmp_path_factory.mktemp("www")
     good, bad = root / "good", root / "bad"
     good.mkdir(parents=True)
     bad.mkdir()
