@@ -121,6 +121,7 @@ def build_parser() -> Parser:
     e.add_argument("--json", action="store_true", help="print JSON")
     e.add_argument("--samples", type=nonneg_int, default=2000,
                    help="samples for MNIST-FID and the classifier checks, where the model samples (2000; 0: skip)")
+    e.add_argument("--temperature", type=positive_float, default=1.0, help="sampling temperature for those (1.0)")
     common(e)
 
     b = sub.add_parser("bench", help="train/reuse the benchmark models; write results.json and RESULTS.md")
@@ -237,7 +238,8 @@ def cmd_eval(a) -> int:
     cfg, model, data = _load_run(a)
     metrics = {"model": cfg.model, "backbone": cfg.backbone, "dataset": cfg.dataset, **evaluate(model, data.test)}
     if a.samples and cfg.dataset == "mnist":
-        metrics.update(generation_metrics(model, data.test, a.samples, data_dir=a.data_dir))
+        metrics.update(generation_metrics(model, data.test, a.samples, data_dir=a.data_dir, temperature=a.temperature))
+        metrics["sample_temperature"] = a.temperature
     print(json.dumps(metrics, indent=2) if a.json else format_metrics(metrics))
     return 0
 
@@ -345,7 +347,7 @@ def cmd_demo(a) -> int:
     cfg = make_config("vae", backbone="mlp", dataset=dataset, epochs=a.epochs if dataset == "mnist" else 5 * a.epochs)
     print(f"demo: training a {cfg.backbone} VAE on {dataset} for {cfg.epochs} epochs into {out}", file=sys.stderr)
     train(cfg, out, data_dir=a.data_dir, device=a.device)
-    a.run, a.json, a.samples = out, False, 0
+    a.run, a.json, a.samples, a.temperature = out, False, 0, 1.0
     cmd_eval(a)
     pictures = sorted(p.name for p in out.glob("*.png"))
     print(f"demo done: {out} holds {', '.join(pictures)}")
