@@ -74,15 +74,18 @@ def evaluate(model: torch.nn.Module, data: ImageSet, batch_size: int = 500, seed
     try:
         batches = progress_bar(data.batches(batch_size, device=device), math.ceil(len(data) / batch_size), "eval")
         for x, y in batches:
-            x_hat = model.reconstruct(x, y)
+            if counts is not None:  # VQ-VAE: one encoder pass gives both the codes and the reconstruction
+                q = model.quantizer(model.encoder(x))
+                counts += code_histogram(q.indices, cfg.n_codes)
+                x_hat = model.decode(q.quantized)
+            else:
+                x_hat = model.reconstruct(x, y)
             rows = {"mse_per_pixel": mse_per_pixel(x, x_hat), "psnr": psnr(x, x_hat), "ssim": ssim(x, x_hat)}
             if is_vae:
                 out = model(x, y)
                 rows["recon"], rows["kl"] = out.losses["recon"], out.losses["kl"]
                 if cfg.recon == "bce":
                     rows["elbo"] = -(out.losses["recon"] + out.losses["kl"])
-            if counts is not None:
-                counts += code_histogram(model.encode(x), cfg.n_codes)
             if noise:
                 noisy = corrupt(x, noise, gen)
                 rows["psnr_noisy"] = psnr(x, noisy)
