@@ -44,10 +44,10 @@ ANCHORS = {
 }
 
 BUDGETS: dict[str, dict[str, Any]] = {
-    "full": dict(epochs=10, vae_epochs=50, prior_epochs=8, oneclass_epochs=10, oneclass_digits=list(range(10)),
+    "full": dict(epochs=10, vae_epochs=100, prior_epochs=10, oneclass_epochs=10, oneclass_digits=list(range(10)),
                  nll_k=5000, nll_images=1000, probe_train=10000, samples=5000, bm3d_images=300, limit=None),
     "quick": dict(epochs=1, vae_epochs=2, prior_epochs=1, oneclass_epochs=1, oneclass_digits=[0, 1],
-                  nll_k=100, nll_images=100, probe_train=2000, samples=500, bm3d_images=20, limit=5000),
+                  nll_k=100, nll_images=100, probe_train=2000, samples=500, bm3d_images=20, limit=2000),
 }
 NOISES = ("gaussian:0.5", "mask:0.5", "salt_pepper:0.2")
 
@@ -196,11 +196,14 @@ def markdown(res: dict) -> str:
     name, p_, px = A["vq_wae"]
     L += [f"| {name} | | | {p_} | |", ""]
     L += ["## Sample quality (MNIST-FID: Fréchet distance in our own classifier's features; not Inception FID)", "",
-          "| model | MNIST-FID | class entropy (nats, low = confident) | class diversity (nats, max 2.30) | digits covered |",
-          "|---|---|---|---|---|"]
+          "| model | MNIST-FID | class entropy (nats, low = confident) | class diversity (nats, max 2.30) | digits covered "
+          "| asked digit drawn (mean / worst digit) |",
+          "|---|---|---|---|---|---|"]
     for n, r in res["samples"].items():
+        asked = (f"{100 * r['digit_accuracy']:.1f}% / {100 * r['digit_accuracy_min']:.1f}% (guidance "
+                 f"{r.get('digit_guidance', 1.0)})" if "digit_accuracy" in r else "n/a (unconditional)")
         L.append(f"| {n} | {_f(r.get('sample_mnist_fid'))} | {_f(r.get('sample_class_entropy'), 3)} | "
-                 f"{_f(r.get('sample_class_diversity'), 3)} | {r.get('sample_digits_covered', 'n/a')} |")
+                 f"{_f(r.get('sample_class_diversity'), 3)} | {r.get('sample_digits_covered', 'n/a')} | {asked} |")
     acc = next((r.get("classifier_test_accuracy") for r in res["samples"].values() if r), None)
     L += ["", f"Classifier test accuracy: {_f(acc, 4)}.", "",
           "## Features: accuracy of a linear probe and 5-NN on the latent means", "",

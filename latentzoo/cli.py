@@ -122,6 +122,8 @@ def build_parser() -> Parser:
     e.add_argument("--samples", type=nonneg_int, default=2000,
                    help="samples for MNIST-FID and the classifier checks, where the model samples (2000; 0: skip)")
     e.add_argument("--temperature", type=positive_float, default=1.0, help="sampling temperature for those (1.0)")
+    e.add_argument("--guidance", type=positive_float, default=None,
+                   help="VQ-VAE: classifier-free guidance for the per-digit samples (default GUIDANCE in priors.py)")
     common(e)
 
     b = sub.add_parser("bench", help="train/reuse the benchmark models; write results.json and RESULTS.md")
@@ -162,6 +164,8 @@ def build_parser() -> Parser:
     s.add_argument("-n", type=positive_int, default=64, help="number of samples (64)")
     s.add_argument("--digit", type=digit, help="draw this digit (conditional models)")
     s.add_argument("--temperature", type=positive_float, default=1.0, help="scale of the prior noise (1.0)")
+    s.add_argument("--guidance", type=positive_float, default=None,
+                   help="VQ-VAE with --digit: classifier-free guidance, 1 = none (default GUIDANCE in priors.py)")
     s.add_argument("--seed", type=nonneg_int, default=0)
     common(s, data=False)
 
@@ -238,7 +242,10 @@ def cmd_eval(a) -> int:
     cfg, model, data = _load_run(a)
     metrics = {"model": cfg.model, "backbone": cfg.backbone, "dataset": cfg.dataset, **evaluate(model, data.test)}
     if a.samples and cfg.dataset == "mnist":
-        metrics.update(generation_metrics(model, data.test, a.samples, data_dir=a.data_dir, temperature=a.temperature))
+        if a.guidance is not None and cfg.model != "vqvae":
+            raise ConfigError(f"--guidance applies to a VQ-VAE's learned prior; this run is a {cfg.model}")
+        metrics.update(generation_metrics(model, data.test, a.samples, data_dir=a.data_dir, temperature=a.temperature,
+                                          guidance=a.guidance))
         metrics["sample_temperature"] = a.temperature
     print(json.dumps(metrics, indent=2) if a.json else format_metrics(metrics))
     return 0
@@ -287,7 +294,9 @@ def cmd_sample(a) -> int:
         y = torch.arange(a.n) % 10  # one column per digit
     else:
         y = None
-    images = model.sample(a.n, y=y, generator=gen, temperature=a.temperature)
+    if a.guidance is not None and cfg.model != "vqvae":
+        raise ConfigError(f"--guidance applies to a VQ-VAE's learned prior; this run is a {cfg.model}")
+    images = model.sample(a.n, y=y, generator=gen, temperature=a.temperature, guidance=a.guidance)
     save_grid(a.out, images, nrow=10 if cfg.model == "cvae" and a.digit is None else 8)
     print(f"wrote {a.out}")
     return 0

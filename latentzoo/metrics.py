@@ -115,9 +115,12 @@ def can_sample(model: torch.nn.Module) -> bool:
 
 @torch.no_grad()
 def generation_metrics(model: torch.nn.Module, real: ImageSet, n: int = 2000, seed: int = EVAL_SEED,
-                       data_dir=None, temperature: float = 1.0, batch: int = 500) -> dict[str, float]:
+                       data_dir=None, temperature: float = 1.0, guidance: float | None = None,
+                       batch: int = 500) -> dict[str, float]:
     """Sample quality of `n` samples against the real images (see module docstring); {} when the
-    model cannot sample. Conditional models are also asked for n/10 samples of each digit."""
+    model cannot sample. Conditional models are also asked for n/10 samples of each digit (a VQ-VAE's
+    prior with classifier-free `guidance`, default latentzoo.priors.GUIDANCE), and `digit_accuracy`
+    is how often the classifier agrees with the asked digit."""
     from .classifier import classify, get_classifier, sample_quality
 
     if not can_sample(model):
@@ -125,11 +128,17 @@ def generation_metrics(model: torch.nn.Module, real: ImageSet, n: int = 2000, se
     clf, info = get_classifier(data_dir)
     gen = torch.Generator().manual_seed(seed)
 
+    vq = model.cfg.model == "vqvae"
+    if vq and guidance is None:
+        from .priors import GUIDANCE
+
+        guidance = GUIDANCE
+
     def draw(y_all):
-        out = []
+        out, kw = [], {"guidance": guidance} if vq else {}
         for i in range(0, n, batch):
             y = None if y_all is None else y_all[i:i + batch]
-            out.append(model.sample(min(batch, n - i), y=y, generator=gen, temperature=temperature).cpu())
+            out.append(model.sample(min(batch, n - i), y=y, generator=gen, temperature=temperature, **kw).cpu())
         return torch.cat(out)
 
     was_training = model.training
@@ -146,6 +155,8 @@ def generation_metrics(model: torch.nn.Module, real: ImageSet, n: int = 2000, se
         hits = probs.argmax(1) == digits
         m["digit_accuracy"] = float(hits.float().mean())
         m["digit_accuracy_min"] = min(float(hits[digits == d].float().mean()) for d in range(10))
+        if vq:
+            m["digit_guidance"] = guidance
     model.train(was_training)
     return m
 

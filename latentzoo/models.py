@@ -155,8 +155,10 @@ class AE(nn.Module):
 
     @torch.no_grad()
     def sample(self, n: int, y: torch.Tensor | None = None, generator: torch.Generator | None = None,
-               temperature: float = 1.0) -> torch.Tensor:
-        """n new images (n, 1, 28, 28): decode z drawn from the Gaussian fitted to training latents."""
+               temperature: float = 1.0, guidance: float | None = None) -> torch.Tensor:
+        """n new images (n, 1, 28, 28): decode z drawn from the Gaussian fitted to training latents.
+        `guidance` belongs to the VQ-VAE's prior; other models refuse a value for it."""
+        _no_guidance(guidance, self.cfg.model)
         if not bool(self.latent_fitted):
             raise LatentzooError("this autoencoder has no fitted latent Gaussian yet (train it to the end first)")
         eps = torch.randn(n, self.cfg.latent_dim, generator=generator).to(self.device)
@@ -211,7 +213,8 @@ class VAE(AE):
 
     @torch.no_grad()
     def sample(self, n: int, y: torch.Tensor | None = None, generator: torch.Generator | None = None,
-               temperature: float = 1.0) -> torch.Tensor:
+               temperature: float = 1.0, guidance: float | None = None) -> torch.Tensor:
+        _no_guidance(guidance, self.cfg.model)
         z = temperature * torch.randn(n, self.cfg.latent_dim, generator=generator).to(self.device)  # (n, L)
         return self.decode(z, y)
 
@@ -279,12 +282,21 @@ class VQVAE(nn.Module):
         return ModelOutput(to_image(out, self.cfg.recon), q.quantized, losses, total, codes=q.indices)
 
     @torch.no_grad()
-    def sample(self, n: int, y=None, generator=None, temperature: float = 1.0) -> torch.Tensor:
-        """n new images (n, 1, 28, 28) from codes drawn by the prior; y: a digit or n digits."""
+    def sample(self, n: int, y=None, generator=None, temperature: float = 1.0,
+               guidance: float | None = None) -> torch.Tensor:
+        """n new images (n, 1, 28, 28) from codes drawn by the prior; y: a digit or n digits.
+        guidance: classifier-free guidance for y (default latentzoo.priors.GUIDANCE; 1.0: none)."""
         if self.prior is None:
             raise LatentzooError("a VQ-VAE samples codes from a learned prior and this run has none yet: "
                                  "train one with `latentzoo train-prior RUN`")
-        return self.decode(self.prior.sample(n, y, temperature, generator))
+        from .priors import GUIDANCE
+
+        return self.decode(self.prior.sample(n, y, temperature, generator, GUIDANCE if guidance is None else guidance))
+
+
+def _no_guidance(guidance: float | None, kind: str) -> None:
+    if guidance is not None:
+        raise ConfigError(f"guidance applies to a VQ-VAE's learned prior; a {kind} has none")
 
 
 MODEL_CLASSES: dict[str, type[nn.Module]] = {"ae": AE, "dae": DAE, "vae": VAE, "cvae": CVAE, "vqvae": VQVAE}

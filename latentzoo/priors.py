@@ -27,6 +27,8 @@ from torch import nn
 from .errors import ConfigError, RunError
 from .runs import load_tensors, save_tensors, write_csv, write_json
 
+GUIDANCE = 2.0  # default classifier-free guidance for a chosen digit (measured: see CodePrior.sample)
+
 PRIOR_WEIGHTS, PRIOR_CONFIG, PRIOR_HISTORY, PRIOR_METRICS = ("prior.safetensors", "prior_config.json",
                                                              "prior_history.csv", "prior_metrics.json")
 
@@ -36,12 +38,12 @@ class PriorConfig:
     n_codes: int = 512           # K, from the VQ-VAE
     length: int = 49             # 7x7 grid in raster order
     n_classes: int = 10          # label tokens 0..9; token n_classes means "no label"
-    d_model: int = 64            # sized for CPU: about 80 s per epoch of 55,000 grids on 2 cores
-    n_layers: int = 3
+    d_model: int = 128           # about 130 s per epoch of 55,000 grids on 2 CPU cores, 22 min in all; a
+    n_layers: int = 4            # d 64, 3-layer prior (47 s per epoch) drew the asked digit far less often
     n_heads: int = 4
     dropout: float = 0.0         # CPU dropout costs a fifth of a step; the best validation epoch is kept
     label_dropout: float = 0.1   # P(label replaced by "no label") in training
-    epochs: int = 8
+    epochs: int = 10
     batch_size: int = 128
     lr: float = 1e-3
     seed: int = 0
@@ -123,20 +125,36 @@ class CodePrior(nn.Module):
         return F.cross_entropy(logits.transpose(1, 2), codes, reduction="none").sum(1)
 
     @torch.no_grad()
-    def sample(self, n: int, y=None, temperature: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
-        """n code grids (n, 7, 7) drawn in raster order with cached keys/values; y: a digit, n digits, or None."""
+    def sample(self, n: int, y=None, temperature: float = 1.0, generator: torch.Generator | None = None,
+               guidance: float = GUIDANCE) -> torch.Tensor:
+        """n code grids (n, 7, 7) drawn in raster order with cached keys/values; y: a digit, n digits, or None.
+
+        guidance: classifier-free guidance (Ho & Salimans 2022) when y is given: the next-code logits are
+        l_none + guidance * (l_y - l_none), l_none from the "no label" token; 1.0 is the plain conditional
+        prior, larger values trade diversity for samples that look more like the asked digit. Ignored
+        when y is None. Measured with the default VQ-VAE and prior (1000 samples asked for digits 0-9,
+        temperature 1, the project's MNIST classifier): the asked digit 88.4% of the time at guidance 1
+        (worst digit 74%), 98.5% at guidance 2 (worst 97%), 98.2% at guidance 3 (worst 92%)."""
         side = int(math.isqrt(self.cfg.length))
+        guided = y is not None and guidance != 1.0
+        labels = self._labels(y, n)
+        if guided:
+            labels = torch.cat([labels, self._labels(None, n)])  # (2n,): asked digits, then "no label"
         caches = [dict() for _ in self.blocks]
-        h = (self.label(self._labels(y, n)) + self.pos[0])[:, None]  # (n, 1, d)
+        h = (self.label(labels) + self.pos[0])[:, None]  # (n or 2n, 1, d)
         drawn = []
         for t in range(self.cfg.length):
             for blk, cache in zip(self.blocks, caches):
                 h = blk(h, cache)
-            probs = F.softmax(self.out(self.norm(h[:, -1])).float() / temperature, -1).cpu()  # (n, K)
+            logits = self.out(self.norm(h[:, -1])).float()  # (n or 2n, K)
+            if guided:
+                cond, uncond = logits.chunk(2)
+                logits = uncond + guidance * (cond - uncond)  # (n, K)
+            probs = F.softmax(logits / temperature, -1).cpu()  # (n, K)
             nxt = torch.multinomial(probs, 1, generator=generator).to(self.device)  # (n, 1)
             drawn.append(nxt)
             if t + 1 < self.cfg.length:
-                h = self.tok(nxt) + self.pos[t + 1]  # (n, 1, d)
+                h = self.tok(nxt.repeat(2, 1) if guided else nxt) + self.pos[t + 1]  # (n or 2n, 1, d)
         return torch.cat(drawn, 1).view(n, side, side)
 
 
@@ -244,4 +262,4 @@ def load_prior(run_dir: str | Path, device="cpu") -> CodePrior | None:
     return prior.to(device).eval()
 
 
-__all__ = ["PriorConfig", "CodePrior", "train_prior", "load_prior", "encode_all", "mean_bits"]
+__all__ = ["GUIDANCE", "PriorConfig", "CodePrior", "train_prior", "load_prior", "encode_all", "mean_bits"]

@@ -66,3 +66,26 @@ def test_train_prior_from_a_run_and_sample_a_digit(small_splits, tmp_path, capsy
     assert (tmp_path / "sevens.png").read_bytes()[:4] == b"\x89PNG"
     assert main(["train-prior", str(tmp_path / "nothing")]) == 2
     assert "no run folder" in capsys.readouterr().err
+
+
+def test_guidance_mixes_the_conditional_and_unconditional_logits(monkeypatch):
+    """Classifier-free guidance: the first code is drawn from softmax(l_none + g * (l_y - l_none))."""
+    torch.manual_seed(0)
+    prior = CodePrior(PriorConfig(n_codes=16, d_model=32, n_layers=1, n_heads=2)).eval()
+    seen = []
+    real = torch.multinomial
+
+    def spy(probs, k, generator=None):
+        seen.append(probs.clone())
+        return real(probs, k, generator=generator)
+
+    monkeypatch.setattr(torch, "multinomial", spy)
+    prior.sample(2, 3, guidance=2.5)
+    first = torch.zeros(2, 7, 7, dtype=torch.long)  # position 0 sees only the label token
+    with torch.no_grad():
+        cond, uncond = prior(first, 3)[:, 0], prior(first, None)[:, 0]  # (2, K) each
+    assert torch.allclose(seen[0], torch.softmax(uncond + 2.5 * (cond - uncond), -1), atol=1e-5)
+    assert not torch.allclose(seen[0], torch.softmax(cond, -1), atol=1e-3)  # guidance changed something
+    seen.clear()
+    prior.sample(2, 3, guidance=1.0)
+    assert torch.allclose(seen[0], torch.softmax(cond, -1), atol=1e-5)  # guidance 1: the plain conditional
