@@ -5,7 +5,8 @@
 Trains into benchmarks/runs/NAME (not committed), then writes benchmarks/results/defaults.json and
 defaults.md: per model the test metrics of `latentzoo eval` (the runs named by --prior also get a
 code prior and sample metrics), training wall time, machine, torch version and commit. A run folder
-that already holds a finished run is reused, not retrained.
+that already holds a finished run with the same config is reused, not retrained; one with another
+config stops the script.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from latentzoo.config import make_config  # noqa: E402
 from latentzoo.data import load_dataset  # noqa: E402
 from latentzoo.metrics import evaluate, generation_metrics  # noqa: E402
 from latentzoo.priors import PRIOR_METRICS, PriorConfig, train_prior  # noqa: E402
-from latentzoo.runs import METRICS, atomic_write, load, write_json  # noqa: E402
+from latentzoo.runs import METRICS, atomic_write, load, read_config, write_json  # noqa: E402
 from latentzoo.training import train  # noqa: E402
 
 SETTINGS = {
@@ -40,6 +41,8 @@ SETTINGS = {
     "vqvae-wide": dict(model="vqvae", channels=64),
     # the textbook quantizer: codebook loss, no EMA, uniform init, no restarts
     "vqvae-textbook": dict(model="vqvae", ema=False, kmeans_init=False, restart_dead=False),
+    # restart codes used less than 3 times per step (default 1) for a flatter code usage
+    "vqvae-dead3": dict(model="vqvae", dead_threshold=3.0),
 }
 SHOWN = ("mse_per_pixel", "mse_per_image", "psnr", "elbo", "psnr_noisy", "psnr_denoised", "codes_used",
          "codebook_usage", "perplexity", "prior_test_bits_per_image", "prior_test_bits_per_image_given_label",
@@ -76,6 +79,9 @@ def main() -> None:
         run = a.runs / name
         if not (run / METRICS).is_file():
             train(cfg, run, splits=splits)
+        elif read_config(run) != cfg:  # a finished run of an older default must not pass for this one
+            sys.exit(f"defaults.py: {run} holds a run with a different config than {name} now has; "
+                     f"remove it or pass another --runs folder")
         metrics = json.loads((run / METRICS).read_text())
         if name in a.prior.split(",") and not (run / PRIOR_METRICS).is_file():
             pcfg = PriorConfig(**({"epochs": a.prior_epochs} if a.prior_epochs else {}))

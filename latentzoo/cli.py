@@ -63,7 +63,7 @@ def png_path(s: str) -> Path:
 
 # options of `train` that map onto Config fields (None = not given)
 TRAIN_FIELDS = ("epochs", "batch_size", "lr", "lr_schedule", "latent_dim", "backbone", "noise", "beta", "recon", "kl_warmup",
-                "codebook_size", "quantizer", "ema", "kmeans_init", "restart_dead", "cosine", "codebook_dim",
+                "codebook_size", "quantizer", "ema", "kmeans_init", "restart_dead", "dead_threshold", "cosine", "codebook_dim",
                 "fsq_levels", "limit", "binarize", "only_digit", "seed", "dataset", "channels", "hidden", "res_blocks")
 
 
@@ -102,6 +102,8 @@ def build_parser() -> Parser:
     t.add_argument("--ema", action=argparse.BooleanOptionalAction, default=None, help="EMA codebook updates (on)")
     t.add_argument("--kmeans-init", action=argparse.BooleanOptionalAction, default=None, help="k-means init (on)")
     t.add_argument("--restart-dead", action=argparse.BooleanOptionalAction, default=None, help="dead-code restarts (on)")
+    t.add_argument("--dead-threshold", type=positive_float,
+                   help="restart a code whose moving-average use falls below this many vectors per step (1)")
     t.add_argument("--cosine", action=argparse.BooleanOptionalAction, default=None, help="l2-normalised codes (off)")
     t.add_argument("--codebook-dim", type=nonneg_int, help="lookup in a projected space of this size (0: off)")
     t.add_argument("--fsq-levels", help="FSQ levels, e.g. 8,8,8 (K = product)")
