@@ -129,7 +129,7 @@ def build_parser() -> Parser:
     common(e)
 
     b = sub.add_parser("bench", help="train/reuse the benchmark models; write results.json and RESULTS.md")
-    b.add_argument("--quick", action="store_true", help="small budgets (a few minutes), recorded as such")
+    b.add_argument("--quick", action="store_true", help="small budgets (about 7 min on 2 CPU cores), recorded as such")
     b.add_argument("--out", type=Path, default=None, help="folder (default benchmarks/results, or "
                                                            "benchmarks/results-quick with --quick)")
     common(b)
