@@ -41,8 +41,9 @@ SETTINGS = {
     "vqvae-wide": dict(model="vqvae", channels=64),
     # the textbook quantizer: codebook loss, no EMA, uniform init, no restarts
     "vqvae-textbook": dict(model="vqvae", ema=False, kmeans_init=False, restart_dead=False),
-    # restart codes used less than 3 times per step (default 1) for a flatter code usage
+    # dead-code threshold 3 (now the default) and 1 (the default before); vq-codebooks.md compares them
     "vqvae-dead3": dict(model="vqvae", dead_threshold=3.0),
+    "vqvae-dead1": dict(model="vqvae", dead_threshold=1.0),
 }
 SHOWN = ("mse_per_pixel", "mse_per_image", "psnr", "elbo", "psnr_noisy", "psnr_denoised", "codes_used",
          "codebook_usage", "perplexity", "prior_test_bits_per_image", "prior_test_bits_per_image_given_label",
