@@ -78,6 +78,8 @@ def test_user_mistakes(trained, capsys, tmp_path):
     assert ".png" in one_line_error(capsys, "sample", trained / "ae", "--out", tmp_path / "s.jpg")
     assert "learned prior" in one_line_error(capsys, "sample", trained / "vqvae", "--out", tmp_path / "s.png")
     assert "conditional" in one_line_error(capsys, "sample", trained / "ae", "--digit", "3", "--out", tmp_path / "s.png")
+    assert "guidance applies" in one_line_error(capsys, "sample", trained / "ae", "--guidance", "2", "--out",
+                                                tmp_path / "s.png")
     assert "already holds a run" in one_line_error(capsys, "train", "ae", "--out", trained / "ae", "--epochs", "1")
     assert "differs" in one_line_error(capsys, "train", "ae", "--out", trained / "ae", "--resume", "--lr", "0.1")
     assert "no MNIST files" in one_line_error(capsys, "train", "ae", "--out", tmp_path / "x", "--data-dir", tmp_path)
