@@ -56,7 +56,8 @@ class Config:
     kmeans_init: bool = True       # k-means init from the first batch (Dhariwal et al. 2020, Jukebox)
     restart_dead: bool = True      # reset codes unused for a while to encoder outputs (Jukebox)
     dead_threshold: float = 3.0    # a code is dead when its EMA usage count per step falls below this
-    #                                (3 vs 1: perplexity 422 vs 396, PSNR 28.06 vs 28.10; vq-codebooks.md)
+    #                                (3 vs 1 at batch 128: perplexity 422 vs 396, PSNR 28.06 vs 28.10;
+    #                                vq-codebooks.md)
     cosine: bool = False           # l2-normalised codes and inputs (Yu et al. 2022, ViT-VQGAN)
     codebook_dim: int = 0          # >0: look up in a projected space of this size (ViT-VQGAN)
     fsq_levels: str = "8,8,8"      # FSQ levels per channel (Mentzer et al. 2023); K = product
