@@ -29,7 +29,8 @@ MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
     # VQ-VAE: beta is the commitment weight (van den Oord et al. 2017 use 0.25); latent_dim is the
     # size D of each code vector on the 7x7 grid. 64 channels: 28.1 dB test PSNR after 10 epochs
     # (32 channels: 27.0 dB; benchmarks/results/vq-wide.md and defaults.md). Batch 64: twice the
-    # steps for the same compute, 28.5 dB and perplexity 470 (batch 128: 28.1 dB, 422; vq-codebooks.md).
+    # steps for the same compute, 28.5 dB and perplexity 470 (vq-batch64.md; batch 128: 28.1 dB and
+    # 422, vq-codebooks.md).
     "vqvae": dict(recon="mse", beta=0.25, latent_dim=16, channels=64, batch_size=64),
 }
 
