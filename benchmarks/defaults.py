@@ -1,12 +1,14 @@
 """Benchmark: every model kind trained with the defaults on full MNIST, then its test metrics.
 
     python benchmarks/defaults.py [--models ae,dae,vae,vqvae,vqvae-textbook] [--epochs 10] [--prior vqvae]
+                                  [--limit N]
 
 Trains into benchmarks/runs/NAME (not committed), then writes benchmarks/results/defaults.json and
 defaults.md: per model the test metrics of `latentzoo eval` (the runs named by --prior also get a
 code prior and sample metrics), training wall time, machine, torch version and commit. A run folder
 that already holds a finished run with the same config is reused, not retrained; one with another
-config stops the script.
+config stops the script. `--limit N` trains on the first N training images only (quick proxy
+comparisons such as vq-steps-proxy.md; the test set stays whole).
 """
 
 from __future__ import annotations
@@ -44,6 +46,11 @@ SETTINGS = {
     # dead-code threshold 3 (now the default) and 1 (the default before); vq-codebooks.md compares them
     "vqvae-dead3": dict(model="vqvae", dead_threshold=3.0),
     "vqvae-dead1": dict(model="vqvae", dead_threshold=1.0),
+    # smaller batches: more steps for about the same compute (vq-steps-proxy.md, vq-batch16.md); the
+    # dead-code threshold (uses per step) scaled with the batch, half the mean use of a code
+    "vqvae-batch32": dict(model="vqvae", batch_size=32, dead_threshold=1.5),
+    "vqvae-batch16": dict(model="vqvae", batch_size=16, dead_threshold=0.75),
+    "vqvae-batch8": dict(model="vqvae", batch_size=8, dead_threshold=0.375),
 }
 SHOWN = ("mse_per_pixel", "mse_per_image", "psnr", "elbo", "psnr_noisy", "psnr_denoised", "codes_used",
          "codebook_usage", "perplexity", "prior_test_bits_per_image", "prior_test_bits_per_image_given_label",
@@ -63,6 +70,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--models", default="ae,dae,vae,vqvae")
     p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--limit", type=int, default=None, help="train on the first N training images only")
     p.add_argument("--prior", default="", help="comma-separated runs that get a code prior (e.g. vqvae)")
     p.add_argument("--prior-epochs", type=int, default=None)
     p.add_argument("--samples", type=int, default=2000, help="samples for MNIST-FID (0: none)")
@@ -71,12 +79,12 @@ def main() -> None:
     p.add_argument("--name", default="defaults")
     a = p.parse_args()
 
-    splits = load_dataset("mnist")
+    splits = load_dataset("mnist", None, a.limit)
     results = {}
     t_all = time.time()
     for name in a.models.split(","):
         kw = dict(SETTINGS[name])
-        cfg = make_config(kw.pop("model"), epochs=a.epochs, **kw)
+        cfg = make_config(kw.pop("model"), epochs=a.epochs, limit=a.limit, **kw)
         run = a.runs / name
         if not (run / METRICS).is_file():
             train(cfg, run, splits=splits)
@@ -102,7 +110,8 @@ def main() -> None:
             "wall_seconds_this_invocation": round(time.time() - t_all, 1),
             "command": "python benchmarks/defaults.py " + " ".join(sys.argv[1:])}
     write_json(a.out / f"{a.name}.json", {"info": info, "results": results})
-    lines = [f"# {a.name}: defaults, full MNIST, {a.epochs} epochs", "",
+    data = f"first {a.limit:,} MNIST training images" if a.limit else "full MNIST"
+    lines = [f"# {a.name}: defaults, {data}, {a.epochs} epochs", "",
              f"Command: `{info['command']}`; commit {info['commit']}; {info['machine']}; torch {info['torch']}.",
              "Metrics on the 10,000 MNIST test images (PSNR: mean of per-image PSNR; ELBO: nats per image, "
              "Bernoulli decoder on [0,1] intensities; bits: prior's -log2 p(codes) per image).", ""]
