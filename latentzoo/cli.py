@@ -103,7 +103,8 @@ def build_parser() -> Parser:
     t.add_argument("--kmeans-init", action=argparse.BooleanOptionalAction, default=None, help="k-means init (on)")
     t.add_argument("--restart-dead", action=argparse.BooleanOptionalAction, default=None, help="dead-code restarts (on)")
     t.add_argument("--dead-threshold", type=positive_float,
-                   help="restart a code whose moving-average use falls below this many vectors per step (3)")
+                   help="restart a code whose moving-average use falls below this many vectors per step (3); "
+                        "scale it with --batch-size (3 is half the mean use B*49/K at batch 64)")
     t.add_argument("--cosine", action=argparse.BooleanOptionalAction, default=None, help="l2-normalised codes (off)")
     t.add_argument("--codebook-dim", type=nonneg_int, help="lookup in a projected space of this size (0: off)")
     t.add_argument("--fsq-levels", help="FSQ levels, e.g. 8,8,8 (K = product)")

@@ -58,7 +58,9 @@ class Config:
     restart_dead: bool = True      # reset codes unused for a while to encoder outputs (Jukebox)
     dead_threshold: float = 3.0    # a code is dead when its EMA usage count per step falls below this
     #                                (3 vs 1 at batch 128: perplexity 422 vs 396, PSNR 28.06 vs 28.10;
-    #                                vq-codebooks.md)
+    #                                vq-codebooks.md); it does not scale with the batch: at batch 64 the
+    #                                default is half the mean use B*49/K of a code, keep that ratio when
+    #                                changing the batch (vq-steps-proxy.md)
     cosine: bool = False           # l2-normalised codes and inputs (Yu et al. 2022, ViT-VQGAN)
     codebook_dim: int = 0          # >0: look up in a projected space of this size (ViT-VQGAN)
     fsq_levels: str = "8,8,8"      # FSQ levels per channel (Mentzer et al. 2023); K = product
