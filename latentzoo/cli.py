@@ -85,8 +85,8 @@ def build_parser() -> Parser:
     t.add_argument("model", choices=MODELS)
     t.add_argument("--out", required=True, type=Path, help="run folder to create (or continue with --resume)")
     t.add_argument("--epochs", type=positive_int)
-    t.add_argument("--batch-size", type=positive_int)
-    t.add_argument("--lr", type=positive_float)
+    t.add_argument("--batch-size", type=positive_int, help="VQ-VAE default 16, others 128")
+    t.add_argument("--lr", type=positive_float, help="VQ-VAE default 2e-3, others 1e-3")
     t.add_argument("--lr-schedule", choices=("cosine", "constant"), help="cosine decay to 0 (default) or constant")
     t.add_argument("--latent-dim", type=positive_int, help="latent size (VQ-VAE: size D of each code vector)")
     t.add_argument("--backbone", choices=BACKBONES)
@@ -95,7 +95,7 @@ def build_parser() -> Parser:
     t.add_argument("--res-blocks", type=nonneg_int, help="conv residual blocks at 7x7 (default 1)")
     t.add_argument("--noise", help="DAE corruption, e.g. gaussian:0.5 or gaussian:0.3+mask:0.2")
     t.add_argument("--beta", type=nonneg_float, help="VAE: KL weight (1); VQ-VAE: commitment weight (0.25)")
-    t.add_argument("--recon", choices=RECONS, help="reconstruction loss (VAE default bce, others mse)")
+    t.add_argument("--recon", choices=RECONS, help="reconstruction loss (default bce for vae, cvae and vqvae; mse for ae and dae)")
     t.add_argument("--kl-warmup", type=nonneg_int, help="VAE: epochs of linear KL warm-up (0)")
     t.add_argument("--codebook-size", type=positive_int, help="VQ-VAE: K codes (512)")
     t.add_argument("--quantizer", choices=QUANTIZERS, help="VQ-VAE: vq (default) or fsq")
@@ -103,8 +103,9 @@ def build_parser() -> Parser:
     t.add_argument("--kmeans-init", action=argparse.BooleanOptionalAction, default=None, help="k-means init (on)")
     t.add_argument("--restart-dead", action=argparse.BooleanOptionalAction, default=None, help="dead-code restarts (on)")
     t.add_argument("--dead-threshold", type=positive_float,
-                   help="restart a code whose moving-average use falls below this many vectors per step (3); "
-                        "scale it with --batch-size (3 is half the mean use B*49/K at batch 64)")
+                   help="restart a code whose moving-average use falls below this many vectors per step "
+                        "(VQ-VAE default 0.75, half the mean use B*49/K at its batch of 16); scale it "
+                        "with --batch-size")
     t.add_argument("--cosine", action=argparse.BooleanOptionalAction, default=None, help="l2-normalised codes (off)")
     t.add_argument("--codebook-dim", type=nonneg_int, help="lookup in a projected space of this size (0: off)")
     t.add_argument("--fsq-levels", help="FSQ levels, e.g. 8,8,8 (K = product)")

@@ -27,11 +27,15 @@ MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
     "vae": dict(recon="bce", beta=1.0, latent_dim=32),
     "cvae": dict(recon="bce", beta=1.0, latent_dim=32),
     # VQ-VAE: beta is the commitment weight (van den Oord et al. 2017 use 0.25); latent_dim is the
-    # size D of each code vector on the 7x7 grid. 64 channels: 28.1 dB test PSNR after 10 epochs
-    # (32 channels: 27.0 dB; benchmarks/results/vq-wide.md and defaults.md). Batch 64: twice the
-    # steps for the same compute, 28.5 dB and perplexity 470 (vq-batch64.md; batch 128: 28.1 dB and
-    # 422, vq-codebooks.md).
-    "vqvae": dict(recon="mse", beta=0.25, latent_dim=16, channels=64, batch_size=64),
+    # size D of each code vector on the 7x7 grid. 64 channels: 28.1 dB test PSNR after 10 epochs at
+    # batch 128 (32 channels: 27.0 dB; vq-wide.md). Small batches give more steps for the same pass:
+    # on 20,000 images for 3 epochs, batch 64/32/16/8 reach 25.45/26.01/26.75/27.42 dB
+    # (vq-steps-proxy.md), and at full scale batch 16 reaches 29.39 dB against batch 64's 28.46
+    # (vq-batch16.md, vq-batch64.md; batch 8 adds nothing: vq-batch8.md). The Bernoulli (bce)
+    # reconstruction loss and lr 2e-3 add 0.3 and 0.25 dB on the same proxy with perplexity near
+    # 470; the default's full-scale result is vq-default-batch16.md. dead_threshold is scaled to batch
+    # 16 (half a code's mean use, see below).
+    "vqvae": dict(recon="bce", beta=0.25, latent_dim=16, channels=64, batch_size=16, lr=2e-3, dead_threshold=0.75),
 }
 
 
@@ -58,17 +62,17 @@ class Config:
     restart_dead: bool = True      # reset codes unused for a while to encoder outputs (Jukebox)
     dead_threshold: float = 3.0    # a code is dead when its EMA usage count per step falls below this
     #                                (3 vs 1 at batch 128: perplexity 422 vs 396, PSNR 28.06 vs 28.10;
-    #                                vq-codebooks.md); it does not scale with the batch: at batch 64 the
-    #                                default is half the mean use B*49/K of a code, keep that ratio when
-    #                                changing the batch (vq-steps-proxy.md)
+    #                                vq-codebooks.md); it does not scale with the batch: the VQ-VAE's
+    #                                default 0.75 at batch 16 is half the mean use B*49/K of a code,
+    #                                keep that ratio when changing the batch (vq-steps-proxy.md)
     cosine: bool = False           # l2-normalised codes and inputs (Yu et al. 2022, ViT-VQGAN)
     codebook_dim: int = 0          # >0: look up in a projected space of this size (ViT-VQGAN)
     fsq_levels: str = "8,8,8"      # FSQ levels per channel (Mentzer et al. 2023); K = product
     # --- training
     dataset: str = "mnist"
     epochs: int = 10
-    batch_size: int = 128          # VQ-VAE: 64 (MODEL_DEFAULTS)
-    lr: float = 1e-3
+    batch_size: int = 128          # VQ-VAE: 16 (MODEL_DEFAULTS)
+    lr: float = 1e-3               # VQ-VAE: 2e-3 (MODEL_DEFAULTS)
     lr_schedule: str = "cosine"    # cosine: decay to 0 over the run (Loshchilov & Hutter 2017) | constant
     seed: int = 0
     limit: int | None = None       # use only the first N training images

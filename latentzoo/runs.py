@@ -2,7 +2,7 @@
 
 A run folder holds:
   config.json          the Config that was used (JSON)
-  model.safetensors    the best weights (lowest validation loss)
+  model.safetensors    the best weights (lowest validation loss; VQ-VAE: reconstruction)
   last.safetensors     weights + optimizer state after the last finished epoch (for --resume);
                        the epoch and the best validation loss are in its metadata
   history.csv          one row per epoch
@@ -110,7 +110,7 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
 def load(run_dir: str | os.PathLike, which: str = "best", device: str | torch.device | None = None) -> torch.nn.Module:
     """Rebuild the model of a run folder from config.json and its weights (eval mode).
 
-    which: 'best' (model.safetensors, lowest validation loss) or 'last' (end of the last epoch)."""
+    which: 'best' (model.safetensors, the kept epoch; see latentzoo.training) or 'last' (end of the last epoch)."""
     from .models import build_model
 
     cfg = read_config(run_dir)

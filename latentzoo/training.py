@@ -5,6 +5,10 @@ generator is re-seeded from (seed, epoch), which fixes that epoch's data order, 
 noise and codebook restarts. An interrupted run resumed with `resume=True` therefore continues
 exactly as if it had never stopped (from the end of the last finished epoch).
 
+Checkpoints: `last.safetensors` after every epoch (resume from it); `model.safetensors` holds the epoch
+with the lowest validation value of the model's `select_by` term: the total loss ("loss"), except
+for the VQ-VAE, whose kept epoch is the one with the lowest reconstruction term ("recon").
+
 Safety: a NaN or infinite loss stops training with `TrainingDiverged` before anything is saved;
 checkpoints are written only when every weight is finite.
 """
@@ -165,9 +169,10 @@ def train(cfg: Config, out: str | Path, *, resume: bool = False, data_dir=None, 
         row = {"epoch": epoch + 1, **{f"train_{k}": round(v / seen, 6) for k, v in sums.items()},
                **{f"val_{k}": round(v, 6) for k, v in val.items()}, "seconds": round(time.time() - t0, 2)}
         history.append(row)
-        improved = val["loss"] < best
+        score = val[getattr(model, "select_by", "loss")]
+        improved = score < best
         if improved:
-            best = val["loss"]
+            best = score
             save_tensors(out / BEST, model.state_dict())
         opt_tensors, groups = optimizer_state(opt)
         save_tensors(out / LAST, {**{f"model.{k}": v for k, v in model.state_dict().items()}, **opt_tensors},

@@ -32,6 +32,9 @@ def test_resume_continues_exactly(model, small_splits, tmp_path):
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     ha, hb = read_csv(straight / "history.csv"), read_csv(resumed / "history.csv")
     assert [r["val_loss"] for r in ha] == [r["val_loss"] for r in hb]
+    # the kept checkpoint is the epoch with the lowest validation total (VAE) or reconstruction (VQ-VAE)
+    term = "val_recon" if model == "vqvae" else "val_loss"
+    assert float(meta["best_val"]) == pytest.approx(min(float(r[term]) for r in ha), abs=1e-5)
 
 
 def test_nan_loss_stops_without_saving(small_splits, tmp_path, monkeypatch):
