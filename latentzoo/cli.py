@@ -86,7 +86,7 @@ def build_parser() -> Parser:
     t.add_argument("--out", required=True, type=Path, help="run folder to create (or continue with --resume)")
     t.add_argument("--epochs", type=positive_int)
     t.add_argument("--batch-size", type=positive_int, help="VQ-VAE default 16, others 128")
-    t.add_argument("--lr", type=positive_float, help="VQ-VAE default 2e-3, others 1e-3")
+    t.add_argument("--lr", type=positive_float, help="learning rate (1e-3)")
     t.add_argument("--lr-schedule", choices=("cosine", "constant"), help="cosine decay to 0 (default) or constant")
     t.add_argument("--latent-dim", type=positive_int, help="latent size (VQ-VAE: size D of each code vector)")
     t.add_argument("--backbone", choices=BACKBONES)
@@ -95,7 +95,7 @@ def build_parser() -> Parser:
     t.add_argument("--res-blocks", type=nonneg_int, help="conv residual blocks at 7x7 (default 1)")
     t.add_argument("--noise", help="DAE corruption, e.g. gaussian:0.5 or gaussian:0.3+mask:0.2")
     t.add_argument("--beta", type=nonneg_float, help="VAE: KL weight (1); VQ-VAE: commitment weight (0.25)")
-    t.add_argument("--recon", choices=RECONS, help="reconstruction loss (default bce for vae, cvae and vqvae; mse for ae and dae)")
+    t.add_argument("--recon", choices=RECONS, help="reconstruction loss (VAE default bce, others mse)")
     t.add_argument("--kl-warmup", type=nonneg_int, help="VAE: epochs of linear KL warm-up (0)")
     t.add_argument("--codebook-size", type=positive_int, help="VQ-VAE: K codes (512)")
     t.add_argument("--quantizer", choices=QUANTIZERS, help="VQ-VAE: vq (default) or fsq")
@@ -123,6 +123,8 @@ def build_parser() -> Parser:
     e = sub.add_parser("eval", help="test-set metrics of a run")
     e.add_argument("run", type=Path)
     e.add_argument("--json", action="store_true", help="print JSON")
+    e.add_argument("--checkpoint", choices=("best", "last"), default="best",
+                   help="the kept epoch (model.safetensors, default) or the last one (last.safetensors)")
     e.add_argument("--samples", type=nonneg_int, default=2000,
                    help="samples for MNIST-FID and the classifier checks, where the model samples (2000; 0: skip)")
     e.add_argument("--temperature", type=positive_float, default=1.0, help="sampling temperature for those (1.0)")
@@ -226,7 +228,7 @@ def _load_run(a):
     from .runs import load, read_config
 
     cfg = read_config(a.run)
-    model = load(a.run, device=a.device)
+    model = load(a.run, getattr(a, "checkpoint", "best"), device=a.device)
     data = load_dataset(cfg.dataset, getattr(a, "data_dir", None)) if hasattr(a, "data_dir") else None
     return cfg, model, data
 
@@ -244,7 +246,8 @@ def cmd_eval(a) -> int:
     from .metrics import generation_metrics
 
     cfg, model, data = _load_run(a)
-    metrics = {"model": cfg.model, "backbone": cfg.backbone, "dataset": cfg.dataset, **evaluate(model, data.test)}
+    metrics = {"model": cfg.model, "backbone": cfg.backbone, "dataset": cfg.dataset, "checkpoint": a.checkpoint,
+               **evaluate(model, data.test)}
     if a.samples and cfg.dataset == "mnist":
         if a.guidance is not None and cfg.model != "vqvae":
             raise ConfigError(f"--guidance applies to a VQ-VAE's learned prior; this run is a {cfg.model}")

@@ -50,6 +50,9 @@ def test_eval_json_and_pictures(trained, capsys, tmp_path):
     m = json.loads(out)
     assert code == 0 and m["model"] == "vqvae" and m["n_images"] == 10000
     assert 0 < m["codebook_usage"] <= 1 and 1 <= m["perplexity"] <= 64 and m["psnr"] > 5
+    _, out, _ = run_cli(capsys, "eval", trained / "vqvae", "--json", "--samples", "0", "--checkpoint", "last")
+    last = json.loads(out)
+    assert last["checkpoint"] == "last" and m["checkpoint"] == "best" and last["psnr"] > 5
     _, out, _ = run_cli(capsys, "eval", trained / "dae", "--json", "--samples", "0")
     m = json.loads(out)
     assert m["psnr_denoised"] > m["psnr_noisy"] and m["mse_per_image"] == pytest.approx(784 * m["mse_per_pixel"])
@@ -89,6 +92,10 @@ def test_user_mistakes(trained, capsys, tmp_path):
     (tmp_path / "broken" / "config.json").write_text("{not json")
     assert "unreadable config" in one_line_error(capsys, "eval", tmp_path / "broken")
     assert not (tmp_path / "x").exists()
+    import shutil
+
+    shutil.copytree(trained / "ae", tmp_path / "no-last", ignore=shutil.ignore_patterns("last.safetensors"))
+    assert "last.safetensors is missing" in one_line_error(capsys, "eval", tmp_path / "no-last", "--checkpoint", "last")
 
 
 @needs_mnist
