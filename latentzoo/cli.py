@@ -228,7 +228,7 @@ def _load_run(a):
     from .runs import load, read_config
 
     cfg = read_config(a.run)
-    model = load(a.run, getattr(a, "checkpoint", "best"), device=a.device)
+    model = load(a.run, getattr(a, "checkpoint", "best"), device=a.device)  # eval has --checkpoint
     data = load_dataset(cfg.dataset, getattr(a, "data_dir", None)) if hasattr(a, "data_dir") else None
     return cfg, model, data
 
@@ -361,7 +361,7 @@ def cmd_demo(a) -> int:
     cfg = make_config("vae", backbone="mlp", dataset=dataset, epochs=a.epochs if dataset == "mnist" else 5 * a.epochs)
     print(f"demo: training a {cfg.backbone} VAE on {dataset} for {cfg.epochs} epochs into {out}", file=sys.stderr)
     train(cfg, out, data_dir=a.data_dir, device=a.device)
-    a.run, a.json, a.samples, a.temperature = out, False, 0, 1.0
+    a.run, a.json, a.samples, a.temperature, a.checkpoint = out, False, 0, 1.0, "best"
     cmd_eval(a)
     pictures = sorted(p.name for p in out.glob("*.png"))
     print(f"demo done: {out} holds {', '.join(pictures)}")

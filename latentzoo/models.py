@@ -231,8 +231,9 @@ class VQVAE(nn.Module):
     (see latentzoo.priors; `latentzoo.load` attaches the one saved in the run folder)."""
 
     # The kept checkpoint is the epoch with the lowest validation reconstruction: the codebook term
-    # measures how well the codes fit the encoder, not the images, and rises late in training
-    # (batch 16 kept epoch 7 by total loss, 29.39 dB, while epoch 10 gives 29.71; vq-batch16.md).
+    # measures how well the codes fit the encoder, not the images, and rises late in training. Kept
+    # by total loss, the batch-16 run kept epoch 7 (29.39 dB, vq-batch16.md); by reconstruction the
+    # same run keeps epoch 10 (29.71 dB, vq-default-batch16.md).
     select_by = "recon"
 
     def __init__(self, cfg: Config):
