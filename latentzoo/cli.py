@@ -64,7 +64,8 @@ def png_path(s: str) -> Path:
 # options of `train` that map onto Config fields (None = not given)
 TRAIN_FIELDS = ("epochs", "batch_size", "lr", "lr_schedule", "latent_dim", "backbone", "noise", "beta", "recon", "kl_warmup",
                 "codebook_size", "quantizer", "ema", "kmeans_init", "restart_dead", "dead_threshold", "cosine", "codebook_dim",
-                "fsq_levels", "limit", "binarize", "only_digit", "seed", "dataset", "channels", "hidden", "res_blocks")
+                "fsq_levels", "limit", "binarize", "only_digit", "seed", "dataset", "channels", "hidden", "res_blocks",
+                "fine_blocks")
 
 
 def build_parser() -> Parser:
@@ -93,6 +94,8 @@ def build_parser() -> Parser:
     t.add_argument("--channels", type=positive_int, help="conv channels at 14x14 (default 32)")
     t.add_argument("--hidden", type=positive_int, help="mlp hidden width (default 512)")
     t.add_argument("--res-blocks", type=nonneg_int, help="conv residual blocks at 7x7 (default 1)")
+    t.add_argument("--fine-blocks", type=nonneg_int,
+                   help="conv residual blocks at 14x14, plus a 3x3 conv at 28x28 (default 0; vqvae 1)")
     t.add_argument("--noise", help="DAE corruption, e.g. gaussian:0.5 or gaussian:0.3+mask:0.2")
     t.add_argument("--beta", type=nonneg_float, help="VAE: KL weight (1); VQ-VAE: commitment weight (0.25)")
     t.add_argument("--recon", choices=RECONS, help="reconstruction loss (VAE default bce, others mse)")

@@ -4,7 +4,8 @@
   (as in Kingma & Welling 2014, with two hidden layers).
 - `conv`: 28x28 -> 14x14 -> 7x7 with 4x4 stride-2 convolutions and residual blocks at 7x7, and the
   mirror image with transposed convolutions (the VQ-VAE of van den Oord et al. 2017, scaled down
-  for MNIST).
+  for MNIST). `fine_blocks > 0` adds residual blocks at 14x14 and a 3x3 convolution at 28x28 at
+  each end (the VQ-VAE's default: finer strokes for the same 7x7 code grid).
 
 `Encoder` maps images to a vector (AE, DAE, VAE, CVAE); `GridEncoder` maps them to a 7x7 grid of
 vectors (VQ-VAE). Both use the same conv trunk; the decoders mirror them. An optional condition
@@ -33,8 +34,14 @@ class ResBlock(nn.Module):
 
 def conv_trunk(cfg: Config) -> nn.Sequential:
     c = cfg.channels
+    if cfg.fine_blocks:  # a 3x3 conv at 28x28 first, residual blocks at 14x14
+        to14 = [nn.Conv2d(1, c // 2, 3, padding=1), nn.ReLU(),        # (B, c/2, 28, 28)
+                nn.Conv2d(c // 2, c, 4, stride=2, padding=1),         # (B, c, 14, 14)
+                *[ResBlock(c) for _ in range(cfg.fine_blocks)], nn.ReLU()]
+    else:
+        to14 = [nn.Conv2d(1, c, 4, stride=2, padding=1), nn.ReLU()]   # (B, c, 14, 14)
     return nn.Sequential(
-        nn.Conv2d(1, c, 4, stride=2, padding=1), nn.ReLU(),       # (B, c, 14, 14)
+        *to14,
         nn.Conv2d(c, 2 * c, 4, stride=2, padding=1),              # (B, 2c, 7, 7)
         *[ResBlock(2 * c) for _ in range(cfg.res_blocks)],
         nn.ReLU(),
@@ -43,12 +50,18 @@ def conv_trunk(cfg: Config) -> nn.Sequential:
 
 def deconv_trunk(cfg: Config) -> nn.Sequential:
     c = cfg.channels
-    return nn.Sequential(
+    layers = [
         *[ResBlock(2 * c) for _ in range(cfg.res_blocks)],         # (B, 2c, 7, 7)
         nn.ReLU(),
-        nn.ConvTranspose2d(2 * c, c, 4, stride=2, padding=1), nn.ReLU(),  # (B, c, 14, 14)
-        nn.ConvTranspose2d(c, 1, 4, stride=2, padding=1),         # (B, 1, 28, 28) raw output
-    )
+        nn.ConvTranspose2d(2 * c, c, 4, stride=2, padding=1),      # (B, c, 14, 14)
+    ]
+    if cfg.fine_blocks:  # residual blocks at 14x14 (each starts with a ReLU), then a 3x3 conv at 28x28
+        layers += [*[ResBlock(c) for _ in range(cfg.fine_blocks)], nn.ReLU(),
+                   nn.ConvTranspose2d(c, c // 2, 4, stride=2, padding=1), nn.ReLU(),  # (B, c/2, 28, 28)
+                   nn.Conv2d(c // 2, 1, 3, padding=1)]                               # (B, 1, 28, 28) raw output
+    else:
+        layers += [nn.ReLU(), nn.ConvTranspose2d(c, 1, 4, stride=2, padding=1)]     # (B, 1, 28, 28) raw output
+    return nn.Sequential(*layers)
 
 
 def mlp_trunk(cfg: Config) -> nn.Sequential:
