@@ -16,6 +16,7 @@ KINDS = {
     "vae-mlp-mse": dict(model="vae", backbone="mlp", recon="mse"),
     "cvae-mlp": dict(model="cvae", backbone="mlp"),
     "vqvae": dict(model="vqvae"),
+    "vqvae-coarse": dict(model="vqvae", fine_blocks=0),
     "vqvae-textbook": dict(model="vqvae", ema=False, kmeans_init=False, restart_dead=False),
     "vqvae-cosine-proj": dict(model="vqvae", cosine=True, codebook_dim=4),
     "vqvae-fsq": dict(model="vqvae", quantizer="fsq", fsq_levels="8,5,5"),
@@ -81,6 +82,34 @@ def test_model_kind(name, small_splits, tmp_path):
     expected |= {"ae": {"samples.png"}, "dae": {"samples.png", "denoising.png"}, "vae": {"samples.png"},
                  "cvae": {"samples_per_digit.png"}, "vqvae": {"codebook_usage.png", "code_grids.png"}}[cfg.model]
     assert expected <= {p.name for p in run.iterdir()}
+
+
+def test_fine_blocks_add_layers_at_14_and_28_and_old_configs_load_without_them():
+    from latentzoo.config import Config
+
+    def convs(module):  # hooks that record the output size of every conv layer
+        shapes = []
+        hook = lambda m, i, o: shapes.append(o.shape[-1])  # noqa: E731
+        conv = (torch.nn.Conv2d, torch.nn.ConvTranspose2d)
+        handles = [m.register_forward_hook(hook) for m in module.modules() if isinstance(m, conv)]
+        return shapes, handles
+
+    x = torch.rand(2, 1, 28, 28)
+    counts = {}
+    for fine in (0, 2):
+        model = build_model(make_config("vqvae", fine_blocks=fine))
+        shapes, handles = convs(model)
+        assert model(x).recon.shape == (2, 1, 28, 28)
+        for h in handles:
+            h.remove()
+        counts[fine] = {s: shapes.count(s) for s in (7, 14, 28)}
+    # fine_blocks=2: a 3x3 conv at 28x28 at each end (the decoder's last one is the output), two
+    # residual blocks (2 convs each) at 14x14 in the encoder and in the decoder
+    assert counts[2][28] == counts[0][28] + 2 and counts[2][14] == counts[0][14] + 8
+    assert counts[2][7] == counts[0][7]
+    old = make_config("vqvae").__dict__.copy()
+    old.pop("fine_blocks")  # a config.json written before the option existed
+    assert Config.from_dict(old).fine_blocks == 0
 
 
 def test_vae_samples_and_kl_warmup():
