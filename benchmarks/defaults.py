@@ -60,6 +60,9 @@ SETTINGS = {
     "vqvae-batch16-bce-lr2e-3": dict(model="vqvae", recon="bce", lr=2e-3, batch_size=16, dead_threshold=0.75),
     # the VQ-VAE default before fine_blocks=1 (no residual block at 14x14, no 3x3 conv at 28x28); vq-fine.md
     "vqvae-coarse": dict(model="vqvae", fine_blocks=0),
+    # more capacity at 14x14 and 28x28, or wider everywhere, on top of the default (vq-fine-proxy.md)
+    "vqvae-fine2": dict(model="vqvae", fine_blocks=2),
+    "vqvae-fine-wide": dict(model="vqvae", channels=96),
 }
 SHOWN = ("mse_per_pixel", "mse_per_image", "psnr", "elbo", "psnr_noisy", "psnr_denoised", "codes_used",
          "codebook_usage", "perplexity", "prior_test_bits_per_image", "prior_test_bits_per_image_given_label",
