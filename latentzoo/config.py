@@ -33,7 +33,7 @@ MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
     # (vq-steps-proxy.md); on full MNIST batch 16 beats batch 64 (vq-batch16.md, vq-batch64.md) and
     # batch 8 adds nothing (vq-batch8.md). The Bernoulli loss with lr 2e-3 helps on that proxy but
     # not on full MNIST (vq-batch16-bce.md). dead_threshold is scaled to batch 16 (see below).
-    # The default's full-scale result: vq-default-batch16.md.
+    # That batch-16 setting's full-scale result: vq-default-batch16.md.
     # fine_blocks=1 (a residual block at 14x14 and a 3x3 conv at 28x28 at each end): 31.65 dB on full
     # MNIST against 29.71 without (vq-fine.md, vq-default-batch16.md), 28.48 against 26.75 on that
     # proxy (vq-fine-proxy.md); 21 min for 10 epochs on 2 cores either way.
@@ -123,6 +123,7 @@ class Config:
             check(getattr(self, name) >= 1, f"{name} must be at least 1, got {getattr(self, name)}")
         check(self.res_blocks >= 0, f"res_blocks must be >= 0, got {self.res_blocks}")
         check(self.fine_blocks >= 0, f"fine_blocks must be >= 0, got {self.fine_blocks}")
+        check(not (self.fine_blocks and self.channels < 2), "fine_blocks needs at least 2 channels (c/2 at 28x28)")
         check(self.lr > 0, f"lr must be positive, got {self.lr}")
         check(self.lr_schedule in SCHEDULES, f"unknown lr schedule '{self.lr_schedule}' (choose {', '.join(SCHEDULES)})")
         check(self.beta >= 0, f"beta must be >= 0, got {self.beta}")

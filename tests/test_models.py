@@ -110,6 +110,8 @@ def test_fine_blocks_add_layers_at_14_and_28_and_old_configs_load_without_them()
     old = make_config("vqvae").__dict__.copy()
     old.pop("fine_blocks")  # a config.json written before the option existed
     assert Config.from_dict(old).fine_blocks == 0
+    with pytest.raises(latentzoo.LatentzooError, match="fine_blocks needs at least 2 channels"):
+        make_config("vqvae", channels=1)
 
 
 def test_vae_samples_and_kl_warmup():
