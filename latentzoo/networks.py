@@ -34,18 +34,18 @@ class ResBlock(nn.Module):
 
 def conv_trunk(cfg: Config) -> nn.Sequential:
     c = cfg.channels
-    if cfg.fine_blocks:  # a 3x3 conv at 28x28 first, residual blocks at 14x14
-        to14 = [nn.Conv2d(1, c // 2, 3, padding=1), nn.ReLU(),        # (B, c/2, 28, 28)
-                nn.Conv2d(c // 2, c, 4, stride=2, padding=1),         # (B, c, 14, 14)
-                *[ResBlock(c) for _ in range(cfg.fine_blocks)], nn.ReLU()]
+    if cfg.fine_blocks:  # a 3x3 conv at 28x28 first, then residual blocks at 14x14
+        layers = [nn.Conv2d(1, c // 2, 3, padding=1), nn.ReLU(),              # (B, c/2, 28, 28)
+                  nn.Conv2d(c // 2, c, 4, stride=2, padding=1),               # (B, c, 14, 14)
+                  *[ResBlock(c) for _ in range(cfg.fine_blocks)], nn.ReLU()]
     else:
-        to14 = [nn.Conv2d(1, c, 4, stride=2, padding=1), nn.ReLU()]   # (B, c, 14, 14)
-    return nn.Sequential(
-        *to14,
+        layers = [nn.Conv2d(1, c, 4, stride=2, padding=1), nn.ReLU()]         # (B, c, 14, 14)
+    layers += [
         nn.Conv2d(c, 2 * c, 4, stride=2, padding=1),              # (B, 2c, 7, 7)
         *[ResBlock(2 * c) for _ in range(cfg.res_blocks)],
         nn.ReLU(),
-    )
+    ]
+    return nn.Sequential(*layers)
 
 
 def deconv_trunk(cfg: Config) -> nn.Sequential:
