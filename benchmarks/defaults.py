@@ -63,6 +63,9 @@ SETTINGS = {
     # more capacity at 14x14 and 28x28, or wider everywhere, on top of the default (vq-fine-proxy.md)
     "vqvae-fine2": dict(model="vqvae", fine_blocks=2),
     "vqvae-fine-wide": dict(model="vqvae", channels=96),
+    # GroupNorm in the residual blocks and dead-code threshold 0.2 on top of the fine_blocks=1 default
+    # (on the 20,000-image proxy: 29.39 dB against 28.48)
+    "vqvae-norm": dict(model="vqvae", norm="group", dead_threshold=0.2),
 }
 SHOWN = ("mse_per_pixel", "mse_per_image", "psnr", "elbo", "psnr_noisy", "psnr_denoised", "codes_used",
          "codebook_usage", "perplexity", "prior_test_bits_per_image", "prior_test_bits_per_image_given_label",

@@ -19,6 +19,7 @@ BACKBONES = ("mlp", "conv")
 RECONS = ("mse", "bce")
 QUANTIZERS = ("vq", "fsq")
 SCHEDULES = ("cosine", "constant")
+NORMS = ("none", "group")
 
 # Per-model defaults, applied by make_config where the user gave no value.
 MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -52,6 +53,7 @@ class Config:
     channels: int = 32             # conv: channels at 14x14; 2x that at 7x7
     res_blocks: int = 1            # conv: residual blocks at 7x7 in encoder and decoder
     fine_blocks: int = 0           # conv: residual blocks at 14x14, plus a 3x3 conv at 28x28, each end
+    norm: str = "none"             # conv: normalisation inside residual blocks: none | group (GroupNorm)
     recon: str = "mse"             # reconstruction loss, summed over pixels: mse | bce (Bernoulli)
     beta: float = 0.0              # VAE/CVAE: KL weight; VQ-VAE: commitment weight
     kl_warmup: int = 0             # VAE/CVAE: epochs over which the KL weight ramps from 0 to beta
@@ -124,6 +126,7 @@ class Config:
         check(self.res_blocks >= 0, f"res_blocks must be >= 0, got {self.res_blocks}")
         check(self.fine_blocks >= 0, f"fine_blocks must be >= 0, got {self.fine_blocks}")
         check(not (self.fine_blocks and self.channels < 2), "fine_blocks needs at least 2 channels (c/2 at 28x28)")
+        check(self.norm in NORMS, f"unknown norm '{self.norm}' (choose {', '.join(NORMS)})")
         check(self.lr > 0, f"lr must be positive, got {self.lr}")
         check(self.lr_schedule in SCHEDULES, f"unknown lr schedule '{self.lr_schedule}' (choose {', '.join(SCHEDULES)})")
         check(self.beta >= 0, f"beta must be >= 0, got {self.beta}")

@@ -5,7 +5,9 @@
 - `conv`: 28x28 -> 14x14 -> 7x7 with 4x4 stride-2 convolutions and residual blocks at 7x7, and the
   mirror image with transposed convolutions (the VQ-VAE of van den Oord et al. 2017, scaled down
   for MNIST). `fine_blocks > 0` adds residual blocks at 14x14 and a 3x3 convolution at 28x28 at
-  each end (the VQ-VAE's default: finer strokes for the same 7x7 code grid).
+  each end (the VQ-VAE's default: finer strokes for the same 7x7 code grid). `norm="group"` puts
+  a GroupNorm (Wu & He 2018) before each activation inside the residual blocks, as the residual
+  blocks of VQGAN do (Esser et al. 2021); the VQ-VAE's default.
 
 `Encoder` maps images to a vector (AE, DAE, VAE, CVAE); `GridEncoder` maps them to a 7x7 grid of
 vectors (VQ-VAE). Both use the same conv trunk; the decoders mirror them. An optional condition
@@ -15,17 +17,32 @@ Decoders return raw outputs (logits for a Bernoulli decoder); the models map the
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
 from .config import Config
 
 
+NORM_GROUPS = 8  # GroupNorm groups (Wu & He 2018 use 32 for wider nets); gcd(8, channels) when that does not divide
+
+
+def norm_act(kind: str, ch: int) -> list[nn.Module]:
+    """The activation, preceded by a GroupNorm over gcd(NORM_GROUPS, ch) groups when kind is "group".
+    ("none" adds no layer, so runs saved before the option keep their weight names.)"""
+    return [nn.GroupNorm(math.gcd(NORM_GROUPS, ch), ch), nn.ReLU()] if kind == "group" else [nn.ReLU()]
+
+
 class ResBlock(nn.Module):
-    def __init__(self, ch: int):
+    """h + conv1x1(relu(norm(conv3x3(relu(norm(h)))))); the last conv starts at zero, so the block
+    starts as the identity (stable at lr 1e-3). norm: "none" or "group" (see norm_act)."""
+
+    def __init__(self, ch: int, norm: str = "none"):
         super().__init__()
-        self.body = nn.Sequential(nn.ReLU(), nn.Conv2d(ch, ch, 3, padding=1), nn.ReLU(), nn.Conv2d(ch, ch, 1))
-        nn.init.zeros_(self.body[-1].weight)  # the block starts as the identity (stable at lr 1e-3)
+        self.body = nn.Sequential(*norm_act(norm, ch), nn.Conv2d(ch, ch, 3, padding=1),
+                                  *norm_act(norm, ch), nn.Conv2d(ch, ch, 1))
+        nn.init.zeros_(self.body[-1].weight)
         nn.init.zeros_(self.body[-1].bias)
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
@@ -37,12 +54,12 @@ def conv_trunk(cfg: Config) -> nn.Sequential:
     if cfg.fine_blocks:  # a 3x3 conv at 28x28 first, then residual blocks at 14x14
         layers = [nn.Conv2d(1, c // 2, 3, padding=1), nn.ReLU(),              # (B, c/2, 28, 28)
                   nn.Conv2d(c // 2, c, 4, stride=2, padding=1),               # (B, c, 14, 14)
-                  *[ResBlock(c) for _ in range(cfg.fine_blocks)], nn.ReLU()]
+                  *[ResBlock(c, cfg.norm) for _ in range(cfg.fine_blocks)], nn.ReLU()]
     else:
         layers = [nn.Conv2d(1, c, 4, stride=2, padding=1), nn.ReLU()]         # (B, c, 14, 14)
     layers += [
         nn.Conv2d(c, 2 * c, 4, stride=2, padding=1),              # (B, 2c, 7, 7)
-        *[ResBlock(2 * c) for _ in range(cfg.res_blocks)],
+        *[ResBlock(2 * c, cfg.norm) for _ in range(cfg.res_blocks)],
         nn.ReLU(),
     ]
     return nn.Sequential(*layers)
@@ -51,12 +68,12 @@ def conv_trunk(cfg: Config) -> nn.Sequential:
 def deconv_trunk(cfg: Config) -> nn.Sequential:
     c = cfg.channels
     layers = [
-        *[ResBlock(2 * c) for _ in range(cfg.res_blocks)],         # (B, 2c, 7, 7)
+        *[ResBlock(2 * c, cfg.norm) for _ in range(cfg.res_blocks)],         # (B, 2c, 7, 7)
         nn.ReLU(),
         nn.ConvTranspose2d(2 * c, c, 4, stride=2, padding=1),      # (B, c, 14, 14)
     ]
     if cfg.fine_blocks:  # residual blocks at 14x14 (each starts with a ReLU), then a 3x3 conv at 28x28
-        layers += [*[ResBlock(c) for _ in range(cfg.fine_blocks)], nn.ReLU(),
+        layers += [*[ResBlock(c, cfg.norm) for _ in range(cfg.fine_blocks)], nn.ReLU(),
                    nn.ConvTranspose2d(c, c // 2, 4, stride=2, padding=1), nn.ReLU(),  # (B, c/2, 28, 28)
                    nn.Conv2d(c // 2, 1, 3, padding=1)]                               # (B, 1, 28, 28) raw output
     else:
