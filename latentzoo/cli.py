@@ -96,7 +96,7 @@ def build_parser() -> Parser:
     t.add_argument("--res-blocks", type=nonneg_int, help="conv residual blocks at 7x7 (default 1)")
     t.add_argument("--fine-blocks", type=nonneg_int,
                    help="conv residual blocks at 14x14, plus a 3x3 conv at 28x28 (default 0; vqvae 1)")
-    t.add_argument("--norm", choices=NORMS, help="normalisation inside conv residual blocks (default none)")
+    t.add_argument("--norm", choices=NORMS, help="normalisation inside conv residual blocks (default none; vqvae group)")
     t.add_argument("--noise", help="DAE corruption, e.g. gaussian:0.5 or gaussian:0.3+mask:0.2")
     t.add_argument("--beta", type=nonneg_float, help="VAE: KL weight (1); VQ-VAE: commitment weight (0.25)")
     t.add_argument("--recon", choices=RECONS, help="reconstruction loss (VAE default bce, others mse)")
@@ -108,8 +108,8 @@ def build_parser() -> Parser:
     t.add_argument("--restart-dead", action=argparse.BooleanOptionalAction, default=None, help="dead-code restarts (on)")
     t.add_argument("--dead-threshold", type=positive_float,
                    help="restart a code whose moving-average use falls below this many vectors per step "
-                        "(VQ-VAE default 0.75, half the mean use B*49/K at its batch of 16); scale it "
-                        "with --batch-size")
+                        "(VQ-VAE default 0.2, about an eighth of the mean use B*49/K at its batch of 16); "
+                        "scale it with --batch-size")
     t.add_argument("--cosine", action=argparse.BooleanOptionalAction, default=None, help="l2-normalised codes (off)")
     t.add_argument("--codebook-dim", type=nonneg_int, help="lookup in a projected space of this size (0: off)")
     t.add_argument("--fsq-levels", help="FSQ levels, e.g. 8,8,8 (K = product)")
