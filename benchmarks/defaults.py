@@ -58,11 +58,12 @@ SETTINGS = {
     "vqvae-batch8": dict(model="vqvae", recon="mse", lr=1e-3, batch_size=8, dead_threshold=0.375),
     # batch 16 with the Bernoulli loss and lr 2e-3: better on the 20k-image proxy, not on full MNIST
     "vqvae-batch16-bce-lr2e-3": dict(model="vqvae", recon="bce", lr=2e-3, batch_size=16, dead_threshold=0.75),
-    # the VQ-VAE default before fine_blocks=1 (no residual block at 14x14, no 3x3 conv at 28x28); vq-fine.md
-    "vqvae-coarse": dict(model="vqvae", fine_blocks=0),
+    # the VQ-VAE default before fine_blocks=1 (no residual block at 14x14, no 3x3 conv at 28x28); vq-fine.md.
+    # These three keep the settings of vq-fine-proxy.md (no GroupNorm, dead-code threshold 0.75)
+    "vqvae-coarse": dict(model="vqvae", fine_blocks=0, norm="none", dead_threshold=0.75),
     # more capacity at 14x14 and 28x28, or wider everywhere, on top of the default (vq-fine-proxy.md)
-    "vqvae-fine2": dict(model="vqvae", fine_blocks=2),
-    "vqvae-fine-wide": dict(model="vqvae", channels=96),
+    "vqvae-fine2": dict(model="vqvae", fine_blocks=2, norm="none", dead_threshold=0.75),
+    "vqvae-fine-wide": dict(model="vqvae", channels=96, norm="none", dead_threshold=0.75),
     # GroupNorm in the residual blocks and dead-code threshold 0.2 on top of the fine_blocks=1 default
     # (on the 20,000-image proxy: 29.39 dB against 28.48); now the default (vq-norm.md)
     "vqvae-norm": dict(model="vqvae", norm="group", dead_threshold=0.2),
