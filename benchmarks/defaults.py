@@ -65,7 +65,8 @@ SETTINGS = {
     "vqvae-fine2": dict(model="vqvae", fine_blocks=2, norm="none", dead_threshold=0.75),
     "vqvae-fine-wide": dict(model="vqvae", channels=96, norm="none", dead_threshold=0.75),
     # GroupNorm in the residual blocks and dead-code threshold 0.2 on top of the fine_blocks=1 default
-    # (on the 20,000-image proxy: 29.39 dB against 28.48); now the default (vq-norm.md)
+    # (on the 20,000-image proxy: 29.39 dB against 28.48); now the same as "vqvae", kept because it names
+    # the run that vq-norm.md reused (vq-norm.md)
     "vqvae-norm": dict(model="vqvae", norm="group", dead_threshold=0.2),
     # the default before them: fine_blocks=1 without GroupNorm, threshold 0.75 (vq-fine.md)
     "vqvae-fine": dict(model="vqvae", norm="none", dead_threshold=0.75),

@@ -72,7 +72,7 @@ def deconv_trunk(cfg: Config) -> nn.Sequential:
         nn.ReLU(),
         nn.ConvTranspose2d(2 * c, c, 4, stride=2, padding=1),      # (B, c, 14, 14)
     ]
-    if cfg.fine_blocks:  # residual blocks at 14x14 (each starts with a ReLU), then a 3x3 conv at 28x28
+    if cfg.fine_blocks:  # residual blocks at 14x14 (each starts with [norm,] ReLU), then a 3x3 conv at 28x28
         layers += [*[ResBlock(c, cfg.norm) for _ in range(cfg.fine_blocks)], nn.ReLU(),
                    nn.ConvTranspose2d(c, c // 2, 4, stride=2, padding=1), nn.ReLU(),  # (B, c/2, 28, 28)
                    nn.Conv2d(c // 2, 1, 3, padding=1)]                               # (B, 1, 28, 28) raw output
