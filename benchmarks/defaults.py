@@ -70,6 +70,8 @@ SETTINGS = {
     "vqvae-norm": dict(model="vqvae", norm="group", dead_threshold=0.2),
     # the default before them: fine_blocks=1 without GroupNorm, threshold 0.75 (vq-fine.md)
     "vqvae-fine": dict(model="vqvae", norm="none", dead_threshold=0.75),
+    # Adam's beta2 0.99 on top of the default (20,000-image proxy: +0.30 and +0.29 dB at seeds 0 and 1)
+    "vqvae-adam": dict(model="vqvae", adam_beta2=0.99),
 }
 SHOWN = ("mse_per_pixel", "mse_per_image", "psnr", "elbo", "psnr_noisy", "psnr_denoised", "codes_used",
          "codebook_usage", "perplexity", "prior_test_bits_per_image", "prior_test_bits_per_image_given_label",

@@ -65,7 +65,7 @@ def png_path(s: str) -> Path:
 TRAIN_FIELDS = ("epochs", "batch_size", "lr", "lr_schedule", "latent_dim", "backbone", "noise", "beta", "recon", "kl_warmup",
                 "codebook_size", "quantizer", "ema", "kmeans_init", "restart_dead", "dead_threshold", "cosine", "codebook_dim",
                 "fsq_levels", "limit", "binarize", "only_digit", "seed", "dataset", "channels", "hidden", "res_blocks",
-                "fine_blocks", "norm")
+                "fine_blocks", "norm", "adam_beta2")
 
 
 def build_parser() -> Parser:
@@ -89,6 +89,7 @@ def build_parser() -> Parser:
     t.add_argument("--batch-size", type=positive_int, help="VQ-VAE default 16, others 128")
     t.add_argument("--lr", type=positive_float, help="learning rate (1e-3)")
     t.add_argument("--lr-schedule", choices=("cosine", "constant"), help="cosine decay to 0 (default) or constant")
+    t.add_argument("--adam-beta2", type=float, help="Adam's second-moment decay in [0, 1) (0.999; vqvae 0.99)")
     t.add_argument("--latent-dim", type=positive_int, help="latent size (VQ-VAE: size D of each code vector)")
     t.add_argument("--backbone", choices=BACKBONES)
     t.add_argument("--channels", type=positive_int, help="conv channels at 14x14 (default 32)")

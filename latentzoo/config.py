@@ -83,6 +83,7 @@ class Config:
     batch_size: int = 128          # VQ-VAE: 16 (MODEL_DEFAULTS)
     lr: float = 1e-3
     lr_schedule: str = "cosine"    # cosine: decay to 0 over the run (Loshchilov & Hutter 2017) | constant
+    adam_beta2: float = 0.999      # Adam's second-moment decay (Kingma & Ba 2015 use 0.999); VQ-VAE: 0.99
     seed: int = 0
     limit: int | None = None       # use only the first N training images
     binarize: bool = False         # dynamic binarization: pixels drawn as Bernoulli(intensity) every batch
@@ -131,6 +132,7 @@ class Config:
         check(not (self.fine_blocks and self.channels < 2), "fine_blocks needs at least 2 channels (c/2 at 28x28)")
         check(self.norm in NORMS, f"unknown norm '{self.norm}' (choose {', '.join(NORMS)})")
         check(self.lr > 0, f"lr must be positive, got {self.lr}")
+        check(0 <= self.adam_beta2 < 1, f"adam_beta2 must be in [0, 1), got {self.adam_beta2}")
         check(self.lr_schedule in SCHEDULES, f"unknown lr schedule '{self.lr_schedule}' (choose {', '.join(SCHEDULES)})")
         check(self.beta >= 0, f"beta must be >= 0, got {self.beta}")
         check(self.kl_warmup >= 0, f"kl_warmup must be >= 0, got {self.kl_warmup}")

@@ -120,7 +120,7 @@ def train(cfg: Config, out: str | Path, *, resume: bool = False, data_dir=None, 
 
     torch.manual_seed(cfg.seed)
     model = build_model(cfg).to(dev)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(0.9, cfg.adam_beta2))
     start, best, history = 0, math.inf, []
     if resume:
         tensors, meta = load_tensors(out / LAST, dev)

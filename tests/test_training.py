@@ -76,3 +76,18 @@ def test_seed_fixes_everything(small_splits, tmp_path):
     tc, _ = load_tensors(c / "model.safetensors")
     assert not torch.equal(ta["encoder.head.weight"], tc["encoder.head.weight"])
     assert latentzoo.load(a).cfg.seed == 5
+
+
+def test_adam_beta2_reaches_the_optimizer_and_old_configs_keep_0_999(small_splits, tmp_path):
+    import json
+
+    from latentzoo.config import Config
+
+    cfg = make_config("ae", backbone="mlp", epochs=1, batch_size=64, adam_beta2=0.5)
+    _, meta = load_tensors(train(cfg, tmp_path / "r", splits=small_splits, **quiet) / "last.safetensors")
+    assert json.loads(meta["param_groups"])[0]["betas"] == [0.9, 0.5]
+    old = make_config("ae").__dict__.copy()
+    old.pop("adam_beta2")  # a config.json written before the option existed trained with 0.999
+    assert Config.from_dict(old).adam_beta2 == 0.999
+    with pytest.raises(latentzoo.LatentzooError, match="adam_beta2 must be in"):
+        make_config("vqvae", adam_beta2=1.0)
