@@ -85,7 +85,7 @@ class Config:
     batch_size: int = 128          # VQ-VAE: 16 (MODEL_DEFAULTS)
     lr: float = 1e-3
     lr_schedule: str = "cosine"    # cosine: decay to 0 over the run (Loshchilov & Hutter 2017) | constant
-    adam_beta2: float = 0.999      # Adam's second-moment decay (Kingma & Ba 2015); 0.99 for the VQ-VAE: vq-adam.md
+    adam_beta2: float = 0.999      # Adam's second-moment decay (Kingma & Ba 2015); 0.99 measured on the VQ-VAE: vq-adam.md
     seed: int = 0
     limit: int | None = None       # use only the first N training images
     binarize: bool = False         # dynamic binarization: pixels drawn as Bernoulli(intensity) every batch

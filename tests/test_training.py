@@ -1,10 +1,12 @@
 """The trainer: resume equivalence, the NaN guard, run-folder safety."""
 
+import json
+
 import pytest
 import torch
 
 import latentzoo
-from latentzoo.config import make_config
+from latentzoo.config import Config, make_config
 from latentzoo.errors import RunError, TrainingDiverged
 from latentzoo.runs import load_tensors, read_csv
 from latentzoo.training import train
@@ -79,10 +81,6 @@ def test_seed_fixes_everything(small_splits, tmp_path):
 
 
 def test_adam_beta2_reaches_the_optimizer_and_old_configs_keep_0_999(small_splits, tmp_path):
-    import json
-
-    from latentzoo.config import Config
-
     cfg = make_config("ae", backbone="mlp", epochs=1, batch_size=64, adam_beta2=0.5)
     _, meta = load_tensors(train(cfg, tmp_path / "r", splits=small_splits, **quiet) / "last.safetensors")
     assert json.loads(meta["param_groups"])[0]["betas"] == [0.9, 0.5]
