@@ -89,7 +89,7 @@ def build_parser() -> Parser:
     t.add_argument("--batch-size", type=positive_int, help="VQ-VAE default 16, others 128")
     t.add_argument("--lr", type=positive_float, help="learning rate (1e-3)")
     t.add_argument("--lr-schedule", choices=("cosine", "constant"), help="cosine decay to 0 (default) or constant")
-    t.add_argument("--adam-beta2", type=float, help="Adam's second-moment decay in [0, 1) (default 0.999)")
+    t.add_argument("--adam-beta2", type=float, help="Adam's second-moment decay in [0, 1) (default 0.999; vqvae 0.95)")
     t.add_argument("--latent-dim", type=positive_int, help="latent size (VQ-VAE: size D of each code vector)")
     t.add_argument("--backbone", choices=BACKBONES)
     t.add_argument("--channels", type=positive_int, help="conv channels at 14x14 (default 32)")

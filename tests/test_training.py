@@ -84,8 +84,9 @@ def test_adam_beta2_reaches_the_optimizer_and_old_configs_keep_0_999(small_split
     cfg = make_config("ae", backbone="mlp", epochs=1, batch_size=64, adam_beta2=0.5)
     _, meta = load_tensors(train(cfg, tmp_path / "r", splits=small_splits, **quiet) / "last.safetensors")
     assert json.loads(meta["param_groups"])[0]["betas"] == [0.9, 0.5]
-    old = make_config("ae").__dict__.copy()
-    old.pop("adam_beta2")  # a config.json written before the option existed trained with 0.999
+    assert make_config("vqvae").adam_beta2 == 0.95 and make_config("ae").adam_beta2 == 0.999
+    old = make_config("vqvae").__dict__.copy()
+    old.pop("adam_beta2")  # a config.json written before the option existed trained with 0.999, VQ-VAE too
     assert Config.from_dict(old).adam_beta2 == 0.999
     with pytest.raises(latentzoo.LatentzooError, match="adam_beta2 must be in"):
         make_config("vqvae", adam_beta2=1.0)
