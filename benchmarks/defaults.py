@@ -69,11 +69,11 @@ SETTINGS = {
     "vqvae-norm": dict(model="vqvae", norm="group", dead_threshold=0.2, adam_beta2=0.999),
     # the default before them: fine_blocks=1 without GroupNorm, threshold 0.75 (vq-fine.md)
     "vqvae-fine": dict(model="vqvae", norm="none", dead_threshold=0.75, adam_beta2=0.999),
-    # Adam's beta2 0.99 on top of the default (20,000-image proxy: +0.30 and +0.29 dB at seeds 0 and 1;
+    # Adam's beta2 0.99 on top of the vq-norm.md default (20,000-image proxy: +0.30 and +0.29 dB at seeds 0 and 1;
     # full MNIST: 32.65 dB against 32.54, vq-adam.md, not adopted as the default)
     "vqvae-adam": dict(model="vqvae", adam_beta2=0.99),
-    # Adam's beta2 0.95 (20,000-image proxy: 29.86 dB against 29.39 for the default at seed 0; 0.9:
-    # 29.80; 0.95 with lr 2e-3: 29.49), and the textbook quantizer with the same optimizer (vq-b95.md);
+    # Adam's beta2 0.95 on top of the vq-norm.md default (20,000-image proxy: 29.86 dB against 29.39 at
+    # seed 0; 0.9: 29.80; 0.95 with lr 2e-3: 29.49), and the textbook quantizer with the same optimizer (vq-b95.md);
     # now the same as "vqvae" and "vqvae-textbook", kept because they name the runs of vq-b95.md
     "vqvae-b95": dict(model="vqvae", adam_beta2=0.95),
     "vqvae-b95-textbook": dict(model="vqvae", adam_beta2=0.95, ema=False, kmeans_init=False, restart_dead=False),

@@ -42,8 +42,9 @@ MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
     # against 31.65 (vq-norm.md, vq-fine.md), 25 min for 10 epochs; on the 20,000-image proxy 29.39 dB
     # against 28.48 (GroupNorm alone 29.09, threshold 0.2 alone 28.79).
     # Adam's beta2 (adam_beta2) 0.95 instead of 0.999: 32.70 dB against 32.54 on full MNIST, with its prior,
-    # samples and textbook comparison (vq-b95.md, vq-norm.md); on the proxy 29.86 dB against 29.39 (0.99:
-    # 29.75, 0.9: 29.80, 0.95 with lr 2e-3: 29.49). 0.99 on full MNIST: 32.65 dB (vq-adam.md).
+    # samples and textbook comparison (vq-b95.md, vq-norm.md; two different CPUs); on the proxy, one CPU,
+    # 29.86 dB against 29.39 (0.9: 29.80, 0.95 with lr 2e-3: 29.49, with lr 7e-4: 29.55). 0.99 on full
+    # MNIST: 32.65 dB (vq-adam.md).
     "vqvae": dict(recon="mse", beta=0.25, latent_dim=16, channels=64, batch_size=16, dead_threshold=0.2,
                   fine_blocks=1, norm="group", adam_beta2=0.95),
 }
