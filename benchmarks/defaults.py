@@ -78,6 +78,12 @@ SETTINGS = {
     # (vq-b95.md); now the same as "vqvae" and "vqvae-textbook", kept because they name the runs of vq-b95.md
     "vqvae-b95": dict(model="vqvae", adam_beta2=0.95),
     "vqvae-b95-textbook": dict(model="vqvae", adam_beta2=0.95, **TEXTBOOK),
+    # GELU or SiLU instead of ReLU in every hidden layer, on top of the vq-b95.md default (20,000-image
+    # proxy, 3 epochs: GELU 30.36 and 29.80 dB at seeds 0 and 1 against 29.86 and 29.75; SiLU 30.12 at
+    # seed 0), and the textbook quantizer with GELU
+    "vqvae-gelu": dict(model="vqvae", act="gelu"),
+    "vqvae-gelu-textbook": dict(model="vqvae", act="gelu", **TEXTBOOK),
+    "vqvae-silu": dict(model="vqvae", act="silu"),
 }
 SHOWN = ("mse_per_pixel", "mse_per_image", "psnr", "elbo", "psnr_noisy", "psnr_denoised", "codes_used",
          "codebook_usage", "perplexity", "prior_test_bits_per_image", "prior_test_bits_per_image_given_label",

@@ -65,11 +65,11 @@ def png_path(s: str) -> Path:
 TRAIN_FIELDS = ("epochs", "batch_size", "lr", "lr_schedule", "latent_dim", "backbone", "noise", "beta", "recon", "kl_warmup",
                 "codebook_size", "quantizer", "ema", "kmeans_init", "restart_dead", "dead_threshold", "cosine", "codebook_dim",
                 "fsq_levels", "limit", "binarize", "only_digit", "seed", "dataset", "channels", "hidden", "res_blocks",
-                "fine_blocks", "norm", "adam_beta2")
+                "fine_blocks", "norm", "act", "adam_beta2")
 
 
 def build_parser() -> Parser:
-    from .config import BACKBONES, MODELS, NORMS, QUANTIZERS, RECONS
+    from .config import ACTS, BACKBONES, MODELS, NORMS, QUANTIZERS, RECONS
     from .data import DATASETS
 
     p = Parser(prog="latentzoo", description="Autoencoders (AE, DAE, VAE, CVAE, VQ-VAE) on MNIST.")
@@ -98,6 +98,7 @@ def build_parser() -> Parser:
     t.add_argument("--fine-blocks", type=nonneg_int,
                    help="conv residual blocks at 14x14, plus a 3x3 conv at 28x28 (default 0; vqvae 1)")
     t.add_argument("--norm", choices=NORMS, help="normalisation inside conv residual blocks (default none; vqvae group)")
+    t.add_argument("--act", choices=ACTS, help="activation of every hidden layer (default relu)")
     t.add_argument("--noise", help="DAE corruption, e.g. gaussian:0.5 or gaussian:0.3+mask:0.2")
     t.add_argument("--beta", type=nonneg_float, help="VAE: KL weight (1); VQ-VAE: commitment weight (0.25)")
     t.add_argument("--recon", choices=RECONS, help="reconstruction loss (VAE default bce, others mse)")

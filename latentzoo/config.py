@@ -20,6 +20,7 @@ RECONS = ("mse", "bce")
 QUANTIZERS = ("vq", "fsq")
 SCHEDULES = ("cosine", "constant")
 NORMS = ("none", "group")
+ACTS = ("relu", "silu", "gelu")
 
 # Per-model defaults, applied by make_config where the user gave no value.
 MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -61,6 +62,7 @@ class Config:
     res_blocks: int = 1            # conv: residual blocks at 7x7 in encoder and decoder
     fine_blocks: int = 0           # conv: residual blocks at 14x14, plus a 3x3 conv at 28x28, each end
     norm: str = "none"             # conv: normalisation inside residual blocks: none | group (GroupNorm)
+    act: str = "relu"              # activation of every hidden layer: relu | silu (x * sigmoid(x)) | gelu
     recon: str = "mse"             # reconstruction loss, summed over pixels: mse | bce (Bernoulli)
     beta: float = 0.0              # VAE/CVAE: KL weight; VQ-VAE: commitment weight
     kl_warmup: int = 0             # VAE/CVAE: epochs over which the KL weight ramps from 0 to beta
@@ -135,6 +137,7 @@ class Config:
         check(self.fine_blocks >= 0, f"fine_blocks must be >= 0, got {self.fine_blocks}")
         check(not (self.fine_blocks and self.channels < 2), "fine_blocks needs at least 2 channels (c/2 at 28x28)")
         check(self.norm in NORMS, f"unknown norm '{self.norm}' (choose {', '.join(NORMS)})")
+        check(self.act in ACTS, f"unknown activation '{self.act}' (choose {', '.join(ACTS)})")
         check(self.lr > 0, f"lr must be positive, got {self.lr}")
         check(0 <= self.adam_beta2 < 1, f"adam_beta2 must be in [0, 1), got {self.adam_beta2}")
         check(self.lr_schedule in SCHEDULES, f"unknown lr schedule '{self.lr_schedule}' (choose {', '.join(SCHEDULES)})")

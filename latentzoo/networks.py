@@ -7,7 +7,9 @@
   for MNIST). `fine_blocks > 0` adds residual blocks at 14x14 and a 3x3 convolution at 28x28 at
   each end (the VQ-VAE's default: finer strokes for the same 7x7 code grid). `norm="group"` puts
   a GroupNorm (Wu & He 2018) before each activation inside the residual blocks, as the residual
-  blocks of VQGAN do (Esser et al. 2021); the VQ-VAE's default.
+  blocks of VQGAN do (Esser et al. 2021); the VQ-VAE's default. `act="silu"` uses SiLU
+  (x * sigmoid(x); Elfwing et al. 2018, the "swish" of VQGAN's blocks) instead of ReLU in every
+  hidden layer; the VQ-VAE's default.
 
 `Encoder` maps images to a vector (AE, DAE, VAE, CVAE); `GridEncoder` maps them to a 7x7 grid of
 vectors (VQ-VAE). Both use the same conv trunk; the decoders mirror them. An optional condition
@@ -28,20 +30,26 @@ from .config import Config
 NORM_GROUPS = 8  # GroupNorm groups (Wu & He 2018 use 32 for wider nets); gcd(8, channels) when that does not divide
 
 
-def norm_act(kind: str, ch: int) -> list[nn.Module]:
+def activation(kind: str) -> nn.Module:
+    """The hidden-layer nonlinearity: "relu", "silu" or "gelu" (cfg.act). It has no weights, so the
+    choice leaves the names of saved weights unchanged."""
+    return {"silu": nn.SiLU, "gelu": nn.GELU}.get(kind, nn.ReLU)()
+
+
+def norm_act(kind: str, ch: int, act: str = "relu") -> list[nn.Module]:
     """The activation, preceded by a GroupNorm over gcd(NORM_GROUPS, ch) groups when kind is "group".
     ("none" adds no layer, so runs saved before the option keep their weight names.)"""
-    return [nn.GroupNorm(math.gcd(NORM_GROUPS, ch), ch), nn.ReLU()] if kind == "group" else [nn.ReLU()]
+    return [nn.GroupNorm(math.gcd(NORM_GROUPS, ch), ch), activation(act)] if kind == "group" else [activation(act)]
 
 
 class ResBlock(nn.Module):
-    """h + conv1x1(relu(norm(conv3x3(relu(norm(h)))))); the last conv starts at zero, so the block
-    starts as the identity (stable at lr 1e-3). norm: "none" or "group" (see norm_act)."""
+    """h + conv1x1(act(norm(conv3x3(act(norm(h)))))); the last conv starts at zero, so the block
+    starts as the identity (stable at lr 1e-3). norm: "none" or "group" (see norm_act); act: "relu" or "silu"."""
 
-    def __init__(self, ch: int, norm: str = "none"):
+    def __init__(self, ch: int, norm: str = "none", act: str = "relu"):
         super().__init__()
-        self.body = nn.Sequential(*norm_act(norm, ch), nn.Conv2d(ch, ch, 3, padding=1),
-                                  *norm_act(norm, ch), nn.Conv2d(ch, ch, 1))
+        self.body = nn.Sequential(*norm_act(norm, ch, act), nn.Conv2d(ch, ch, 3, padding=1),
+                                  *norm_act(norm, ch, act), nn.Conv2d(ch, ch, 1))
         nn.init.zeros_(self.body[-1].weight)
         nn.init.zeros_(self.body[-1].bias)
 
@@ -50,40 +58,40 @@ class ResBlock(nn.Module):
 
 
 def conv_trunk(cfg: Config) -> nn.Sequential:
-    c = cfg.channels
+    c, act = cfg.channels, cfg.act
     if cfg.fine_blocks:  # a 3x3 conv at 28x28 first, then residual blocks at 14x14
-        layers = [nn.Conv2d(1, c // 2, 3, padding=1), nn.ReLU(),              # (B, c/2, 28, 28)
+        layers = [nn.Conv2d(1, c // 2, 3, padding=1), activation(act),        # (B, c/2, 28, 28)
                   nn.Conv2d(c // 2, c, 4, stride=2, padding=1),               # (B, c, 14, 14)
-                  *[ResBlock(c, cfg.norm) for _ in range(cfg.fine_blocks)], nn.ReLU()]
+                  *[ResBlock(c, cfg.norm, act) for _ in range(cfg.fine_blocks)], activation(act)]
     else:
-        layers = [nn.Conv2d(1, c, 4, stride=2, padding=1), nn.ReLU()]         # (B, c, 14, 14)
+        layers = [nn.Conv2d(1, c, 4, stride=2, padding=1), activation(act)]   # (B, c, 14, 14)
     layers += [
         nn.Conv2d(c, 2 * c, 4, stride=2, padding=1),              # (B, 2c, 7, 7)
-        *[ResBlock(2 * c, cfg.norm) for _ in range(cfg.res_blocks)],
-        nn.ReLU(),
+        *[ResBlock(2 * c, cfg.norm, act) for _ in range(cfg.res_blocks)],
+        activation(act),
     ]
     return nn.Sequential(*layers)
 
 
 def deconv_trunk(cfg: Config) -> nn.Sequential:
-    c = cfg.channels
+    c, act = cfg.channels, cfg.act
     layers = [
-        *[ResBlock(2 * c, cfg.norm) for _ in range(cfg.res_blocks)],         # (B, 2c, 7, 7)
-        nn.ReLU(),
+        *[ResBlock(2 * c, cfg.norm, act) for _ in range(cfg.res_blocks)],    # (B, 2c, 7, 7)
+        activation(act),
         nn.ConvTranspose2d(2 * c, c, 4, stride=2, padding=1),      # (B, c, 14, 14)
     ]
-    if cfg.fine_blocks:  # residual blocks at 14x14 (each starts with [norm,] ReLU), then a 3x3 conv at 28x28
-        layers += [*[ResBlock(c, cfg.norm) for _ in range(cfg.fine_blocks)], nn.ReLU(),
-                   nn.ConvTranspose2d(c, c // 2, 4, stride=2, padding=1), nn.ReLU(),  # (B, c/2, 28, 28)
-                   nn.Conv2d(c // 2, 1, 3, padding=1)]                               # (B, 1, 28, 28) raw output
+    if cfg.fine_blocks:  # residual blocks at 14x14 (each starts with [norm,] act), then a 3x3 conv at 28x28
+        layers += [*[ResBlock(c, cfg.norm, act) for _ in range(cfg.fine_blocks)], activation(act),
+                   nn.ConvTranspose2d(c, c // 2, 4, stride=2, padding=1), activation(act),  # (B, c/2, 28, 28)
+                   nn.Conv2d(c // 2, 1, 3, padding=1)]                                     # (B, 1, 28, 28) raw output
     else:
-        layers += [nn.ReLU(), nn.ConvTranspose2d(c, 1, 4, stride=2, padding=1)]     # (B, 1, 28, 28) raw output
+        layers += [activation(act), nn.ConvTranspose2d(c, 1, 4, stride=2, padding=1)]     # (B, 1, 28, 28) raw output
     return nn.Sequential(*layers)
 
 
 def mlp_trunk(cfg: Config) -> nn.Sequential:
-    h = cfg.hidden
-    return nn.Sequential(nn.Flatten(), nn.Linear(784, h), nn.ReLU(), nn.Linear(h, h // 2), nn.ReLU())  # (B, h/2)
+    h, act = cfg.hidden, cfg.act
+    return nn.Sequential(nn.Flatten(), nn.Linear(784, h), activation(act), nn.Linear(h, h // 2), activation(act))  # (B, h/2)
 
 
 def trunk_features(cfg: Config) -> int:
@@ -118,7 +126,7 @@ class Decoder(nn.Module):
         else:
             h = cfg.hidden
             self.head = nn.Linear(in_dim + cond_dim, h // 2)
-            self.trunk = nn.Sequential(nn.ReLU(), nn.Linear(h // 2, h), nn.ReLU(), nn.Linear(h, 784))
+            self.trunk = nn.Sequential(activation(cfg.act), nn.Linear(h // 2, h), activation(cfg.act), nn.Linear(h, 784))
 
     def forward(self, z: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
         if cond is not None:

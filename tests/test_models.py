@@ -137,6 +137,27 @@ def test_group_norm_in_residual_blocks_and_old_configs_load_without_it():
         make_config("vqvae", norm="batch")
 
 
+def test_activation_option_swaps_every_hidden_nonlinearity_and_old_configs_keep_relu():
+    from latentzoo.config import Config
+
+    def acts(model):
+        return {type(m).__name__ for m in model.modules() if isinstance(m, (torch.nn.ReLU, torch.nn.SiLU, torch.nn.GELU))}
+
+    for model_kind, extra in (("vqvae", {}), ("ae", {}), ("vae", dict(backbone="mlp"))):
+        relu = build_model(make_config(model_kind, act="relu", **extra))
+        assert acts(relu) == {"ReLU"}
+        for act, name in (("silu", "SiLU"), ("gelu", "GELU")):
+            other = build_model(make_config(model_kind, act=act, **extra))
+            assert acts(other) == {name}
+            assert list(relu.state_dict()) == list(other.state_dict())  # same weight names either way
+            assert other(torch.rand(2, 1, 28, 28), torch.tensor([1, 2])).recon.shape == (2, 1, 28, 28)
+    old = make_config("vqvae").__dict__.copy()
+    old.pop("act")  # a config.json written before the option existed trained with ReLU
+    assert Config.from_dict(old).act == "relu"
+    with pytest.raises(latentzoo.LatentzooError, match="unknown activation 'tanh'"):
+        make_config("vqvae", act="tanh")
+
+
 def test_vae_samples_and_kl_warmup():
     cfg = make_config("vae", backbone="mlp", kl_warmup=2)
     model = build_model(cfg)
