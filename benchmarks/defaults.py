@@ -6,8 +6,8 @@
 Trains into benchmarks/runs/NAME (not committed), then writes benchmarks/results/defaults.json and
 defaults.md: per model the test metrics of `latentzoo eval` (the runs named by --prior also get a
 code prior and sample metrics), training wall time, machine, torch version and commit. A run folder
-that already holds a finished run with the same config is reused, not retrained; one with another
-config stops the script. `--limit N` trains on the first N training images only (quick proxy
+that already holds a finished run with the same config is reused, not retrained, and an unfinished one
+is resumed from its last epoch; one with another config stops the script. `--limit N` trains on the first N training images only (quick proxy
 comparisons such as vq-steps-proxy.md; the test set stays whole).
 """
 
@@ -31,7 +31,7 @@ from latentzoo.config import make_config  # noqa: E402
 from latentzoo.data import load_dataset  # noqa: E402
 from latentzoo.metrics import evaluate, generation_metrics  # noqa: E402
 from latentzoo.priors import PRIOR_METRICS, PriorConfig, train_prior  # noqa: E402
-from latentzoo.runs import METRICS, atomic_write, load, read_config, write_json  # noqa: E402
+from latentzoo.runs import LAST, METRICS, atomic_write, load, read_config, write_json  # noqa: E402
 from latentzoo.training import train  # noqa: E402
 
 # Settings that name only a few values follow the current defaults; every result's .json holds the full
@@ -67,20 +67,20 @@ SETTINGS = {
     "vqvae-fine-wide": dict(model="vqvae", channels=96, norm="none", dead_threshold=0.75),
     # GroupNorm in the residual blocks and dead-code threshold 0.2 on top of the fine_blocks=1 default
     # (on the 20,000-image proxy: 29.39 dB against 28.48): the default before Adam's beta2 0.95 (vq-norm.md)
-    "vqvae-norm": dict(model="vqvae", norm="group", dead_threshold=0.2, adam_beta2=0.999),
+    "vqvae-norm": dict(model="vqvae", norm="group", dead_threshold=0.2, adam_beta2=0.999, act="relu"),
     # the default before them: fine_blocks=1 without GroupNorm, threshold 0.75 (vq-fine.md)
-    "vqvae-fine": dict(model="vqvae", norm="none", dead_threshold=0.75, adam_beta2=0.999),
+    "vqvae-fine": dict(model="vqvae", norm="none", dead_threshold=0.75, adam_beta2=0.999, act="relu"),
     # Adam's beta2 0.99 on top of the vq-norm.md default (20,000-image proxy: +0.30 and +0.29 dB at seeds 0 and 1;
     # full MNIST: 32.65 dB against 32.54, vq-adam.md, not adopted as the default)
-    "vqvae-adam": dict(model="vqvae", adam_beta2=0.99),
+    "vqvae-adam": dict(model="vqvae", adam_beta2=0.99, act="relu"),
     # Adam's beta2 0.95 on top of the vq-norm.md default (20,000-image proxy: 29.86 dB against 29.39 at
     # seed 0; 0.9: 29.80; 0.95 with lr 2e-3: 29.49), and the textbook quantizer with the same optimizer
-    # (vq-b95.md); now the same as "vqvae" and "vqvae-textbook", kept because they name the runs of vq-b95.md
-    "vqvae-b95": dict(model="vqvae", adam_beta2=0.95),
-    "vqvae-b95-textbook": dict(model="vqvae", adam_beta2=0.95, **TEXTBOOK),
+    # (vq-b95.md); the default before GELU (act="relu" pinned)
+    "vqvae-b95": dict(model="vqvae", adam_beta2=0.95, act="relu"),
+    "vqvae-b95-textbook": dict(model="vqvae", adam_beta2=0.95, act="relu", **TEXTBOOK),
     # GELU or SiLU instead of ReLU in every hidden layer, on top of the vq-b95.md default (20,000-image
     # proxy, 3 epochs: GELU 30.36 and 29.80 dB at seeds 0 and 1 against 29.86 and 29.75; SiLU 30.12 at
-    # seed 0), and the textbook quantizer with GELU
+    # seed 0), and the textbook quantizer with GELU; "vqvae-gelu" is now the same as "vqvae" (vq-gelu.md)
     "vqvae-gelu": dict(model="vqvae", act="gelu"),
     "vqvae-gelu-textbook": dict(model="vqvae", act="gelu", **TEXTBOOK),
     "vqvae-silu": dict(model="vqvae", act="silu"),
@@ -119,8 +119,8 @@ def main() -> None:
         kw = dict(SETTINGS[name])
         cfg = make_config(kw.pop("model"), epochs=a.epochs, limit=a.limit, **kw)
         run = a.runs / name
-        if not (run / METRICS).is_file():
-            train(cfg, run, splits=splits)
+        if not (run / METRICS).is_file():  # resume an interrupted run of the same config
+            train(cfg, run, splits=splits, resume=(run / LAST).is_file() and read_config(run) == cfg)
         elif read_config(run) != cfg:  # a finished run of an older default must not pass for this one
             sys.exit(f"defaults.py: {run} holds a run with a different config than {name} now has; "
                      f"remove it or pass another --runs folder")

@@ -98,7 +98,7 @@ def build_parser() -> Parser:
     t.add_argument("--fine-blocks", type=nonneg_int,
                    help="conv residual blocks at 14x14, plus a 3x3 conv at 28x28 (default 0; vqvae 1)")
     t.add_argument("--norm", choices=NORMS, help="normalisation inside conv residual blocks (default none; vqvae group)")
-    t.add_argument("--act", choices=ACTS, help="activation of every hidden layer (default relu)")
+    t.add_argument("--act", choices=ACTS, help="activation of every hidden layer (default relu; vqvae gelu)")
     t.add_argument("--noise", help="DAE corruption, e.g. gaussian:0.5 or gaussian:0.3+mask:0.2")
     t.add_argument("--beta", type=nonneg_float, help="VAE: KL weight (1); VQ-VAE: commitment weight (0.25)")
     t.add_argument("--recon", choices=RECONS, help="reconstruction loss (VAE default bce, others mse)")

@@ -7,9 +7,9 @@
   for MNIST). `fine_blocks > 0` adds residual blocks at 14x14 and a 3x3 convolution at 28x28 at
   each end (the VQ-VAE's default: finer strokes for the same 7x7 code grid). `norm="group"` puts
   a GroupNorm (Wu & He 2018) before each activation inside the residual blocks, as the residual
-  blocks of VQGAN do (Esser et al. 2021); the VQ-VAE's default. `act="silu"` uses SiLU
-  (x * sigmoid(x); Elfwing et al. 2018, the "swish" of VQGAN's blocks) instead of ReLU in every
-  hidden layer; the VQ-VAE's default.
+  blocks of VQGAN do (Esser et al. 2021); the VQ-VAE's default. `act` picks the nonlinearity of
+  every hidden layer: "relu", "silu" (x * sigmoid(x); Elfwing et al. 2018, the "swish" of VQGAN's
+  blocks) or "gelu" (x * Phi(x); Hendrycks & Gimpel 2016; the VQ-VAE's default).
 
 `Encoder` maps images to a vector (AE, DAE, VAE, CVAE); `GridEncoder` maps them to a 7x7 grid of
 vectors (VQ-VAE). Both use the same conv trunk; the decoders mirror them. An optional condition
@@ -44,7 +44,7 @@ def norm_act(kind: str, ch: int, act: str = "relu") -> list[nn.Module]:
 
 class ResBlock(nn.Module):
     """h + conv1x1(act(norm(conv3x3(act(norm(h)))))); the last conv starts at zero, so the block
-    starts as the identity (stable at lr 1e-3). norm: "none" or "group" (see norm_act); act: "relu" or "silu"."""
+    starts as the identity (stable at lr 1e-3). norm: "none" or "group" (see norm_act); act: see activation."""
 
     def __init__(self, ch: int, norm: str = "none", act: str = "relu"):
         super().__init__()

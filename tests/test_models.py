@@ -128,7 +128,7 @@ def test_group_norm_in_residual_blocks_and_old_configs_load_without_it():
             norms = [m for b in blocks(model) for m in b.body if isinstance(m, torch.nn.GroupNorm)]
             assert len(norms) == (2 * len(blocks(model)) if norm == "group" else 0) and blocks(model)
     # "none" keeps the block layout (and so the weight names) of runs saved before the option
-    plain = blocks(build_model(make_config("vqvae", norm="none")))[0].body
+    plain = blocks(build_model(make_config("vqvae", norm="none", act="relu")))[0].body
     assert [type(m).__name__ for m in plain] == ["ReLU", "Conv2d", "ReLU", "Conv2d"]
     old = make_config("vqvae").__dict__.copy()
     old.pop("norm")  # a config.json written before the option existed
@@ -151,6 +151,7 @@ def test_activation_option_swaps_every_hidden_nonlinearity_and_old_configs_keep_
             assert acts(other) == {name}
             assert list(relu.state_dict()) == list(other.state_dict())  # same weight names either way
             assert other(torch.rand(2, 1, 28, 28), torch.tensor([1, 2])).recon.shape == (2, 1, 28, 28)
+    assert make_config("vqvae").act == "gelu" and make_config("ae").act == "relu"
     old = make_config("vqvae").__dict__.copy()
     old.pop("act")  # a config.json written before the option existed trained with ReLU
     assert Config.from_dict(old).act == "relu"
