@@ -6,9 +6,10 @@
 Trains into benchmarks/runs/NAME (not committed), then writes benchmarks/results/defaults.json and
 defaults.md: per model the test metrics of `latentzoo eval` (the runs named by --prior also get a
 code prior and sample metrics), training wall time, machine, torch version and commit. A run folder
-that already holds a finished run with the same config is reused, not retrained, and an unfinished one
-is resumed from its last epoch; one with another config stops the script. `--limit N` trains on the first N training images only (quick proxy
-comparisons such as vq-steps-proxy.md; the test set stays whole).
+that already holds a finished run with the same config is reused, not retrained, and an unfinished
+one is resumed from its last epoch; one with another config stops the script. `--limit N` trains on
+the first N training images only (quick proxy comparisons such as vq-steps-proxy.md; the test set
+stays whole).
 """
 
 from __future__ import annotations
