@@ -85,6 +85,16 @@ SETTINGS = {
     "vqvae-gelu": dict(model="vqvae", act="gelu"),
     "vqvae-gelu-textbook": dict(model="vqvae", act="gelu", **TEXTBOOK),
     "vqvae-silu": dict(model="vqvae", act="silu"),
+    # capacity where it is cheap, on top of the GELU default: two or three residual blocks at 7x7 instead
+    # of one, or code vectors of size D=32 or 8 instead of 16 (vq-capacity-proxy.md; seed 1 repeats two)
+    "vqvae-res2": dict(model="vqvae", res_blocks=2),
+    "vqvae-res3": dict(model="vqvae", res_blocks=3),
+    "vqvae-d32": dict(model="vqvae", latent_dim=32),
+    "vqvae-d8": dict(model="vqvae", latent_dim=8),
+    "vqvae-seed1": dict(model="vqvae", seed=1),
+    "vqvae-res2-seed1": dict(model="vqvae", res_blocks=2, seed=1),
+    # two residual blocks at 7x7 and the textbook quantizer with them, full MNIST (vq-res2.md)
+    "vqvae-res2-textbook": dict(model="vqvae", res_blocks=2, **TEXTBOOK),
 }
 SHOWN = ("mse_per_pixel", "mse_per_image", "psnr", "elbo", "psnr_noisy", "psnr_denoised", "codes_used",
          "codebook_usage", "perplexity", "prior_test_bits_per_image", "prior_test_bits_per_image_given_label",
