@@ -68,33 +68,38 @@ SETTINGS = {
     "vqvae-fine-wide": dict(model="vqvae", channels=96, norm="none", dead_threshold=0.75),
     # GroupNorm in the residual blocks and dead-code threshold 0.2 on top of the fine_blocks=1 default
     # (on the 20,000-image proxy: 29.39 dB against 28.48): the default before Adam's beta2 0.95 (vq-norm.md)
-    "vqvae-norm": dict(model="vqvae", norm="group", dead_threshold=0.2, adam_beta2=0.999, act="relu"),
+    "vqvae-norm": dict(model="vqvae", norm="group", dead_threshold=0.2, adam_beta2=0.999, act="relu", res_blocks=1),
     # the default before them: fine_blocks=1 without GroupNorm, threshold 0.75 (vq-fine.md)
-    "vqvae-fine": dict(model="vqvae", norm="none", dead_threshold=0.75, adam_beta2=0.999, act="relu"),
+    "vqvae-fine": dict(model="vqvae", norm="none", dead_threshold=0.75, adam_beta2=0.999, act="relu", res_blocks=1),
     # Adam's beta2 0.99 on top of the vq-norm.md default (20,000-image proxy: +0.30 and +0.29 dB at seeds 0 and 1;
     # full MNIST: 32.65 dB against 32.54, vq-adam.md, not adopted as the default)
-    "vqvae-adam": dict(model="vqvae", adam_beta2=0.99, act="relu"),
+    "vqvae-adam": dict(model="vqvae", adam_beta2=0.99, act="relu", res_blocks=1),
     # Adam's beta2 0.95 on top of the vq-norm.md default (20,000-image proxy: 29.86 dB against 29.39 at
     # seed 0; 0.9: 29.80; 0.95 with lr 2e-3: 29.49), and the textbook quantizer with the same optimizer
     # (vq-b95.md); the default before GELU (act="relu" pinned)
-    "vqvae-b95": dict(model="vqvae", adam_beta2=0.95, act="relu"),
-    "vqvae-b95-textbook": dict(model="vqvae", adam_beta2=0.95, act="relu", **TEXTBOOK),
+    "vqvae-b95": dict(model="vqvae", adam_beta2=0.95, act="relu", res_blocks=1),
+    "vqvae-b95-textbook": dict(model="vqvae", adam_beta2=0.95, act="relu", res_blocks=1, **TEXTBOOK),
     # GELU or SiLU instead of ReLU in every hidden layer, on top of the vq-b95.md default (20,000-image
     # proxy, 3 epochs: GELU 30.36 and 29.80 dB at seeds 0 and 1 against 29.86 and 29.75; SiLU 30.12 at
-    # seed 0), and the textbook quantizer with GELU; "vqvae-gelu" is now the same as "vqvae" (vq-gelu.md)
-    "vqvae-gelu": dict(model="vqvae", act="gelu"),
-    "vqvae-gelu-textbook": dict(model="vqvae", act="gelu", **TEXTBOOK),
-    "vqvae-silu": dict(model="vqvae", act="silu"),
+    # seed 0), and the textbook quantizer with GELU; "vqvae-gelu" is the default before two residual blocks
+    # at 7x7 (vq-gelu.md)
+    "vqvae-gelu": dict(model="vqvae", act="gelu", res_blocks=1),
+    "vqvae-gelu-textbook": dict(model="vqvae", act="gelu", res_blocks=1, **TEXTBOOK),
+    "vqvae-silu": dict(model="vqvae", act="silu", res_blocks=1),
     # capacity where it is cheap, on top of the GELU default: two or three residual blocks at 7x7 instead
-    # of one, or code vectors of size D=32 or 8 instead of 16 (vq-capacity-proxy.md; seed 1 repeats two)
+    # of one, or code vectors of size D=32 or 8 instead of 16 (vq-capacity-proxy.md; seed 1 repeats two).
+    # "vqvae-res2" is now the same as "vqvae"
     "vqvae-res2": dict(model="vqvae", res_blocks=2),
     "vqvae-res3": dict(model="vqvae", res_blocks=3),
-    "vqvae-d32": dict(model="vqvae", latent_dim=32),
-    "vqvae-d8": dict(model="vqvae", latent_dim=8),
-    "vqvae-seed1": dict(model="vqvae", seed=1),
+    "vqvae-d32": dict(model="vqvae", latent_dim=32, res_blocks=1),
+    "vqvae-d8": dict(model="vqvae", latent_dim=8, res_blocks=1),
+    "vqvae-seed1": dict(model="vqvae", seed=1, res_blocks=1),
     "vqvae-res2-seed1": dict(model="vqvae", res_blocks=2, seed=1),
     # two residual blocks at 7x7 and the textbook quantizer with them, full MNIST (vq-res2.md)
     "vqvae-res2-textbook": dict(model="vqvae", res_blocks=2, **TEXTBOOK),
+    # commitment weight 0.1 or 0.5 instead of 0.25, on top of the two-block default (20,000-image proxy)
+    "vqvae-beta0.1": dict(model="vqvae", beta=0.1),
+    "vqvae-beta0.5": dict(model="vqvae", beta=0.5),
 }
 SHOWN = ("mse_per_pixel", "mse_per_image", "psnr", "elbo", "psnr_noisy", "psnr_denoised", "codes_used",
          "codebook_usage", "perplexity", "prior_test_bits_per_image", "prior_test_bits_per_image_given_label",

@@ -50,8 +50,12 @@ MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
     # CPU (vq-gelu.md, vq-b95.md), as much as 20 epochs with ReLU give (33.29, vq-b95-20ep.md); about 15%
     # more time per step. On the proxy 30.36 and 29.80 dB at seeds 0 and 1 against 29.86 and 29.75 (SiLU 30.12
     # at seed 0).
+    # res_blocks=2 (two residual blocks at 7x7 in encoder and decoder): 33.93 dB against 33.31 on full
+    # MNIST (vq-res2.md, vq-gelu.md; two different CPUs), 19 min for 10 epochs on an AMD EPYC's 2 cores;
+    # on the proxy 30.62 and 30.52 dB at seeds 0 and 1 against 30.37 and 29.79 (three blocks 30.64 at
+    # seed 0; D=32 30.06, D=8 30.19; vq-capacity-proxy.md).
     "vqvae": dict(recon="mse", beta=0.25, latent_dim=16, channels=64, batch_size=16, dead_threshold=0.2,
-                  fine_blocks=1, norm="group", adam_beta2=0.95, act="gelu"),
+                  fine_blocks=1, norm="group", adam_beta2=0.95, act="gelu", res_blocks=2),
 }
 
 
@@ -63,7 +67,7 @@ class Config:
     latent_dim: int = 32           # latent vector size; VQ-VAE: size D of each code vector
     hidden: int = 512              # mlp: widths hidden, hidden/2
     channels: int = 32             # conv: channels at 14x14; 2x that at 7x7
-    res_blocks: int = 1            # conv: residual blocks at 7x7 in encoder and decoder
+    res_blocks: int = 1            # conv: residual blocks at 7x7 in encoder and decoder; VQ-VAE: 2 (MODEL_DEFAULTS)
     fine_blocks: int = 0           # conv: residual blocks at 14x14, plus a 3x3 conv at 28x28, each end
     norm: str = "none"             # conv: normalisation inside residual blocks: none | group (GroupNorm)
     act: str = "relu"              # activation of every hidden layer: relu | silu | gelu; VQ-VAE: gelu (MODEL_DEFAULTS)
