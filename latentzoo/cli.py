@@ -94,7 +94,7 @@ def build_parser() -> Parser:
     t.add_argument("--backbone", choices=BACKBONES)
     t.add_argument("--channels", type=positive_int, help="conv channels at 14x14 (default 32)")
     t.add_argument("--hidden", type=positive_int, help="mlp hidden width (default 512)")
-    t.add_argument("--res-blocks", type=nonneg_int, help="conv residual blocks at 7x7 (default 1; VQ-VAE 2)")
+    t.add_argument("--res-blocks", type=nonneg_int, help="conv residual blocks at 7x7 (default 1; vqvae 2)")
     t.add_argument("--fine-blocks", type=nonneg_int,
                    help="conv residual blocks at 14x14, plus a 3x3 conv at 28x28 (default 0; vqvae 1)")
     t.add_argument("--norm", choices=NORMS, help="normalisation inside conv residual blocks (default none; vqvae group)")
