@@ -85,7 +85,7 @@ def build_parser() -> Parser:
     t = sub.add_parser("train", help="train a model into a run folder")
     t.add_argument("model", choices=MODELS)
     t.add_argument("--out", required=True, type=Path, help="run folder to create (or continue with --resume)")
-    t.add_argument("--epochs", type=positive_int)
+    t.add_argument("--epochs", type=positive_int, help="passes over the training set (default 10; vqvae 15)")
     t.add_argument("--batch-size", type=positive_int, help="VQ-VAE default 16, others 128")
     t.add_argument("--lr", type=positive_float, help="learning rate (1e-3)")
     t.add_argument("--lr-schedule", choices=("cosine", "constant"), help="cosine decay to 0 (default) or constant")

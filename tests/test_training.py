@@ -90,3 +90,13 @@ def test_adam_beta2_reaches_the_optimizer_and_old_configs_keep_0_999(small_split
     assert Config.from_dict(old).adam_beta2 == 0.999
     with pytest.raises(latentzoo.LatentzooError, match="adam_beta2 must be in"):
         make_config("vqvae", adam_beta2=1.0)
+
+
+def test_vqvae_defaults_to_15_epochs_and_an_explicit_epochs_wins():
+    from latentzoo.cli import build_parser
+
+    assert make_config("vqvae").epochs == 15 and make_config("ae").epochs == 10
+    assert make_config("vqvae", epochs=3).epochs == 3 and make_config("vqvae", epochs=None).epochs == 15
+    # `latentzoo train vqvae` without --epochs hands make_config None, so the model's default applies
+    assert build_parser().parse_args(["train", "vqvae", "--out", "x"]).epochs is None
+    assert build_parser().parse_args(["train", "vqvae", "--out", "x", "--epochs", "2"]).epochs == 2
