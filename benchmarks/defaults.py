@@ -90,7 +90,7 @@ SETTINGS = {
     "vqvae-silu": dict(model="vqvae", epochs=10, act="silu", res_blocks=1),
     # capacity where it is cheap, on top of the GELU default: two or three residual blocks at 7x7 instead
     # of one, or code vectors of size D=32 or 8 instead of 16 (vq-capacity-proxy.md; seed 1 repeats two).
-    # "vqvae-res2" is now the same as "vqvae"
+    # "vqvae-res2" is "vqvae" at 10 epochs, the default before 15
     "vqvae-res2": dict(model="vqvae", epochs=10, res_blocks=2),
     "vqvae-res3": dict(model="vqvae", epochs=10, res_blocks=3),
     "vqvae-d32": dict(model="vqvae", epochs=10, latent_dim=32, res_blocks=1),
