@@ -179,7 +179,9 @@ def markdown(res: dict) -> str:
     L = [f"# latentzoo benchmark ({info['mode']})", "",
          f"Written by `latentzoo bench{' --quick' if info['mode'] == 'quick' else ''}`; commit {info['commit']}, "
          f"{info['machine']}, torch {info['torch']}, device {info['device']}, wall time {info['wall_seconds']:.0f} s.",
-         f"Budget: `{json.dumps(info['budget'])}`.", ""]
+         f"Budget: `{json.dumps(info['budget'])}`."
+         + (" `epochs` null: each model's default (10; the VQ-VAE 15)." if info["budget"].get("epochs", 0) is None else ""),
+         ""]
     if info["mode"] == "quick":
         L += ["**Quick mode: tiny budgets. These numbers show the pipeline runs, not how good the models are.**", ""]
     lk = res["likelihood"]

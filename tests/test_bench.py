@@ -34,4 +34,5 @@ def test_markdown_has_every_table_with_anchors():
     assert "| mean (2 digits) | 99.2 | 99.0 | 98.8 | 97.9 |" in md
     assert "Quick mode" in md and "n/a" in md and "0.383" in md  # 300 bits / 784
     assert "Quick mode" not in markdown(fake_results("full"))
+    assert "each model's default" in markdown(fake_results("full")) and "each model's default" not in md
     assert len(ANCHORS["anomaly_deep_svdd"]) == len(ANCHORS["anomaly_cae"]) == 10
