@@ -46,6 +46,9 @@ SETTINGS = {
     "dae": dict(model="dae"),
     "vae": dict(model="vae"),
     "cvae": dict(model="cvae"),
+    # a CVAE with a heavier KL weight: its samples follow the asked label more (cvae-beta.md)
+    "cvae-beta2": dict(model="cvae", beta=2.0),
+    "cvae-beta4": dict(model="cvae", beta=4.0),
     "vqvae": dict(model="vqvae"),
     "vqvae-wide": dict(model="vqvae", epochs=10, channels=64),
     "vqvae-textbook": dict(model="vqvae", **TEXTBOOK),
