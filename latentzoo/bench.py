@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 import torch
 
-from .config import make_config
+from .config import MODELS, make_config
 from .data import load_dataset
 from .metrics import (anomaly_scores, auroc, classical_denoise, evaluate, features_of, generation_metrics,
                       pca_features, probe_accuracy, psnr, uniform_bits_per_image, vae_likelihood)
@@ -43,7 +43,7 @@ ANCHORS = {
     "lossless_bpd": [("PNG", 2.80), ("gzip", 1.65), ("WebP", 2.10), ("Bit-Swap", 1.29)],  # Bit-Swap README, 32x32
 }
 
-# epochs None: each model's default (10; the VQ-VAE 15), so the full bench measures the defaults.
+# epochs None: each model's default epochs (make_config), so the full bench measures the defaults.
 BUDGETS: dict[str, dict[str, Any]] = {
     "full": dict(epochs=None, vae_epochs=100, prior_epochs=10, oneclass_epochs=10, oneclass_digits=list(range(10)),
                  nll_k=5000, nll_images=1000, probe_train=10000, samples=5000, bm3d_images=300, limit=None),
@@ -174,13 +174,20 @@ def _f(v, digits=2) -> str:
     return "n/a" if v is None else f"{v:.{digits}f}" if isinstance(v, float) else str(v)
 
 
+def default_epochs() -> str:
+    """The default epochs per model kind, as `make_config` fills them in: '10; vqvae 15'."""
+    base = make_config("ae").epochs
+    other = [f"{m} {make_config(m).epochs}" for m in MODELS if make_config(m).epochs != base]
+    return "; ".join([str(base)] + other)
+
+
 def markdown(res: dict) -> str:
     info, A = res["info"], ANCHORS
     L = [f"# latentzoo benchmark ({info['mode']})", "",
          f"Written by `latentzoo bench{' --quick' if info['mode'] == 'quick' else ''}`; commit {info['commit']}, "
          f"{info['machine']}, torch {info['torch']}, device {info['device']}, wall time {info['wall_seconds']:.0f} s.",
          f"Budget: `{json.dumps(info['budget'])}`."
-         + (" `epochs` null: each model's default (10; the VQ-VAE 15)." if info["budget"].get("epochs", 0) is None else ""),
+         + (f" `epochs` null: each model's default ({default_epochs()})." if info["budget"].get("epochs") is None else ""),
          ""]
     if info["mode"] == "quick":
         L += ["**Quick mode: tiny budgets. These numbers show the pipeline runs, not how good the models are.**", ""]
