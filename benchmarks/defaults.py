@@ -30,10 +30,11 @@ import torch  # noqa: E402
 
 from latentzoo.config import make_config  # noqa: E402
 from latentzoo.data import load_dataset  # noqa: E402
-from latentzoo.metrics import evaluate, generation_metrics  # noqa: E402
-from latentzoo.priors import PRIOR_METRICS, PriorConfig, train_prior  # noqa: E402
-from latentzoo.runs import LAST, METRICS, atomic_write, load, read_config, write_json  # noqa: E402
-from latentzoo.training import train  # noqa: E402
+from latentzoo.eval import evaluate, generation_metrics  # noqa: E402
+from latentzoo.files import atomic_write, write_json  # noqa: E402
+from latentzoo.models import PriorConfig  # noqa: E402
+from latentzoo.runs import LAST, METRICS, PRIOR_METRICS, load, read_config  # noqa: E402
+from latentzoo.train import train, train_prior  # noqa: E402
 
 # Settings that name only a few values follow the current defaults; every result's .json holds the full
 # config it ran with. Results written before the batch-16 default name the batch-64 default "vqvae".
@@ -135,7 +136,7 @@ def main() -> None:
     p.add_argument("--name", default="defaults")
     a = p.parse_args()
 
-    splits = load_dataset("mnist", None, a.limit)
+    splits = load_dataset("mnist")
     results = {}
     t_all = time.time()
     for name in a.models.split(","):
@@ -157,7 +158,7 @@ def main() -> None:
         metrics.update(evaluate(model, splits.test))
         if a.samples:
             metrics.update(generation_metrics(model, splits.test, a.samples))
-        results[name] = {"config": json.loads(cfg.to_json()), "metrics": metrics}
+        results[name] = {"config": cfg.to_dict(), "metrics": metrics}
         print(f"{name}: " + ", ".join(f"{k} {metrics[k]:.4g}" for k in SHOWN if isinstance(metrics.get(k), float)),
               file=sys.stderr)
 

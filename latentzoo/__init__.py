@@ -4,16 +4,34 @@
     cfg = latentzoo.make_config("vae", epochs=10)
     run = latentzoo.train(cfg, "runs/vae")
     model = latentzoo.load(run)
+
+The package is layered; a module imports only from layers below its own (tests/test_layers.py
+enforces it, imports inside functions included):
+
+    errors, version
+    files, console, device, noise      safe files, logging and progress, devices, corruption
+    data                               IDX reader, MNIST lookup, splits
+    config                             the run config, defaults per model kind, file versions
+    nn                                 torch building blocks with explicit arguments
+    models                             the model kinds behind one interface; the code prior
+    runs                               run folders and `load`
+    loop                               the one training loop
+    eval                               metrics, the MNIST classifier, evaluation
+    train                              training a model or a prior into a run folder
+    viz                                pictures and the HTML report
+    bench                              the benchmark table
+    cli, __main__                      the command line
 """
 
 from .config import Config, make_config
 from .data import load_dataset
 from .errors import LatentzooError
-from .models import AE, CVAE, DAE, VAE, VQVAE, ModelOutput, build_model
+from .models import AE, CVAE, DAE, VAE, VQVAE, ModelOutput, VQVAEWithPrior, build_model
 from .noise import corrupt, parse_noise
 from .runs import load
-from .training import train
+from .train import train, train_prior
+from .version import __version__
 
-__version__ = "0.1.0"
 __all__ = ["Config", "make_config", "load_dataset", "LatentzooError", "AE", "DAE", "VAE", "CVAE", "VQVAE",
-           "ModelOutput", "build_model", "corrupt", "parse_noise", "load", "train", "__version__"]
+           "VQVAEWithPrior", "ModelOutput", "build_model", "corrupt", "parse_noise", "load", "train", "train_prior",
+           "__version__"]

@@ -22,12 +22,13 @@ import torch
 
 from .config import MODELS, make_config
 from .data import load_dataset
-from .metrics import (anomaly_scores, auroc, classical_denoise, evaluate, features_of, generation_metrics,
-                      pca_features, probe_accuracy, psnr, uniform_bits_per_image, vae_likelihood)
+from .eval import (anomaly_scores, auroc, classical_denoise, evaluate, features_of, generation_metrics, pca_features,
+                   probe_accuracy, psnr, uniform_bits_per_image, vae_likelihood)
+from .files import atomic_write, read_json, write_json
+from .models import PriorConfig
 from .noise import corrupt
-from .priors import PRIOR_METRICS, PriorConfig, train_prior
-from .runs import METRICS, atomic_write, load, read_config, write_json
-from .training import train
+from .runs import METRICS, PRIOR_METRICS, load, read_config
+from .train import train, train_prior
 
 # Published reference numbers, each with its source and protocol.
 ANCHORS = {
@@ -71,7 +72,8 @@ class Bench:
         self.data_dir = data_dir
 
     def model(self, name: str, kind: str, **kw):
-        """Train the named benchmark model, or reuse a finished run with the same config."""
+        """Train the named benchmark model, or reuse a finished run with the same config. The full
+        splits go to `train`, which applies the config's limit itself."""
         cfg = make_config(kind, limit=self.budget["limit"], **kw)
         run = self.runs / name
         if (run / METRICS).is_file() and read_config(run) == cfg:
@@ -158,7 +160,7 @@ class Bench:
 
         self.log("bench: discrete codes")
         q = evals["vqvae"]
-        prior = json.loads((vq_run / PRIOR_METRICS).read_text())
+        prior = read_json(vq_run / PRIOR_METRICS)
         res["codes"] = {"codes_used": q["codes_used"], "codebook_usage": q["codebook_usage"], "perplexity": q["perplexity"],
                         "psnr": q["psnr"], "uniform_bits_per_image": uniform_bits_per_image((7, 7), vq.cfg.n_codes),
                         "prior_bits_per_image": prior["test_bits_per_image"],

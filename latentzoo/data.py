@@ -273,9 +273,9 @@ def load_digits_28() -> tuple[ImageSet, ImageSet, ImageSet]:
     return full.subset(slice(0, 1350)), full.subset(slice(1350, 1500)), full.subset(slice(1500, None))
 
 
-def load_dataset(name: str = "mnist", data_dir=None, limit: int | None = None, download: bool = True) -> Splits:
-    """Train/val/test splits. MNIST: validation is the last 5,000 training images (fixed), and
-    `limit` keeps the first `limit` of the remaining 55,000 for training."""
+def load_dataset(name: str = "mnist", data_dir=None, download: bool = True) -> Splits:
+    """Train/val/test splits. MNIST: validation is the last 5,000 training images (fixed), training
+    the other 55,000 (a run's `limit` keeps the first N of them: latentzoo.train.training_splits)."""
     if name == "mnist":
         train, test = load_mnist(data_dir, download=download)
         val = train.subset(slice(len(train) - VAL_SIZE, None))
@@ -284,17 +284,4 @@ def load_dataset(name: str = "mnist", data_dir=None, limit: int | None = None, d
         train, val, test = load_digits_28()
     else:
         raise DataError(f"unknown dataset '{name}' (choose {', '.join(DATASETS)})")
-    if limit is not None:
-        if limit < 1:
-            raise DataError(f"--limit must be at least 1, got {limit}")
-        train = train.subset(slice(0, limit))
     return Splits(name, train, val, test)
-
-
-def mnist_available(data_dir=None) -> bool:
-    """True when MNIST can be found or downloaded; used by the demo to choose its data set."""
-    try:
-        find_mnist(data_dir, download=True)
-        return True
-    except DataError:
-        return False

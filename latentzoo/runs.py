@@ -1,85 +1,39 @@
-"""Run folders and safe files: atomic writes, safetensors checkpoints, JSON configs, `load`.
+"""Run folders: what a run folder holds, reading its config (any version), and `load`.
 
 A run folder holds:
-  config.json          the Config that was used (JSON)
-  model.safetensors    the best weights (lowest validation loss; VQ-VAE: reconstruction)
+  config.json          the Config that was used (JSON, with its config_version)
+  model.safetensors    the kept weights (best validation loss; VQ-VAE: reconstruction)
   last.safetensors     weights + optimizer state after the last finished epoch (for --resume);
-                       the epoch and the best validation loss are in its metadata
+                       the epoch and the best validation value are in its metadata
   history.csv          one row per epoch
   metrics.json         final test metrics
-  *.png                pictures
-Every file is written to a temporary name in the same folder and then renamed, so a crash never
-leaves a half-written file. Nothing is pickled: tensors go to safetensors, everything else to JSON.
+  *.png, report.html   pictures and the page (written by the command line)
+and after `train-prior` also prior.safetensors, prior_config.json, prior_history.csv and
+prior_metrics.json. Files are written atomically by latentzoo.files; nothing is pickled.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError, safe_open
-from safetensors.torch import save as st_save
 
 from .config import Config
+from .device import resolve_device
 from .errors import ConfigError, RunError
+from .files import load_tensors, read_json
+from .models import Autoencoder, CodePrior, PriorConfig, VQVAEWithPrior, build_model
 
 CONFIG, BEST, LAST, HISTORY, METRICS = "config.json", "model.safetensors", "last.safetensors", "history.csv", "metrics.json"
-
-
-def atomic_write(path: str | os.PathLike, data: bytes | str) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data.encode() if isinstance(data, str) else data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    return path
-
-
-def write_json(path: str | os.PathLike, obj: Any) -> Path:
-    return atomic_write(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
-
-
-def write_csv(path: str | os.PathLike, rows: list[dict[str, Any]]) -> Path:
-    keys: list[str] = []
-    for r in rows:
-        keys += [k for k in r if k not in keys]
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=keys)
-    w.writeheader()
-    w.writerows(rows)
-    return atomic_write(path, buf.getvalue())
-
-
-def read_csv(path: str | os.PathLike) -> list[dict[str, str]]:
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
-
-
-def save_tensors(path: str | os.PathLike, tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None = None) -> Path:
-    cpu = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
-    return atomic_write(path, st_save(cpu, metadata=metadata))
-
-
-def load_tensors(path: str | os.PathLike, device: str | torch.device = "cpu") -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    path = Path(path)
-    if not path.is_file():
-        raise RunError(f"{path} is missing")
-    try:
-        with safe_open(str(path), framework="pt", device=str(device)) as f:
-            return {k: f.get_tensor(k) for k in f.keys()}, dict(f.metadata() or {})
-    except (SafetensorError, OSError, ValueError) as e:
-        raise RunError(f"{path}: not a readable safetensors file ({e})") from None
+PRIOR_WEIGHTS, PRIOR_LAST, PRIOR_CONFIG, PRIOR_HISTORY, PRIOR_METRICS = (
+    "prior.safetensors", "prior_last.safetensors", "prior_config.json", "prior_history.csv", "prior_metrics.json")
 
 
 def read_config(run_dir: str | os.PathLike) -> Config:
+    """The run's Config, migrated from whichever config_version wrote it."""
     run_dir = Path(run_dir)
     path = run_dir / CONFIG
     if not run_dir.is_dir():
@@ -88,50 +42,59 @@ def read_config(run_dir: str | os.PathLike) -> Config:
         raise RunError(f"{run_dir} is not a latentzoo run (no {CONFIG})")
     try:
         return Config.from_dict(json.loads(path.read_text()))
-    except (json.JSONDecodeError, TypeError) as e:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, TypeError) as e:
         raise RunError(f"{path}: unreadable config ({e})") from None
     except ConfigError as e:
         raise RunError(f"{path}: {e}") from None
 
 
-def default_device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def resolve_device(device: str | torch.device | None) -> torch.device:
-    if device is None or device == "auto":
-        return default_device()
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("--device cuda asked for, but torch sees no CUDA device")
-    return dev
-
-
-def load(run_dir: str | os.PathLike, which: str = "best", device: str | torch.device | None = None) -> torch.nn.Module:
-    """Rebuild the model of a run folder from config.json and its weights (eval mode).
-
-    which: 'best' (model.safetensors, the kept epoch; see latentzoo.training) or 'last' (end of the last epoch)."""
-    from .models import build_model
-
-    cfg = read_config(run_dir)
-    dev = resolve_device(device)
-    model = build_model(cfg)
-    fname = BEST if which == "best" else LAST
-    tensors, _ = load_tensors(Path(run_dir) / fname)
-    weights = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")} if which == "last" else tensors
+def load_weights(model: torch.nn.Module, path: Path, prefix: str = "") -> None:
+    """Load the weights at `path` (those under `prefix`, stripped) into `model`; a mismatch is one line."""
+    tensors, _ = load_tensors(path)
+    weights = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)} if prefix else tensors
     try:
         model.load_state_dict(weights)
     except RuntimeError as e:
         first = str(e).strip().splitlines()[0]
-        raise RunError(f"{Path(run_dir) / fname} does not fit its config.json ({first})") from None
+        raise RunError(f"{path} does not fit its config ({first})") from None
+
+
+def load_prior(run_dir: str | os.PathLike, device: str | torch.device = "cpu") -> CodePrior | None:
+    """The prior saved in a run folder (eval mode), or None when there is none."""
+    run_dir = Path(run_dir)
+    if not (run_dir / PRIOR_WEIGHTS).is_file():
+        return None
+    try:
+        cfg = PriorConfig.from_dict(read_json(run_dir / PRIOR_CONFIG))
+    except (TypeError, ConfigError) as e:
+        raise RunError(f"{run_dir / PRIOR_CONFIG}: unreadable prior config ({e})") from None
+    prior = CodePrior(cfg)
+    load_weights(prior, run_dir / PRIOR_WEIGHTS)
+    return prior.to(device).eval()
+
+
+def load(run_dir: str | os.PathLike, which: str = "best", device: str | torch.device | None = None) -> Autoencoder:
+    """Rebuild the model of a run folder from config.json and its weights (eval mode).
+
+    which: 'best' (model.safetensors, the kept epoch) or 'last' (the end of the last epoch). A model
+    with codes and a prior in its folder comes back composed with it (VQVAEWithPrior), so it samples."""
+    if which not in ("best", "last"):
+        raise ConfigError(f"which must be 'best' or 'last', got {which!r}")
+    cfg = read_config(run_dir)
+    dev = resolve_device(device)
+    model = build_model(cfg)
+    load_weights(model, Path(run_dir) / (BEST if which == "best" else LAST), "model." if which == "last" else "")
     model = model.to(dev).eval()
-    if cfg.model == "vqvae":
-        from .priors import load_prior
-
-        model.attach_prior(load_prior(run_dir, dev))
-    return model
+    prior = load_prior(run_dir, dev) if model.has_codes else None
+    return VQVAEWithPrior(model, prior).eval() if prior is not None else model
 
 
-def read_metrics(run_dir: str | os.PathLike) -> dict[str, Any]:
-    path = Path(run_dir) / METRICS
-    return json.loads(path.read_text()) if path.is_file() else {}
+def read_metrics(run_dir: str | os.PathLike, name: str = METRICS) -> dict[str, Any]:
+    """A run's metrics file as a dict ({} when it is not there yet)."""
+    path = Path(run_dir) / name
+    if not path.is_file():
+        return {}
+    m = read_json(path)
+    if not isinstance(m, dict):
+        raise RunError(f"{path}: expected a JSON object of metrics")
+    return m

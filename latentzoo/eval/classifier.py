@@ -4,27 +4,28 @@
 classifier's 128-d penultimate features of real test digits and of generated digits. It follows
 FID's recipe but not its network, so it is NOT comparable with Inception FID; it is comparable
 across latentzoo runs. The classifier is deterministic (fixed seed and budget), trained on the 60,000
-MNIST training digits on first use, cached (safetensors + JSON) with its test accuracy recorded.
+MNIST training digits on first use by latentzoo.loop, cached (safetensors + JSON) with its test
+accuracy recorded.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import sys
 import time
-import warnings
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .data import ImageSet, cache_dir, load_mnist
-from .runs import load_tensors, save_tensors, write_json
+from ..console import Log, stderr_log
+from ..data import ImageSet, cache_dir, load_mnist
+from ..files import load_tensors, read_json, save_tensors, write_json
+from ..loop import fit, init_seed
+from .metrics import frechet_distance
 
-VERSION = "v1"
+# v2: trained by the shared loop (its data order differs from v1's), so v1's cached weights are not reused
+VERSION = "v2"
 EPOCHS, BATCH, LR, SEED = 3, 128, 1e-3, 0
 FEATURES = 128
 
@@ -59,34 +60,36 @@ def accuracy(model: Classifier, data: ImageSet, device="cpu") -> float:
     return correct / len(data)
 
 
-def train_classifier(data_dir=None, device="cpu", log=lambda m: print(m, file=sys.stderr)) -> tuple[Classifier, dict]:
+def train_classifier(data_dir=None, device="cpu", log: Log = stderr_log) -> tuple[Classifier, dict]:
+    """Train the classifier on the 60,000 MNIST training digits with the project's training loop."""
     train, test = load_mnist(data_dir)
-    torch.manual_seed(SEED)
+    init_seed(SEED)
     model = Classifier().to(device)
     opt = torch.optim.Adam(model.parameters(), lr=LR)
+
+    def step(batch, _epoch):
+        x, y = batch
+        loss = F.cross_entropy(model(x), y)
+        return loss, {"loss": float(loss.detach())}, x.shape[0]
+
     t0 = time.time()
-    for epoch in range(EPOCHS):
-        model.train()
-        gen = torch.Generator().manual_seed(SEED + epoch)
-        for x, y in train.batches(BATCH, shuffle=True, generator=gen, device=device):
-            loss = F.cross_entropy(model(x), y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-        log(f"classifier epoch {epoch + 1}/{EPOCHS}: test accuracy {accuracy(model, test, device):.4f}")
+    fit(model, opt, epochs=EPOCHS, steps=math.ceil(len(train) / BATCH), seed=SEED, name="classifier",
+        batches=lambda order: train.batches(BATCH, shuffle=True, generator=order, device=device), step=step,
+        log=log, progress=False)
     info = {"test_accuracy": accuracy(model, test, device), "train_accuracy": accuracy(model, train, device),
             "epochs": EPOCHS, "seed": SEED, "seconds": round(time.time() - t0, 1), "version": VERSION,
             "torch": torch.__version__}
+    log(f"classifier: test accuracy {info['test_accuracy']:.4f}")
     return model.eval(), info
 
 
-def get_classifier(data_dir=None, device="cpu", log=lambda m: print(m, file=sys.stderr)) -> tuple[Classifier, dict]:
+def get_classifier(data_dir=None, device="cpu", log: Log = stderr_log) -> tuple[Classifier, dict]:
     """The cached classifier (trained on first use, about a minute on 2 CPU cores) and its info."""
     folder = classifier_dir()
     if (folder / "model.safetensors").is_file() and (folder / "info.json").is_file():
         model = Classifier()
         model.load_state_dict(load_tensors(folder / "model.safetensors")[0])
-        return model.to(device).eval(), json.loads((folder / "info.json").read_text())
+        return model.to(device).eval(), read_json(folder / "info.json")
     log(f"training the MNIST classifier used for MNIST-FID (once; cached in {folder})")
     with torch.enable_grad():  # callers may hold no_grad
         model, info = train_classifier(data_dir, device, log)
@@ -105,24 +108,6 @@ def classify(model: Classifier, images: torch.Tensor, batch: int = 1000) -> tupl
         feats.append(f.cpu())
         probs.append(F.softmax(model.head(f), 1).cpu())
     return torch.cat(feats), torch.cat(probs)
-
-
-def frechet_distance(feats_a: torch.Tensor, feats_b: torch.Tensor) -> float:
-    """Fréchet distance between Gaussians fitted to two feature sets (N, F)."""
-    from scipy import linalg
-
-    a, b = feats_a.double().numpy(), feats_b.double().numpy()
-    mu_a, mu_b = a.mean(0), b.mean(0)
-    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        covmean = linalg.sqrtm(cov_a @ cov_b)
-        if not np.isfinite(covmean).all():  # singular product (e.g. identical samples): regularise
-            eye = np.eye(cov_a.shape[0]) * 1e-6
-            covmean = linalg.sqrtm((cov_a + eye) @ (cov_b + eye))
-    if np.iscomplexobj(covmean):
-        covmean = covmean.real
-    return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a + cov_b - 2 * covmean))
 
 
 def sample_quality(model: Classifier, samples: torch.Tensor, real: torch.Tensor) -> dict[str, float]:
@@ -144,4 +129,4 @@ def sample_quality(model: Classifier, samples: torch.Tensor, real: torch.Tensor)
     }
 
 
-__all__ = ["Classifier", "get_classifier", "classify", "frechet_distance", "sample_quality", "accuracy"]
+__all__ = ["Classifier", "get_classifier", "classify", "sample_quality", "accuracy"]

@@ -1,7 +1,8 @@
-"""Pictures: image grids written as PNG (atomically).
+"""Pictures, written as PNG (atomically): image grids with Pillow, figures with matplotlib (headless).
 
 `save_rows` lays out rows of images (e.g. clean / noisy / denoised); `save_reconstructions`
-puts each row of inputs above the row of their reconstructions.
+puts each row of inputs above the row of their reconstructions; `loss_curves`, `latent_map`,
+`codebook_histogram` and `code_grids` are the report's figures.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .runs import atomic_write
+from ..files import atomic_write
 
 PAD = 2
 

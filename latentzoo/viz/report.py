@@ -1,8 +1,9 @@
-"""One self-contained HTML page per run: config, metrics, and every picture that applies.
+"""One self-contained HTML page per run: the settings that apply, metrics with units, every picture.
 
 `make_report(run_dir)` draws the plots into the run folder and writes `run_dir/report.html` (or
 `out`), with the pictures embedded as base64 PNG so the page can be mailed or opened anywhere.
-Which plots a model gets is decided by `PLOTS_BY_KIND` (also shown in `latentzoo report --help`).
+Which plots a run gets follows what its model can do (`REPORT_CONTENTS`); the config table lists
+only the settings that mean something for the model (`Autoencoder.setting_groups`).
 """
 
 from __future__ import annotations
@@ -10,71 +11,64 @@ from __future__ import annotations
 import base64
 import html
 import json
+from dataclasses import fields
 from pathlib import Path
 
 import torch
 
-from .data import ImageSet, load_dataset
-from .noise import corrupt
-from .runs import HISTORY, atomic_write, load, read_config, read_csv, read_metrics
+from ..config import Config
+from ..data import ImageSet, load_dataset
+from ..eval import METRIC_INFO, code_histogram
+from ..files import atomic_write, read_csv
+from ..noise import corrupt
+from ..runs import HISTORY, PRIOR_METRICS, load, read_metrics
+from . import plots
 
 REPORT_NOISES = ("gaussian:0.5", "mask:0.5", "salt_pepper:0.2")
 PLOT_SEED = 7
-PLOTS_BY_KIND = {
-    "ae": "loss curves, reconstructions, samples (Gaussian fitted to training latents), interpolation, latent map",
-    "dae": "loss curves, reconstructions, denoising rows per noise type, samples, interpolation, latent map",
-    "vae": "loss curves, reconstructions, samples from the prior, interpolation, latent map, "
-           "decoded manifold (2-d latent only)",
-    "cvae": "loss curves, reconstructions, samples per digit, interpolation, latent map, decoded manifold (2-d only)",
-    "vqvae": "loss curves, reconstructions, codebook usage histogram, code grids, interpolation, latent map, "
-             "samples and samples per digit (once a prior is trained)",
-}
+REPORT_CONTENTS = ("every run: loss curves, reconstructions, interpolation, latent map; a model that samples: "
+                   "samples (per digit when conditional); a denoiser: denoising rows per noise type; a model "
+                   "with codes: codebook usage and code grids; a VAE with a 2-d latent: the decoded manifold")
 
 
-def make_plots(run_dir: Path, test: ImageSet | None = None, data_dir=None, device=None,
-               tsne: bool = False) -> list[tuple[str, Path]]:
-    """Draw every plot that applies to the run into the run folder; returns (title, path) pairs."""
-    from . import plots
-    from .metrics import can_sample, code_histogram
-
-    cfg = read_config(run_dir)
-    model = load(run_dir, device=device)
-    test = test if test is not None else load_dataset(cfg.dataset, data_dir).test
-    out = run_dir
+def make_plots(run_dir: Path, model, test: ImageSet, tsne: bool = False) -> list[tuple[str, Path]]:
+    """Draw every plot that applies to the model into the run folder; returns (title, path) pairs."""
+    cfg, out = model.cfg, run_dir
     made: list[tuple[str, Path]] = []
     gen = torch.Generator().manual_seed(PLOT_SEED)
 
     if (run_dir / HISTORY).is_file():
         made.append(("Loss curves", plots.loss_curves(out / "loss_curves.png", read_csv(run_dir / HISTORY))))
     x, y = test.tensors(slice(0, 32), model.device)
+    labels = (lambda t: t) if model.needs_labels else (lambda t: None)
     with torch.no_grad():
         made.append(("Reconstructions (inputs above outputs)",
                      plots.save_reconstructions(out / "reconstructions.png", x, model.reconstruct(x, y))))
-        if cfg.model == "dae":
+        if model.noise:
             rows = [x[:10]]
             for spec in REPORT_NOISES:
                 noisy = corrupt(x[:10], spec, gen)
                 rows += [noisy, model.reconstruct(noisy)]
             made.append(("Denoising: clean, then noisy / denoised for " + ", ".join(REPORT_NOISES),
                          plots.save_rows(out / "denoising.png", rows)))
-        if can_sample(model):
-            if cfg.model == "cvae" or getattr(model, "conditional", False):
+        if model.can_sample:
+            if model.conditional:
                 digits = torch.arange(10).repeat_interleave(10)
                 made.append(("Samples per digit (one row per digit)",
                              plots.save_grid(out / "samples_per_digit.png",
                                              model.sample(100, y=digits, generator=gen), nrow=10)))
-            if cfg.model != "cvae":
+            if not model.needs_labels:
                 made.append(("Samples", plots.save_grid(out / "samples.png", model.sample(64, generator=gen))))
-        walks = model.interpolate(x[0:12:2], x[1:12:2], 10, y=y[0:12:2] if cfg.model == "cvae" else None)
+        walks = model.interpolate(x[0:12:2], x[1:12:2], 10, y=labels(y[0:12:2]))
         made.append(("Interpolation between pairs of test digits",
                      plots.save_grid(out / "interpolation.png", walks.flatten(0, 1), nrow=10)))
         xs, ys = test.tensors(slice(0, 2000), model.device)
         feats = torch.cat([model.features(xs[i:i + 500], ys[i:i + 500]) for i in range(0, len(xs), 500)])
     made.append(("Test latents coloured by digit", plots.latent_map(out / "latent_map.png", feats, ys,
                                                                    "tsne" if tsne else "pca")))
-    if cfg.model in ("vae", "cvae") and cfg.latent_dim == 2:
+    if model.has_elbo and cfg.latent_dim == 2:
         made.append(("Decoded manifold of the 2-d latent space", manifold(model, out / "manifold.png")))
-    if cfg.model == "vqvae":
+    if model.has_codes:
         with torch.no_grad():
             counts = sum(code_histogram(model.encode(xb), cfg.n_codes) for xb, _ in test.batches(1000, device=model.device))
             made.append(("Codebook usage over the test set", plots.codebook_histogram(out / "codebook_usage.png", counts)))
@@ -85,33 +79,45 @@ def make_plots(run_dir: Path, test: ImageSet | None = None, data_dir=None, devic
 @torch.no_grad()
 def manifold(model, path: Path, n: int = 15) -> Path:
     """Decode a grid of z at Gaussian quantiles (Kingma & Welling 2014, figure 4)."""
-    from . import plots
-
     q = torch.distributions.Normal(0.0, 1.0).icdf(torch.linspace(0.05, 0.95, n))
     z = torch.stack(torch.meshgrid(q, q.flip(0), indexing="xy"), -1).reshape(-1, 2).to(model.device)  # (n*n, 2)
-    y = torch.zeros(n * n, dtype=torch.long) if model.cfg.model == "cvae" else None
+    y = torch.zeros(n * n, dtype=torch.long) if model.needs_labels else None
     return plots.save_grid(path, model.decode(z, y), nrow=n)
-
-
-def _table(rows: dict, table_id: str) -> str:
-    cells = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(_fmt(v))}</td></tr>" for k, v in rows.items())
-    return f'<table id="{table_id}">{cells}</table>'
 
 
 def _fmt(v) -> str:
     return f"{v:.6g}" if isinstance(v, float) else json.dumps(v) if isinstance(v, (list, dict)) else str(v)
 
 
+def config_rows(cfg: Config, groups: set[str]) -> dict:
+    """The settings that mean something for a model with these setting groups."""
+    return {f.name: getattr(cfg, f.name) for f in fields(cfg) if f.metadata["group"] in (None, *groups)}
+
+
+def metrics_table(metrics: dict) -> str:
+    cells = []
+    for k, v in metrics.items():
+        unit, meaning = METRIC_INFO.get(k.removeprefix("prior_"), ("", ""))
+        cells.append(f"<tr><th>{html.escape(k)}</th><td>{html.escape(_fmt(v))}</td><td>{html.escape(unit)}</td>"
+                     f"<td>{html.escape(meaning)}</td></tr>")
+    return f'<table id="metrics"><tr><th>metric</th><td>value</td><td>unit</td><td>meaning</td></tr>{"".join(cells)}</table>'
+
+
+def config_table(rows: dict) -> str:
+    cells = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(_fmt(v))}</td></tr>" for k, v in rows.items())
+    return f'<table id="config">{cells}</table>'
+
+
 def make_report(run_dir: str | Path, out: str | Path | None = None, test: ImageSet | None = None, data_dir=None,
                 device=None, tsne: bool = False) -> Path:
     """Write the HTML report of a run (default `run_dir/report.html`); returns its path."""
     run_dir = Path(run_dir)
-    cfg = read_config(run_dir)
-    plots_made = make_plots(run_dir, test, data_dir, device, tsne)
+    model = load(run_dir, device=device)
+    cfg = model.cfg
+    test = test if test is not None else load_dataset(cfg.dataset, data_dir).test
+    plots_made = make_plots(run_dir, model, test, tsne)
     metrics = read_metrics(run_dir)
-    prior_path = run_dir / "prior_metrics.json"
-    if prior_path.is_file():
-        metrics.update({f"prior_{k}": v for k, v in json.loads(prior_path.read_text()).items()})
+    metrics.update({f"prior_{k}": v for k, v in read_metrics(run_dir, PRIOR_METRICS).items()})
     figures = "".join(
         f'<figure><img alt="{html.escape(title)}" src="data:image/png;base64,'
         f'{base64.b64encode(path.read_bytes()).decode()}"><figcaption>{html.escape(title)}</figcaption></figure>'
@@ -127,9 +133,9 @@ figure img {{ max-width: 100%; image-rendering: pixelated; }}
 .cols {{ display: flex; gap: 3em; flex-wrap: wrap; }}
 </style></head><body>
 <h1>{html.escape(cfg.model.upper())} &middot; {html.escape(cfg.backbone)} backbone &middot; {html.escape(cfg.dataset)}</h1>
-<p>Run folder <code>{html.escape(str(run_dir))}</code>. Plots for this kind: {html.escape(PLOTS_BY_KIND[cfg.model])}.</p>
-<div class="cols"><div><h2>Metrics (test set)</h2>{_table(metrics, "metrics")}</div>
-<div><h2>Config</h2>{_table(json.loads(cfg.to_json()), "config")}</div></div>
+<p>Run folder <code>{html.escape(str(run_dir))}</code>. {len(plots_made)} pictures: {html.escape(", ".join(t for t, _ in plots_made))}.</p>
+<div class="cols"><div><h2>Metrics (test set)</h2>{metrics_table(metrics)}</div>
+<div><h2>Settings</h2>{config_table(config_rows(cfg, model.setting_groups()))}</div></div>
 <h2>Pictures</h2>
 {figures}
 </body></html>

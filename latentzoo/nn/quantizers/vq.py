@@ -26,25 +26,28 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..config import Config
-from . import QuantizerOutput
+from .output import QuantizerOutput
 
 KMEANS_ITERS = 10
 LAPLACE_EPS = 1e-5
 
 
 class VectorQuantizer(nn.Module):
-    def __init__(self, cfg: Config):
+    """A codebook of `codebook_size` vectors for inputs of size `dim` (see the module docstring)."""
+
+    def __init__(self, *, codebook_size: int, dim: int, codebook_dim: int = 0, ema: bool = True, decay: float = 0.99,
+                 kmeans_init: bool = True, restart_dead: bool = True, dead_threshold: float = 3.0,
+                 cosine: bool = False):
         super().__init__()
-        self.K = cfg.codebook_size
-        self.D = cfg.latent_dim
-        self.d = cfg.codebook_dim or cfg.latent_dim
-        self.ema, self.decay = cfg.ema, cfg.ema_decay
-        self.kmeans_init, self.restart_dead = cfg.kmeans_init, cfg.restart_dead
-        self.dead_threshold = cfg.dead_threshold
-        self.cosine = cfg.cosine
-        self.in_proj = nn.Linear(self.D, self.d) if cfg.codebook_dim else nn.Identity()
-        self.out_proj = nn.Linear(self.d, self.D) if cfg.codebook_dim else nn.Identity()
+        self.K = codebook_size
+        self.D = dim
+        self.d = codebook_dim or dim
+        self.ema, self.decay = ema, decay
+        self.kmeans_init, self.restart_dead = kmeans_init, restart_dead
+        self.dead_threshold = dead_threshold
+        self.cosine = cosine
+        self.in_proj = nn.Linear(self.D, self.d) if codebook_dim else nn.Identity()
+        self.out_proj = nn.Linear(self.d, self.D) if codebook_dim else nn.Identity()
         embed = torch.empty(self.K, self.d).uniform_(-1.0 / self.K, 1.0 / self.K)
         self.embed = nn.Parameter(embed, requires_grad=not self.ema)  # (K, d)
         self.register_buffer("cluster_size", torch.zeros(self.K))       # EMA of assignments per step

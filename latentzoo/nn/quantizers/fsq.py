@@ -11,22 +11,23 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..config import Config
-from . import QuantizerOutput
+from .output import QuantizerOutput
 
 BOUND_EPS = 1e-3
 
 
 class FSQ(nn.Module):
-    def __init__(self, cfg: Config):
+    """Inputs of size `dim` quantized on the grid of `levels` (one level count per channel)."""
+
+    def __init__(self, *, levels: list[int], dim: int):
         super().__init__()
-        levels = torch.tensor(cfg.levels, dtype=torch.long)
+        levels = torch.tensor(levels, dtype=torch.long)
         self.register_buffer("levels", levels, persistent=False)
         self.register_buffer("basis", torch.cumprod(torch.cat([torch.ones(1, dtype=torch.long), levels[:-1]]), 0),
                              persistent=False)
         self.K = int(levels.prod())
-        self.in_proj = nn.Linear(cfg.latent_dim, len(levels))
-        self.out_proj = nn.Linear(len(levels), cfg.latent_dim)
+        self.in_proj = nn.Linear(dim, len(levels))
+        self.out_proj = nn.Linear(len(levels), dim)
 
     def _bound(self, x: torch.Tensor) -> torch.Tensor:
         half_l = (self.levels - 1) * (1 + BOUND_EPS) / 2

@@ -1,0 +1,18 @@
+"""Measuring models: pure metrics, the MNIST classifier, evaluation, likelihood, downstream jobs.
+
+- `metrics`: tensor functions (PSNR, SSIM, codebook statistics, AUROC, Fréchet distance).
+- `classifier`: the project's MNIST classifier behind MNIST-FID and the asked-digit checks.
+- `evaluate`: the test metrics of a model and the quality of its samples.
+- `likelihood`: negative ELBO and importance-sampled NLL of a Bernoulli VAE.
+- `downstream`: features and probes, anomaly scores, classical denoisers.
+"""
+
+from .downstream import anomaly_scores, classical_denoise, features_of, pca_features, probe_accuracy
+from .evaluate import METRIC_INFO, evaluate, generation_metrics
+from .likelihood import vae_likelihood
+from .metrics import (EVAL_SEED, auroc, code_histogram, codebook_stats, frechet_distance, mse_per_pixel, psnr, ssim,
+                      uniform_bits_per_image)
+
+__all__ = ["anomaly_scores", "classical_denoise", "features_of", "pca_features", "probe_accuracy", "METRIC_INFO",
+           "evaluate", "generation_metrics", "vae_likelihood", "EVAL_SEED", "auroc", "code_histogram",
+           "codebook_stats", "frechet_distance", "mse_per_pixel", "psnr", "ssim", "uniform_bits_per_image"]

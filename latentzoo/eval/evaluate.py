@@ -1,0 +1,138 @@
+"""`evaluate`: the test metrics that `latentzoo eval` shows, and `generation_metrics` for samples.
+
+What is measured follows what the model declares it can do: every model gets reconstruction MSE,
+PSNR and SSIM; a model with an ELBO its terms; a model with codes its codebook usage and
+perplexity; a denoiser the PSNR of noisy and denoised images; a model that samples MNIST-FID and
+the classifier's view of its samples (latentzoo.eval.classifier). `METRIC_INFO` gives each
+metric's unit and a one-line meaning (the report shows them).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ..console import progress_bar
+from ..data import ImageSet
+from ..models import GUIDANCE
+from ..noise import corrupt
+from .classifier import classify, get_classifier, sample_quality
+from .metrics import EVAL_SEED, code_histogram, codebook_stats, mse_per_pixel, psnr, ssim
+
+# metric -> (unit, what it means)
+METRIC_INFO: dict[str, tuple[str, str]] = {
+    "mse_per_pixel": ("", "squared error of the reconstruction, mean over pixels and images"),
+    "mse_per_image": ("", "squared error of the reconstruction summed over an image's pixels, mean over images"),
+    "psnr": ("dB", "peak signal-to-noise ratio of the reconstruction, mean of per-image values"),
+    "ssim": ("", "structural similarity of the reconstruction (1 = identical), mean over images"),
+    "recon": ("nats", "reconstruction term of the loss per image (posterior sample)"),
+    "kl": ("nats", "KL(q(z|x) || N(0, I)) per image"),
+    "elbo": ("nats", "evidence lower bound per image (one posterior sample; higher is better)"),
+    "psnr_noisy": ("dB", "PSNR of the corrupted input against the clean image"),
+    "psnr_denoised": ("dB", "PSNR of the reconstruction of the corrupted input against the clean image"),
+    "noise": ("", "the corruption used for the two denoising PSNRs"),
+    "codes_used": ("codes", "codes used at least once on the test set"),
+    "codebook_usage": ("", "fraction of the codebook used on the test set"),
+    "perplexity": ("codes", "exp(entropy) of the test set's code histogram: the effective number of codes"),
+    "n_images": ("images", "test images evaluated"),
+    "sample_mnist_fid": ("", "Fréchet distance of samples to test digits in the MNIST classifier's features "
+                             "(not Inception FID)"),
+    "sample_class_entropy": ("nats", "mean entropy of the classifier's p(y|sample); low = confident"),
+    "sample_class_diversity": ("nats", "entropy of the mean class distribution of samples; log 10 = 2.303 is even"),
+    "digit_accuracy": ("", "fraction of samples asked for digit d that the classifier calls d"),
+    "digit_accuracy_min": ("", "the same for the worst digit"),
+    "test_bits_per_image": ("bits", "prior: -log2 p(codes) per test image"),
+    "train_seconds": ("s", "wall time of training"),
+}
+
+
+@torch.no_grad()
+def evaluate(model: torch.nn.Module, data: ImageSet, batch_size: int = 500, seed: int = EVAL_SEED) -> dict[str, float]:
+    """Test metrics of `model` on `data`, every image once (see the module docstring).
+
+    MSE and PSNR are of the deterministic reconstruction: the code (AE, DAE on the clean input), the
+    posterior mean (VAE), the nearest codes (VQ-VAE). Random draws (VAE posterior samples,
+    corruption) come from `seed`, so the numbers repeat exactly."""
+    cfg, device = model.cfg, model.device
+    was_training = model.training
+    model.eval()
+    gen = torch.Generator().manual_seed(seed)
+    counts = torch.zeros(cfg.n_codes, dtype=torch.float64) if model.has_codes else None
+    sums: dict[str, float] = {}
+    rng_state = torch.random.get_rng_state()
+    torch.manual_seed(seed)
+    try:
+        for x, y in progress_bar(data.batches(batch_size, device=device), math.ceil(len(data) / batch_size), "eval"):
+            if counts is not None:  # one encoder pass gives both the codes and the reconstruction
+                q = model.quantize(x)
+                counts += code_histogram(q.indices, cfg.n_codes)
+                x_hat = model.decode(q.quantized)
+            else:
+                x_hat = model.reconstruct(x, y)
+            rows = {"mse_per_pixel": mse_per_pixel(x, x_hat), "psnr": psnr(x, x_hat), "ssim": ssim(x, x_hat)}
+            if model.has_elbo:
+                out = model(x, y)
+                rows["recon"], rows["kl"] = out.losses["recon"], out.losses["kl"]
+                if cfg.recon == "bce":
+                    rows["elbo"] = -(out.losses["recon"] + out.losses["kl"])
+            if model.noise:
+                noisy = corrupt(x, model.noise, gen)
+                rows["psnr_noisy"] = psnr(x, noisy)
+                rows["psnr_denoised"] = psnr(x, model.reconstruct(noisy, y))
+            for k, v in rows.items():
+                sums[k] = sums.get(k, 0.0) + float(v.double().sum())
+    finally:
+        torch.random.set_rng_state(rng_state)
+        model.train(was_training)
+    n = len(data)
+    metrics: dict[str, float] = {k: v / n for k, v in sums.items()}
+    metrics["mse_per_image"] = metrics["mse_per_pixel"] * data.images[0].numel()
+    if counts is not None:
+        metrics.update(codebook_stats(counts))
+    if model.noise:
+        metrics["noise"] = cfg.noise
+    metrics["n_images"] = n
+    return metrics
+
+
+@torch.no_grad()
+def generation_metrics(model: torch.nn.Module, real: ImageSet, n: int = 2000, seed: int = EVAL_SEED,
+                       data_dir=None, temperature: float = 1.0, guidance: float | None = None,
+                       batch: int = 500) -> dict[str, float]:
+    """Sample quality of `n` samples against the real images; {} when the model cannot sample.
+    Conditional models are also asked for n/10 samples of each digit (a guided model with
+    classifier-free `guidance`, default GUIDANCE), and `digit_accuracy` is how often the classifier
+    agrees with the asked digit."""
+    if not model.can_sample:
+        return {}
+    clf, info = get_classifier(data_dir)
+    gen = torch.Generator().manual_seed(seed)
+    if model.guided and guidance is None:
+        guidance = GUIDANCE
+    options = {"guidance": guidance} if model.guided else {}
+
+    def draw(y_all):
+        out = []
+        for i in range(0, n, batch):
+            y = None if y_all is None else y_all[i:i + batch]
+            out.append(model.sample(min(batch, n - i), y=y, generator=gen, temperature=temperature, **options).cpu())
+        return torch.cat(out)
+
+    was_training = model.training
+    model.eval()
+    digits = torch.arange(n) % 10
+    samples = draw(digits if model.needs_labels else None)
+    real_x, _ = real.tensors(slice(0, min(len(real), 10000)))
+    m = {f"sample_{k}": v for k, v in sample_quality(clf, samples, real_x).items()}
+    m["classifier_test_accuracy"] = info["test_accuracy"]
+    if model.conditional:
+        asked = draw(digits)
+        _, probs = classify(clf, asked)
+        hits = probs.argmax(1) == digits
+        m["digit_accuracy"] = float(hits.float().mean())
+        m["digit_accuracy_min"] = min(float(hits[digits == d].float().mean()) for d in range(10))
+        if model.guided:
+            m["digit_guidance"] = guidance
+    model.train(was_training)
+    return m

@@ -1,0 +1,157 @@
+"""The one training loop, shared by the autoencoders, the code prior and the MNIST classifier.
+
+Seeding, one scheme for every job: `init_seed(seed)` before the model is built fixes its
+initialisation; at the start of every epoch the global generator is re-seeded from (seed, epoch),
+and the data order comes from a generator with that same seed, so each epoch's order, noise and
+random draws are fixed by the seed alone. Validation is re-seeded the same way. A run resumed from
+its last checkpoint therefore continues exactly as if it had never stopped (from the end of the
+last finished epoch).
+
+Files (each optional): `best` holds the weights of the epoch with the lowest validation value of
+`select_by`; `last` holds weights, optimizer state, the epoch and the best value so far after
+every epoch (resume from it); `history` gets one CSV row per epoch.
+
+Safety: a NaN or infinite loss stops training with `TrainingDiverged` before anything is saved from
+that epoch; checkpoints are written only when every weight is finite.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import torch
+
+from .console import Log, progress_bar, stderr_log, use_progress_bar
+from .errors import TrainingDiverged
+from .files import load_tensors, read_csv, save_tensors, write_csv
+
+
+def init_seed(seed: int) -> None:
+    """Seed the global generator before a model is built: this fixes its initialisation."""
+    torch.manual_seed(seed)
+
+
+def epoch_seed(seed: int, epoch: int) -> int:
+    return seed * 1_000_003 + epoch + 1
+
+
+def cosine_lr(base: float, step: int, total: int) -> float:
+    """Cosine decay from `base` to 0 over `total` steps (Loshchilov & Hutter 2017)."""
+    return base * 0.5 * (1.0 + math.cos(math.pi * min(step, total) / total))
+
+
+def warmup_cosine_lr(base: float, step: int, total: int, warmup: float = 0.1) -> float:
+    """A linear warm-up to `base` over the first `warmup` fraction of the steps, then cosine decay to 0."""
+    w = max(1, int(warmup * total))
+    return base * (step + 1) / w if step < w else cosine_lr(base, step - w, total - w)
+
+
+@dataclass
+class Files:
+    best: Path | None = None
+    last: Path | None = None
+    history: Path | None = None
+
+
+def optimizer_state(opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], str]:
+    sd = opt.state_dict()
+    tensors = {f"optim.{pid}.{k}": v for pid, st in sd["state"].items() for k, v in st.items()}
+    return tensors, json.dumps(sd["param_groups"])
+
+
+def restore_optimizer(opt: torch.optim.Optimizer, tensors: dict[str, torch.Tensor], groups_json: str) -> None:
+    state: dict[int, dict[str, torch.Tensor]] = {}
+    for key, v in tensors.items():
+        if key.startswith("optim."):
+            _, pid, name = key.split(".", 2)
+            state.setdefault(int(pid), {})[name] = v
+    opt.load_state_dict({"state": state, "param_groups": json.loads(groups_json)})
+
+
+def all_finite(model: torch.nn.Module) -> bool:
+    return all(bool(torch.isfinite(t).all()) for t in model.state_dict().values() if t.is_floating_point())
+
+
+def fit(model: torch.nn.Module, opt: torch.optim.Optimizer, *, epochs: int, steps: int,
+        batches: Callable[[torch.Generator], Iterable], step: Callable[[Any, float], tuple[torch.Tensor, dict, int]],
+        seed: int, lr_at: Callable[[int, int], float] | None = None,
+        validate: Callable[[], dict[str, float]] | None = None, select_by: str | None = None,
+        files: Files = Files(), resume: bool = False, clip_grad: float | None = None, name: str = "",
+        log: Log = stderr_log, progress: bool | None = None) -> list[dict]:
+    """Train `model` for `epochs` epochs of `steps` batches; returns the history (one dict per epoch).
+
+    batches(order) yields the epoch's batches in the order drawn from the generator `order`;
+    step(batch, fractional_epoch) returns (scalar loss, mean terms of the batch incl. 'loss', batch size);
+    lr_at(step, total) sets the learning rate before every step; validate() gives validation terms."""
+    start, best, history = 0, math.inf, []
+    prefix = f"{name} " if name else ""
+    if resume and files.last is not None:
+        tensors, meta = load_tensors(files.last, next(model.parameters()).device)
+        model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+        restore_optimizer(opt, tensors, meta["param_groups"])
+        start, best = int(meta["epoch"]), float(meta["best_val"])
+        if files.history is not None and files.history.exists():
+            history = [r for r in read_csv(files.history) if int(r["epoch"]) <= start]
+        where = files.last.parent
+        log(f"{where}: already trained for {start} epochs (asked for {epochs}); evaluating only" if start >= epochs
+            else f"resuming {where} at {prefix}epoch {start + 1}/{epochs}")
+
+    bar = use_progress_bar(progress)
+    for epoch in range(start, epochs):
+        t0 = time.time()
+        torch.manual_seed(epoch_seed(seed, epoch))
+        order = torch.Generator().manual_seed(epoch_seed(seed, epoch))
+        model.train()
+        sums: dict[str, float] = {}
+        seen = 0
+        it = progress_bar(batches(order), steps, f"{prefix}epoch {epoch + 1}/{epochs}", progress)
+        for i, batch in enumerate(it):
+            if lr_at is not None:
+                for group in opt.param_groups:
+                    group["lr"] = lr_at(epoch * steps + i, epochs * steps)
+            loss, terms, n = step(batch, epoch + i / steps)
+            if not torch.isfinite(loss):
+                raise TrainingDiverged(f"loss became {float(loss.detach())} at epoch {epoch + 1}, step {i + 1}; nothing "
+                                       f"was saved from this epoch (try a lower --lr)")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if clip_grad is not None:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad)
+            opt.step()
+            seen += n
+            for k, v in terms.items():
+                sums[k] = sums.get(k, 0.0) + v * n
+            if bar:
+                it.set_postfix(loss=f"{sums['loss'] / seen:.3f}")
+        val: dict[str, float] = {}
+        if validate is not None:
+            torch.manual_seed(epoch_seed(seed, epoch))
+            val = validate()
+            model.train()
+        if not (all(math.isfinite(v) for v in val.values()) and all_finite(model)):
+            raise TrainingDiverged(f"weights or validation loss became non-finite in epoch {epoch + 1}; nothing "
+                                   f"was saved from this epoch (try a lower --lr)")
+        row = {"epoch": epoch + 1, **{f"train_{k}": round(v / seen, 6) for k, v in sums.items()},
+               **{f"val_{k}": round(v, 6) for k, v in val.items()}, "seconds": round(time.time() - t0, 2)}
+        history.append(row)
+        improved = select_by is not None and val[select_by] < best
+        if improved:
+            best = val[select_by]
+            if files.best is not None:
+                save_tensors(files.best, model.state_dict())
+        if files.last is not None:
+            opt_tensors, groups = optimizer_state(opt)
+            save_tensors(files.last, {**{f"model.{k}": v for k, v in model.state_dict().items()}, **opt_tensors},
+                         {"epoch": str(epoch + 1), "best_val": repr(best), "param_groups": groups})
+        if files.history is not None:
+            write_csv(files.history, history)
+        shown = ", ".join(f"{k} {v:.3f}" for k, v in val.items() if k != "loss")
+        val_text = (f"  val {val['loss']:.4f} ({shown})" if "loss" in val else f"  val {shown}") if val else ""
+        log(f"{prefix}epoch {epoch + 1}/{epochs}  train {sums['loss'] / seen:.4f}{val_text}  "
+            f"{row['seconds']:.1f}s{'  *best' if improved else ''}")
+    return history

@@ -1,0 +1,129 @@
+"""The one interface and the one output type of every model, and the loss terms they share.
+
+Every model is an `Autoencoder`: `forward(x, y=None) -> ModelOutput`, `encode`, `decode`,
+`reconstruct`, `features`, `interpolate` and `sample`. Callers ask a model what it can do through its
+declared capabilities (`can_sample`, `conditional`, `needs_labels`, `has_codes`, `has_elbo`,
+`guided`, `noise`, `fits_latent_gaussian`, `select_by`) instead of checking its name.
+
+Reductions: every loss term is summed over its elements for each image (pixels for
+reconstruction, latent units for KL, grid and D for the VQ terms) and kept per image, shape (B,);
+`ModelOutput.loss` is the weighted total averaged over the batch. Each model's docstring states
+its weights.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..config import Config
+from ..noise import Corruption
+
+
+@dataclass
+class ModelOutput:
+    recon: torch.Tensor                    # (B, 1, 28, 28) reconstruction in [0, 1]
+    latent: torch.Tensor                   # (B, L) code vector, or (B, D, 7, 7) quantized grid (VQ-VAE)
+    losses: dict[str, torch.Tensor]        # named unweighted terms, each (B,): summed per image
+    loss: torch.Tensor                     # scalar: weighted total, mean over the batch
+    codes: torch.Tensor | None = None      # (B, 7, 7) int64 codes (VQ-VAE)
+    extras: dict[str, torch.Tensor] = field(default_factory=dict)  # e.g. 'mu', 'logvar' (VAE)
+
+    def mean_losses(self) -> dict[str, float]:
+        out = {k: float(v.detach().mean()) for k, v in self.losses.items()}
+        out["loss"] = float(self.loss.detach())
+        return out
+
+
+def reconstruction_loss(out: torch.Tensor, target: torch.Tensor, kind: str) -> torch.Tensor:
+    """Per-image reconstruction loss (B,), summed over pixels, of the decoder output `out`.
+
+    bce: `out` are Bernoulli logits; the loss is the negative log-likelihood in nats (targets in
+    [0, 1]). mse: `out` is the image itself (a linear output: a sigmoid there saturates and can
+    stall training); the loss is the squared error."""
+    if kind == "bce":
+        per_pixel = F.binary_cross_entropy_with_logits(out, target, reduction="none")
+    else:
+        per_pixel = (out - target).pow(2)
+    return per_pixel.flatten(1).sum(1)  # (B,)
+
+
+def to_image(out: torch.Tensor, kind: str) -> torch.Tensor:
+    """Decoder output -> image in [0, 1]: sigmoid of the logits (bce), or clamped (mse)."""
+    return torch.sigmoid(out) if kind == "bce" else out.clamp(0.0, 1.0)
+
+
+def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL(N(mu, exp(logvar)) || N(0, I)) per image (B,), summed over latent units, in nats."""
+    return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(1)
+
+
+def line(za: torch.Tensor, zb: torch.Tensor, steps: int) -> torch.Tensor:
+    """Points on the straight lines from za to zb (B, ...) -> (B * steps, ...), row-major by pair."""
+    t = torch.linspace(0.0, 1.0, steps, device=za.device).view(1, steps, *([1] * (za.dim() - 1)))
+    return (za.unsqueeze(1) * (1 - t) + zb.unsqueeze(1) * t).flatten(0, 1)  # (B * steps, ...)
+
+
+def backbone_args(cfg: Config) -> dict:
+    """The backbone's keyword arguments, taken from a config."""
+    return dict(channels=cfg.channels, res_blocks=cfg.res_blocks, fine_blocks=cfg.fine_blocks, norm=cfg.norm,
+                act=cfg.act)
+
+
+class Autoencoder(nn.Module):
+    """The interface every model kind implements; the class attributes declare what it can do."""
+
+    conditional = False             # encode/decode/sample take digit labels y
+    needs_labels = False            # ... and cannot work without them (CVAE)
+    has_codes = False               # encode gives integer code grids (B, 7, 7), decode takes them (VQ-VAE)
+    has_elbo = False                # forward's losses hold 'recon' and 'kl' of an ELBO (VAE, CVAE)
+    guided = False                  # sample takes guidance= (a VQ-VAE composed with its prior)
+    fits_latent_gaussian = False    # after training, a Gaussian is fitted to the training latents (AE, DAE)
+    noise: tuple[Corruption, ...] = ()  # the corruption it learned to remove (DAE)
+    select_by = "loss"              # the validation term that picks the kept epoch
+    backbones: tuple[str, ...] = ("mlp", "conv")  # backbones this kind can be built with
+
+    def __init__(self, cfg: Config):
+        super().__init__()
+        self.cfg = cfg
+
+    @property
+    def can_sample(self) -> bool:
+        """Whether `sample` can draw images now (an AE only once its latent Gaussian is fitted)."""
+        return True
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    def setting_groups(self) -> set[str]:
+        """The Config field groups (metadata 'group') that mean something for this model."""
+        return {self.cfg.backbone}
+
+    def set_progress(self, epoch: float) -> None:
+        """Called by the trainer before every step with the fractional epoch (KL warm-up)."""
+
+    def encode(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        raise NotImplementedError
+
+    def decode(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        raise NotImplementedError
+
+    def reconstruct(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """The deterministic reconstruction (B, 1, 28, 28) in [0, 1]."""
+        return self.decode(self.encode(x, y), y)
+
+    def features(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """Continuous features for downstream use (B, F)."""
+        return self.encode(x, y).flatten(1)
+
+    def interpolate(self, xa: torch.Tensor, xb: torch.Tensor, steps: int = 10,
+                    y: torch.Tensor | None = None) -> torch.Tensor:
+        raise NotImplementedError
+
+    def sample(self, n: int, y: torch.Tensor | None = None, generator: torch.Generator | None = None,
+               temperature: float = 1.0) -> torch.Tensor:
+        raise NotImplementedError

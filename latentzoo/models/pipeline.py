@@ -1,0 +1,61 @@
+"""A VQ-VAE composed with the prior over its codes: the VQ-VAE's interface, plus sampling.
+
+`sample` draws code grids from the prior (with classifier-free guidance for an asked digit) and
+decodes them with the VQ-VAE. The two keep their own weights and files (model.safetensors,
+prior.safetensors); `latentzoo.load` composes them when a run folder holds a prior.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .base import Autoencoder, ModelOutput
+from .prior import GUIDANCE, CodePrior
+from .vqvae import VQVAE
+
+
+class VQVAEWithPrior(Autoencoder):
+    has_codes = True
+    guided = True
+    backbones = VQVAE.backbones
+    select_by = VQVAE.select_by
+
+    def __init__(self, vqvae: VQVAE, prior: CodePrior):
+        super().__init__(vqvae.cfg)
+        self.vqvae, self.prior = vqvae, prior
+
+    @property
+    def conditional(self) -> bool:
+        """True when the prior was trained with labels (sample(n, y=digit) then works)."""
+        return self.prior.cfg.n_classes > 0
+
+    def setting_groups(self) -> set[str]:
+        return self.vqvae.setting_groups()
+
+    def quantize(self, x: torch.Tensor):
+        return self.vqvae.quantize(x)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> ModelOutput:
+        return self.vqvae(x, y)
+
+    def encode(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        return self.vqvae.encode(x)
+
+    def decode(self, codes: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        return self.vqvae.decode(codes)
+
+    def reconstruct(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        return self.vqvae.reconstruct(x)
+
+    def features(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        return self.vqvae.features(x)
+
+    def interpolate(self, xa: torch.Tensor, xb: torch.Tensor, steps: int = 10, y=None) -> torch.Tensor:
+        return self.vqvae.interpolate(xa, xb, steps)
+
+    @torch.no_grad()
+    def sample(self, n: int, y=None, generator: torch.Generator | None = None, temperature: float = 1.0,
+               guidance: float = GUIDANCE) -> torch.Tensor:
+        """n new images (n, 1, 28, 28) from codes drawn by the prior; y: a digit, n digits, or None.
+        guidance: classifier-free guidance for y (1.0: none)."""
+        return self.vqvae.decode(self.prior.sample(n, y, temperature, generator, guidance))

@@ -1,0 +1,155 @@
+"""The learned prior over VQ-VAE code grids: a small causal transformer over the 49 codes.
+
+van den Oord et al. (2017) fit an autoregressive prior (a PixelCNN) to the codes of a trained VQ-VAE
+and sample new images by drawing codes from it; here the autoregressive model is a decoder-only
+transformer (Vaswani et al. 2017; as the VQGAN of Esser et al. 2021 does) over the 7x7 grid in
+raster order. The first token is the digit label (0-9) or a "no label" token; labels are dropped to
+"no label" with probability `label_dropout` in training, so one prior draws both a chosen digit and
+unconditional digits, and classifier-free guidance (Ho & Salimans 2022) mixes the two.
+
+Likelihoods: `nll(codes, y)` is -log p(codes | y) in nats per image (summed over the 49 positions);
+bits per image = nats / ln 2. A uniform code costs 49 * log2(K) bits.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..errors import ConfigError
+from ..nn.transformer import Block
+
+GUIDANCE = 2.0  # default classifier-free guidance for a chosen digit (benchmarks/EXPERIMENTS.md)
+
+
+@dataclass
+class PriorConfig:
+    n_codes: int = 512           # K, from the VQ-VAE
+    length: int = 49             # 7x7 grid in raster order
+    n_classes: int = 10          # label tokens 0..9; token n_classes means "no label"
+    d_model: int = 128           # transformer width
+    n_layers: int = 4            # transformer blocks
+    n_heads: int = 4
+    dropout: float = 0.0         # the best validation epoch is kept instead
+    label_dropout: float = 0.1   # P(label replaced by "no label") in training
+    epochs: int = 10
+    batch_size: int = 128
+    lr: float = 1e-3             # peak of the warm-up / cosine schedule
+    seed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: Any) -> "PriorConfig":
+        if not isinstance(d, dict):
+            raise ConfigError(f"a prior config must be a JSON object, got {type(d).__name__}")
+        unknown = sorted(set(d) - {f.name for f in fields(cls)})
+        if unknown:
+            raise ConfigError(f"unknown prior config keys: {', '.join(unknown)}")
+        cfg = cls(**d)
+        cfg.validate()
+        return cfg
+
+    def validate(self) -> None:
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v):
+                raise ConfigError(f"prior {f.name} must be a finite number, got {v!r}")
+        for k in ("n_codes", "length", "d_model", "n_layers", "n_heads", "epochs", "batch_size"):
+            if getattr(self, k) < 1:
+                raise ConfigError(f"prior {k} must be at least 1, got {getattr(self, k)}")
+        if self.d_model % self.n_heads:
+            raise ConfigError(f"prior d_model ({self.d_model}) must be a multiple of n_heads ({self.n_heads})")
+        if not (0 <= self.dropout < 1 and 0 <= self.label_dropout <= 1 and self.lr > 0):
+            raise ConfigError("prior dropout must be in [0, 1), label_dropout in [0, 1], lr > 0")
+
+
+class CodePrior(nn.Module):
+    """Causal transformer: [label token, c_1, ..., c_48] -> logits for c_1 ... c_49."""
+
+    def __init__(self, cfg: PriorConfig):
+        super().__init__()
+        cfg.validate()
+        self.cfg = cfg
+        self.tok = nn.Embedding(cfg.n_codes, cfg.d_model)
+        self.label = nn.Embedding(cfg.n_classes + 1, cfg.d_model)  # + the "no label" token
+        self.pos = nn.Parameter(torch.zeros(cfg.length, cfg.d_model))
+        nn.init.normal_(self.pos, std=0.02)
+        self.blocks = nn.ModuleList(Block(cfg.d_model, cfg.n_heads, cfg.dropout) for _ in range(cfg.n_layers))
+        self.norm = nn.LayerNorm(cfg.d_model)
+        self.out = nn.Linear(cfg.d_model, cfg.n_codes)
+
+    @property
+    def device(self) -> torch.device:
+        return self.pos.device
+
+    def _labels(self, y, n: int) -> torch.Tensor:
+        if y is None:
+            return torch.full((n,), self.cfg.n_classes, dtype=torch.long, device=self.device)
+        y = torch.as_tensor(y, device=self.device).long().reshape(-1)
+        return y.expand(n) if y.numel() == 1 else y
+
+    def forward(self, codes: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """codes (B, 7, 7) or (B, 49) -> logits (B, 49, K): position t given the label and codes < t."""
+        codes = codes.reshape(codes.shape[0], -1)  # (B, L) raster order
+        B, L = codes.shape
+        h = torch.cat([self.label(self._labels(y, B))[:, None], self.tok(codes[:, :-1])], 1)  # (B, L, d)
+        h = h + self.pos[:L]
+        for blk in self.blocks:
+            h = blk(h)
+        return self.out(self.norm(h))  # (B, L, K)
+
+    def nll(self, codes: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """-log p(codes | y) in nats per image (B,); y=None: the unconditional (no label) model."""
+        codes = codes.reshape(codes.shape[0], -1)
+        logits = self(codes, y)
+        return F.cross_entropy(logits.transpose(1, 2), codes, reduction="none").sum(1)
+
+    @torch.no_grad()
+    def sample(self, n: int, y=None, temperature: float = 1.0, generator: torch.Generator | None = None,
+               guidance: float = GUIDANCE) -> torch.Tensor:
+        """n code grids (n, 7, 7) drawn in raster order with cached keys/values; y: a digit, n digits, or None.
+
+        guidance: classifier-free guidance (Ho & Salimans 2022) when y is given: the next-code logits are
+        l_none + guidance * (l_y - l_none), l_none from the "no label" token; 1.0 is the plain conditional
+        prior, larger values trade diversity for samples that look more like the asked digit. Ignored
+        when y is None."""
+        side = int(math.isqrt(self.cfg.length))
+        guided = y is not None and guidance != 1.0
+        labels = self._labels(y, n)
+        if guided:
+            labels = torch.cat([labels, self._labels(None, n)])  # (2n,): asked digits, then "no label"
+        caches = [dict() for _ in self.blocks]
+        h = (self.label(labels) + self.pos[0])[:, None]  # (n or 2n, 1, d)
+        drawn = []
+        for t in range(self.cfg.length):
+            for blk, cache in zip(self.blocks, caches):
+                h = blk(h, cache)
+            logits = self.out(self.norm(h[:, -1])).float()  # (n or 2n, K)
+            if guided:
+                cond, uncond = logits.chunk(2)
+                logits = uncond + guidance * (cond - uncond)  # (n, K)
+            probs = F.softmax(logits / temperature, -1).cpu()  # (n, K)
+            nxt = torch.multinomial(probs, 1, generator=generator).to(self.device)  # (n, 1)
+            drawn.append(nxt)
+            if t + 1 < self.cfg.length:
+                h = self.tok(nxt.repeat(2, 1) if guided else nxt) + self.pos[t + 1]  # (n or 2n, 1, d)
+        return torch.cat(drawn, 1).view(n, side, side)
+
+
+@torch.no_grad()
+def mean_bits(prior: CodePrior, codes: torch.Tensor, labels: torch.Tensor | None, batch: int = 1000) -> float:
+    """Mean -log2 p(codes | labels) per image over code grids (N, 7, 7); labels None: unconditional."""
+    prior.eval()
+    total = 0.0
+    for i in range(0, codes.shape[0], batch):
+        c = codes[i:i + batch].to(prior.device)
+        y = None if labels is None else labels[i:i + batch].to(prior.device)
+        total += float(prior.nll(c, y).double().sum())
+    return total / codes.shape[0] / math.log(2)

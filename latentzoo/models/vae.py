@@ -1,0 +1,98 @@
+"""The variational autoencoder and its class-conditional form.
+
+- `VAE` (Kingma & Welling 2014): Gaussian q(z|x) with mean and log-variance heads,
+  reparameterisation z = mu + eps * sigma; loss per image: reconstruction (BCE = Bernoulli decoder,
+  or MSE) + beta * KL(q(z|x) || N(0, I)) (beta-VAE: Higgins et al. 2017), beta ramped up over
+  `kl_warmup` epochs. `sample` draws z from N(0, I).
+- `CVAE` (Sohn et al. 2015): encoder and decoder also see the one-hot digit label.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ..config import Config
+from .ae import AE
+from .base import ModelOutput, gaussian_kl, reconstruction_loss, to_image
+
+LOG_2PI = math.log(2 * math.pi)
+
+
+class VAE(AE):
+    """Variational autoencoder; `sample` draws z from the prior N(0, I)."""
+
+    has_elbo = True
+    fits_latent_gaussian = False
+
+    def __init__(self, cfg: Config):
+        super().__init__(cfg)
+        self.kl_scale = 1.0  # warm-up factor in [0, 1], set by set_progress
+
+    @property
+    def can_sample(self) -> bool:
+        return True
+
+    def setting_groups(self) -> set[str]:
+        return super().setting_groups() | {"beta", "elbo"}
+
+    def encoder_out_dim(self) -> int:
+        return 2 * self.cfg.latent_dim  # mu and log-variance
+
+    def set_progress(self, epoch: float) -> None:
+        w = self.cfg.kl_warmup
+        self.kl_scale = min(1.0, epoch / w) if w > 0 else 1.0
+
+    def posterior(self, x: torch.Tensor, y: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        mu, logvar = self.encoder(x, self.condition(y, x.shape[0])).chunk(2, dim=1)  # (B, L) each
+        return mu, logvar
+
+    def encode(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        return self.posterior(x, y)[0]  # the posterior mean
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> ModelOutput:
+        cond = self.condition(y, x.shape[0])
+        mu, logvar = self.encoder(x, cond).chunk(2, dim=1)  # (B, L) each
+        z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()  # reparameterisation
+        out = self.decoder(z, cond)  # (B, 1, 28, 28)
+        recon = reconstruction_loss(out, x, self.cfg.recon)
+        kl = gaussian_kl(mu, logvar)
+        total = (recon + self.cfg.beta * self.kl_scale * kl).mean()
+        return ModelOutput(to_image(out, self.cfg.recon), z, {"recon": recon, "kl": kl}, total,
+                           extras={"mu": mu, "logvar": logvar})
+
+    @torch.no_grad()
+    def log_weights(self, x: torch.Tensor, y: torch.Tensor | None, k: int, generator: torch.Generator,
+                    chunk: int = 2500) -> torch.Tensor:
+        """Importance log-weights log p(x|z_i) + log p(z_i) - log q(z_i|x) for one image x (1, 1, 28, 28)
+        and k draws z_i ~ q(z|x) (Burda et al. 2015), in nats, (k,); the decoder is Bernoulli."""
+        mu, logvar = self.posterior(x, y)  # (1, L) each
+        std = (0.5 * logvar).exp()
+        out = []
+        for start in range(0, k, chunk):
+            m = min(chunk, k - start)
+            eps = torch.randn(m, mu.shape[1], generator=generator).to(self.device)
+            z = mu + eps * std  # (m, L)
+            cond = self.condition(None if y is None else y.expand(m), m)
+            log_px = -reconstruction_loss(self.decoder(z, cond), x.expand(m, -1, -1, -1), "bce")
+            log_pz = -0.5 * (z.pow(2) + LOG_2PI).sum(1)
+            log_qz = -0.5 * (eps.pow(2) + LOG_2PI + logvar).sum(1)
+            out.append(log_px + log_pz - log_qz)  # (m,)
+        return torch.cat(out)
+
+    @torch.no_grad()
+    def sample(self, n: int, y: torch.Tensor | None = None, generator: torch.Generator | None = None,
+               temperature: float = 1.0) -> torch.Tensor:
+        z = temperature * torch.randn(n, self.cfg.latent_dim, generator=generator).to(self.device)  # (n, L)
+        return self.decode(z, y)
+
+
+class CVAE(VAE):
+    """Conditional VAE: encoder and decoder see the one-hot digit label; `sample(n, y=7)` draws 7s."""
+
+    conditional = True
+    needs_labels = True
+
+    def setting_groups(self) -> set[str]:
+        return super().setting_groups() | {"labels"}

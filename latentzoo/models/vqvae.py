@@ -1,0 +1,86 @@
+"""The vector-quantized VAE (van den Oord et al. 2017, "Neural Discrete Representation Learning").
+
+x -> grid (B, D, 7, 7) -> each vector snapped to a codebook (see `latentzoo.nn.quantizers`) -> x_hat.
+Loss per image: reconstruction + codebook + beta * commitment (beta = `cfg.beta`, 0.25 in the
+paper), each summed over pixels or over the grid and D. `encode` gives the integer code grid
+(B, 7, 7) and `decode` takes it back. A VQ-VAE draws new images only with a prior over its codes:
+`VQVAEWithPrior` (latentzoo.models.pipeline) composes the two.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..config import Config
+from ..errors import LatentzooError
+from ..nn.backbones import GridDecoder, GridEncoder
+from ..nn.quantizers import FSQ, QuantizerOutput, VectorQuantizer
+from .base import Autoencoder, ModelOutput, backbone_args, line, reconstruction_loss, to_image
+
+
+def make_quantizer(cfg: Config) -> nn.Module:
+    if cfg.quantizer == "fsq":
+        return FSQ(levels=cfg.levels, dim=cfg.latent_dim)
+    return VectorQuantizer(codebook_size=cfg.codebook_size, dim=cfg.latent_dim, codebook_dim=cfg.codebook_dim,
+                           ema=cfg.ema, decay=cfg.ema_decay, kmeans_init=cfg.kmeans_init,
+                           restart_dead=cfg.restart_dead, dead_threshold=cfg.dead_threshold, cosine=cfg.cosine)
+
+
+class VQVAE(Autoencoder):
+    """VQ-VAE: x -> grid (B, D, 7, 7) -> nearest codes -> x_hat."""
+
+    has_codes = True
+    backbones = ("conv",)
+    # The codebook term measures how well the codes fit the encoder, not the images, and rises late
+    # in training, so the kept epoch is the one with the best validation reconstruction.
+    select_by = "recon"
+
+    def __init__(self, cfg: Config):
+        super().__init__(cfg)
+        self.encoder = GridEncoder(out_dim=cfg.latent_dim, **backbone_args(cfg))
+        self.quantizer = make_quantizer(cfg)
+        self.decoder = GridDecoder(in_dim=cfg.latent_dim, **backbone_args(cfg))
+
+    @property
+    def can_sample(self) -> bool:
+        return False
+
+    def setting_groups(self) -> set[str]:
+        return {"conv", "beta", "codes", self.cfg.quantizer}
+
+    def quantize(self, x: torch.Tensor) -> QuantizerOutput:
+        """Images -> the quantizer's output: quantized grid (B, D, 7, 7) and codes (B, 7, 7)."""
+        return self.quantizer(self.encoder(x))
+
+    def encode(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        return self.quantize(x).indices  # (B, 7, 7) int64
+
+    def decode(self, codes: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """Integer codes (B, 7, 7), or an already quantized grid (B, D, 7, 7) -> images."""
+        grid = self.quantizer.lookup(codes) if codes.dtype in (torch.int64, torch.int32) else codes
+        return to_image(self.decoder(grid), self.cfg.recon)  # (B, 1, 28, 28)
+
+    def reconstruct(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        return self.decode(self.quantize(x).quantized)
+
+    def features(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        return self.quantize(x).quantized.flatten(1)  # (B, D*49)
+
+    @torch.no_grad()
+    def interpolate(self, xa: torch.Tensor, xb: torch.Tensor, steps: int = 10, y=None) -> torch.Tensor:
+        """Quantize and decode points between the encoder grids of xa and xb -> (B, steps, 1, 28, 28)."""
+        z = line(self.encoder(xa), self.encoder(xb), steps)  # (B * steps, D, 7, 7)
+        return self.decode(self.quantizer(z).quantized).view(xa.shape[0], steps, 1, 28, 28)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> ModelOutput:
+        q = self.quantize(x)  # quantized (B, D, 7, 7), indices (B, 7, 7)
+        out = self.decoder(q.quantized)  # (B, 1, 28, 28)
+        recon = reconstruction_loss(out, x, self.cfg.recon)
+        losses = {"recon": recon, **q.losses}
+        total = (recon + losses["codebook"] + self.cfg.beta * losses["commitment"]).mean()
+        return ModelOutput(to_image(out, self.cfg.recon), q.quantized, losses, total, codes=q.indices)
+
+    def sample(self, n: int, y=None, generator=None, temperature: float = 1.0) -> torch.Tensor:
+        raise LatentzooError("a VQ-VAE samples codes from a learned prior and this run has none yet: "
+                             "train one with `latentzoo train-prior RUN`")

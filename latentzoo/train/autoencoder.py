@@ -1,0 +1,110 @@
+"""`train`: a model of any kind trained into a run folder, then evaluated on the test set.
+
+Adam (Kingma & Ba 2015) with betas (0.9, cfg.adam_beta2), the learning rate cfg.lr constant or
+decayed along a cosine over the whole run; the loop, its seeding, checkpoints and resume are
+latentzoo.loop's. The kept weights (model.safetensors) are the epoch with the lowest validation
+value of the model's `select_by` term. After training, an AE fits its latent Gaussian, and the test
+metrics go to metrics.json. Pictures and the report are the command line's job (latentzoo.viz).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import torch
+
+from ..config import Config
+from ..console import Log, stderr_log
+from ..data import Splits, load_dataset
+from ..device import resolve_device
+from ..errors import RunError
+from ..eval import evaluate
+from ..files import load_tensors, save_tensors, write_json
+from ..loop import Files, cosine_lr, fit, init_seed
+from ..models import Autoencoder, build_model, check_config
+from ..runs import BEST, CONFIG, HISTORY, LAST, METRICS
+
+
+def training_splits(cfg: Config, splits: Splits) -> Splits:
+    """The splits a config trains on: the first `limit` training images, then only `only_digit`
+    in training and validation (the test set stays whole)."""
+    train, val = splits.train, splits.val
+    if cfg.limit is not None:
+        train = train.subset(slice(0, cfg.limit))
+    if cfg.only_digit is not None:
+        train, val = train.subset(train.labels == cfg.only_digit), val.subset(val.labels == cfg.only_digit)
+    return Splits(splits.name, train, val, splits.test)
+
+
+@torch.no_grad()
+def validate(model: Autoencoder, data, batch_size: int) -> dict[str, float]:
+    """Mean loss terms of the training objective on `data` (eval mode; the loop seeds the draws)."""
+    model.eval()
+    sums: dict[str, float] = {}
+    for x, y in data.batches(max(batch_size, 500), device=model.device):
+        out = model(torch.bernoulli(x) if model.cfg.binarize else x, y)
+        for k, v in out.losses.items():
+            sums[k] = sums.get(k, 0.0) + float(v.double().sum())
+        sums["loss"] = sums.get("loss", 0.0) + float(out.loss) * x.shape[0]
+    return {k: v / len(data) for k, v in sums.items()}
+
+
+def train(cfg: Config, out: str | Path, *, resume: bool = False, data_dir=None, device=None,
+          splits: Splits | None = None, progress: bool | None = None, log: Log = stderr_log) -> Path:
+    """Train `cfg` into the run folder `out` and evaluate it; returns the folder.
+
+    `splits` (optional) are the data set's full splits; `cfg.limit` and `cfg.only_digit` are applied
+    to them here, so config.json always says what the run trained on."""
+    out = Path(out)
+    check_config(cfg)
+    if resume:
+        if not (out / LAST).is_file():
+            raise RunError(f"nothing to resume in {out} (no {LAST})")
+    elif (out / CONFIG).exists():
+        raise RunError(f"{out} already holds a run; pass --resume to continue it, or choose another --out")
+    dev = resolve_device(device)
+    splits = training_splits(cfg, splits or load_dataset(cfg.dataset, data_dir))
+    write_json(out / CONFIG, cfg.to_dict())
+
+    init_seed(cfg.seed)
+    model = build_model(cfg).to(dev)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(0.9, cfg.adam_beta2))
+
+    def step(batch, epoch: float):
+        x, y = batch
+        if cfg.binarize:
+            x = torch.bernoulli(x)
+        model.set_progress(epoch)
+        res = model(x, y)
+        return res.loss, res.mean_losses(), x.shape[0]
+
+    lr_at = (lambda s, total: cfg.lr) if cfg.lr_schedule == "constant" else (lambda s, total: cosine_lr(cfg.lr, s, total))
+    history = fit(model, opt, epochs=cfg.epochs, steps=math.ceil(len(splits.train) / cfg.batch_size),
+                  batches=lambda order: splits.train.batches(cfg.batch_size, shuffle=True, generator=order, device=dev),
+                  step=step, seed=cfg.seed, lr_at=lr_at, validate=lambda: validate(model, splits.val, cfg.batch_size),
+                  select_by=model.select_by, files=Files(out / BEST, out / LAST, out / HISTORY), resume=resume,
+                  log=log, progress=progress)
+    finish(model, out, splits, history)
+    return out
+
+
+def finish(model: Autoencoder, out: Path, splits: Splits, history: list[dict]) -> dict:
+    """Reload the kept weights, fit the latent Gaussian where the model has one, write metrics.json."""
+    tensors, _ = load_tensors(out / BEST, model.device)
+    model.load_state_dict(tensors)
+    model.eval()
+    if model.fits_latent_gaussian:
+        with torch.no_grad():
+            z = torch.cat([model.encode(x) for x, _ in splits.train.batches(1000, device=model.device)])  # (N, L)
+        model.fit_latent_prior(z)
+        save_tensors(out / BEST, model.state_dict())
+    metrics = evaluate(model, splits.test)
+    metrics.update(dataset=splits.name, n_train=len(splits.train), n_test=len(splits.test),
+                   epochs=len(history), train_seconds=round(sum(float(r["seconds"]) for r in history), 1),
+                   device=str(model.device), torch=torch.__version__)
+    write_json(out / METRICS, metrics)
+    return metrics
+
+
+__all__ = ["train", "training_splits", "validate", "finish"]
