@@ -28,83 +28,59 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from latentzoo.config import make_config  # noqa: E402
+from latentzoo.config import default_text, make_config  # noqa: E402
 from latentzoo.data import load_dataset  # noqa: E402
 from latentzoo.eval import evaluate, generation_metrics  # noqa: E402
 from latentzoo.files import atomic_write, write_json  # noqa: E402
 from latentzoo.models import PriorConfig  # noqa: E402
 from latentzoo.runs import LAST, METRICS, PRIOR_METRICS, load, read_config  # noqa: E402
-from latentzoo.train import train, train_prior  # noqa: E402
+from latentzoo.training import train, train_prior  # noqa: E402
 
-# Settings that name only a few values follow the current defaults; every result's .json holds the full
-# config it ran with. Results written before the batch-16 default name the batch-64 default "vqvae".
-# The VQ-VAE settings measured before its 15-epoch default pin the 10 epochs they ran with; --epochs
-# overrides any setting's epochs.
-# the textbook quantizer: codebook loss, no EMA, uniform init, no restarts
-TEXTBOOK = dict(ema=False, kmeans_init=False, restart_dead=False)
+# Named settings: a model kind and what differs from its defaults. Each setting measured before a
+# later default pins the values it ran with, so the command in its results file still reproduces it;
+# benchmarks/EXPERIMENTS.md says which study each belongs to. --epochs overrides any setting's epochs.
+TEXTBOOK = dict(ema=False, kmeans_init=False, restart_dead=False)  # codebook loss, no EMA, uniform init, no restarts
 SETTINGS = {
     "ae": dict(model="ae"),
     "dae": dict(model="dae"),
     "vae": dict(model="vae"),
     "cvae": dict(model="cvae"),
-    # a CVAE with a heavier KL weight: its samples follow the asked label more (cvae-beta.md)
-    "cvae-beta2": dict(model="cvae", beta=2.0),
+    "cvae-beta2": dict(model="cvae", beta=2.0),  # cvae-beta.md
     "cvae-beta4": dict(model="cvae", beta=4.0),
     "vqvae": dict(model="vqvae"),
-    "vqvae-wide": dict(model="vqvae", epochs=10, channels=64),
     "vqvae-textbook": dict(model="vqvae", **TEXTBOOK),
-    # dead-code threshold 3 (now the default) and 1 (the default before); vq-codebooks.md compares them
-    "vqvae-dead3": dict(model="vqvae", epochs=10, dead_threshold=3.0),
+    "vqvae-wide": dict(model="vqvae", epochs=10, channels=64),  # vq-wide.md
+    "vqvae-dead3": dict(model="vqvae", epochs=10, dead_threshold=3.0),  # vq-codebooks.md
     "vqvae-dead1": dict(model="vqvae", epochs=10, dead_threshold=1.0),
-    # smaller batches: more steps for about the same compute (vq-steps-proxy.md, vq-batch16.md); the
-    # dead-code threshold (uses per step) scaled with the batch, half the mean use of a code. MSE and
-    # lr 1e-3 as in those studies (batch 16 is now the default); "vqvae-batch64" is the default before
-    # them (vq-batch64.md)
+    # vq-steps-proxy.md, vq-batch64.md, vq-batch16.md, vq-batch8.md, vq-batch16-bce.md
     "vqvae-batch64": dict(model="vqvae", epochs=10, recon="mse", lr=1e-3, batch_size=64, dead_threshold=3.0),
     "vqvae-batch32": dict(model="vqvae", epochs=10, recon="mse", lr=1e-3, batch_size=32, dead_threshold=1.5),
     "vqvae-batch16": dict(model="vqvae", epochs=10, recon="mse", lr=1e-3, batch_size=16, dead_threshold=0.75),
     "vqvae-batch8": dict(model="vqvae", epochs=10, recon="mse", lr=1e-3, batch_size=8, dead_threshold=0.375),
-    # batch 16 with the Bernoulli loss and lr 2e-3: better on the 20k-image proxy, not on full MNIST
     "vqvae-batch16-bce-lr2e-3": dict(model="vqvae", epochs=10, recon="bce", lr=2e-3, batch_size=16, dead_threshold=0.75),
-    # the VQ-VAE default before fine_blocks=1 (no residual block at 14x14, no 3x3 conv at 28x28); vq-fine.md.
-    # These three keep the settings of vq-fine-proxy.md (no GroupNorm, dead-code threshold 0.75)
+    # vq-fine-proxy.md, vq-fine.md
     "vqvae-coarse": dict(model="vqvae", epochs=10, fine_blocks=0, norm="none", dead_threshold=0.75),
-    # more capacity at 14x14 and 28x28, or wider everywhere, on top of the default (vq-fine-proxy.md)
     "vqvae-fine2": dict(model="vqvae", epochs=10, fine_blocks=2, norm="none", dead_threshold=0.75),
     "vqvae-fine-wide": dict(model="vqvae", epochs=10, channels=96, norm="none", dead_threshold=0.75),
-    # GroupNorm in the residual blocks and dead-code threshold 0.2 on top of the fine_blocks=1 default
-    # (on the 20,000-image proxy: 29.39 dB against 28.48): the default before Adam's beta2 0.95 (vq-norm.md)
-    "vqvae-norm": dict(model="vqvae", epochs=10, norm="group", dead_threshold=0.2, adam_beta2=0.999, act="relu", res_blocks=1),
-    # the default before them: fine_blocks=1 without GroupNorm, threshold 0.75 (vq-fine.md)
     "vqvae-fine": dict(model="vqvae", epochs=10, norm="none", dead_threshold=0.75, adam_beta2=0.999, act="relu", res_blocks=1),
-    # Adam's beta2 0.99 on top of the vq-norm.md default (20,000-image proxy: +0.30 and +0.29 dB at seeds 0 and 1;
-    # full MNIST: 32.65 dB against 32.54, vq-adam.md, not adopted as the default)
+    "vqvae-norm": dict(model="vqvae", epochs=10, norm="group", dead_threshold=0.2, adam_beta2=0.999, act="relu", res_blocks=1),
+    # vq-adam.md, vq-b95.md
     "vqvae-adam": dict(model="vqvae", epochs=10, adam_beta2=0.99, act="relu", res_blocks=1),
-    # Adam's beta2 0.95 on top of the vq-norm.md default (20,000-image proxy: 29.86 dB against 29.39 at
-    # seed 0; 0.9: 29.80; 0.95 with lr 2e-3: 29.49), and the textbook quantizer with the same optimizer
-    # (vq-b95.md); the default before GELU (act="relu" pinned)
     "vqvae-b95": dict(model="vqvae", epochs=10, adam_beta2=0.95, act="relu", res_blocks=1),
     "vqvae-b95-textbook": dict(model="vqvae", epochs=10, adam_beta2=0.95, act="relu", res_blocks=1, **TEXTBOOK),
-    # GELU or SiLU instead of ReLU in every hidden layer, on top of the vq-b95.md default (20,000-image
-    # proxy, 3 epochs: GELU 30.36 and 29.80 dB at seeds 0 and 1 against 29.86 and 29.75; SiLU 30.12 at
-    # seed 0), and the textbook quantizer with GELU; "vqvae-gelu" is the default before two residual blocks
-    # at 7x7 (vq-gelu.md)
+    # vq-gelu.md
     "vqvae-gelu": dict(model="vqvae", epochs=10, act="gelu", res_blocks=1),
     "vqvae-gelu-textbook": dict(model="vqvae", epochs=10, act="gelu", res_blocks=1, **TEXTBOOK),
     "vqvae-silu": dict(model="vqvae", epochs=10, act="silu", res_blocks=1),
-    # capacity where it is cheap, on top of the GELU default: two or three residual blocks at 7x7 instead
-    # of one, or code vectors of size D=32 or 8 instead of 16 (vq-capacity-proxy.md; seed 1 repeats two).
-    # "vqvae-res2" is "vqvae" at 10 epochs, the default before 15
+    # vq-capacity-proxy.md, vq-res2.md
     "vqvae-res2": dict(model="vqvae", epochs=10, res_blocks=2),
     "vqvae-res3": dict(model="vqvae", epochs=10, res_blocks=3),
     "vqvae-d32": dict(model="vqvae", epochs=10, latent_dim=32, res_blocks=1),
     "vqvae-d8": dict(model="vqvae", epochs=10, latent_dim=8, res_blocks=1),
     "vqvae-seed1": dict(model="vqvae", epochs=10, seed=1, res_blocks=1),
     "vqvae-res2-seed1": dict(model="vqvae", epochs=10, res_blocks=2, seed=1),
-    # two residual blocks at 7x7 and the textbook quantizer with them, full MNIST (vq-res2.md)
     "vqvae-res2-textbook": dict(model="vqvae", epochs=10, res_blocks=2, **TEXTBOOK),
-    # commitment weight 0.1 or 0.5 instead of 0.25, on top of the two-block default (20,000-image proxy,
-    # 3 epochs: 30.58 and 30.60 dB against 30.62 at seed 0; vq-beta-proxy.md)
+    # vq-beta-proxy.md
     "vqvae-beta0.1": dict(model="vqvae", epochs=10, beta=0.1),
     "vqvae-beta0.5": dict(model="vqvae", epochs=10, beta=0.5),
 }
@@ -126,7 +102,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--models", default="ae,dae,vae,vqvae")
     p.add_argument("--epochs", type=int, default=None, help="epochs for every model (default: each setting's, "
-                                                               "else the model's default: 10, vqvae 15)")
+                                                               f"else the model's default: {default_text('epochs')})")
     p.add_argument("--limit", type=int, default=None, help="train on the first N training images only")
     p.add_argument("--prior", default="", help="comma-separated runs that get a code prior (e.g. vqvae)")
     p.add_argument("--prior-epochs", type=int, default=None)

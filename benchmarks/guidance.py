@@ -4,7 +4,7 @@
 
 RUN is a trained VQ-VAE run folder with a prior (`latentzoo train-prior RUN`). For each setting,
 n samples are asked for digits 0-9 in turn (n/10 each) and classified by the project's MNIST
-classifier (latentzoo.classifier). Writes benchmarks/results/guidance.{json,md} (or --out), with the
+classifier (latentzoo.eval.classifier). Writes benchmarks/results/guidance.{json,md} (or --out), with the
 run's config and prior config beside the numbers. Guidance: Ho & Salimans (2022).
 """
 
@@ -21,9 +21,9 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from latentzoo.classifier import classify, get_classifier  # noqa: E402
-from latentzoo.priors import PRIOR_CONFIG  # noqa: E402
-from latentzoo.runs import CONFIG, atomic_write, load, write_json  # noqa: E402
+from latentzoo.eval.classifier import classify, get_classifier  # noqa: E402
+from latentzoo.files import atomic_write, write_json  # noqa: E402
+from latentzoo.runs import CONFIG, PRIOR_CONFIG, load  # noqa: E402
 
 
 def main() -> None:
@@ -37,7 +37,7 @@ def main() -> None:
     a = p.parse_args()
 
     model = load(a.run).eval()
-    if model.cfg.model != "vqvae" or model.prior is None:
+    if not model.guided:
         sys.exit(f"guidance.py: {a.run} is not a VQ-VAE run with a prior")
     clf, info = get_classifier()
     digits = torch.arange(a.n) % 10

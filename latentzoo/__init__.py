@@ -17,7 +17,7 @@ enforces it, imports inside functions included):
     runs                               run folders and `load`
     loop                               the one training loop
     eval                               metrics, the MNIST classifier, evaluation
-    train                              training a model or a prior into a run folder
+    training                           training a model or a prior into a run folder
     viz                                pictures and the HTML report
     bench                              the benchmark table
     cli, __main__                      the command line
@@ -29,7 +29,7 @@ from .errors import LatentzooError
 from .models import AE, CVAE, DAE, VAE, VQVAE, ModelOutput, VQVAEWithPrior, build_model
 from .noise import corrupt, parse_noise
 from .runs import load
-from .train import train, train_prior
+from .training import train, train_prior
 from .version import __version__
 
 __all__ = ["Config", "make_config", "load_dataset", "LatentzooError", "AE", "DAE", "VAE", "CVAE", "VQVAE",

@@ -28,7 +28,7 @@ from .files import atomic_write, read_json, write_json
 from .models import PriorConfig
 from .noise import corrupt
 from .runs import METRICS, PRIOR_METRICS, load, read_config
-from .train import train, train_prior
+from .training import train, train_prior
 
 # Published reference numbers, each with its source and protocol.
 ANCHORS = {

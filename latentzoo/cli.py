@@ -33,7 +33,7 @@ from .eval import evaluate, generation_metrics, psnr
 from .models import PriorConfig
 from .noise import corrupt, parse_noise
 from .runs import LAST, load, read_config
-from .train import train, train_prior
+from .training import train, train_prior
 from .version import __version__
 from .viz.plots import save_grid, save_reconstructions, save_rows
 from .viz.report import REPORT_CONTENTS, make_report

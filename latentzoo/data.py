@@ -275,7 +275,7 @@ def load_digits_28() -> tuple[ImageSet, ImageSet, ImageSet]:
 
 def load_dataset(name: str = "mnist", data_dir=None, download: bool = True) -> Splits:
     """Train/val/test splits. MNIST: validation is the last 5,000 training images (fixed), training
-    the other 55,000 (a run's `limit` keeps the first N of them: latentzoo.train.training_splits)."""
+    the other 55,000 (a run's `limit` keeps the first N of them: latentzoo.training.training_splits)."""
     if name == "mnist":
         train, test = load_mnist(data_dir, download=download)
         val = train.subset(slice(len(train) - VAL_SIZE, None))

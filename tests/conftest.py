@@ -1,4 +1,5 @@
-"""Shared fixtures: MNIST from ../shared/data (or $LATENTZOO_DATA), small subsets, temp runs."""
+"""Shared fixtures: MNIST from ../shared/data (or $LATENTZOO_DATA), a small subset, the model kinds
+under test and one trained run of each (trained once per session, shared by every test)."""
 
 import os
 from pathlib import Path
@@ -12,6 +13,29 @@ if not os.environ.get("LATENTZOO_DATA") and (SHARED / "mnist").is_dir():
     os.environ["LATENTZOO_DATA"] = str(SHARED)
 
 torch.set_num_threads(min(2, torch.get_num_threads()))
+
+# Every model kind, and the quantizer variants, each a name -> make_config arguments.
+KINDS = {
+    "ae-conv": dict(model="ae"),
+    "ae-mlp": dict(model="ae", backbone="mlp"),
+    "dae-conv": dict(model="dae", noise="gaussian:0.3+mask:0.2"),
+    "vae-conv": dict(model="vae"),
+    "vae-mlp-mse": dict(model="vae", backbone="mlp", recon="mse"),
+    "cvae-mlp": dict(model="cvae", backbone="mlp"),
+    "vqvae": dict(model="vqvae"),
+    "vqvae-coarse": dict(model="vqvae", fine_blocks=0),
+    "vqvae-textbook": dict(model="vqvae", ema=False, kmeans_init=False, restart_dead=False),
+    "vqvae-cosine-proj": dict(model="vqvae", cosine=True, codebook_dim=4),
+    "vqvae-fsq": dict(model="vqvae", quantizer="fsq", fsq_levels="8,5,5"),
+}
+ONE_PER_MODEL = ["ae-mlp", "dae-conv", "vae-conv", "cvae-mlp", "vqvae"]
+
+
+def kind_config(name, **extra):
+    from latentzoo.config import make_config
+
+    kw = dict(KINDS[name])
+    return make_config(kw.pop("model"), **kw, **extra)
 
 
 def mnist_dir() -> Path | None:
@@ -36,7 +60,59 @@ def small_splits():
     return Splits("mnist", s.train.subset(slice(0, 512)), s.val.subset(slice(0, 256)), s.test.subset(slice(0, 256)))
 
 
+class TrainedRuns:
+    """One run folder per kind in KINDS (1 epoch on small_splits), trained on first use."""
+
+    def __init__(self, root: Path, splits):
+        self.root, self.splits, self.done = root, splits, {}
+
+    def __getitem__(self, name: str) -> Path:
+        if name not in self.done:
+            from latentzoo.training import train
+
+            cfg = kind_config(name, epochs=1, batch_size=64, lr=2e-3)
+            self.done[name] = train(cfg, self.root / name, splits=self.splits, progress=False, log=lambda m: None)
+        return self.done[name]
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory, small_splits):
+    return TrainedRuns(tmp_path_factory.mktemp("trained"), small_splits)
+
+
 @pytest.fixture(autouse=True)
 def isolated_cache(tmp_path, monkeypatch):
     """Never touch the user's real cache folder."""
     monkeypatch.setenv("LATENTZOO_CACHE", str(tmp_path / "cache"))
+
+
+def readme_cli_lines() -> list[str]:
+    """The commands of the README's command-line example (the first bash block of that section)."""
+    import re
+    import shlex
+
+    section = (ROOT / "README.md").read_text().split("## Command line", 1)[1]
+    block = re.search(r"```bash\n(.*?)```", section, flags=re.S).group(1)
+    return [line for line in block.splitlines() if shlex.split(line, comments=True)]
+
+
+@pytest.fixture(scope="session")
+def readme_cli(tmp_path_factory):
+    """The README's command-line example run as written, in a fresh folder: (folder, [(line, exit status)])."""
+    if mnist_dir() is None:
+        pytest.skip("MNIST not found")
+    import shlex
+
+    from latentzoo.cli import main
+
+    root = tmp_path_factory.mktemp("readme")
+    here, results = os.getcwd(), []
+    os.chdir(root)
+    try:
+        for line in readme_cli_lines():
+            args = shlex.split(line, comments=True)
+            assert args[0] == "latentzoo", line
+            results.append((line, main(args[1:])))
+    finally:
+        os.chdir(here)
+    return root, results

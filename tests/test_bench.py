@@ -36,3 +36,15 @@ def test_markdown_has_every_table_with_anchors():
     assert "Quick mode" not in markdown(fake_results("full"))
     assert "each model's default" in markdown(fake_results("full")) and "each model's default" not in md
     assert len(ANCHORS["anomaly_deep_svdd"]) == len(ANCHORS["anomaly_cae"]) == 10
+
+
+def test_the_quick_bench_trains_on_the_limit_its_configs_record(small_splits, tmp_path, monkeypatch):
+    """The bench hands train() the full splits; a run's recorded n_train is its config's limit."""
+    from latentzoo import bench
+    from latentzoo.runs import read_config, read_metrics
+
+    monkeypatch.setattr(bench, "load_dataset", lambda *a, **k: small_splits)
+    monkeypatch.setitem(bench.BUDGETS["quick"], "limit", 300)
+    run, model = bench.Bench(tmp_path, quick=True, log=lambda m: None).model("ae", "ae", backbone="mlp", epochs=1)
+    assert read_metrics(run)["n_train"] == read_config(run).limit == 300 < len(small_splits.train)
+    assert bench.Bench(tmp_path, quick=True, log=lambda m: None).model("ae", "ae", backbone="mlp", epochs=1)[0] == run

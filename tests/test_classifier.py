@@ -6,7 +6,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from latentzoo.classifier import Classifier, accuracy, frechet_distance, sample_quality
+from latentzoo.eval.classifier import Classifier, accuracy, sample_quality
+from latentzoo.eval.metrics import frechet_distance
 
 
 def test_frechet_distance_known_answers():
@@ -49,12 +50,12 @@ def test_classifier_fits_its_own_training_data(small_classifier, small_splits):
 
 
 def test_generation_metrics_of_a_conditional_model(small_classifier, small_splits, monkeypatch):
-    from latentzoo import classifier
     from latentzoo.config import make_config
-    from latentzoo.metrics import generation_metrics
+    from latentzoo.eval import evaluation
+    from latentzoo.eval.evaluation import generation_metrics
     from latentzoo.models import build_model
 
-    monkeypatch.setattr(classifier, "get_classifier", lambda *a, **k: (small_classifier, {"test_accuracy": 0.5}))
+    monkeypatch.setattr(evaluation, "get_classifier", lambda *a, **k: (small_classifier, {"test_accuracy": 0.5}))
     torch.manual_seed(0)
     cvae = build_model(make_config("cvae", backbone="mlp"))
     m = generation_metrics(cvae, small_splits.test, n=100)

@@ -1,4 +1,4 @@
-"""The command line: the whole path on a small run, and every user mistake as one line + exit 2."""
+"""The command line: the whole path on the README's runs, and every user mistake as one line + exit 2."""
 
 import json
 import subprocess
@@ -30,27 +30,19 @@ def one_line_error(capsys, *args, code=2):
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    """Small runs made through the CLI: an mlp AE, DAE, CVAE and a VQ-VAE."""
-    from conftest import mnist_dir
-
-    if mnist_dir() is None:
-        pytest.skip("MNIST not found")
-    root = tmp_path_factory.mktemp("runs")
-    for model, extra in [("ae", ["--backbone", "mlp"]), ("dae", ["--backbone", "mlp", "--noise", "gaussian:0.5"]),
-                         ("cvae", ["--backbone", "mlp"]), ("vqvae", ["--codebook-size", "64"])]:
-        assert main(["train", model, "--out", str(root / model), "--epochs", "2", "--limit", "2000",
-                     "--no-progress", *extra]) == 0
-    return root
+def trained(readme_cli):
+    """The runs that the README's command-line block made (an mlp AE, a VAE, a DAE, an mlp CVAE and a
+    VQ-VAE with 64 codes and a prior), each trained for 1 epoch on 2,000 images."""
+    return readme_cli[0] / "runs"
 
 
 @needs_mnist
 def test_eval_json_and_pictures(trained, capsys, tmp_path):
-    code, out, _ = run_cli(capsys, "eval", trained / "vqvae", "--json")
+    code, out, _ = run_cli(capsys, "eval", trained / "vq", "--json", "--samples", "0")
     m = json.loads(out)
     assert code == 0 and m["model"] == "vqvae" and m["n_images"] == 10000
     assert 0 < m["codebook_usage"] <= 1 and 1 <= m["perplexity"] <= 64 and m["psnr"] > 5
-    _, out, _ = run_cli(capsys, "eval", trained / "vqvae", "--json", "--samples", "0", "--checkpoint", "last")
+    _, out, _ = run_cli(capsys, "eval", trained / "vq", "--json", "--samples", "0", "--checkpoint", "last")
     last = json.loads(out)
     assert last["checkpoint"] == "last" and m["checkpoint"] == "best" and last["psnr"] > 5
     _, out, _ = run_cli(capsys, "eval", trained / "dae", "--json", "--samples", "0")
@@ -62,7 +54,7 @@ def test_eval_json_and_pictures(trained, capsys, tmp_path):
                  ["sample", trained / "ae", "-n", "16", "--out", tmp_path / "s.png"],
                  ["sample", trained / "cvae", "--digit", "3", "--out", tmp_path / "c.png"],
                  ["denoise", trained / "dae", "--noise", "gaussian:0.4", "--out", tmp_path / "d.png"],
-                 ["interpolate", trained / "vqvae", "--out", tmp_path / "i.png", "--pairs", "2"]):
+                 ["interpolate", trained / "vq", "--out", tmp_path / "i.png", "--pairs", "2"]):
         assert run_cli(capsys, *args)[0] == 0
         png = args[args.index("--out") + 1]
         assert png.read_bytes()[:4] == b"\x89PNG"
@@ -79,7 +71,10 @@ def test_user_mistakes(trained, capsys, tmp_path):
     assert "at least 1" in one_line_error(capsys, "sample", trained / "ae", "-n", "0", "--out", tmp_path / "s.png")
     assert "positive" in one_line_error(capsys, "train", "ae", "--out", tmp_path / "x", "--lr", "-1")
     assert ".png" in one_line_error(capsys, "sample", trained / "ae", "--out", tmp_path / "s.jpg")
-    assert "learned prior" in one_line_error(capsys, "sample", trained / "vqvae", "--out", tmp_path / "s.png")
+    import shutil
+
+    shutil.copytree(trained / "vq", tmp_path / "vq-no-prior", ignore=shutil.ignore_patterns("prior*"))
+    assert "learned prior" in one_line_error(capsys, "sample", tmp_path / "vq-no-prior", "--out", tmp_path / "s.png")
     assert "conditional" in one_line_error(capsys, "sample", trained / "ae", "--digit", "3", "--out", tmp_path / "s.png")
     assert "guidance applies" in one_line_error(capsys, "sample", trained / "ae", "--guidance", "2", "--out",
                                                 tmp_path / "s.png")
@@ -92,8 +87,6 @@ def test_user_mistakes(trained, capsys, tmp_path):
     (tmp_path / "broken" / "config.json").write_text("{not json")
     assert "unreadable config" in one_line_error(capsys, "eval", tmp_path / "broken")
     assert not (tmp_path / "x").exists()
-    import shutil
-
     shutil.copytree(trained / "ae", tmp_path / "no-last", ignore=shutil.ignore_patterns("last.safetensors"))
     assert "last.safetensors is missing" in one_line_error(capsys, "eval", tmp_path / "no-last", "--checkpoint", "last")
 

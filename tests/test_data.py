@@ -146,8 +146,14 @@ def test_download_through_lookup_fills_the_cache(server, tmp_path, monkeypatch):
 
 @needs_mnist
 def test_mnist_splits():
-    s = data.load_dataset("mnist", limit=1000)
+    from latentzoo.config import make_config
+    from latentzoo.training import training_splits
+
+    full = data.load_dataset("mnist")
+    assert (len(full.train), len(full.val), len(full.test)) == (55000, 5000, 10000)
+    s = training_splits(make_config("ae", limit=1000), full)  # a run's limit keeps the first N training images
     assert (len(s.train), len(s.val), len(s.test)) == (1000, 5000, 10000)
+    assert torch.equal(s.train.images, full.train.images[:1000])
     x, y = s.test.tensors(slice(0, 4))
     assert x.shape == (4, 1, 28, 28) and x.dtype == torch.float32 and 0 <= x.min() and x.max() <= 1
     assert s.train.images.dtype == torch.uint8

@@ -7,7 +7,7 @@ import torch
 
 from latentzoo.config import make_config
 from latentzoo.data import ImageSet
-from latentzoo.metrics import (auroc, classical_denoise, codebook_stats, probe_accuracy, psnr, ssim,
+from latentzoo.eval import (auroc, classical_denoise, codebook_stats, probe_accuracy, psnr, ssim,
                                uniform_bits_per_image, vae_likelihood)
 from latentzoo.models import build_model
 

@@ -1,4 +1,4 @@
-"""Every model kind through one parametrized test, plus quantizer-specific checks."""
+"""Every model kind through one parametrized test, plus layer- and quantizer-specific known answers."""
 
 import pytest
 import torch
@@ -6,31 +6,21 @@ import torch
 import latentzoo
 from latentzoo.config import make_config
 from latentzoo.models import build_model
-from latentzoo.training import train
 
-KINDS = {
-    "ae-conv": dict(model="ae"),
-    "ae-mlp": dict(model="ae", backbone="mlp"),
-    "dae-conv": dict(model="dae", noise="gaussian:0.3+mask:0.2"),
-    "vae-conv": dict(model="vae"),
-    "vae-mlp-mse": dict(model="vae", backbone="mlp", recon="mse"),
-    "cvae-mlp": dict(model="cvae", backbone="mlp"),
-    "vqvae": dict(model="vqvae"),
-    "vqvae-coarse": dict(model="vqvae", fine_blocks=0),
-    "vqvae-textbook": dict(model="vqvae", ema=False, kmeans_init=False, restart_dead=False),
-    "vqvae-cosine-proj": dict(model="vqvae", cosine=True, codebook_dim=4),
-    "vqvae-fsq": dict(model="vqvae", quantizer="fsq", fsq_levels="8,5,5"),
-}
+from conftest import KINDS, kind_config
 
 
-def config(name, **extra):
-    kw = dict(KINDS[name])
-    return make_config(kw.pop("model"), **kw, **extra)
+def v1_dict(cfg, *drop):
+    """A config.json as version-1 code wrote it before the fields `drop` existed."""
+    d = cfg.to_dict()
+    for k in ("config_version", *drop):
+        d.pop(k)
+    return d
 
 
 @pytest.mark.parametrize("name", list(KINDS))
-def test_model_kind(name, small_splits, tmp_path):
-    cfg = config(name, epochs=1, batch_size=64, lr=2e-3)
+def test_model_kind(name, small_splits, trained):
+    cfg = kind_config(name, epochs=1, batch_size=64, lr=2e-3)
     torch.manual_seed(0)
     model = build_model(cfg)
     x, y = small_splits.train.tensors(slice(0, 64))
@@ -40,7 +30,7 @@ def test_model_kind(name, small_splits, tmp_path):
     assert out.recon.shape == (64, 1, 28, 28) and 0 <= out.recon.min() and out.recon.max() <= 1
     assert out.loss.dim() == 0 and torch.isfinite(out.loss)
     assert "recon" in out.losses and all(v.shape == (64,) and torch.isfinite(v).all() for v in out.losses.values())
-    if cfg.model == "vqvae":
+    if model.has_codes:
         assert out.codes.shape == (64, 7, 7) and out.latent.shape == (64, cfg.latent_dim, 7, 7)
         codes = model.encode(x)
         assert codes.dtype == torch.int64 and int(codes.max()) < cfg.n_codes
@@ -50,7 +40,7 @@ def test_model_kind(name, small_splits, tmp_path):
     else:
         assert out.latent.shape == (64, cfg.latent_dim)
         assert model.encode(x, y).shape == (64, cfg.latent_dim)
-    if cfg.model in ("vae", "cvae"):
+    if model.has_elbo:
         assert set(out.losses) == {"recon", "kl"} and (out.losses["kl"] >= 0).all()
 
     # the loss goes down on a small batch (the textbook VQ's codebook terms rise while the encoder
@@ -69,19 +59,24 @@ def test_model_kind(name, small_splits, tmp_path):
     if name != "vqvae-textbook":
         assert after["loss"] < 0.8 * before["loss"]
 
-    # save / load round trip gives identical outputs
-    run = train(cfg, tmp_path / name, splits=small_splits, progress=False, log=lambda m: None)
-    trained = latentzoo.load(run)
-    fresh = latentzoo.load(run)
+    # the trained run: its files, a save / load round trip with identical outputs, and sampling
+    # exactly when the model says it can
+    run = trained[name]
+    assert {"config.json", "model.safetensors", "last.safetensors", "history.csv", "metrics.json"} <= \
+        {p.name for p in run.iterdir()}
+    assert not (run / "report.html").exists()  # the library's train draws nothing; the CLI's does
+    loaded, again = latentzoo.load(run), latentzoo.load(run)
     xt, yt = small_splits.test.tensors(slice(0, 16))
     with torch.no_grad():
-        assert torch.equal(trained.reconstruct(xt, yt), fresh.reconstruct(xt, yt))
-        assert torch.equal(trained.features(xt, yt), fresh.features(xt, yt))
-    expected = {"config.json", "model.safetensors", "last.safetensors", "history.csv", "metrics.json",
-                "report.html", "loss_curves.png", "reconstructions.png", "interpolation.png", "latent_map.png"}
-    expected |= {"ae": {"samples.png"}, "dae": {"samples.png", "denoising.png"}, "vae": {"samples.png"},
-                 "cvae": {"samples_per_digit.png"}, "vqvae": {"codebook_usage.png", "code_grids.png"}}[cfg.model]
-    assert expected <= {p.name for p in run.iterdir()}
+        assert torch.equal(loaded.reconstruct(xt, yt), again.reconstruct(xt, yt))
+        assert torch.equal(loaded.features(xt, yt), again.features(xt, yt))
+    assert loaded.cfg == cfg and loaded.can_sample == (not loaded.has_codes)  # a VQ-VAE samples with a prior only
+    if loaded.can_sample:
+        y4 = torch.arange(4) if loaded.needs_labels else None
+        assert loaded.sample(4, y=y4).shape == (4, 1, 28, 28)
+    else:
+        with pytest.raises(latentzoo.LatentzooError, match="train-prior"):
+            loaded.sample(4)
 
 
 def test_fine_blocks_add_layers_at_14_and_28_and_old_configs_load_without_them():
@@ -107,16 +102,14 @@ def test_fine_blocks_add_layers_at_14_and_28_and_old_configs_load_without_them()
     # residual blocks (2 convs each) at 14x14 in the encoder and in the decoder
     assert counts[2][28] == counts[0][28] + 2 and counts[2][14] == counts[0][14] + 8
     assert counts[2][7] == counts[0][7]
-    old = make_config("vqvae").__dict__.copy()
-    old.pop("fine_blocks")  # a config.json written before the option existed
-    assert Config.from_dict(old).fine_blocks == 0
+    assert Config.from_dict(v1_dict(make_config("vqvae"), "fine_blocks")).fine_blocks == 0
     with pytest.raises(latentzoo.LatentzooError, match="fine_blocks needs at least 2 channels"):
         make_config("vqvae", channels=1)
 
 
 def test_group_norm_in_residual_blocks_and_old_configs_load_without_it():
     from latentzoo.config import Config
-    from latentzoo.networks import ResBlock
+    from latentzoo.nn.layers import ResBlock
 
     def blocks(model):
         return [m for m in model.modules() if isinstance(m, ResBlock)]
@@ -130,9 +123,7 @@ def test_group_norm_in_residual_blocks_and_old_configs_load_without_it():
     # "none" keeps the block layout (and so the weight names) of runs saved before the option
     plain = blocks(build_model(make_config("vqvae", norm="none", act="relu")))[0].body
     assert [type(m).__name__ for m in plain] == ["ReLU", "Conv2d", "ReLU", "Conv2d"]
-    old = make_config("vqvae").__dict__.copy()
-    old.pop("norm")  # a config.json written before the option existed
-    assert Config.from_dict(old).norm == "none"
+    assert Config.from_dict(v1_dict(make_config("vqvae"), "norm")).norm == "none"
     with pytest.raises(latentzoo.LatentzooError, match="unknown norm 'batch'"):
         make_config("vqvae", norm="batch")
 
@@ -152,10 +143,8 @@ def test_activation_option_swaps_every_hidden_nonlinearity_and_old_configs_keep_
             assert list(relu.state_dict()) == list(other.state_dict())  # same weight names either way
             assert other(torch.rand(2, 1, 28, 28), torch.tensor([1, 2])).recon.shape == (2, 1, 28, 28)
     assert make_config("vqvae").act == "gelu" and make_config("ae").act == "relu"
-    old = make_config("vqvae").__dict__.copy()
-    old.pop("act")  # a config.json written before the option existed trained with ReLU
-    assert Config.from_dict(old).act == "relu"
-    with pytest.raises(latentzoo.LatentzooError, match="unknown activation 'tanh'"):
+    assert Config.from_dict(v1_dict(make_config("vqvae"), "act")).act == "relu"  # v1 files before --act: ReLU
+    with pytest.raises(latentzoo.LatentzooError, match="unknown act 'tanh'"):
         make_config("vqvae", act="tanh")
 
 
@@ -189,10 +178,9 @@ def test_ae_sample_needs_fitted_gaussian():
 
 
 def test_vq_losses_and_straight_through():
-    from latentzoo.quantizers.vq import VectorQuantizer
+    from latentzoo.nn.quantizers import VectorQuantizer
 
-    cfg = make_config("vqvae", ema=False, kmeans_init=False, restart_dead=False, codebook_size=8, latent_dim=3)
-    vq = VectorQuantizer(cfg)
+    vq = VectorQuantizer(codebook_size=8, dim=3, ema=False, kmeans_init=False, restart_dead=False)
     z = torch.randn(2, 3, 7, 7, requires_grad=True)
     out = vq(z)
     e = vq.embed[out.indices]  # (2, 7, 7, 3)
@@ -208,10 +196,9 @@ def test_vq_losses_and_straight_through():
 
 
 def test_vq_ema_kmeans_and_restart_change_the_codebook():
-    from latentzoo.quantizers.vq import VectorQuantizer
+    from latentzoo.nn.quantizers import VectorQuantizer
 
-    cfg = make_config("vqvae", codebook_size=16, latent_dim=2, dead_threshold=1e9)  # every code counts as dead
-    vq = VectorQuantizer(cfg).train()
+    vq = VectorQuantizer(codebook_size=16, dim=2, dead_threshold=1e9).train()  # every code counts as dead
     z = torch.randn(4, 2, 7, 7) * 5
     vq(z)
     assert bool(vq.initialized)
@@ -222,10 +209,9 @@ def test_vq_ema_kmeans_and_restart_change_the_codebook():
 
 
 def test_fsq_codes_round_trip():
-    from latentzoo.quantizers.fsq import FSQ
+    from latentzoo.nn.quantizers import FSQ
 
-    cfg = make_config("vqvae", quantizer="fsq", fsq_levels="8,5,5,4")
-    fsq = FSQ(cfg)
-    out = fsq(torch.randn(3, cfg.latent_dim, 7, 7) * 4)
+    fsq = FSQ(levels=[8, 5, 5, 4], dim=16)
+    out = fsq(torch.randn(3, 16, 7, 7) * 4)
     assert out.indices.min() >= 0 and out.indices.max() < 800
     assert torch.allclose(fsq.lookup(out.indices), out.quantized, atol=1e-6)

@@ -7,8 +7,9 @@ import torch
 
 from latentzoo.cli import main
 from latentzoo.config import make_config
-from latentzoo.priors import PRIOR_METRICS, CodePrior, PriorConfig, load_prior, train_prior
-from latentzoo.training import train
+from latentzoo.models import CodePrior, PriorConfig
+from latentzoo.runs import PRIOR_METRICS, load_prior
+from latentzoo.training import train, train_prior
 
 
 def test_cached_sampling_matches_the_full_forward():

@@ -5,18 +5,38 @@ import shutil
 import pytest
 
 from latentzoo.cli import main
-from latentzoo.config import make_config
-from latentzoo.report import make_report
-from latentzoo.training import train
+from latentzoo.viz.report import make_report
+
+from conftest import ONE_PER_MODEL
 
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 
 
+# the pictures each kind's page must show beyond loss curves, reconstructions, interpolation and latent map
+PICTURES = {"ae-mlp": {"samples.png"}, "dae-conv": {"samples.png", "denoising.png"}, "vae-conv": {"samples.png"},
+            "cvae-mlp": {"samples_per_digit.png"}, "vqvae": {"codebook_usage.png", "code_grids.png"}}
+COMMON = {"loss_curves.png", "reconstructions.png", "interpolation.png", "latent_map.png"}
+
+
+@pytest.mark.parametrize("name", ONE_PER_MODEL)
+def test_report_shows_what_belongs_to_the_kind(name, trained, small_splits, tmp_path):
+    run = trained[name]
+    page = make_report(run, tmp_path / "page.html", test=small_splits.test).read_text()
+    pictures = {p.name for p in run.glob("*.png")}
+    assert COMMON | PICTURES[name] <= pictures
+    others = set().union(*PICTURES.values()) - PICTURES[name]
+    assert not (others & pictures), f"{name} drew pictures of other kinds: {others & pictures}"
+    assert page.count("<img") == len(pictures)
+    codebook_settings = ("codebook_size", "dead_threshold", "fsq_levels")
+    shows = {k: f"<th>{k}</th>" in page for k in (*codebook_settings, "kl_warmup", "noise", "psnr")}
+    assert shows["psnr"] and "dB" in page  # metrics carry their units
+    assert all(shows[k] for k in codebook_settings[:2]) == name.startswith("vq") and not shows["fsq_levels"]
+    assert shows["kl_warmup"] == name.startswith(("vae", "cvae")) and shows["noise"] == name.startswith("dae")
+
+
 @pytest.fixture(scope="module")
-def vq_run(tmp_path_factory, small_splits):
-    run = tmp_path_factory.mktemp("report") / "vq"
-    return train(make_config("vqvae", epochs=1, codebook_size=64), run, splits=small_splits, progress=False,
-                 log=lambda m: None)
+def vq_run(trained):
+    return trained["vqvae"]
 
 
 def test_report_command_writes_a_page(vq_run, tmp_path, capsys):

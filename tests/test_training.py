@@ -1,4 +1,5 @@
-"""The trainer: resume equivalence, the NaN guard, run-folder safety."""
+"""The trainer and the loop it shares with the prior and the classifier: resume equivalence, the NaN
+guard, run-folder safety, seeding, the config's limit."""
 
 import json
 
@@ -8,7 +9,7 @@ import torch
 import latentzoo
 from latentzoo.config import Config, make_config
 from latentzoo.errors import RunError, TrainingDiverged
-from latentzoo.runs import load_tensors, read_csv
+from latentzoo.files import load_tensors, read_csv
 from latentzoo.training import train
 
 quiet = dict(progress=False, log=lambda m: None)
@@ -40,9 +41,9 @@ def test_resume_continues_exactly(model, small_splits, tmp_path):
 
 
 def test_nan_loss_stops_without_saving(small_splits, tmp_path, monkeypatch):
-    from latentzoo import models
+    from latentzoo.models import ae
 
-    real = models.reconstruction_loss
+    real = ae.reconstruction_loss
     calls = {"n": 0}
 
     def poisoned(out, target, kind):
@@ -50,7 +51,7 @@ def test_nan_loss_stops_without_saving(small_splits, tmp_path, monkeypatch):
         loss = real(out, target, kind)
         return loss * float("nan") if calls["n"] == 3 else loss
 
-    monkeypatch.setattr(models, "reconstruction_loss", poisoned)
+    monkeypatch.setattr(ae, "reconstruction_loss", poisoned)
     with pytest.raises(TrainingDiverged, match="loss became nan at epoch 1, step 3"):
         train(make_config("ae", backbone="mlp", batch_size=64), tmp_path / "r", splits=small_splits, **quiet)
     assert not (tmp_path / "r" / "model.safetensors").exists()
@@ -85,8 +86,9 @@ def test_adam_beta2_reaches_the_optimizer_and_old_configs_keep_0_999(small_split
     _, meta = load_tensors(train(cfg, tmp_path / "r", splits=small_splits, **quiet) / "last.safetensors")
     assert json.loads(meta["param_groups"])[0]["betas"] == [0.9, 0.5]
     assert make_config("vqvae").adam_beta2 == 0.95 and make_config("ae").adam_beta2 == 0.999
-    old = make_config("vqvae").__dict__.copy()
-    old.pop("adam_beta2")  # a config.json written before the option existed trained with 0.999, VQ-VAE too
+    old = make_config("vqvae").to_dict()
+    for k in ("config_version", "adam_beta2"):  # a v1 config.json written before the option: 0.999, VQ-VAE too
+        old.pop(k)
     assert Config.from_dict(old).adam_beta2 == 0.999
     with pytest.raises(latentzoo.LatentzooError, match="adam_beta2 must be in"):
         make_config("vqvae", adam_beta2=1.0)
@@ -100,3 +102,32 @@ def test_vqvae_defaults_to_15_epochs_and_an_explicit_epochs_wins():
     # `latentzoo train vqvae` without --epochs hands make_config None, so the model's default applies
     assert build_parser().parse_args(["train", "vqvae", "--out", "x"]).epochs is None
     assert build_parser().parse_args(["train", "vqvae", "--out", "x", "--epochs", "2"]).epochs == 2
+
+
+def test_a_runs_limit_is_what_it_trains_on(small_splits, tmp_path):
+    """The config says what was done: given the full splits, train() keeps the first `limit` images."""
+    run = train(make_config("ae", backbone="mlp", epochs=1, limit=100), tmp_path / "r", splits=small_splits, **quiet)
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["n_train"] == json.loads((run / "config.json").read_text())["limit"] == 100
+
+
+def test_the_prior_and_the_classifier_train_in_the_same_loop(monkeypatch, small_splits, tmp_path):
+    from latentzoo import loop
+    from latentzoo.eval import classifier
+    from latentzoo.models import PriorConfig
+    from latentzoo.training import train_prior
+
+    seen = []
+    real = loop.fit
+    monkeypatch.setattr(classifier, "fit", lambda *a, **k: seen.append(k["name"]) or real(*a, **{**k, "epochs": 1}))
+    monkeypatch.setattr(classifier, "load_mnist", lambda d=None: (small_splits.train, small_splits.test))
+    _, info = classifier.train_classifier(log=lambda m: None)
+    assert seen == ["classifier"] and 0 <= info["test_accuracy"] <= 1
+    vq = train(make_config("vqvae", epochs=1, codebook_size=16, limit=256), tmp_path / "vq", splits=small_splits, **quiet)
+    import latentzoo.training.prior as prior_module
+    monkeypatch.setattr(prior_module, "load_dataset", lambda *a, **k: small_splits)
+    monkeypatch.setattr(prior_module, "fit", lambda *a, **k: seen.append(k["name"]) or real(*a, **k))
+    train_prior(vq, PriorConfig(epochs=1, d_model=16, n_layers=1, n_heads=2), log=lambda m: None)
+    assert seen == ["classifier", "prior"]
+    rows = read_csv(vq / "prior_history.csv")
+    assert [r["epoch"] for r in rows] == ["1"] and float(rows[0]["val_bits"]) > 0

@@ -8,7 +8,7 @@
 """
 
 from .downstream import anomaly_scores, classical_denoise, features_of, pca_features, probe_accuracy
-from .evaluate import METRIC_INFO, evaluate, generation_metrics
+from .evaluation import METRIC_INFO, evaluate, generation_metrics
 from .likelihood import vae_likelihood
 from .metrics import (EVAL_SEED, auroc, code_histogram, codebook_stats, frechet_distance, mse_per_pixel, psnr, ssim,
                       uniform_bits_per_image)
