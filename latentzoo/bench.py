@@ -13,14 +13,14 @@ import json
 import os
 import platform
 import subprocess
-import sys
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
 from .config import MODELS, make_config
+from .console import Log, stderr_log
 from .data import load_dataset
 from .eval import (anomaly_scores, auroc, classical_denoise, evaluate, features_of, generation_metrics, pca_features,
                    probe_accuracy, psnr, uniform_bits_per_image, vae_likelihood)
@@ -64,7 +64,7 @@ def _commit() -> str:
 
 
 class Bench:
-    def __init__(self, out: Path, quick: bool, data_dir=None, device=None, log: Callable[[str], None] = print):
+    def __init__(self, out: Path, quick: bool, data_dir=None, device=None, log: Log = stderr_log):
         self.out, self.quick, self.device, self.log = Path(out), quick, device, log
         self.budget = BUDGETS["quick" if quick else "full"]
         self.runs = self.out / ("runs-quick" if quick else "runs")
@@ -251,7 +251,7 @@ def markdown(res: dict) -> str:
 
 
 def run_bench(out: str | Path, quick: bool = False, data_dir=None, device=None,
-              log: Callable[[str], None] = lambda m: print(m, file=sys.stderr, flush=True)) -> dict:
+              log: Log = stderr_log) -> dict:
     out = Path(out)
     res = Bench(out, quick, data_dir, device, log).run()
     write_json(out / "results.json", res)

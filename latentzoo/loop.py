@@ -81,13 +81,14 @@ def fit(model: torch.nn.Module, opt: torch.optim.Optimizer, *, epochs: int, step
         batches: Callable[[torch.Generator], Iterable], step: Callable[[Any, float], tuple[torch.Tensor, dict, int]],
         seed: int, lr_at: Callable[[int, int], float] | None = None,
         validate: Callable[[], dict[str, float]] | None = None, select_by: str | None = None,
-        files: Files = Files(), resume: bool = False, clip_grad: float | None = None, name: str = "",
+        files: Files | None = None, resume: bool = False, clip_grad: float | None = None, name: str = "",
         log: Log = stderr_log, progress: bool | None = None) -> list[dict]:
     """Train `model` for `epochs` epochs of `steps` batches; returns the history (one dict per epoch).
 
     batches(order) yields the epoch's batches in the order drawn from the generator `order`;
     step(batch, fractional_epoch) returns (scalar loss, mean terms of the batch incl. 'loss', batch size);
     lr_at(step, total) sets the learning rate before every step; validate() gives validation terms."""
+    files = files or Files()
     start, best, history = 0, math.inf, []
     prefix = f"{name} " if name else ""
     if resume and files.last is not None:

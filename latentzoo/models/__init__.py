@@ -7,10 +7,10 @@
 from .ae import AE, DAE
 from .base import Autoencoder, ModelOutput
 from .pipeline import VQVAEWithPrior
-from .prior import GUIDANCE, CodePrior, PriorConfig
+from .prior import GUIDANCE, CodePrior, PriorConfig, mean_bits
 from .registry import MODEL_CLASSES, build_model, check_config, model_class
 from .vae import CVAE, VAE
 from .vqvae import VQVAE
 
 __all__ = ["AE", "DAE", "VAE", "CVAE", "VQVAE", "VQVAEWithPrior", "Autoencoder", "ModelOutput", "CodePrior",
-           "PriorConfig", "GUIDANCE", "MODEL_CLASSES", "build_model", "check_config", "model_class"]
+           "PriorConfig", "GUIDANCE", "mean_bits", "MODEL_CLASSES", "build_model", "check_config", "model_class"]

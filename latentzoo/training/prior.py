@@ -18,8 +18,7 @@ from ..data import load_dataset
 from ..errors import ConfigError
 from ..files import load_tensors, write_json
 from ..loop import Files, fit, init_seed, warmup_cosine_lr
-from ..models import CodePrior, PriorConfig
-from ..models.prior import mean_bits
+from ..models import CodePrior, PriorConfig, mean_bits
 from ..runs import PRIOR_CONFIG, PRIOR_HISTORY, PRIOR_LAST, PRIOR_METRICS, PRIOR_WEIGHTS, load, read_config
 from .autoencoder import training_splits
 
