@@ -32,7 +32,7 @@ from .errors import ConfigError, DataError, LatentzooError
 from .eval import evaluate, generation_metrics, psnr
 from .models import PriorConfig
 from .noise import corrupt, parse_noise
-from .runs import LAST, load, read_config
+from .runs import CONFIG, load, read_config
 from .training import train, train_prior
 from .version import __version__
 from .viz.plots import save_grid, save_reconstructions, save_rows
@@ -67,6 +67,7 @@ positive_int = number(int, "a whole number", lambda v: v >= 1, "must be at least
 nonneg_int = number(int, "a whole number", lambda v: v >= 0, "must be 0 or more")
 positive_float = number(float, "a number", lambda v: v > 0, "must be a positive number")
 digit = number(int, "a digit 0-9", lambda v: 0 <= v <= 9, "a digit is 0-9")
+MAX_SAMPLES = 10_000  # one PNG grid: 10,000 digits already make it 75,000 pixels tall
 
 
 def png_path(s: str) -> Path:
@@ -107,7 +108,9 @@ def build_parser() -> Parser:
     t.add_argument("model", choices=MODELS)
     t.add_argument("--out", required=True, type=Path, help="run folder to create (or continue with --resume)")
     add_config_options(t)
-    t.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
+    t.add_argument("--resume", action="store_true",
+                   help="continue the run in --out from its last checkpoint (one stopped before its first starts again)")
+    t.add_argument("--overwrite", action="store_true", help="replace the run that --out holds")
     t.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar (default: when stderr is a terminal)")
     common(t)
@@ -159,7 +162,8 @@ def build_parser() -> Parser:
     s = sub.add_parser("sample", help="draw new digits")
     s.add_argument("run", type=Path)
     s.add_argument("--out", required=True, type=png_path)
-    s.add_argument("-n", type=positive_int, default=64, help="number of samples (64)")
+    s.add_argument("-n", type=number(int, "a whole number", lambda v: 1 <= v <= MAX_SAMPLES,
+                                     f"must be 1 to {MAX_SAMPLES:,}"), default=64, help="number of samples (64)")
     s.add_argument("--digit", type=digit, help="draw this digit (conditional models)")
     s.add_argument("--temperature", type=positive_float, default=1.0, help="scale of the prior noise (1.0)")
     s.add_argument("--guidance", type=positive_float, default=None,
@@ -194,7 +198,9 @@ def build_parser() -> Parser:
 
 def cmd_train(a) -> int:
     given = {f.name: getattr(a, f.name) for f in cli_fields() if getattr(a, f.name) is not None}
-    if a.resume and (a.out / LAST).is_file():
+    if a.resume and a.overwrite:
+        raise ConfigError("--resume continues the run in --out and --overwrite replaces it: choose one")
+    if a.resume and (a.out / CONFIG).is_file():
         cfg = read_config(a.out)
         if cfg.model != a.model:
             raise ConfigError(f"{a.out} holds a {cfg.model} run, not {a.model}")
@@ -207,7 +213,7 @@ def cmd_train(a) -> int:
             cfg.epochs = given["epochs"]
     else:
         cfg = make_config(a.model, **given)
-    train(cfg, a.out, resume=a.resume, data_dir=a.data_dir, device=a.device, progress=a.progress)
+    train(cfg, a.out, resume=a.resume, overwrite=a.overwrite, data_dir=a.data_dir, device=a.device, progress=a.progress)
     make_report(a.out, data_dir=a.data_dir, device=a.device)
     print(f"run written to {a.out}")
     return 0
@@ -350,19 +356,24 @@ COMMANDS = {"bench": cmd_bench, "report": cmd_report, "train": cmd_train, "train
             "interpolate": cmd_interpolate, "demo": cmd_demo}
 
 
+def one_line(msg: str) -> str:
+    """A message with its line breaks escaped: a value the user typed may hold one."""
+    return msg.replace("\r", "\\r").replace("\n", "\\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
     except LatentzooError as e:
-        print(f"latentzoo: error: {e}", file=sys.stderr)
+        print(f"latentzoo: error: {one_line(str(e))}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("latentzoo: interrupted (a training run continues from its last finished epoch with --resume)",
               file=sys.stderr)
         return 130
     except OSError as e:
-        print(f"latentzoo: error: {e.strerror or e}: {e.filename or ''}".rstrip(": "), file=sys.stderr)
+        print(one_line(f"latentzoo: error: {e.strerror or e}: {e.filename or ''}".rstrip(": ")), file=sys.stderr)
         return 2
 
 

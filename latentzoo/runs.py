@@ -10,14 +10,18 @@ A run folder holds:
   *.png, report.html   pictures and the page (written by the command line)
 and after `train-prior` also prior.safetensors, prior_config.json, prior_history.csv and
 prior_metrics.json. Files are written atomically by latentzoo.files; nothing is pickled.
+
+One writer per run folder: `run_lock(folder)` holds `.lock` (with the holder's process id) while a job
+writes there; a second job gets a one-line error, and a lock whose holder is gone is taken over.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 
@@ -30,6 +34,59 @@ from .models import Autoencoder, CodePrior, PriorConfig, VQVAEWithPrior, build_m
 CONFIG, BEST, LAST, HISTORY, METRICS = "config.json", "model.safetensors", "last.safetensors", "history.csv", "metrics.json"
 PRIOR_WEIGHTS, PRIOR_LAST, PRIOR_CONFIG, PRIOR_HISTORY, PRIOR_METRICS = (
     "prior.safetensors", "prior_last.safetensors", "prior_config.json", "prior_history.csv", "prior_metrics.json")
+
+
+LOCK = ".lock"
+# what latentzoo writes into a run folder: the files `clear_run` may remove
+RUN_FILES = (CONFIG, BEST, LAST, HISTORY, METRICS, PRIOR_WEIGHTS, PRIOR_LAST, PRIOR_CONFIG, PRIOR_HISTORY,
+             PRIOR_METRICS, "report.html")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def run_lock(run_dir: str | os.PathLike) -> Iterator[Path]:
+    """Hold the run folder's lock for the duration of a job that writes into it (see the module docstring)."""
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path = run_dir / LOCK
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                pid = int(path.read_text().strip() or "0")
+            except (OSError, ValueError):
+                pid = 0
+            if pid and pid != os.getpid() and _alive(pid):
+                raise RunError(f"{run_dir} is being written by process {pid} (lock file {path}); wait for it to "
+                               f"finish or stop it") from None
+            path.unlink(missing_ok=True)  # its holder is gone: take the lock over
+            continue
+        with os.fdopen(fd, "w") as f:
+            f.write(f"{os.getpid()}\n")
+        break
+    else:
+        raise RunError(f"{run_dir}: could not take the lock file {path}")
+    try:
+        yield run_dir
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def clear_run(run_dir: str | os.PathLike) -> None:
+    """Remove what latentzoo wrote into a run folder (its files and pictures), nothing else."""
+    run_dir = Path(run_dir)
+    for p in [*(run_dir / n for n in RUN_FILES), *run_dir.glob("*.png")]:
+        p.unlink(missing_ok=True)
 
 
 def read_config(run_dir: str | os.PathLike) -> Config:

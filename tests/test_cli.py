@@ -68,7 +68,7 @@ def test_user_mistakes(trained, capsys, tmp_path):
     assert "unknown kind" in one_line_error(capsys, "train", "dae", "--out", tmp_path / "x", "--noise", "blur:2")
     assert "no run folder" in one_line_error(capsys, "eval", tmp_path / "missing")
     assert "not a whole number" in one_line_error(capsys, "train", "ae", "--out", tmp_path / "x", "--epochs", "ten")
-    assert "at least 1" in one_line_error(capsys, "sample", trained / "ae", "-n", "0", "--out", tmp_path / "s.png")
+    assert "must be 1 to" in one_line_error(capsys, "sample", trained / "ae", "-n", "0", "--out", tmp_path / "s.png")
     assert "positive" in one_line_error(capsys, "train", "ae", "--out", tmp_path / "x", "--lr", "-1")
     assert ".png" in one_line_error(capsys, "sample", trained / "ae", "--out", tmp_path / "s.jpg")
     import shutil

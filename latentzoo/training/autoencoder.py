@@ -23,7 +23,7 @@ from ..eval import evaluate
 from ..files import load_tensors, save_tensors, write_json
 from ..loop import Files, cosine_lr, fit, init_seed
 from ..models import Autoencoder, build_model, check_config
-from ..runs import BEST, CONFIG, HISTORY, LAST, METRICS
+from ..runs import BEST, CONFIG, HISTORY, LAST, METRICS, clear_run, run_lock
 
 
 def training_splits(cfg: Config, splits: Splits) -> Splits:
@@ -50,42 +50,51 @@ def validate(model: Autoencoder, data, batch_size: int) -> dict[str, float]:
     return {k: v / len(data) for k, v in sums.items()}
 
 
-def train(cfg: Config, out: str | Path, *, resume: bool = False, data_dir=None, device=None,
-          splits: Splits | None = None, progress: bool | None = None, log: Log = stderr_log) -> Path:
+def train(cfg: Config, out: str | Path, *, resume: bool = False, overwrite: bool = False, data_dir=None,
+          device=None, splits: Splits | None = None, progress: bool | None = None, log: Log = stderr_log) -> Path:
     """Train `cfg` into the run folder `out` and evaluate it; returns the folder.
 
     `splits` (optional) are the data set's full splits; `cfg.limit` and `cfg.only_digit` are applied
-    to them here, so config.json always says what the run trained on."""
+    to them here, so config.json always says what the run trained on. `resume` continues from the
+    last checkpoint, or starts again when the run stopped before its first one; `overwrite` replaces
+    whatever run the folder holds. One process at a time writes into a run folder (runs.run_lock)."""
     out = Path(out)
     check_config(cfg)
-    if resume:
-        if not (out / LAST).is_file():
-            raise RunError(f"nothing to resume in {out} (no {LAST})")
-    elif (out / CONFIG).exists():
-        raise RunError(f"{out} already holds a run; pass --resume to continue it, or choose another --out")
     dev = resolve_device(device)
     splits = training_splits(cfg, splits or load_dataset(cfg.dataset, data_dir))
-    write_json(out / CONFIG, cfg.to_dict())
+    with run_lock(out):
+        if overwrite:
+            clear_run(out)
+        if resume and not (out / LAST).is_file():
+            if not (out / CONFIG).is_file():
+                raise RunError(f"nothing to resume in {out} (no {LAST})")
+            log(f"{out} stopped before its first checkpoint; starting it again")
+            clear_run(out)
+            resume = False
+        elif not resume and (out / CONFIG).exists():
+            raise RunError(f"{out} already holds a run; pass --resume to continue it, --overwrite to replace it, "
+                           f"or choose another --out")
+        write_json(out / CONFIG, cfg.to_dict())
 
-    init_seed(cfg.seed)
-    model = build_model(cfg).to(dev)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(0.9, cfg.adam_beta2))
+        init_seed(cfg.seed)
+        model = build_model(cfg).to(dev)
+        opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(0.9, cfg.adam_beta2))
 
-    def step(batch, epoch: float):
-        x, y = batch
-        if cfg.binarize:
-            x = torch.bernoulli(x)
-        model.set_progress(epoch)
-        res = model(x, y)
-        return res.loss, res.mean_losses(), x.shape[0]
+        def step(batch, epoch: float):
+            x, y = batch
+            if cfg.binarize:
+                x = torch.bernoulli(x)
+            model.set_progress(epoch)
+            res = model(x, y)
+            return res.loss, res.mean_losses(), x.shape[0]
 
-    lr_at = (lambda s, total: cfg.lr) if cfg.lr_schedule == "constant" else (lambda s, total: cosine_lr(cfg.lr, s, total))
-    history = fit(model, opt, epochs=cfg.epochs, steps=math.ceil(len(splits.train) / cfg.batch_size),
-                  batches=lambda order: splits.train.batches(cfg.batch_size, shuffle=True, generator=order, device=dev),
-                  step=step, seed=cfg.seed, lr_at=lr_at, validate=lambda: validate(model, splits.val, cfg.batch_size),
-                  select_by=model.select_by, files=Files(out / BEST, out / LAST, out / HISTORY), resume=resume,
-                  log=log, progress=progress)
-    finish(model, out, splits, history)
+        lr_at = (lambda s, total: cfg.lr) if cfg.lr_schedule == "constant" else (lambda s, total: cosine_lr(cfg.lr, s, total))
+        history = fit(model, opt, epochs=cfg.epochs, steps=math.ceil(len(splits.train) / cfg.batch_size),
+                      batches=lambda order: splits.train.batches(cfg.batch_size, shuffle=True, generator=order, device=dev),
+                      step=step, seed=cfg.seed, lr_at=lr_at, validate=lambda: validate(model, splits.val, cfg.batch_size),
+                      select_by=model.select_by, files=Files(out / BEST, out / LAST, out / HISTORY), resume=resume,
+                      log=log, progress=progress)
+        finish(model, out, splits, history)
     return out
 
 

@@ -19,7 +19,7 @@ from ..errors import ConfigError
 from ..files import load_tensors, write_json
 from ..loop import Files, fit, init_seed, warmup_cosine_lr
 from ..models import CodePrior, PriorConfig, mean_bits
-from ..runs import PRIOR_CONFIG, PRIOR_HISTORY, PRIOR_LAST, PRIOR_METRICS, PRIOR_WEIGHTS, load, read_config
+from ..runs import PRIOR_CONFIG, PRIOR_HISTORY, PRIOR_LAST, PRIOR_METRICS, PRIOR_WEIGHTS, load, read_config, run_lock
 from .autoencoder import training_splits
 
 
@@ -47,34 +47,35 @@ def train_prior(run_dir: str | Path, cfg: PriorConfig | None = None, data_dir=No
     va_codes, _ = encode_all(model, splits.val)
     te_codes, te_y = encode_all(model, splits.test)
 
-    init_seed(cfg.seed)
-    prior = CodePrior(cfg).to(model.device)
-    opt = torch.optim.AdamW(prior.parameters(), lr=cfg.lr, weight_decay=0.01)
-    write_json(run_dir / PRIOR_CONFIG, cfg.to_dict())
+    with run_lock(run_dir):
+        init_seed(cfg.seed)
+        prior = CodePrior(cfg).to(model.device)
+        opt = torch.optim.AdamW(prior.parameters(), lr=cfg.lr, weight_decay=0.01)
+        write_json(run_dir / PRIOR_CONFIG, cfg.to_dict())
 
-    def batches(order: torch.Generator):
-        perm = torch.randperm(len(tr_codes), generator=order)
-        for i in range(0, len(perm), cfg.batch_size):
-            idx = perm[i:i + cfg.batch_size]
-            yield tr_codes[idx], tr_y[idx].clone()
+        def batches(order: torch.Generator):
+            perm = torch.randperm(len(tr_codes), generator=order)
+            for i in range(0, len(perm), cfg.batch_size):
+                idx = perm[i:i + cfg.batch_size]
+                yield tr_codes[idx], tr_y[idx].clone()
 
-    def step(batch, _epoch):
-        c, y = batch
-        y[torch.rand(len(y)) < cfg.label_dropout] = cfg.n_classes  # "no label"
-        loss = prior.nll(c.to(prior.device), y.to(prior.device)).mean()  # nats per image
-        return loss, {"loss": float(loss.detach()), "bits": float(loss.detach()) / math.log(2)}, len(c)
+        def step(batch, _epoch):
+            c, y = batch
+            y[torch.rand(len(y)) < cfg.label_dropout] = cfg.n_classes  # "no label"
+            loss = prior.nll(c.to(prior.device), y.to(prior.device)).mean()  # nats per image
+            return loss, {"loss": float(loss.detach()), "bits": float(loss.detach()) / math.log(2)}, len(c)
 
-    history = fit(prior, opt, epochs=cfg.epochs, steps=math.ceil(len(tr_codes) / cfg.batch_size), batches=batches,
-                  step=step, seed=cfg.seed, lr_at=lambda s, total: warmup_cosine_lr(cfg.lr, s, total),
-                  validate=lambda: {"bits": mean_bits(prior, va_codes, None)}, select_by="bits", clip_grad=1.0,
-                  files=Files(run_dir / PRIOR_WEIGHTS, run_dir / PRIOR_LAST, run_dir / PRIOR_HISTORY), name="prior",
-                  log=log, progress=progress)
-    prior.load_state_dict(load_tensors(run_dir / PRIOR_WEIGHTS, prior.device)[0])
-    metrics = {
-        "test_bits_per_image": mean_bits(prior, te_codes, None),
-        "test_bits_per_image_given_label": mean_bits(prior, te_codes, te_y),
-        "uniform_bits_per_image": te_codes[0].numel() * math.log2(cfg.n_codes),
-        "epochs": cfg.epochs, "train_seconds": round(sum(float(r["seconds"]) for r in history), 1),
-    }
-    write_json(run_dir / PRIOR_METRICS, metrics)
+        history = fit(prior, opt, epochs=cfg.epochs, steps=math.ceil(len(tr_codes) / cfg.batch_size), batches=batches,
+                      step=step, seed=cfg.seed, lr_at=lambda s, total: warmup_cosine_lr(cfg.lr, s, total),
+                      validate=lambda: {"bits": mean_bits(prior, va_codes, None)}, select_by="bits", clip_grad=1.0,
+                      files=Files(run_dir / PRIOR_WEIGHTS, run_dir / PRIOR_LAST, run_dir / PRIOR_HISTORY), name="prior",
+                      log=log, progress=progress)
+        prior.load_state_dict(load_tensors(run_dir / PRIOR_WEIGHTS, prior.device)[0])
+        metrics = {
+            "test_bits_per_image": mean_bits(prior, te_codes, None),
+            "test_bits_per_image_given_label": mean_bits(prior, te_codes, te_y),
+            "uniform_bits_per_image": te_codes[0].numel() * math.log2(cfg.n_codes),
+            "epochs": cfg.epochs, "train_seconds": round(sum(float(r["seconds"]) for r in history), 1),
+        }
+        write_json(run_dir / PRIOR_METRICS, metrics)
     return metrics
