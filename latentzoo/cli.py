@@ -32,7 +32,8 @@ from .errors import ConfigError, DataError, LatentzooError
 from .eval import evaluate, generation_metrics, psnr
 from .models import PriorConfig
 from .noise import corrupt, parse_noise
-from .runs import CONFIG, load, read_config
+from .files import read_json
+from .runs import CONFIG, PRIOR_CONFIG, load, read_config
 from .training import train, train_prior
 from .version import __version__
 from .viz.plots import save_grid, save_reconstructions, save_rows
@@ -111,6 +112,8 @@ def build_parser() -> Parser:
     t.add_argument("--resume", action="store_true",
                    help="continue the run in --out from its last checkpoint (one stopped before its first starts again)")
     t.add_argument("--overwrite", action="store_true", help="replace the run that --out holds")
+    t.add_argument("--checkpoint-every", type=nonneg_int, default=0,
+                   help="also write the resume checkpoint every N steps inside an epoch (0: at epoch ends only)")
     t.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar (default: when stderr is a terminal)")
     common(t)
@@ -150,6 +153,10 @@ def build_parser() -> Parser:
                              ("seed", nonneg_int, "fixes initialisation and data order")):
         tp.add_argument("--" + name.replace("_", "-"), type=cast,
                         help=f"{what} (default {getattr(prior_defaults, name):g})")
+    tp.add_argument("--resume", action="store_true", help="continue the prior from prior_last.safetensors "
+                                                          "(its saved settings; only --epochs may change)")
+    tp.add_argument("--checkpoint-every", type=nonneg_int, default=0,
+                    help="also write the prior's resume checkpoint every N steps inside an epoch (0: at epoch ends only)")
     tp.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
     common(tp)
 
@@ -213,7 +220,8 @@ def cmd_train(a) -> int:
             cfg.epochs = given["epochs"]
     else:
         cfg = make_config(a.model, **given)
-    train(cfg, a.out, resume=a.resume, overwrite=a.overwrite, data_dir=a.data_dir, device=a.device, progress=a.progress)
+    train(cfg, a.out, resume=a.resume, overwrite=a.overwrite, checkpoint_every=a.checkpoint_every, data_dir=a.data_dir,
+          device=a.device, progress=a.progress)
     make_report(a.out, data_dir=a.data_dir, device=a.device)
     print(f"run written to {a.out}")
     return 0
@@ -250,9 +258,19 @@ def cmd_eval(a) -> int:
 
 
 def cmd_train_prior(a) -> int:
-    cfg = PriorConfig(**{k: getattr(a, k) for k in ("epochs", "batch_size", "lr", "d_model", "n_layers", "seed")
-                         if getattr(a, k) is not None})
-    metrics = train_prior(a.run, cfg, data_dir=a.data_dir, device=a.device, progress=a.progress)
+    given = {k: getattr(a, k) for k in ("epochs", "batch_size", "lr", "d_model", "n_layers", "seed")
+             if getattr(a, k) is not None}
+    if a.resume and (a.run / PRIOR_CONFIG).is_file():
+        cfg = PriorConfig.from_dict(read_json(a.run / PRIOR_CONFIG))
+        clash = [k for k, v in given.items() if k != "epochs" and getattr(cfg, k) != v]
+        if clash:
+            raise ConfigError(f"--resume continues the saved prior; --{clash[0].replace('_', '-')} differs from its "
+                              f"{getattr(cfg, clash[0])} (only --epochs may change)")
+        cfg.epochs = given.get("epochs", cfg.epochs)
+    else:
+        cfg = PriorConfig(**given)
+    metrics = train_prior(a.run, cfg, data_dir=a.data_dir, device=a.device, resume=a.resume,
+                          checkpoint_every=a.checkpoint_every, progress=a.progress)
     make_report(a.run, data_dir=a.data_dir, device=a.device)  # now with samples
     print(f"prior written to {a.run}: test {metrics['test_bits_per_image']:.1f} bits per image "
           f"({metrics['test_bits_per_image_given_label']:.1f} given the label; uniform codes "
@@ -369,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"latentzoo: error: {one_line(str(e))}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
-        print("latentzoo: interrupted (a training run continues from its last finished epoch with --resume)",
+        print("latentzoo: interrupted (a training run continues from its last checkpoint with --resume)",
               file=sys.stderr)
         return 130
     except OSError as e:

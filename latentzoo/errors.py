@@ -28,3 +28,11 @@ class TrainingDiverged(LatentzooError):
     """The loss became NaN or infinite; nothing non-finite was saved."""
 
     exit_code = 1
+
+
+class Interrupted(LatentzooError):
+    """Training stopped by SIGINT or SIGTERM after finishing its step and writing a checkpoint."""
+
+    def __init__(self, message: str, signum: int):
+        super().__init__(message)
+        self.exit_code = 128 + signum  # the shell's convention for a death by that signal

@@ -25,7 +25,8 @@ from latentzoo.runs import LAST, run_lock
 
 from conftest import ROOT, needs_mnist
 
-TRAIN = ["train", "ae", "--backbone", "mlp", "--hidden", "64", "--epochs", "3", "--limit", "3000", "--no-progress"]
+TRAIN = ["train", "ae", "--backbone", "mlp", "--hidden", "64", "--epochs", "3", "--limit", "3000", "--no-progress",
+         "--checkpoint-every", "5"]  # 24 steps an epoch: most kills land between mid-epoch checkpoints
 
 
 def start(args, **kw) -> subprocess.Popen:
@@ -61,6 +62,27 @@ def test_killed_at_random_moments_then_resumed_ends_as_an_uninterrupted_run(tmp_
     b, _ = load_tensors(tmp_path / "straight" / LAST)
     assert meta["epoch"] == "3" and a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     assert not (run / ".lock").exists()
+
+
+@needs_mnist
+def test_sigterm_finishes_the_step_writes_a_checkpoint_and_says_how_to_resume(tmp_path):
+    run, longer = tmp_path / "term", [*TRAIN, "--epochs", "40", "--checkpoint-every", "0"]  # 0.1 s an epoch
+    proc = start([*longer, "--out", str(run)])
+    wait_for(run / "last.safetensors", proc)  # after the first epoch, so that the stop lands inside another
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    if proc.returncode == 0:
+        pytest.skip("training ended before the signal landed")
+    lines = [line for line in err.splitlines() if line.startswith("latentzoo:")]
+    assert proc.returncode == 128 + signal.SIGTERM and len(lines) == 1 and "continue with --resume" in lines[0], err
+    assert "Traceback" not in err
+    meta = load_tensors(run / LAST)[1]
+    assert not (run / ".lock").exists()
+    assert main([*longer, "--out", str(run), "--resume"]) == 0
+    assert main([*longer, "--out", str(tmp_path / "straight")]) == 0
+    a, b = load_tensors(run / LAST)[0], load_tensors(tmp_path / "straight" / LAST)[0]
+    assert all(torch.equal(a[k], b[k]) for k in b), f"resumed from {meta.get('step', 0)} steps into epoch {meta['epoch']}"
 
 
 @needs_mnist
@@ -155,3 +177,42 @@ def test_nothing_in_the_package_runs_code_from_a_file():
                     if not safe:
                         found.append(f"{path.name}:{node.lineno}: {name}")
     assert not found, found
+
+
+def test_a_signal_inside_an_epoch_resumes_exactly_from_that_step(tmp_path):
+    """The loop on a toy problem: SIGINT at a chosen step writes a mid-epoch checkpoint (with the random
+    state the rest of the epoch draws from) and stops; resuming gives the uninterrupted weights."""
+    from latentzoo import loop
+    from latentzoo.errors import Interrupted
+
+    data = torch.randn(96, 4, generator=torch.Generator().manual_seed(0))
+
+    def run(folder, signal_at=None, resume=False):
+        loop.init_seed(0)
+        model = torch.nn.Linear(4, 1)
+        opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+        count = {"n": 0}
+
+        def step(x, _epoch):
+            count["n"] += 1
+            if count["n"] == signal_at:
+                os.kill(os.getpid(), signal.SIGINT)
+            noisy = x + 0.1 * torch.randn_like(x)  # draws from the global generator, as the DAE and VAE do
+            loss = (model(noisy) - x.sum(1, keepdim=True)).pow(2).mean()
+            return loss, {"loss": float(loss.detach())}, len(x)
+
+        files = loop.Files(folder / "best.safetensors", folder / "last.safetensors", folder / "history.csv")
+        loop.fit(model, opt, epochs=3, steps=6, seed=0, files=files, resume=resume, select_by="loss",
+                 batches=lambda order: (data[i] for i in torch.randperm(96, generator=order).split(16)), step=step,
+                 validate=lambda: {"loss": float((model(data) - data.sum(1, keepdim=True)).pow(2).mean().detach())},
+                 log=lambda m: None, progress=False)
+        return model.state_dict()
+
+    straight = run(tmp_path / "a")
+    with pytest.raises(Interrupted, match="stopped by SIGINT at epoch 2, step 3; checkpoint written") as e:
+        run(tmp_path / "b", signal_at=9)
+    assert e.value.exit_code == 130
+    assert load_tensors(tmp_path / "b" / "last.safetensors")[1]["step"] == "3"
+    resumed = run(tmp_path / "b", resume=True)
+    assert all(torch.equal(straight[k], resumed[k]) for k in straight)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the usual handler is back

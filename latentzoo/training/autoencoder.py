@@ -50,14 +50,16 @@ def validate(model: Autoencoder, data, batch_size: int) -> dict[str, float]:
     return {k: v / len(data) for k, v in sums.items()}
 
 
-def train(cfg: Config, out: str | Path, *, resume: bool = False, overwrite: bool = False, data_dir=None,
-          device=None, splits: Splits | None = None, progress: bool | None = None, log: Log = stderr_log) -> Path:
+def train(cfg: Config, out: str | Path, *, resume: bool = False, overwrite: bool = False, checkpoint_every: int = 0,
+          data_dir=None, device=None, splits: Splits | None = None, progress: bool | None = None,
+          log: Log = stderr_log) -> Path:
     """Train `cfg` into the run folder `out` and evaluate it; returns the folder.
 
     `splits` (optional) are the data set's full splits; `cfg.limit` and `cfg.only_digit` are applied
     to them here, so config.json always says what the run trained on. `resume` continues from the
     last checkpoint, or starts again when the run stopped before its first one; `overwrite` replaces
-    whatever run the folder holds. One process at a time writes into a run folder (runs.run_lock)."""
+    whatever run the folder holds; `checkpoint_every` steps also inside an epoch (latentzoo.loop). One
+    process at a time writes into a run folder (runs.run_lock)."""
     out = Path(out)
     check_config(cfg)
     dev = resolve_device(device)
@@ -93,7 +95,7 @@ def train(cfg: Config, out: str | Path, *, resume: bool = False, overwrite: bool
                       batches=lambda order: splits.train.batches(cfg.batch_size, shuffle=True, generator=order, device=dev),
                       step=step, seed=cfg.seed, lr_at=lr_at, validate=lambda: validate(model, splits.val, cfg.batch_size),
                       select_by=model.select_by, files=Files(out / BEST, out / LAST, out / HISTORY), resume=resume,
-                      log=log, progress=progress)
+                      checkpoint_every=checkpoint_every, log=log, progress=progress)
         finish(model, out, splits, history)
     return out
 

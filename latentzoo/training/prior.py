@@ -30,9 +30,11 @@ def encode_all(model, data, batch: int = 1000) -> tuple[torch.Tensor, torch.Tens
     return torch.cat(codes), data.labels.clone()
 
 
-def train_prior(run_dir: str | Path, cfg: PriorConfig | None = None, data_dir=None, device=None,
-                progress: bool | None = None, log: Log = stderr_log) -> dict:
-    """Fit a prior to the training-set codes of the VQ-VAE in `run_dir`; save it there; return metrics."""
+def train_prior(run_dir: str | Path, cfg: PriorConfig | None = None, data_dir=None, device=None, *,
+                resume: bool = False, checkpoint_every: int = 0, progress: bool | None = None,
+                log: Log = stderr_log) -> dict:
+    """Fit a prior to the training-set codes of the VQ-VAE in `run_dir`; save it there; return metrics.
+    `resume` continues from prior_last.safetensors (a prior stopped before its first checkpoint starts again)."""
     run_dir = Path(run_dir)
     vq_cfg = read_config(run_dir)
     model = load(run_dir, device=device)
@@ -48,6 +50,9 @@ def train_prior(run_dir: str | Path, cfg: PriorConfig | None = None, data_dir=No
     te_codes, te_y = encode_all(model, splits.test)
 
     with run_lock(run_dir):
+        if resume and not (run_dir / PRIOR_LAST).is_file():
+            log(f"{run_dir} has no prior checkpoint yet; training the prior from the start")
+            resume = False
         init_seed(cfg.seed)
         prior = CodePrior(cfg).to(model.device)
         opt = torch.optim.AdamW(prior.parameters(), lr=cfg.lr, weight_decay=0.01)
@@ -69,7 +74,7 @@ def train_prior(run_dir: str | Path, cfg: PriorConfig | None = None, data_dir=No
                       step=step, seed=cfg.seed, lr_at=lambda s, total: warmup_cosine_lr(cfg.lr, s, total),
                       validate=lambda: {"bits": mean_bits(prior, va_codes, None)}, select_by="bits", clip_grad=1.0,
                       files=Files(run_dir / PRIOR_WEIGHTS, run_dir / PRIOR_LAST, run_dir / PRIOR_HISTORY), name="prior",
-                      log=log, progress=progress)
+                      resume=resume, checkpoint_every=checkpoint_every, log=log, progress=progress)
         prior.load_state_dict(load_tensors(run_dir / PRIOR_WEIGHTS, prior.device)[0])
         metrics = {
             "test_bits_per_image": mean_bits(prior, te_codes, None),
