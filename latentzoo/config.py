@@ -40,23 +40,24 @@ class Config:
     # --- model
     model: str = setting("model kind", choices=MODELS, cli=False)
     backbone: str = setting("mlp: 784-512-256-latent; conv: 28 -> 14 -> 7 and back", choices=("mlp", "conv"))
-    latent_dim: int = setting("latent size (VQ-VAE: size D of each code vector)", low=1)
-    hidden: int = setting("mlp hidden width (layers hidden, hidden/2)", low=1, group="mlp")
-    channels: int = setting("conv channels at 14x14 (twice that at 7x7)", low=1, group="conv")
-    res_blocks: int = setting("conv residual blocks at 7x7 in encoder and decoder", low=0, group="conv")
+    latent_dim: int = setting("latent size (VQ-VAE: size D of each code vector)", low=1, high=4096)
+    hidden: int = setting("mlp hidden width (layers hidden, hidden/2)", low=1, high=65536, group="mlp")
+    channels: int = setting("conv channels at 14x14 (twice that at 7x7)", low=1, high=4096, group="conv")
+    res_blocks: int = setting("conv residual blocks at 7x7 in encoder and decoder", low=0, high=64, group="conv")
     fine_blocks: int = setting("conv residual blocks at 14x14, plus a 3x3 conv at 28x28, at each end", low=0,
-                               group="conv")
+                               high=64, group="conv")
     norm: str = setting("normalisation inside conv residual blocks", choices=("none", "group"), group="conv")
     act: str = setting("activation of every hidden layer", choices=("relu", "silu", "gelu"))
     recon: str = setting("reconstruction loss, summed over pixels: mse, or bce (Bernoulli)", choices=("mse", "bce"))
     beta: float = setting("VAE: KL weight; VQ-VAE: commitment weight", low=0, open_high=True, group="beta")
-    kl_warmup: int = setting("VAE: epochs over which the KL weight ramps from 0 to beta", low=0, group="elbo")
+    kl_warmup: int = setting("VAE: epochs over which the KL weight ramps from 0 to beta", low=0, high=100_000,
+                             group="elbo")
     noise: str = setting("DAE: training corruption, e.g. gaussian:0.5 or gaussian:0.3+mask:0.2", group="noise")
-    n_classes: int = setting("CVAE: number of labels it is conditioned on", low=1, cli=False, group="labels")
+    n_classes: int = setting("CVAE: number of labels it is conditioned on", low=1, high=10, cli=False, group="labels")
     # --- quantizer (VQ-VAE)
     quantizer: str = setting("VQ-VAE: vq (nearest codebook vector) or fsq (finite scalar quantization)",
                              choices=("vq", "fsq"), group="codes")
-    codebook_size: int = setting("VQ-VAE: K codes", low=1, group="vq")
+    codebook_size: int = setting("VQ-VAE: K codes", low=1, high=1_048_576, group="vq")
     ema: bool = setting("EMA codebook updates", group="vq")
     ema_decay: float = setting("decay of the EMA codebook statistics", low=0, high=1, open_low=True,
                                open_high=True, group="vq")
@@ -65,17 +66,18 @@ class Config:
     dead_threshold: float = setting("a code is dead below this many assigned vectors per step (moving average); "
                                     "scale it with --batch-size", low=0, open_low=True, open_high=True, group="vq")
     cosine: bool = setting("l2-normalised codes and inputs", group="vq")
-    codebook_dim: int = setting("look codes up in a projected space of this size (0: off)", low=0, group="vq")
+    codebook_dim: int = setting("look codes up in a projected space of this size (0: off)", low=0, high=4096,
+                                 group="vq")
     fsq_levels: str = setting("FSQ levels per channel, e.g. 8,8,8 (K = product)", group="fsq")
     # --- training
     dataset: str = setting("data set", choices=DATASETS)
-    epochs: int = setting("passes over the training set", low=1)
-    batch_size: int = setting("images per step", low=1)
+    epochs: int = setting("passes over the training set", low=1, high=100_000)
+    batch_size: int = setting("images per step", low=1, high=1_000_000)
     lr: float = setting("learning rate", low=0, open_low=True, open_high=True)
     lr_schedule: str = setting("cosine: decay to 0 over the run; constant", choices=("cosine", "constant"))
     adam_beta2: float = setting("Adam's second-moment decay", low=0, high=1, open_high=True)
-    seed: int = setting("fixes initialisation, data order, noise and sampling", low=0)
-    limit: int | None = setting("use only the first N training images", low=1)
+    seed: int = setting("fixes initialisation, data order, noise and sampling", low=0, high=2**32 - 1)
+    limit: int | None = setting("use only the first N training images", low=1, high=10**9)
     binarize: bool = setting("dynamic binarization: pixels drawn as Bernoulli(intensity) every batch")
     only_digit: int | None = setting("train and validate on this digit only (one-class anomaly detection)",
                                      low=0, high=9)
@@ -120,8 +122,9 @@ class Config:
             levels = self.levels
         except ValueError:
             raise ConfigError(f"fsq_levels must be comma-separated integers, got '{self.fsq_levels}'") from None
-        if not all(v >= 2 for v in levels):
-            raise ConfigError(f"fsq levels must each be >= 2, got '{self.fsq_levels}'")
+        if not all(v >= 2 for v in levels) or math.prod(levels) > 1_048_576:
+            raise ConfigError(f"fsq levels must each be >= 2, with a product of at most 1,048,576, got "
+                              f"'{self.fsq_levels}'")
         parse_noise(self.noise)
 
 
@@ -160,10 +163,11 @@ def check_value(f, v: Any) -> None:
 def bound_text(f) -> str:
     """A field's bounds in words: 'at least 1', 'positive', 'in [0, 1)'."""
     m = f.metadata
+    show = lambda v: f"{v:,}" if float(v).is_integer() else f"{v:g}"  # noqa: E731
     low, high = m["low"], m["high"]
     if high is None:
-        return "positive" if m["open_low"] and low == 0 else (f"above {low:g}" if m["open_low"] else f"at least {low:g}")
-    return f"in {'(' if m['open_low'] else '['}{low:g}, {high:g}{')' if m['open_high'] else ']'}"
+        return "positive" if m["open_low"] and low == 0 else (f"above {show(low)}" if m["open_low"] else f"at least {show(low)}")
+    return f"in {'(' if m['open_low'] else '['}{show(low)}, {show(high)}{')' if m['open_high'] else ']'}"
 
 
 # Shared by every model kind.

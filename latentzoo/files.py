@@ -24,11 +24,15 @@ def atomic_write(path: str | os.PathLike, data: bytes | str) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data.encode() if isinstance(data, str) else data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data.encode() if isinstance(data, str) else data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:  # disk full, read-only folder, a signal: the old file stays, the partial one goes
+        tmp.unlink(missing_ok=True)
+        raise
     return path
 
 
@@ -58,9 +62,18 @@ def write_csv(path: str | os.PathLike, rows: list[dict[str, Any]]) -> Path:
     return atomic_write(path, buf.getvalue())
 
 
-def read_csv(path: str | os.PathLike) -> list[dict[str, str]]:
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
+def read_csv(path: str | os.PathLike, numeric: tuple[str, ...] = ()) -> list[dict[str, str]]:
+    """The rows of a CSV file; a damaged file, or a row whose `numeric` columns are not numbers, is a
+    RunError naming the file."""
+    try:
+        with open(path, newline="") as f:
+            rows = list(csv.DictReader(f))
+        for r in rows:
+            for k in numeric:
+                float(r[k])
+    except (OSError, UnicodeDecodeError, csv.Error, KeyError, TypeError, ValueError) as e:
+        raise RunError(f"{path}: damaged table ({type(e).__name__}: {e})") from None
+    return rows
 
 
 def save_tensors(path: str | os.PathLike, tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None = None) -> Path:

@@ -149,7 +149,7 @@ def fit(model: torch.nn.Module, opt: torch.optim.Optimizer, *, epochs: int, step
                 partial = (tensors["rng.torch"].cpu(), cuda_rng, json.loads(meta["sums"]), int(meta["seen"]),
                            float(meta["seconds"]))
             if files.history is not None and files.history.exists():
-                history = [r for r in read_csv(files.history) if int(r["epoch"]) <= start]
+                history = [r for r in read_csv(files.history, ("epoch", "seconds")) if float(r["epoch"]) <= start]
             where = files.last.parent
             log(f"{where}: already trained for {start} epochs (asked for {epochs}); evaluating only" if start >= epochs
                 else f"resuming {where} at {prefix}epoch {start + 1}/{epochs}" + (f", step {start_step + 1}" if start_step else ""))

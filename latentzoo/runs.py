@@ -143,6 +143,9 @@ def load(run_dir: str | os.PathLike, which: str = "best", device: str | torch.de
     load_weights(model, Path(run_dir) / (BEST if which == "best" else LAST), "model." if which == "last" else "")
     model = model.to(dev).eval()
     prior = load_prior(run_dir, dev) if model.has_codes else None
+    if prior is not None and prior.cfg.n_codes != cfg.n_codes:
+        raise RunError(f"{Path(run_dir) / PRIOR_WEIGHTS} is a prior over {prior.cfg.n_codes} codes, but the run's "
+                       f"model has {cfg.n_codes}: it belongs to another VQ-VAE")
     return VQVAEWithPrior(model, prior).eval() if prior is not None else model
 
 

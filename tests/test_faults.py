@@ -123,7 +123,7 @@ def test_one_writer_per_run_folder(tmp_path):
     (["sample", "RUN", "-n", "99999999999", "--out", "s.png"], "must be 1 to 10,000"),
     (["sample", "RUN", "--temperature", "nan", "--out", "s.png"], "not a finite number"),
     (["train", "ae", "--out", "x", "--lr", "inf"], "not a finite number"),
-    (["train", "ae", "--out", "x", "--batch-size", "-3"], "batch_size must be at least 1"),
+    (["train", "ae", "--out", "x", "--batch-size", "-3"], "batch_size must be in [1, 1,000,000]"),
     (["train", "ae", "--out", "x", "--resume", "--overwrite"], "choose one"),
 ])
 def test_hostile_numbers_get_one_line_and_exit_2(args, words, tmp_path, capsys, monkeypatch):

@@ -38,7 +38,7 @@ def make_plots(run_dir: Path, model, test: ImageSet, tsne: bool = False) -> list
     gen = torch.Generator().manual_seed(PLOT_SEED)
 
     if (run_dir / HISTORY).is_file():
-        made.append(("Loss curves", plots.loss_curves(out / "loss_curves.png", read_csv(run_dir / HISTORY))))
+        made.append(("Loss curves", plots.loss_curves(out / "loss_curves.png", read_csv(run_dir / HISTORY, ("epoch",)))))
     x, y = test.tensors(slice(0, 32), model.device)
     labels = (lambda t: t) if model.needs_labels else (lambda t: None)
     with torch.no_grad():

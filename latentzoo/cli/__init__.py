@@ -1,0 +1,47 @@
+"""The `latentzoo` command line (also `python -m latentzoo`).
+
+    latentzoo train {ae,dae,vae,cvae,vqvae} --out DIR [options]   train a model into a run folder
+    latentzoo train-prior DIR                                     a prior over a VQ-VAE's codes
+    latentzoo eval DIR [--json]                                   test-set metrics of a run
+    latentzoo reconstruct DIR --out FILE.png                      inputs above reconstructions
+    latentzoo sample DIR -n 64 --out FILE.png [--digit D]         new digits
+    latentzoo denoise DIR --noise SPEC --out FILE.png             rows: clean, noisy, denoised
+    latentzoo interpolate DIR --out FILE.png                      walks between test digits
+    latentzoo report DIR [--out FILE.html]                        HTML page: settings, metrics, plots
+    latentzoo bench [--quick]                                     the benchmark table (results.json, RESULTS.md)
+    latentzoo demo [--out DIR]                                    a short VAE run with pictures
+
+`train`'s options, help and defaults come from the Config fields (latentzoo.config). A user mistake
+prints one line to stderr and exits with status 2; no traceback. `parser` builds the options,
+`commands` holds one function per subcommand.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from ..errors import LatentzooError
+from .commands import COMMANDS
+from .parser import build_parser, one_line
+
+__all__ = ["main", "build_parser"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except LatentzooError as e:
+        print(f"latentzoo: error: {one_line(str(e))}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("latentzoo: interrupted (a training run continues from its last checkpoint with --resume)",
+              file=sys.stderr)
+        return 130
+    except OSError as e:
+        print(one_line(f"latentzoo: error: {e.strerror or e}: {e.filename or ''}".rstrip(": ")), file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

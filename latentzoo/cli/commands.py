@@ -1,0 +1,192 @@
+"""The command line's subcommands, one function each: `cmd_NAME(args) -> exit status`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+from ..bench import run_bench
+from ..config import cli_fields, make_config
+from ..data import find_mnist, load_dataset
+from ..errors import ConfigError, DataError
+from ..eval import evaluate, generation_metrics, psnr
+from ..files import read_json
+from ..models import PriorConfig
+from ..noise import corrupt, parse_noise
+from ..runs import CONFIG, PRIOR_CONFIG, load, read_config
+from ..training import train, train_prior
+from ..viz.plots import save_grid, save_reconstructions, save_rows
+from ..viz.report import make_report
+
+
+def cmd_train(a) -> int:
+    given = {f.name: getattr(a, f.name) for f in cli_fields() if getattr(a, f.name) is not None}
+    if a.resume and a.overwrite:
+        raise ConfigError("--resume continues the run in --out and --overwrite replaces it: choose one")
+    if a.resume and (a.out / CONFIG).is_file():
+        cfg = read_config(a.out)
+        if cfg.model != a.model:
+            raise ConfigError(f"{a.out} holds a {cfg.model} run, not {a.model}")
+        clash = [k for k, v in given.items() if k != "epochs" and getattr(cfg, k) != v]
+        if clash:
+            k = clash[0]
+            raise ConfigError(f"--resume continues the saved config; --{k.replace('_', '-')} {given[k]} differs from "
+                              f"its {getattr(cfg, k)} (only --epochs may change)")
+        if "epochs" in given:
+            cfg.epochs = given["epochs"]
+    else:
+        cfg = make_config(a.model, **given)
+    train(cfg, a.out, resume=a.resume, overwrite=a.overwrite, checkpoint_every=a.checkpoint_every, data_dir=a.data_dir,
+          device=a.device, progress=a.progress)
+    make_report(a.out, data_dir=a.data_dir, device=a.device)
+    print(f"run written to {a.out}")
+    return 0
+
+
+def _load_run(a):
+    model = load(a.run, getattr(a, "checkpoint", "best"), device=a.device)  # eval has --checkpoint
+    return model, load_dataset(model.cfg.dataset, a.data_dir)
+
+
+def format_metrics(metrics: dict) -> str:
+    return "\n".join(f"{k:>16}  {v:.6g}" if isinstance(v, float) else f"{k:>16}  {v}" for k, v in metrics.items())
+
+
+def guidance_option(model, guidance: float | None) -> dict:
+    """{'guidance': g} for a model that takes it; a value given for one that does not is a mistake."""
+    if guidance is not None and not model.guided:
+        raise ConfigError(f"--guidance applies to a VQ-VAE's learned prior; this run is a {model.cfg.model} without one")
+    return {"guidance": guidance} if guidance is not None else {}
+
+
+def cmd_eval(a) -> int:
+    model, data = _load_run(a)
+    cfg = model.cfg
+    metrics = {"model": cfg.model, "backbone": cfg.backbone, "dataset": cfg.dataset, "checkpoint": a.checkpoint,
+               **evaluate(model, data.test)}
+    guidance_option(model, a.guidance)
+    if a.samples and cfg.dataset == "mnist":
+        metrics.update(generation_metrics(model, data.test, a.samples, data_dir=a.data_dir, temperature=a.temperature,
+                                          guidance=a.guidance))
+        metrics["sample_temperature"] = a.temperature
+    print(json.dumps(metrics, indent=2) if a.json else format_metrics(metrics))
+    return 0
+
+
+def cmd_train_prior(a) -> int:
+    given = {k: getattr(a, k) for k in ("epochs", "batch_size", "lr", "d_model", "n_layers", "seed")
+             if getattr(a, k) is not None}
+    if a.resume and (a.run / PRIOR_CONFIG).is_file():
+        cfg = PriorConfig.from_dict(read_json(a.run / PRIOR_CONFIG))
+        clash = [k for k, v in given.items() if k != "epochs" and getattr(cfg, k) != v]
+        if clash:
+            raise ConfigError(f"--resume continues the saved prior; --{clash[0].replace('_', '-')} differs from its "
+                              f"{getattr(cfg, clash[0])} (only --epochs may change)")
+        cfg.epochs = given.get("epochs", cfg.epochs)
+    else:
+        cfg = PriorConfig(**given)
+    metrics = train_prior(a.run, cfg, data_dir=a.data_dir, device=a.device, resume=a.resume,
+                          checkpoint_every=a.checkpoint_every, progress=a.progress)
+    make_report(a.run, data_dir=a.data_dir, device=a.device)  # now with samples
+    print(f"prior written to {a.run}: test {metrics['test_bits_per_image']:.1f} bits per image "
+          f"({metrics['test_bits_per_image_given_label']:.1f} given the label; uniform codes "
+          f"{metrics['uniform_bits_per_image']:.1f})")
+    return 0
+
+
+def cmd_reconstruct(a) -> int:
+    model, data = _load_run(a)
+    x, y = data.test.tensors(slice(0, a.n), model.device)
+    with torch.no_grad():
+        save_reconstructions(a.out, x, model.reconstruct(x, y))
+    print(f"wrote {a.out}")
+    return 0
+
+
+def cmd_sample(a) -> int:
+    model = load(a.run, device=a.device)
+    options = guidance_option(model, a.guidance)
+    gen = torch.Generator().manual_seed(a.seed)
+    if a.digit is not None:
+        if not model.conditional:
+            raise ConfigError(f"--digit needs a conditional model (a cvae, or a vqvae with a prior from "
+                              f"`latentzoo train-prior`); this run is a {model.cfg.model}")
+        y = torch.full((a.n,), a.digit)
+    elif model.needs_labels:
+        y = torch.arange(a.n) % 10  # one column per digit
+    else:
+        y = None
+    images = model.sample(a.n, y=y, generator=gen, temperature=a.temperature, **options)
+    save_grid(a.out, images, nrow=10 if model.needs_labels and a.digit is None else 8)
+    print(f"wrote {a.out}")
+    return 0
+
+
+def cmd_denoise(a) -> int:
+    spec = parse_noise(a.noise)
+    model, data = _load_run(a)
+    x, y = data.test.tensors(slice(0, a.n), model.device)
+    noisy = corrupt(x, spec, torch.Generator().manual_seed(a.seed))
+    with torch.no_grad():
+        clean = model.reconstruct(noisy, y)
+    save_rows(a.out, [x, noisy, clean])
+    print(f"wrote {a.out}  (PSNR noisy {float(psnr(x, noisy).mean()):.2f} dB -> denoised "
+          f"{float(psnr(x, clean).mean()):.2f} dB on these {a.n} digits)")
+    return 0
+
+
+def cmd_interpolate(a) -> int:
+    if a.steps < 2:
+        raise ConfigError(f"--steps must be at least 2, got {a.steps}")
+    model, data = _load_run(a)
+    x, y = data.test.tensors(slice(0, 2 * a.pairs), model.device)
+    walks = model.interpolate(x[0::2], x[1::2], a.steps, y=y[0::2] if model.needs_labels else None)
+    save_grid(a.out, walks.flatten(0, 1), nrow=a.steps)  # (pairs * steps, 1, 28, 28)
+    print(f"wrote {a.out}")
+    return 0
+
+
+def cmd_demo(a) -> int:
+    try:
+        find_mnist(a.data_dir)
+        dataset = "mnist"
+    except DataError as e:
+        print(f"latentzoo: notice: MNIST is not available ({e}); the demo uses the bundled 8x8 digits instead",
+              file=sys.stderr)
+        dataset = "digits"
+    out, n = a.out, 2
+    while out.exists():  # never overwrite an earlier demo
+        out = a.out.with_name(f"{a.out.name}-{n}")
+        n += 1
+    # the MLP VAE: the quickest of the family to give recognisable samples on a CPU
+    cfg = make_config("vae", backbone="mlp", dataset=dataset, epochs=a.epochs if dataset == "mnist" else 5 * a.epochs)
+    print(f"demo: training a {cfg.backbone} VAE on {dataset} for {cfg.epochs} epochs into {out}", file=sys.stderr)
+    train(cfg, out, data_dir=a.data_dir, device=a.device)
+    make_report(out, data_dir=a.data_dir, device=a.device)
+    a.run, a.json, a.samples, a.temperature, a.checkpoint, a.guidance = out, False, 0, 1.0, "best", None
+    cmd_eval(a)
+    pictures = sorted(p.name for p in out.glob("*.png"))
+    print(f"demo done: {out} holds {', '.join(pictures)}")
+    return 0
+
+
+def cmd_bench(a) -> int:
+    out = a.out or Path("benchmarks/results-quick" if a.quick else "benchmarks/results")
+    run_bench(out, quick=a.quick, data_dir=a.data_dir, device=a.device)
+    print(f"wrote {out / 'results.json'} and {out / 'RESULTS.md'}")
+    return 0
+
+
+def cmd_report(a) -> int:
+    if a.out is not None and a.out.suffix.lower() not in (".html", ".htm"):
+        raise ConfigError(f"--out {a.out} should end in .html")
+    print(f"wrote {make_report(a.run, a.out, data_dir=a.data_dir, device=a.device, tsne=a.tsne)}")
+    return 0
+
+
+COMMANDS = {"bench": cmd_bench, "report": cmd_report, "train": cmd_train, "train-prior": cmd_train_prior,
+            "eval": cmd_eval, "reconstruct": cmd_reconstruct, "sample": cmd_sample, "denoise": cmd_denoise,
+            "interpolate": cmd_interpolate, "demo": cmd_demo}

@@ -1,0 +1,182 @@
+"""The command line's parser: argument types that fail in one line, `train`'s options generated from
+the Config fields (their help and defaults come from latentzoo.config), every subcommand's options."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+
+from ..config import MODELS, cli_fields, default_text, field_type
+from ..models import PriorConfig
+from ..version import __version__
+from ..viz.report import REPORT_CONTENTS
+
+
+def one_line(msg: str) -> str:
+    """A message with line breaks and unprintable text escaped: a value the user typed may hold either."""
+    return msg.replace("\r", "\\r").replace("\n", "\\n").encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports a usage mistake in one line (and exits with 2)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        print(f"latentzoo: error: {one_line(message)} (see {self.prog} --help)", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def number(cast, what: str, ok=lambda v: True, rule: str = ""):
+    """An argparse type: `cast` the text (finite numbers only), then check `ok`; mistakes are one line."""
+    def parse(s: str):
+        try:
+            if not s.isascii():  # int() and float() also read other scripts' digits
+                raise ValueError
+            v = cast(s)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{s}' is not {what}") from None
+        if not math.isfinite(v):
+            raise argparse.ArgumentTypeError(f"'{s}' is not a finite number")
+        if not ok(v):
+            raise argparse.ArgumentTypeError(f"{rule}, got {s}")
+        return v
+
+    return parse
+
+
+positive_int = number(int, "a whole number", lambda v: v >= 1, "must be at least 1")
+nonneg_int = number(int, "a whole number", lambda v: v >= 0, "must be 0 or more")
+positive_float = number(float, "a number", lambda v: v > 0, "must be a positive number")
+digit = number(int, "a digit 0-9", lambda v: 0 <= v <= 9, "a digit is 0-9")
+MAX_SAMPLES = 10_000  # one PNG grid: 10,000 digits already make it 75,000 pixels tall
+
+
+def png_path(s: str) -> Path:
+    p = Path(s)
+    if p.suffix.lower() != ".png":
+        raise argparse.ArgumentTypeError(f"'{s}' should end in .png")
+    return p
+
+
+def add_config_options(p: argparse.ArgumentParser) -> None:
+    """One option per Config field with cli=True; its help ends with the defaults per model kind.
+    Values are checked by Config.validate (one line, exit 2), so the bounds live in one place."""
+    for f in cli_fields():
+        kind, _ = field_type(f)
+        meta, flag = f.metadata, "--" + f.name.replace("_", "-")
+        help_ = f"{meta['help']} (default {default_text(f.name)})"
+        if kind is bool:
+            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=help_)
+        elif meta["choices"]:
+            p.add_argument(flag, choices=meta["choices"], help=help_)
+        else:
+            cast = {int: number(int, "a whole number"), float: number(float, "a number"), str: str}[kind]
+            p.add_argument(flag, type=cast, help=help_)
+
+
+def build_parser() -> Parser:
+    p = Parser(prog="latentzoo", description="Autoencoders (AE, DAE, VAE, CVAE, VQ-VAE) on MNIST.")
+    p.add_argument("--version", action="version", version=f"latentzoo {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def common(sp, data=True):
+        sp.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+        if data:
+            sp.add_argument("--data-dir", default=None, help="folder with the MNIST IDX files (else $LATENTZOO_DATA, "
+                                                             "the cache, a download)")
+
+    t = sub.add_parser("train", help="train a model into a run folder (then its pictures and report)")
+    t.add_argument("model", choices=MODELS)
+    t.add_argument("--out", required=True, type=Path, help="run folder to create (or continue with --resume)")
+    add_config_options(t)
+    t.add_argument("--resume", action="store_true",
+                   help="continue the run in --out from its last checkpoint (one stopped before its first starts again)")
+    t.add_argument("--overwrite", action="store_true", help="replace the run that --out holds")
+    t.add_argument("--checkpoint-every", type=nonneg_int, default=0,
+                   help="also write the resume checkpoint every N steps inside an epoch (0: at epoch ends only)")
+    t.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress bar (default: when stderr is a terminal)")
+    common(t)
+
+    e = sub.add_parser("eval", help="test-set metrics of a run")
+    e.add_argument("run", type=Path)
+    e.add_argument("--json", action="store_true", help="print JSON")
+    e.add_argument("--checkpoint", choices=("best", "last"), default="best",
+                   help="the kept epoch (model.safetensors, default) or the last one (last.safetensors)")
+    e.add_argument("--samples", type=nonneg_int, default=2000,
+                   help="samples for MNIST-FID and the classifier checks, where the model samples (2000; 0: skip)")
+    e.add_argument("--temperature", type=positive_float, default=1.0, help="sampling temperature for those (1.0)")
+    e.add_argument("--guidance", type=positive_float, default=None,
+                   help="a VQ-VAE with a prior: classifier-free guidance for the per-digit samples (default GUIDANCE "
+                        "in latentzoo/models/prior.py)")
+    common(e)
+
+    b = sub.add_parser("bench", help="train/reuse the benchmark models; write results.json and RESULTS.md")
+    b.add_argument("--quick", action="store_true", help="small budgets (minutes on 2 CPU cores), recorded as such")
+    b.add_argument("--out", type=Path, default=None, help="folder (default benchmarks/results, or "
+                                                           "benchmarks/results-quick with --quick)")
+    common(b)
+
+    rp = sub.add_parser("report", help="one self-contained HTML page: settings, metrics, every plot",
+                        epilog="plots: " + REPORT_CONTENTS)
+    rp.add_argument("run", type=Path)
+    rp.add_argument("--out", type=Path, help="HTML file to write (default RUN/report.html)")
+    rp.add_argument("--tsne", action="store_true", help="latent map by t-SNE instead of PCA")
+    common(rp)
+
+    prior_defaults = PriorConfig()
+    tp = sub.add_parser("train-prior", help="fit an autoregressive prior to a VQ-VAE's codes (enables sampling)")
+    tp.add_argument("run", type=Path)
+    for name, cast, what in (("epochs", positive_int, "passes over the training codes"),
+                             ("batch_size", positive_int, "code grids per step"), ("lr", positive_float, "peak learning rate"),
+                             ("d_model", positive_int, "transformer width"), ("n_layers", positive_int, "transformer blocks"),
+                             ("seed", nonneg_int, "fixes initialisation and data order")):
+        tp.add_argument("--" + name.replace("_", "-"), type=cast,
+                        help=f"{what} (default {getattr(prior_defaults, name):g})")
+    tp.add_argument("--resume", action="store_true", help="continue the prior from prior_last.safetensors "
+                                                          "(its saved settings; only --epochs may change)")
+    tp.add_argument("--checkpoint-every", type=nonneg_int, default=0,
+                    help="also write the prior's resume checkpoint every N steps inside an epoch (0: at epoch ends only)")
+    tp.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
+    common(tp)
+
+    r = sub.add_parser("reconstruct", help="test digits above their reconstructions")
+    r.add_argument("run", type=Path)
+    r.add_argument("--out", required=True, type=png_path)
+    r.add_argument("-n", type=positive_int, default=32, help="number of test digits (32)")
+    common(r)
+
+    s = sub.add_parser("sample", help="draw new digits")
+    s.add_argument("run", type=Path)
+    s.add_argument("--out", required=True, type=png_path)
+    s.add_argument("-n", type=number(int, "a whole number", lambda v: 1 <= v <= MAX_SAMPLES,
+                                     f"must be 1 to {MAX_SAMPLES:,}"), default=64, help="number of samples (64)")
+    s.add_argument("--digit", type=digit, help="draw this digit (conditional models)")
+    s.add_argument("--temperature", type=positive_float, default=1.0, help="scale of the prior noise (1.0)")
+    s.add_argument("--guidance", type=positive_float, default=None,
+                   help="a VQ-VAE with a prior, with --digit: classifier-free guidance, 1 = none (default GUIDANCE in "
+                        "latentzoo/models/prior.py)")
+    s.add_argument("--seed", type=nonneg_int, default=0)
+    common(s, data=False)
+
+    d = sub.add_parser("denoise", help="rows: clean, noisy, denoised")
+    d.add_argument("run", type=Path)
+    d.add_argument("--noise", required=True, help="corruption, e.g. gaussian:0.5")
+    d.add_argument("--out", required=True, type=png_path)
+    d.add_argument("-n", type=positive_int, default=8, help="number of test digits (8)")
+    d.add_argument("--seed", type=nonneg_int, default=0)
+    common(d)
+
+    i = sub.add_parser("interpolate", help="decode walks between pairs of test digits")
+    i.add_argument("run", type=Path)
+    i.add_argument("--out", required=True, type=png_path)
+    i.add_argument("--pairs", type=positive_int, default=6, help="number of pairs, one row each (6)")
+    i.add_argument("--steps", type=int, default=10, help="images per row, ends included (10)")
+    common(i)
+
+    m = sub.add_parser("demo", help="train a small VAE and write pictures (MNIST, else the bundled digits)")
+    m.add_argument("--out", type=Path, default=Path("runs/demo"))
+    m.add_argument("--epochs", type=positive_int, default=5)
+    common(m)
+    return p

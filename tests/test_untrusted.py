@@ -1,0 +1,160 @@
+"""Storage faults and untrusted files: a full or read-only disk mid-run, and damaged, foreign or
+hostile run files. Each gets one line naming the file and the problem; nothing earlier is lost;
+the command line, fuzzed with hostile option values, answers one line and exit 2 every time."""
+
+import errno
+import json
+import shutil
+
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import latentzoo
+from latentzoo import files
+from latentzoo.cli import build_parser, main
+from latentzoo.config import make_config
+from latentzoo.errors import LatentzooError, RunError
+from latentzoo.training import train
+
+from conftest import needs_mnist
+
+quiet = dict(progress=False, log=lambda m: None)
+
+
+@needs_mnist
+@pytest.mark.parametrize("err", [errno.ENOSPC, errno.EROFS])
+def test_a_full_or_read_only_disk_mid_run_loses_nothing_written_before(err, small_splits, tmp_path, monkeypatch,
+                                                                      capsys):
+    run = tmp_path / "r"
+    cfg = make_config("ae", backbone="mlp", epochs=2, hidden=32)
+    real, calls = files.os.fsync, {"n": 0}
+
+    def failing(fd):
+        calls["n"] += 1
+        if calls["n"] > 4:  # config.json, then epoch 1's model, last and history.csv: then the disk fails
+            raise OSError(err, "injected: " + errno.errorcode[err])
+        return real(fd)
+
+    monkeypatch.setattr(files.os, "fsync", failing)
+    with pytest.raises(OSError):
+        train(cfg, run, splits=small_splits, **quiet)
+    monkeypatch.setattr(files.os, "fsync", real)
+    assert files.load_tensors(run / "last.safetensors")[1]["epoch"] == "1"  # the earlier checkpoint still loads
+    assert latentzoo.load(run, "last").cfg == cfg
+    assert not list(run.glob(".*.tmp")) and not (run / ".lock").exists()  # no half-written file, no stale lock
+
+
+@pytest.fixture(scope="module")
+def good_run(trained):
+    return trained["ae-mlp"]
+
+
+def damaged(tmp_path, good_run, name, data):
+    run = tmp_path / "run"
+    shutil.copytree(good_run, run)
+    (run / name).write_bytes(data if isinstance(data, bytes) else data.encode())
+    return run
+
+
+@needs_mnist
+@pytest.mark.parametrize("name, data, words", [
+    ("model.safetensors", b"", "not a readable safetensors file"),
+    ("model.safetensors", b"\x08\x00\x00\x00\x00\x00\x00\x00{}", "not a readable safetensors file"),
+    ("config.json", "", "unreadable config"),
+    ("config.json", '{"model": "ae", "colour": 3}', "unknown config keys: colour"),
+    ("config.json", '{"model": "ae", "epochs": "ten"}', "epochs must be int"),
+    ("config.json", '{"model": "ae", "lr": NaN}', "lr must be a finite number"),
+    ("config.json", '{"model": "ae", "latent_dim": 100000000000}', "latent_dim must be in"),
+    ("config.json", '[1, 2]', "a config must be a JSON object"),
+    ("metrics.json", "{", "metrics.json: unreadable JSON"),
+])
+def test_damaged_files_get_one_line_naming_the_file(name, data, words, tmp_path, good_run, capsys):
+    run = damaged(tmp_path, good_run, name, data)
+    assert main(["eval", str(run), "--samples", "0"] if name != "metrics.json" else ["report", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and words in err and name in err, err
+
+
+@needs_mnist
+def test_truncated_weights_and_weights_of_another_kind(tmp_path, good_run, trained):
+    blob = (good_run / "model.safetensors").read_bytes()
+    for cut in (len(blob) // 2, len(blob) - 1, 9):
+        run = damaged(tmp_path / str(cut), good_run, "model.safetensors", blob[:cut])
+        with pytest.raises(RunError, match="not a readable safetensors file"):
+            latentzoo.load(run)
+    run = damaged(tmp_path / "other", good_run, "model.safetensors", (trained["vae-conv"] / "model.safetensors").read_bytes())
+    with pytest.raises(RunError, match="does not fit its config"):
+        latentzoo.load(run)
+
+
+@needs_mnist
+def test_a_damaged_history_and_a_prior_from_another_vqvae(tmp_path, trained, small_splits):
+    run = damaged(tmp_path, trained["ae-mlp"], "history.csv", "epoch,seconds\none,1\n")
+    cfg = latentzoo.load(run).cfg
+    cfg.epochs = 2
+    with pytest.raises(RunError, match="history.csv: damaged table"):
+        train(cfg, run, resume=True, splits=small_splits, **quiet)
+    from latentzoo.models import CodePrior, PriorConfig
+
+    vq = tmp_path / "vq"
+    shutil.copytree(trained["vqvae"], vq)
+    foreign = PriorConfig(n_codes=7, d_model=16, n_layers=1, n_heads=2)
+    files.save_tensors(vq / "prior.safetensors", CodePrior(foreign).state_dict())
+    files.write_json(vq / "prior_config.json", foreign.to_dict())
+    with pytest.raises(RunError, match="belongs to another VQ-VAE"):
+        latentzoo.load(vq)
+
+
+def numeric_options():
+    """(command, option) for every option of every subcommand that takes a number."""
+    out = []
+    for name, sub in build_parser()._subparsers._group_actions[0].choices.items():
+        for a in sub._actions:
+            if a.option_strings and a.type is not None and getattr(a.type, "__name__", "") == "parse":
+                out.append((name, a.option_strings[-1]))
+    return out
+
+
+OPTIONS = numeric_options()
+HOSTILE = st.sampled_from(["nan", "inf", "-inf", "1e999", "-1", "-0.5", "abc", "", "0x1f", "1e5000", "٣", "--"]) | \
+    st.text(st.characters(blacklist_categories=["Nd"]), min_size=1, max_size=6)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.sampled_from(OPTIONS), HOSTILE)
+def test_hostile_option_values_get_one_line_and_exit_2(tmp_path, capsys, option, value):
+    command, flag = option
+    positional = {"train": ["ae", "--out", str(tmp_path / "x")], "bench": [], "demo": []}.get(command, [str(tmp_path / "run")])
+    out = ["--out", str(tmp_path / "o.png")] if command in ("sample", "reconstruct", "denoise", "interpolate") else []
+    extra = ["--noise", "gaussian:0.5"] if command == "denoise" else []
+    try:
+        code = main([command, *positional, *out, *extra, f"{flag}={value}"])
+    except SystemExit as e:
+        code = e.code
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and err.startswith("latentzoo: error:") and "Traceback" not in err, \
+        (command, flag, value, err)
+    assert not (tmp_path / "x").exists()
+
+
+def test_the_fuzzed_options_cover_every_subcommand_that_takes_numbers():
+    commands = {c for c, _ in OPTIONS}
+    assert {"train", "train-prior", "eval", "sample", "reconstruct", "denoise", "interpolate", "demo"} <= commands
+    assert len(OPTIONS) >= 25
+
+
+@needs_mnist
+def test_the_same_command_gives_the_same_metrics_twice(tmp_path):
+    args = ["train", "vae", "--backbone", "mlp", "--hidden", "32", "--epochs", "1", "--limit", "500", "--no-progress"]
+    assert main([*args, "--out", str(tmp_path / "a")]) == 0 and main([*args, "--out", str(tmp_path / "b")]) == 0
+    a, b = (json.loads((tmp_path / r / "metrics.json").read_text()) for r in "ab")
+    for m in (a, b):
+        m.pop("train_seconds")
+    assert a == b and torch.equal(*(files.load_tensors(tmp_path / r / "model.safetensors")[0]["encoder.head.weight"]
+                                    for r in "ab"))
+
+
+def test_a_user_error_is_a_latentzoo_error():
+    assert issubclass(RunError, LatentzooError) and RunError.exit_code == 2
