@@ -191,9 +191,16 @@ MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
                   norm="group", adam_beta2=0.95, act="gelu", res_blocks=2, epochs=15),
 }
 
-# What a version-1 config.json meant by a field it does not have: the value the code used before
-# the field existed (the shared defaults of today; a v1 file written by the last v1 code has every field).
-V1_VALUES: dict[str, Any] = {**{k: v for k, v in DEFAULTS.items() if k != "config_version"}, "model": "ae"}
+# What a version-1 config.json meant by a field it does not have: the value the code used before the
+# field existed (the Config class defaults of the last v1 code). Frozen: later changes to DEFAULTS
+# must not change what an old file meant.
+V1_VALUES: dict[str, Any] = dict(
+    model="ae", backbone="conv", latent_dim=32, hidden=512, channels=32, res_blocks=1, fine_blocks=0, norm="none",
+    act="relu", recon="mse", beta=0.0, kl_warmup=0, noise="", n_classes=10, quantizer="vq", codebook_size=512,
+    ema=True, ema_decay=0.99, kmeans_init=True, restart_dead=True, dead_threshold=3.0, cosine=False, codebook_dim=0,
+    fsq_levels="8,8,8", dataset="mnist", epochs=10, batch_size=128, lr=1e-3, lr_schedule="cosine", adam_beta2=0.999,
+    seed=0, limit=None, binarize=False, only_digit=None,
+)
 
 
 def migrate(d: dict[str, Any]) -> dict[str, Any]:
