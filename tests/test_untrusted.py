@@ -122,11 +122,14 @@ HOSTILE = st.sampled_from(["nan", "inf", "-inf", "1e999", "-1", "-0.5", "abc", "
     st.text(st.characters(blacklist_categories=["Nd"]), min_size=1, max_size=6)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=400, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.sampled_from(OPTIONS), HOSTILE)
 def test_hostile_option_values_get_one_line_and_exit_2(tmp_path, capsys, option, value):
     command, flag = option
-    positional = {"train": ["ae", "--out", str(tmp_path / "x")], "bench": [], "demo": []}.get(command, [str(tmp_path / "run")])
+    # no data where a command would look for it: a value taken by mistake fails fast, naming no option
+    nowhere = ["--data-dir", str(tmp_path / "no-data")]
+    positional = {"train": ["ae", "--out", str(tmp_path / "x"), *nowhere], "demo": ["--out", str(tmp_path / "x")]
+                  }.get(command, [str(tmp_path / "run")])
     out = ["--out", str(tmp_path / "o.png")] if command in ("sample", "reconstruct", "denoise", "interpolate") else []
     extra = ["--noise", "gaussian:0.5"] if command == "denoise" else []
     try:
@@ -136,6 +139,7 @@ def test_hostile_option_values_get_one_line_and_exit_2(tmp_path, capsys, option,
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and err.startswith("latentzoo: error:") and "Traceback" not in err, \
         (command, flag, value, err)
+    assert flag in err or flag.lstrip("-").replace("-", "_") in err, (command, flag, value, err)  # refused for it
     assert not (tmp_path / "x").exists()
 
 

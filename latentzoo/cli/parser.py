@@ -26,6 +26,12 @@ class Parser(argparse.ArgumentParser):
         print(f"latentzoo: error: {one_line(message)} (see {self.prog} --help)", file=sys.stderr)
         raise SystemExit(2)
 
+    def parse_known_args(self, args=None, namespace=None):
+        for a in sys.argv[1:] if args is None else args:
+            if isinstance(a, str) and a.startswith("-") and a.endswith("=--"):  # argparse would drop the value
+                self.error(f"argument {a[:-3]}: '--' is not a value")
+        return super().parse_known_args(args, namespace)
+
 
 def number(cast, what: str, ok=lambda v: True, rule: str = ""):
     """An argparse type: `cast` the text (finite numbers only), then check `ok`; mistakes are one line."""
@@ -172,7 +178,8 @@ def build_parser() -> Parser:
     i.add_argument("run", type=Path)
     i.add_argument("--out", required=True, type=png_path)
     i.add_argument("--pairs", type=positive_int, default=6, help="number of pairs, one row each (6)")
-    i.add_argument("--steps", type=int, default=10, help="images per row, ends included (10)")
+    i.add_argument("--steps", type=number(int, "a whole number", lambda v: 2 <= v <= 1000, "must be 2 to 1000"),
+                   default=10, help="images per row, ends included (10)")
     common(i)
 
     m = sub.add_parser("demo", help="train a small VAE and write pictures (MNIST, else the bundled digits)")
