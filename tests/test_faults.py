@@ -137,7 +137,7 @@ def test_hostile_numbers_get_one_line_and_exit_2(args, words, tmp_path, capsys, 
     assert not (tmp_path / "x").exists()
 
 
-@settings(max_examples=300, deadline=None, derandomize=True)  # the same cases in every run
+@settings(max_examples=1000, deadline=None, derandomize=True)  # the same cases in every run
 @given(st.text(max_size=40))
 def test_any_noise_spec_parses_or_is_a_config_error(spec):
     try:
@@ -148,7 +148,7 @@ def test_any_noise_spec_parses_or_is_a_config_error(spec):
         assert all(t.level >= 0 for t in terms)
 
 
-@settings(max_examples=300, deadline=None, derandomize=True)  # the same cases in every run
+@settings(max_examples=1000, deadline=None, derandomize=True)  # the same cases in every run
 @given(st.binary(max_size=64) | st.builds(lambda tail: bytes([0, 0, 8, 2, 0, 0, 0, 2, 0, 0, 0, 3]) + tail,
                                           st.binary(max_size=12)))
 def test_random_bytes_never_crash_the_idx_reader(raw):

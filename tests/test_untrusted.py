@@ -122,7 +122,7 @@ HOSTILE = st.sampled_from(["nan", "inf", "-inf", "1e999", "-1", "-0.5", "abc", "
     st.text(st.characters(blacklist_categories=["Nd"]), min_size=1, max_size=6)
 
 
-@settings(max_examples=400, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=2000, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.sampled_from(OPTIONS), HOSTILE)
 def test_hostile_option_values_get_one_line_and_exit_2(tmp_path, capsys, option, value):
     command, flag = option
