@@ -93,7 +93,8 @@ def stop_on_signals():
     if threading.current_thread() is not threading.main_thread():
         yield flag
         return
-    old = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    # a signal the process was started to ignore (SIGINT in a background job) stays ignored
+    old = {s: h for s in (signal.SIGINT, signal.SIGTERM) if (h := signal.getsignal(s)) is not signal.SIG_IGN}
 
     def handler(signum, _frame):
         flag["signum"] = signum

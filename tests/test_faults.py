@@ -185,7 +185,7 @@ def test_nothing_in_the_package_runs_code_from_a_file():
 
 
 def test_a_signal_inside_an_epoch_resumes_exactly_from_that_step(tmp_path):
-    """The loop on a toy problem: SIGINT at a chosen step writes a mid-epoch checkpoint (with the random
+    """The loop on a toy problem: SIGTERM at a chosen step writes a mid-epoch checkpoint (with the random
     state the rest of the epoch draws from) and stops; resuming gives the uninterrupted weights."""
     from latentzoo import loop
     from latentzoo.errors import Interrupted
@@ -201,7 +201,7 @@ def test_a_signal_inside_an_epoch_resumes_exactly_from_that_step(tmp_path):
         def step(x, _epoch):
             count["n"] += 1
             if count["n"] == signal_at:
-                os.kill(os.getpid(), signal.SIGINT)
+                os.kill(os.getpid(), signal.SIGTERM)
             noisy = x + 0.1 * torch.randn_like(x)  # draws from the global generator, as the DAE and VAE do
             loss = (model(noisy) - x.sum(1, keepdim=True)).pow(2).mean()
             return loss, {"loss": float(loss.detach())}, len(x)
@@ -213,11 +213,12 @@ def test_a_signal_inside_an_epoch_resumes_exactly_from_that_step(tmp_path):
                  log=lambda m: None, progress=False)
         return model.state_dict()
 
+    before = signal.getsignal(signal.SIGTERM)
     straight = run(tmp_path / "a")
-    with pytest.raises(Interrupted, match="stopped by SIGINT at epoch 2, step 3; checkpoint written") as e:
+    with pytest.raises(Interrupted, match="stopped by SIGTERM at epoch 2, step 3; checkpoint written") as e:
         run(tmp_path / "b", signal_at=9)
-    assert e.value.exit_code == 130
+    assert e.value.exit_code == 143
     assert load_tensors(tmp_path / "b" / "last.safetensors")[1]["step"] == "3"
     resumed = run(tmp_path / "b", resume=True)
     assert all(torch.equal(straight[k], resumed[k]) for k in straight)
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the usual handler is back
+    assert signal.getsignal(signal.SIGTERM) is before  # the usual handler is back
