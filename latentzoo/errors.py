@@ -7,9 +7,14 @@ stderr and exits with `exit_code` (2 for user mistakes); it never shows a traceb
 
 
 class LatentzooError(Exception):
-    """A problem the user can fix; the message is one line."""
+    """A problem the user can fix; the message is one line (line breaks and control characters that
+    came in with a value the user typed are escaped here, once for every error)."""
 
     exit_code = 2
+
+    def __init__(self, message: str = ""):
+        super().__init__("".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                                 for c in str(message)))
 
 
 class DataError(LatentzooError):

@@ -4,8 +4,7 @@ Seeding, one scheme for every job: `init_seed(seed)` before the model is built f
 initialisation; at the start of every epoch the global generator is re-seeded from (seed, epoch),
 and the data order comes from a generator with that same seed, so each epoch's order, noise and
 random draws are fixed by the seed alone. Validation is re-seeded the same way. A run resumed from
-its last checkpoint therefore continues exactly as if it had never stopped (from the end of the
-last finished epoch).
+its last checkpoint therefore continues exactly as if it had never stopped.
 
 Files (each optional): `best` holds the weights of the epoch with the lowest validation value of
 `select_by`; `last` holds weights, optimizer state, the epoch and the best value so far after
@@ -35,7 +34,7 @@ from typing import Any, Callable, Iterable
 import torch
 
 from .console import Log, progress_bar, stderr_log, use_progress_bar
-from .errors import Interrupted, TrainingDiverged
+from .errors import Interrupted, RunError, TrainingDiverged
 from .files import load_tensors, read_csv, save_tensors, write_csv
 
 
@@ -141,14 +140,18 @@ def fit(model: torch.nn.Module, opt: torch.optim.Optimizer, *, epochs: int, step
         prefix = f"{name} " if name else ""
         if resume and files.last is not None:
             tensors, meta = load_tensors(files.last, next(model.parameters()).device)
-            model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
-            restore_optimizer(opt, tensors, meta["param_groups"])
-            start, best = int(meta["epoch"]), float(meta["best_val"])
-            start_step = int(meta.get("step", 0))
-            if start_step:
-                cuda_rng = tensors["rng.cuda"].cpu() if "rng.cuda" in tensors else None
-                partial = (tensors["rng.torch"].cpu(), cuda_rng, json.loads(meta["sums"]), int(meta["seen"]),
-                           float(meta["seconds"]))
+            try:
+                model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+                restore_optimizer(opt, tensors, meta["param_groups"])
+                start, best = int(meta["epoch"]), float(meta["best_val"])
+                start_step = int(meta.get("step", 0))
+                if start_step:
+                    cuda_rng = tensors["rng.cuda"].cpu() if "rng.cuda" in tensors else None
+                    partial = (tensors["rng.torch"].cpu(), cuda_rng, json.loads(meta["sums"]), int(meta["seen"]),
+                               float(meta["seconds"]))
+            except (KeyError, ValueError, RuntimeError) as e:  # a checkpoint of another model, or damaged metadata
+                first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+                raise RunError(f"{files.last}: not a checkpoint this run can resume from ({first})") from None
             if files.history is not None and files.history.exists():
                 history = [r for r in read_csv(files.history, ("epoch", "seconds")) if float(r["epoch"]) <= start]
             where = files.last.parent

@@ -29,33 +29,27 @@ class Corruption:
         return f"{self.kind}:{self.level:g}"
 
 
-def _escaped(text: str) -> str:
-    """Text with newlines and other control characters escaped, so that an error stays one line."""
-    return text.encode("unicode_escape").decode("ascii")
-
-
 def parse_noise(spec: str | None) -> tuple[Corruption, ...]:
     """Parse a noise spec; a bad spec raises ConfigError with a one-line reason."""
     if spec is None or spec.strip().lower() in ("", "none"):
         return ()
-    shown = _escaped(spec)
     terms = []
     for part in spec.split("+"):
         part = part.strip()
         kind, sep, level_s = part.partition(":")
         kind = kind.strip().lower().replace("-", "_")
         if not sep:
-            raise ConfigError(f"bad noise spec '{shown}': term '{_escaped(part)}' needs the form kind:level, e.g. gaussian:0.3")
+            raise ConfigError(f"bad noise spec '{spec}': term '{part}' needs the form kind:level, e.g. gaussian:0.3")
         if kind not in KINDS:
-            raise ConfigError(f"bad noise spec '{shown}': unknown kind '{_escaped(kind)}' (choose {', '.join(KINDS)})")
+            raise ConfigError(f"bad noise spec '{spec}': unknown kind '{kind}' (choose {', '.join(KINDS)})")
         try:
             level = float(level_s)
         except ValueError:
-            raise ConfigError(f"bad noise spec '{shown}': level '{_escaped(level_s)}' is not a number") from None
+            raise ConfigError(f"bad noise spec '{spec}': level '{level_s}' is not a number") from None
         if not level >= 0 or level == float("inf"):
-            raise ConfigError(f"bad noise spec '{shown}': level must be a finite number >= 0, got {_escaped(level_s)}")
+            raise ConfigError(f"bad noise spec '{spec}': level must be a finite number >= 0, got {level_s}")
         if kind != "gaussian" and level > 1:
-            raise ConfigError(f"bad noise spec '{shown}': {kind} is a probability, got {_escaped(level_s)} (> 1)")
+            raise ConfigError(f"bad noise spec '{spec}': {kind} is a probability, got {level_s} (> 1)")
         terms.append(Corruption(kind, level))
     return tuple(terms)
 

@@ -162,3 +162,12 @@ def test_the_same_command_gives_the_same_metrics_twice(tmp_path):
 
 def test_a_user_error_is_a_latentzoo_error():
     assert issubclass(RunError, LatentzooError) and RunError.exit_code == 2
+
+
+@needs_mnist
+def test_resuming_from_a_checkpoint_of_another_model_is_one_line(tmp_path, trained, small_splits):
+    run = damaged(tmp_path, trained["ae-mlp"], "last.safetensors", (trained["vae-conv"] / "last.safetensors").read_bytes())
+    cfg = latentzoo.load(run).cfg
+    cfg.epochs = 2
+    with pytest.raises(RunError, match="last.safetensors: not a checkpoint this run can resume from"):
+        train(cfg, run, resume=True, splits=small_splits, **quiet)

@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except LatentzooError as e:
-        print(f"latentzoo: error: {one_line(str(e))}", file=sys.stderr)
+        print(f"latentzoo: error: {e}", file=sys.stderr)  # one line already (LatentzooError)
         return e.exit_code
     except KeyboardInterrupt:
         print("latentzoo: interrupted (a training run continues from its last checkpoint with --resume)",
