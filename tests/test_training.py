@@ -131,3 +131,38 @@ def test_the_prior_and_the_classifier_train_in_the_same_loop(monkeypatch, small_
     assert seen == ["classifier", "prior"]
     rows = read_csv(vq / "prior_history.csv")
     assert [r["epoch"] for r in rows] == ["1"] and float(rows[0]["val_bits"]) > 0
+
+
+def test_a_collapsed_codebook_is_a_warning_and_a_column(small_splits, tmp_path):
+    """The textbook VQ-VAE (no EMA, no k-means, no restarts) collapses onto a few codes; the default does not."""
+    logs = {}
+    for name, kw in {"textbook": dict(ema=False, kmeans_init=False, restart_dead=False), "default": {}}.items():
+        logs[name] = []
+        run = train(make_config("vqvae", epochs=1, batch_size=64, **kw), tmp_path / name, splits=small_splits,
+                    progress=False, log=logs[name].append)
+        usage = float(read_csv(run / "history.csv")[0]["val_codebook_usage"])
+        logs[name].append(usage)
+    assert logs["textbook"][-1] < 0.05 <= logs["default"][-1]
+    assert any(str(m).startswith("warning: codebook collapse") and "of 512 codes" in m for m in logs["textbook"][:-1])
+    assert not any("collapse" in str(m) for m in logs["default"])
+
+
+def test_nan_in_the_input_images_stops_with_the_step_and_keeps_the_last_checkpoint(small_splits, tmp_path, monkeypatch):
+    from latentzoo.data import ImageSet
+
+    real = ImageSet.tensors
+    calls = {"n": 0}
+
+    def poisoned(self, index=slice(None), device="cpu"):
+        x, y = real(self, index, device)
+        calls["n"] += 1
+        if calls["n"] == 5:  # the fifth training batch holds one NaN pixel
+            x[0, 0, 3, 3] = float("nan")
+        return x, y
+
+    monkeypatch.setattr(ImageSet, "tensors", poisoned)
+    with pytest.raises(TrainingDiverged, match="loss became nan at epoch 1, step 5"):
+        train(make_config("ae", backbone="mlp", batch_size=64), tmp_path / "r", splits=small_splits,
+              checkpoint_every=2, **quiet)
+    tensors, meta = load_tensors(tmp_path / "r" / "last.safetensors")
+    assert meta["step"] == "4" and all(torch.isfinite(v).all() for v in tensors.values() if v.is_floating_point())

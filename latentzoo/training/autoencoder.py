@@ -5,6 +5,10 @@ decayed along a cosine over the whole run; the loop, its seeding, checkpoints an
 latentzoo.loop's. The kept weights (model.safetensors) are the epoch with the lowest validation
 value of the model's `select_by` term. After training, an AE fits its latent Gaussian, and the test
 metrics go to metrics.json. Pictures and the report are the command line's job (latentzoo.viz).
+
+A model with codes also reports, at every epoch's end, the fraction of its codebook that the
+validation images use (`val_codebook_usage` in history.csv); below `COLLAPSE_BELOW` the log warns
+that the codebook has collapsed (the textbook VQ-VAE's failure mode: few codes, blurry images).
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from ..loop import Files, cosine_lr, fit, init_seed
 from ..models import Autoencoder, build_model, check_config
 from ..runs import BEST, CONFIG, HISTORY, LAST, METRICS, clear_run, run_lock
 
+COLLAPSE_BELOW = 0.05  # a codebook whose validation usage falls under this fraction is reported as collapsed
+
 
 def training_splits(cfg: Config, splits: Splits) -> Splits:
     """The splits a config trains on: the first `limit` training images, then only `only_digit`
@@ -42,12 +48,27 @@ def validate(model: Autoencoder, data, batch_size: int) -> dict[str, float]:
     """Mean loss terms of the training objective on `data` (eval mode; the loop seeds the draws)."""
     model.eval()
     sums: dict[str, float] = {}
+    used = torch.zeros(model.cfg.n_codes, dtype=torch.bool) if model.has_codes else None
     for x, y in data.batches(max(batch_size, 500), device=model.device):
         out = model(torch.bernoulli(x) if model.cfg.binarize else x, y)
         for k, v in out.losses.items():
             sums[k] = sums.get(k, 0.0) + float(v.double().sum())
         sums["loss"] = sums.get("loss", 0.0) + float(out.loss) * x.shape[0]
-    return {k: v / len(data) for k, v in sums.items()}
+        if used is not None:
+            used[out.codes.flatten().cpu()] = True
+    terms = {k: v / len(data) for k, v in sums.items()}
+    if used is not None:
+        terms["codebook_usage"] = float(used.float().mean())
+    return terms
+
+
+def collapse_warning(terms: dict[str, float], n_codes: int) -> str | None:
+    """The log's warning when an epoch's validation images use under COLLAPSE_BELOW of the codebook."""
+    usage = terms.get("codebook_usage")
+    if usage is None or usage >= COLLAPSE_BELOW:
+        return None
+    return (f"warning: codebook collapse: at this epoch's end the validation images use {round(usage * n_codes)} of "
+            f"{n_codes} codes ({usage:.1%}, under {COLLAPSE_BELOW:.0%}); try --ema, --kmeans-init or --restart-dead")
 
 
 def train(cfg: Config, out: str | Path, *, resume: bool = False, overwrite: bool = False, checkpoint_every: int = 0,
@@ -90,10 +111,17 @@ def train(cfg: Config, out: str | Path, *, resume: bool = False, overwrite: bool
             res = model(x, y)
             return res.loss, res.mean_losses(), x.shape[0]
 
+        def validate_epoch() -> dict[str, float]:
+            terms = validate(model, splits.val, cfg.batch_size)
+            warning = collapse_warning(terms, cfg.n_codes)
+            if warning:
+                log(warning)
+            return terms
+
         lr_at = (lambda s, total: cfg.lr) if cfg.lr_schedule == "constant" else (lambda s, total: cosine_lr(cfg.lr, s, total))
         history = fit(model, opt, epochs=cfg.epochs, steps=math.ceil(len(splits.train) / cfg.batch_size),
                       batches=lambda order: splits.train.batches(cfg.batch_size, shuffle=True, generator=order, device=dev),
-                      step=step, seed=cfg.seed, lr_at=lr_at, validate=lambda: validate(model, splits.val, cfg.batch_size),
+                      step=step, seed=cfg.seed, lr_at=lr_at, validate=validate_epoch,
                       select_by=model.select_by, files=Files(out / BEST, out / LAST, out / HISTORY), resume=resume,
                       checkpoint_every=checkpoint_every, log=log, progress=progress)
         finish(model, out, splits, history)
