@@ -1,4 +1,5 @@
-"""latentzoo: the autoencoder family (AE, DAE, VAE, CVAE, VQ-VAE) on MNIST, as a library and a CLI.
+"""latentzoo: the autoencoder family (AE, DAE, VAE, CVAE, VQ-VAE) on MNIST and on your own images,
+as a library and a CLI.
 
     import latentzoo
     cfg = latentzoo.make_config("vae", epochs=10)
@@ -11,6 +12,9 @@ enforces it, imports inside functions included):
     errors, version
     files, console, device, noise      safe files, logging and progress, devices, corruption
     data                               IDX reader, MNIST lookup, splits
+    sources                            your own data: image folders, IDX folders, .npy/.npz
+    inputs                             files that the jobs read and write (images, arrays, IDX)
+    examples                           example data in those layouts, from scikit-learn's images
     config                             the run config, defaults per model kind, file versions
     nn                                 torch building blocks with explicit arguments
     models                             the model kinds behind one interface; the code prior
@@ -18,6 +22,7 @@ enforces it, imports inside functions included):
     loop                               the one training loop
     eval                               metrics, the MNIST classifier, evaluation
     training                           training a model or a prior into a run folder
+    jobs                               encode, reconstruct, denoise, score and sample files
     viz                                pictures and the HTML report
     bench                              the benchmark table
     cli, __main__                      the command line

@@ -5,9 +5,10 @@ changes). `make_config(kind, **overrides)` merges them; `Config` itself has no d
 Config always says every value that was used. Each field carries its help text and bounds in its
 metadata: the command line's options and `validate` are generated from them.
 
-Saved as `config.json` in every run folder with a `config_version`. Version 1 files (written before
-the field existed) may lack fields that were added later; `migrate` fills them with the values that
-code used then (`V1_VALUES`), so old run folders keep loading. Why each default is what it is:
+Saved as `config.json` in every run folder with a `config_version`. Older files lack fields that were
+added later; `migrate` fills them with the values that code used then (`V1_VALUES` for version 1,
+`V2_VALUES` for version 2: every run then was 1 x 28 x 28 MNIST or digits), so old run folders keep
+loading. The image shape fields are not options: `train` takes them from the data. Why each default is what it is:
 benchmarks/EXPERIMENTS.md.
 """
 
@@ -21,7 +22,7 @@ from .data import DATASETS
 from .errors import ConfigError
 from .noise import parse_noise
 
-CONFIG_VERSION = 2
+CONFIG_VERSION = 3
 MODELS = ("ae", "dae", "vae", "cvae", "vqvae")
 
 
@@ -39,12 +40,13 @@ class Config:
     config_version: int = setting("version of this file's layout", cli=False)
     # --- model
     model: str = setting("model kind", choices=MODELS, cli=False)
-    backbone: str = setting("mlp: 784-512-256-latent; conv: 28 -> 14 -> 7 and back", choices=("mlp", "conv"))
+    backbone: str = setting("mlp: pixels-512-256-latent; conv: H -> H/2 -> H/4 and back (28 -> 14 -> 7)",
+                            choices=("mlp", "conv"))
     latent_dim: int = setting("latent size (VQ-VAE: size D of each code vector)", low=1, high=4096)
     hidden: int = setting("mlp hidden width (layers hidden, hidden/2)", low=1, high=65536, group="mlp")
-    channels: int = setting("conv channels at 14x14 (twice that at 7x7)", low=1, high=4096, group="conv")
-    res_blocks: int = setting("conv residual blocks at 7x7 in encoder and decoder", low=0, high=64, group="conv")
-    fine_blocks: int = setting("conv residual blocks at 14x14, plus a 3x3 conv at 28x28, at each end", low=0,
+    channels: int = setting("conv channels at H/2 (twice that at H/4)", low=1, high=4096, group="conv")
+    res_blocks: int = setting("conv residual blocks at H/4 in encoder and decoder", low=0, high=64, group="conv")
+    fine_blocks: int = setting("conv residual blocks at H/2, plus a 3x3 conv at full size, at each end", low=0,
                                high=64, group="conv")
     norm: str = setting("normalisation inside conv residual blocks", choices=("none", "group"), group="conv")
     act: str = setting("activation of every hidden layer", choices=("relu", "silu", "gelu"))
@@ -53,7 +55,9 @@ class Config:
     kl_warmup: int = setting("VAE: epochs over which the KL weight ramps from 0 to beta", low=0, high=100_000,
                              group="elbo")
     noise: str = setting("DAE: training corruption, e.g. gaussian:0.5 or gaussian:0.3+mask:0.2", group="noise")
-    n_classes: int = setting("CVAE: number of labels it is conditioned on", low=1, high=10, cli=False, group="labels")
+    n_classes: int = setting("number of labels in the data, 0 for none (the CVAE is conditioned on them)", low=0,
+                             high=100_000,
+                             cli=False)
     # --- quantizer (VQ-VAE)
     quantizer: str = setting("VQ-VAE: vq (nearest codebook vector) or fsq (finite scalar quantization)",
                              choices=("vq", "fsq"), group="codes")
@@ -70,7 +74,23 @@ class Config:
                                  group="vq")
     fsq_levels: str = setting("FSQ levels per channel, e.g. 8,8,8 (K = product)", group="fsq")
     # --- training
-    dataset: str = setting("data set", choices=DATASETS)
+    dataset: str = setting("data set (files: the images of --data)", choices=(*DATASETS, "files"))
+    data: str | None = setting("your own images: a folder of image files (labels from subfolder names), a folder "
+                               "of IDX files in MNIST's layout, or a .npy/.npz array", group="files")
+    data_hash: str | None = setting("SHA-256 of the --data images and labels as loaded", cli=False, group="files")
+    image_size: str | None = setting("resize the --data images to HxW as they load, e.g. 32x32", group="files")
+    colour: str | None = setting("convert the --data images to grey or rgb as they load", choices=("grey", "rgb"),
+                                 group="files")
+    split_seed: int = setting("seed of the validation and test images carved from --data when it has none", low=0,
+                              high=2**32 - 1, group="files")
+    val_fraction: float = setting("fraction of --data's training images kept for validation", low=0, high=1,
+                                  open_low=True, open_high=True, group="files")
+    test_fraction: float = setting("fraction of --data's images kept for testing when it has no test split", low=0,
+                                   high=1, open_low=True, open_high=True, group="files")
+    image_channels: int = setting("image channels: 1 grey, 3 colour (from the data)", low=1, high=3,
+                                  cli=False)
+    image_height: int = setting("image height in pixels (from the data)", low=1, high=4096, cli=False)
+    image_width: int = setting("image width in pixels (from the data)", low=1, high=4096, cli=False)
     epochs: int = setting("passes over the training set", low=1, high=100_000)
     batch_size: int = setting("images per step", low=1, high=1_000_000)
     lr: float = setting("learning rate", low=0, open_low=True, open_high=True)
@@ -102,6 +122,11 @@ class Config:
         return cfg
 
     @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """(C, H, W) of the images the model takes."""
+        return self.image_channels, self.image_height, self.image_width
+
+    @property
     def levels(self) -> list[int]:
         return [int(v) for v in self.fsq_levels.split(",")]
 
@@ -117,7 +142,17 @@ class Config:
         if self.config_version != CONFIG_VERSION:
             raise ConfigError(f"config_version must be {CONFIG_VERSION} after migration, got {self.config_version}")
         if self.fine_blocks and self.channels < 2:
-            raise ConfigError("fine_blocks needs at least 2 channels (c/2 at 28x28)")
+            raise ConfigError("fine_blocks needs at least 2 channels (c/2 at full size)")
+        if (self.dataset == "files") != (self.data is not None):
+            raise ConfigError("dataset 'files' goes with --data SOURCE, and --data with no other dataset")
+        if self.image_size is not None:
+            parse_size(self.image_size)
+        if self.image_channels not in (1, 3):
+            raise ConfigError(f"image_channels must be 1 (grey) or 3 (colour), got {self.image_channels}")
+        if self.backbone == "conv" and (self.image_height % 4 or self.image_width % 4):
+            raise ConfigError(f"the conv backbone needs a height and width divisible by 4, and these images are "
+                              f"{self.image_height}x{self.image_width}: pass --image-size HxW to resize them, or "
+                              f"--backbone mlp")
         try:
             levels = self.levels
         except ValueError:
@@ -126,6 +161,15 @@ class Config:
             raise ConfigError(f"fsq levels must each be >= 2, with a product of at most 1,048,576, got "
                               f"'{self.fsq_levels}'")
         parse_noise(self.noise)
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """'32x32' -> (32, 32): an image size as HxW."""
+    h, sep, w = text.lower().partition("x")
+    if not (sep and h.isascii() and w.isascii() and h.isdigit() and w.isdigit() and 0 < int(h) <= 4096
+            and 0 < int(w) <= 4096):
+        raise ConfigError(f"image_size must be HxW with whole numbers from 1 to 4096, e.g. 32x32, got '{text}'")
+    return int(h), int(w)
 
 
 TYPES = {"int": int, "float": float, "str": str, "bool": bool}
@@ -177,7 +221,8 @@ DEFAULTS: dict[str, Any] = dict(
     quantizer="vq", codebook_size=512, ema=True, ema_decay=0.99, kmeans_init=True, restart_dead=True,
     dead_threshold=3.0, cosine=False, codebook_dim=0, fsq_levels="8,8,8", dataset="mnist", epochs=10,
     batch_size=128, lr=1e-3, lr_schedule="cosine", adam_beta2=0.999, seed=0, limit=None, binarize=False,
-    only_digit=None,
+    only_digit=None, data=None, data_hash=None, image_size=None, colour=None, split_seed=0, val_fraction=0.1,
+    test_fraction=0.1, image_channels=1, image_height=28, image_width=28,
 )
 
 # What each model kind changes. The VQ-VAE's values were each measured against the one before on full
@@ -203,6 +248,13 @@ V1_VALUES: dict[str, Any] = dict(
 )
 
 
+# What a version-2 config.json meant by the fields added in version 3 (frozen like V1_VALUES).
+V2_VALUES: dict[str, Any] = dict(
+    data=None, data_hash=None, image_size=None, colour=None, split_seed=0, val_fraction=0.1, test_fraction=0.1,
+    image_channels=1, image_height=28, image_width=28,
+)
+
+
 def migrate(d: dict[str, Any]) -> dict[str, Any]:
     """A config.json's contents brought to CONFIG_VERSION (a new dict); the one place that knows old layouts."""
     version = d.get("config_version", 1)
@@ -214,6 +266,8 @@ def migrate(d: dict[str, Any]) -> dict[str, Any]:
     d = dict(d)
     if version == 1:
         d = {**V1_VALUES, **d, "config_version": 2}
+    if d["config_version"] == 2:
+        d = {**V2_VALUES, **d, "config_version": 3}
     return d
 
 
@@ -232,6 +286,8 @@ def make_config(model: str, **overrides: Any) -> Config:
         raise ConfigError(f"unknown config keys: {', '.join(unknown)}")
     values.update({k: v for k, v in overrides.items() if v is not None})
     values["model"] = model
+    if overrides.get("data") is not None and overrides.get("dataset") is None:
+        values["dataset"] = "files"
     cfg = Config(**values)
     cfg.validate()
     return cfg

@@ -14,7 +14,9 @@ A folder "holds MNIST" when the four files (gzip or plain) are in it or in its `
 `digits` is scikit-learn's bundled 8x8 handwritten digits (UCI optdigits, 1797 images), upscaled
 to 20x20 and framed to 28x28 like MNIST; it needs no download and keeps the demo working offline.
 
-Whole data sets live in memory as uint8; batches are converted to float in [0, 1] on the fly.
+Whole data sets live in memory as uint8 (N, C, H, W); batches are converted to float in [0, 1] on
+the fly. A set without labels has label -1 everywhere. The user's own files (image folders, arrays,
+other IDX folders) are read by latentzoo.sources into the same `ImageSet` and `Splits`.
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ HOW_TO_GET = ("pass --data-dir DIR or set LATENTZOO_DATA to a folder holding the
 
 # ----------------------------------------------------------------------------- IDX format
 
-def _read_bytes(path: Path) -> bytes:
+def read_bytes(path: Path) -> bytes:
     try:
         raw = path.read_bytes()
     except OSError as e:
@@ -101,7 +103,7 @@ def read_idx(path: str | os.PathLike, shape: tuple[int, ...] | None = None) -> n
     """Read an IDX file (gzip or plain). If `shape` is given, the file must have that shape
     (a 0 in `shape` accepts any size on that axis)."""
     path = Path(path)
-    arr = parse_idx(_read_bytes(path), str(path))
+    arr = parse_idx(read_bytes(path), str(path))
     if shape is not None:
         kind = "an image file (N x 28 x 28)" if len(shape) == 3 else "a label file (N)"
         if arr.ndim != len(shape) or any(s and s != a for s, a in zip(shape, arr.shape)):
@@ -210,20 +212,34 @@ def download_mnist(dest: str | os.PathLike, urls: list[str] | None = None, timeo
 
 @dataclass
 class ImageSet:
-    """Images as uint8 (N, 28, 28) and labels as int64 (N,), both on the CPU."""
+    """Images as uint8 (N, C, H, W) and labels as int64 (N,) (-1: unlabelled), both on the CPU."""
 
     images: torch.Tensor
     labels: torch.Tensor
 
+    def __post_init__(self):
+        if self.images.dim() != 4 or self.labels.shape != self.images.shape[:1]:
+            raise DataError(f"an image set needs images (N, C, H, W) and N labels, got {tuple(self.images.shape)} and "
+                            f"{tuple(self.labels.shape)}")
+
     def __len__(self) -> int:
         return self.images.shape[0]
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """(C, H, W) of every image."""
+        return tuple(self.images.shape[1:])
+
+    @property
+    def labelled(self) -> bool:
+        return len(self) > 0 and bool((self.labels >= 0).all())
 
     def subset(self, index: torch.Tensor | slice) -> "ImageSet":
         return ImageSet(self.images[index], self.labels[index])
 
     def tensors(self, index=slice(None), device: str | torch.device = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
-        """Float images in [0, 1], (B, 1, 28, 28), and labels (B,), on `device`."""
-        x = self.images[index].to(device).unsqueeze(1).float().div_(255.0)  # (B, 1, 28, 28)
+        """Float images in [0, 1], (B, C, H, W), and labels (B,), on `device`."""
+        x = self.images[index].to(device).float().div_(255.0)  # (B, C, H, W)
         return x, self.labels[index].to(device)
 
     def batches(self, batch_size: int, shuffle: bool = False, generator: torch.Generator | None = None,
@@ -240,6 +256,8 @@ class Splits:
     train: ImageSet
     val: ImageSet
     test: ImageSet
+    classes: tuple[str, ...] = tuple(str(d) for d in range(10))  # label i means classes[i]
+    fingerprint: str | None = None  # SHA-256 of the images and labels (the user's own data)
 
 
 @lru_cache(maxsize=4)
@@ -252,8 +270,10 @@ def load_mnist(data_dir=None, download: bool = True) -> tuple[ImageSet, ImageSet
     """(train, test) MNIST image sets."""
     paths = find_mnist(data_dir, download=download)
     arrs = _load_mnist_arrays(tuple(sorted((k, str(v)) for k, v in paths.items())))
-    train = ImageSet(torch.from_numpy(arrs["train_images"].copy()), torch.from_numpy(arrs["train_labels"].astype(np.int64)))
-    test = ImageSet(torch.from_numpy(arrs["test_images"].copy()), torch.from_numpy(arrs["test_labels"].astype(np.int64)))
+    train = ImageSet(torch.from_numpy(arrs["train_images"].copy()).unsqueeze(1),  # (60000, 1, 28, 28)
+                     torch.from_numpy(arrs["train_labels"].astype(np.int64)))
+    test = ImageSet(torch.from_numpy(arrs["test_images"].copy()).unsqueeze(1),  # (10000, 1, 28, 28)
+                    torch.from_numpy(arrs["test_labels"].astype(np.int64)))
     return train, test
 
 
@@ -265,7 +285,7 @@ def load_digits_28() -> tuple[ImageSet, ImageSet, ImageSet]:
     x = torch.from_numpy(d.images.astype(np.float32) / 16.0).unsqueeze(1)  # (1797, 1, 8, 8)
     x = torch.nn.functional.interpolate(x, size=(20, 20), mode="bilinear", align_corners=False)  # (1797, 1, 20, 20)
     x = torch.nn.functional.pad(x, (4, 4, 4, 4))  # (1797, 1, 28, 28), digit framed like MNIST's 20x20 box
-    images = (x.clamp(0, 1) * 255).round().to(torch.uint8).squeeze(1)
+    images = (x.clamp(0, 1) * 255).round().to(torch.uint8)  # (1797, 1, 28, 28)
     labels = torch.from_numpy(d.target.astype(np.int64))
     order = torch.from_numpy(np.random.RandomState(0).permutation(len(labels)))  # fixed split
     images, labels = images[order], labels[order]
@@ -282,6 +302,8 @@ def load_dataset(name: str = "mnist", data_dir=None, download: bool = True) -> S
         train = train.subset(slice(0, len(train) - VAL_SIZE))
     elif name == "digits":
         train, val, test = load_digits_28()
+    elif name == "files":
+        raise DataError("the dataset 'files' is the images of --data: load them with latentzoo.sources.load_source")
     else:
         raise DataError(f"unknown dataset '{name}' (choose {', '.join(DATASETS)})")
     return Splits(name, train, val, test)

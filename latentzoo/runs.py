@@ -18,6 +18,7 @@ writes there; a second job gets a one-line error, and a lock whose holder is gon
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -25,11 +26,13 @@ from typing import Any, Iterator
 
 import torch
 
-from .config import Config
+from .config import Config, parse_size
+from .data import Splits, load_dataset
 from .device import resolve_device
-from .errors import ConfigError, RunError
+from .errors import ConfigError, DataError, RunError
 from .files import load_tensors, read_json
 from .models import Autoencoder, CodePrior, PriorConfig, VQVAEWithPrior, build_model
+from .sources import load_source
 
 CONFIG, BEST, LAST, HISTORY, METRICS = "config.json", "model.safetensors", "last.safetensors", "history.csv", "metrics.json"
 PRIOR_WEIGHTS, PRIOR_LAST, PRIOR_CONFIG, PRIOR_HISTORY, PRIOR_METRICS = (
@@ -89,6 +92,31 @@ def clear_run(run_dir: str | os.PathLike) -> None:
         p.unlink(missing_ok=True)
 
 
+def run_data(cfg: Config, data_dir=None) -> Splits:
+    """The splits a config's data set gives: MNIST or digits (found by latentzoo.data), or the
+    user's `cfg.data` loaded as the config says (latentzoo.sources). When the config holds the
+    data's fingerprint, data that changed since is a DataError, never silently other data."""
+    if cfg.dataset != "files":
+        return load_dataset(cfg.dataset, data_dir)
+    splits = load_source(cfg.data, image_size=parse_size(cfg.image_size) if cfg.image_size else None, colour=cfg.colour,
+                         split_seed=cfg.split_seed, val_fraction=cfg.val_fraction, test_fraction=cfg.test_fraction)
+    if cfg.data_hash is not None and splits.fingerprint != cfg.data_hash:
+        raise DataError(f"{cfg.data}: the data changed since the run was trained (SHA-256 {splits.fingerprint[:12]}..., "
+                        f"the run's config.json says {cfg.data_hash[:12]}...)")
+    return splits
+
+
+def with_data(cfg: Config, splits: Splits) -> Config:
+    """`cfg` completed by what the data says: image shape, number of labels, and for the user's own
+    data its absolute path and fingerprint."""
+    c, h, w = splits.train.shape
+    values = dict(image_channels=c, image_height=h, image_width=w,
+                  n_classes=len(splits.classes) if splits.train.labelled else 0)
+    if cfg.dataset == "files":
+        values.update(data=str(Path(cfg.data).resolve()), data_hash=splits.fingerprint)
+    return dataclasses.replace(cfg, **values)
+
+
 def read_config(run_dir: str | os.PathLike) -> Config:
     """The run's Config, migrated from whichever config_version wrote it."""
     run_dir = Path(run_dir)
@@ -143,9 +171,11 @@ def load(run_dir: str | os.PathLike, which: str = "best", device: str | torch.de
     load_weights(model, Path(run_dir) / (BEST if which == "best" else LAST), "model." if which == "last" else "")
     model = model.to(dev).eval()
     prior = load_prior(run_dir, dev) if model.has_codes else None
-    if prior is not None and prior.cfg.n_codes != cfg.n_codes:
-        raise RunError(f"{Path(run_dir) / PRIOR_WEIGHTS} is a prior over {prior.cfg.n_codes} codes, but the run's "
-                       f"model has {cfg.n_codes}: it belongs to another VQ-VAE")
+    grid = model.grid[0] * model.grid[1] if prior is not None else 0
+    if prior is not None and (prior.cfg.n_codes, prior.cfg.length) != (cfg.n_codes, grid):
+        raise RunError(f"{Path(run_dir) / PRIOR_WEIGHTS} is a prior over {prior.cfg.length} positions of "
+                       f"{prior.cfg.n_codes} codes, but the run's model has {grid} of {cfg.n_codes}: it belongs to "
+                       f"another VQ-VAE")
     return VQVAEWithPrior(model, prior).eval() if prior is not None else model
 
 

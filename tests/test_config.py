@@ -41,7 +41,8 @@ def test_train_options_and_their_help_come_from_the_config():
     (dict(lr=-1.0), "lr must be positive"), (dict(epochs=0), "epochs must be in [1, 100,000]"),
     (dict(adam_beta2=1.0), "adam_beta2 must be in [0, 1)"), (dict(act="tanh"), "unknown act 'tanh'"),
     (dict(beta=float("nan")), "beta must be a finite number"), (dict(limit=2.5), "limit must be int"),
-    (dict(only_digit=12), "only_digit must be in [0, 9]"), (dict(colour="red"), "unknown config keys: colour"),
+    (dict(only_digit=12), "only_digit must be in [0, 9]"),
+        (dict(colour="red"), "unknown colour 'red'"), (dict(flavour="red"), "unknown config keys: flavour"),
 ])
 def test_bad_values_are_one_line_config_errors(bad, words):
     with pytest.raises(ConfigError) as e:

@@ -167,8 +167,8 @@ def test_mnist_splits():
 def test_digits_dataset_needs_no_download():
     s = data.load_dataset("digits")
     assert (len(s.train), len(s.val), len(s.test)) == (1350, 150, 297)
-    assert s.train.images.shape[1:] == (28, 28)
-    assert s.train.images[:, :4].max() == 0 and s.train.images[:, 24:].max() == 0  # framed like MNIST
+    assert s.train.images.shape[1:] == (1, 28, 28)
+    assert s.train.images[:, :, :4].max() == 0 and s.train.images[:, :, 24:].max() == 0  # framed like MNIST
     assert set(s.train.labels.tolist()) == set(range(10))
     with pytest.raises(DataError, match="unknown dataset"):
         data.load_dataset("cifar")

@@ -41,7 +41,7 @@ def _vae_with_known_likelihood(mu: float):
 
 @pytest.mark.parametrize("mu", [0.0, 1.0])
 def test_vae_likelihood_known_gaussian(mu):
-    images = (torch.rand(3, 28, 28, generator=torch.Generator().manual_seed(0)) > 0.5).to(torch.uint8) * 255
+    images = (torch.rand(3, 1, 28, 28, generator=torch.Generator().manual_seed(0)) > 0.5).to(torch.uint8) * 255
     data = ImageSet(images, torch.zeros(3, dtype=torch.long))
     res = vae_likelihood(_vae_with_known_likelihood(mu), data, k=5000)
     exact = 784 * math.log(2)

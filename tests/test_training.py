@@ -125,7 +125,7 @@ def test_the_prior_and_the_classifier_train_in_the_same_loop(monkeypatch, small_
     assert seen == ["classifier"] and 0 <= info["test_accuracy"] <= 1
     vq = train(make_config("vqvae", epochs=1, codebook_size=16, limit=256), tmp_path / "vq", splits=small_splits, **quiet)
     import latentzoo.training.prior as prior_module
-    monkeypatch.setattr(prior_module, "load_dataset", lambda *a, **k: small_splits)
+    monkeypatch.setattr(prior_module, "run_data", lambda *a, **k: small_splits)
     monkeypatch.setattr(prior_module, "fit", lambda *a, **k: seen.append(k["name"]) or real(*a, **k))
     train_prior(vq, PriorConfig(epochs=1, d_model=16, n_layers=1, n_heads=2), log=lambda m: None)
     assert seen == ["classifier", "prior"]

@@ -63,7 +63,7 @@ def damaged(tmp_path, good_run, name, data):
     ("model.safetensors", b"", "not a readable safetensors file"),
     ("model.safetensors", b"\x08\x00\x00\x00\x00\x00\x00\x00{}", "not a readable safetensors file"),
     ("config.json", "", "unreadable config"),
-    ("config.json", '{"model": "ae", "colour": 3}', "unknown config keys: colour"),
+    ("config.json", '{"model": "ae", "flavour": 3}', "unknown config keys: flavour"),
     ("config.json", '{"model": "ae", "epochs": "ten"}', "epochs must be int"),
     ("config.json", '{"model": "ae", "lr": NaN}', "lr must be a finite number"),
     ("config.json", '{"model": "ae", "latent_dim": 100000000000}', "latent_dim must be in"),
@@ -128,9 +128,11 @@ def test_hostile_option_values_get_one_line_and_exit_2(tmp_path, capsys, option,
     command, flag = option
     # no data where a command would look for it: a value taken by mistake fails fast, naming no option
     nowhere = ["--data-dir", str(tmp_path / "no-data")]
-    positional = {"train": ["ae", "--out", str(tmp_path / "x"), *nowhere], "demo": ["--out", str(tmp_path / "x")]
-                  }.get(command, [str(tmp_path / "run")])
-    out = ["--out", str(tmp_path / "o.png")] if command in ("sample", "reconstruct", "denoise", "interpolate") else []
+    positional = {"train": ["ae", "--out", str(tmp_path / "x"), *nowhere], "demo": ["--out", str(tmp_path / "x")],
+                  "encode": [str(tmp_path / "run"), str(tmp_path / "in.png")],
+                  "score": [str(tmp_path / "run"), str(tmp_path / "in.png")]}.get(command, [str(tmp_path / "run")])
+    out = ["--out", str(tmp_path / {"encode": "f.npy", "score": "s.csv"}.get(command, "o.png"))] \
+        if command in ("sample", "reconstruct", "denoise", "interpolate", "encode", "score") else []
     extra = ["--noise", "gaussian:0.5"] if command == "denoise" else []
     try:
         code = main([command, *positional, *out, *extra, f"{flag}={value}"])
@@ -145,7 +147,7 @@ def test_hostile_option_values_get_one_line_and_exit_2(tmp_path, capsys, option,
 
 def test_the_fuzzed_options_cover_every_subcommand_that_takes_numbers():
     commands = {c for c, _ in OPTIONS}
-    assert {"train", "train-prior", "eval", "sample", "reconstruct", "denoise", "interpolate", "demo"} <= commands
+    assert {"train", "train-prior", "eval", "sample", "reconstruct", "denoise", "interpolate", "demo", "score"} <= commands
     assert len(OPTIONS) >= 25
 
 

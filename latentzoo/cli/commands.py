@@ -8,15 +8,17 @@ from pathlib import Path
 
 import torch
 
+from .. import jobs
 from ..bench import run_bench
 from ..config import cli_fields, make_config
-from ..data import find_mnist, load_dataset
+from ..data import find_mnist
 from ..errors import ConfigError, DataError
 from ..eval import evaluate, generation_metrics, psnr
-from ..files import read_json
+from ..files import atomic_write, read_json, write_csv
+from ..inputs import read_inputs, to_uint8, write_array, write_like_inputs, write_png
 from ..models import PriorConfig
 from ..noise import corrupt, parse_noise
-from ..runs import CONFIG, PRIOR_CONFIG, load, read_config
+from ..runs import CONFIG, PRIOR_CONFIG, load, read_config, run_data
 from ..training import train, train_prior
 from ..viz.plots import save_grid, save_reconstructions, save_rows
 from ..viz.report import make_report
@@ -24,6 +26,8 @@ from ..viz.report import make_report
 
 def cmd_train(a) -> int:
     given = {f.name: getattr(a, f.name) for f in cli_fields() if getattr(a, f.name) is not None}
+    if "data" in given:
+        given["data"] = str(Path(given["data"]).resolve())  # config.json keeps the absolute path
     if a.resume and a.overwrite:
         raise ConfigError("--resume continues the run in --out and --overwrite replaces it: choose one")
     if a.resume and (a.out / CONFIG).is_file():
@@ -48,7 +52,12 @@ def cmd_train(a) -> int:
 
 def _load_run(a):
     model = load(a.run, getattr(a, "checkpoint", "best"), device=a.device)  # eval has --checkpoint
-    return model, load_dataset(model.cfg.dataset, a.data_dir)
+    return model, run_data(model.cfg, a.data_dir)
+
+
+def _inputs(a, model):
+    """The INPUT files of a job, fitted to the run's image shape (or a one-line error)."""
+    return read_inputs(a.inputs, model.cfg.image_shape, resize=a.resize, convert=a.convert)
 
 
 def format_metrics(metrics: dict) -> str:
@@ -68,6 +77,9 @@ def cmd_eval(a) -> int:
     metrics = {"model": cfg.model, "backbone": cfg.backbone, "dataset": cfg.dataset, "checkpoint": a.checkpoint,
                **evaluate(model, data.test)}
     guidance_option(model, a.guidance)
+    if a.samples and cfg.dataset != "mnist" and model.can_sample:
+        print(f"latentzoo: notice: sample metrics (MNIST-FID, asked-digit accuracy) need MNIST's classifier; skipped "
+              f"for the data set {cfg.dataset}", file=sys.stderr)
     if a.samples and cfg.dataset == "mnist":
         metrics.update(generation_metrics(model, data.test, a.samples, data_dir=a.data_dir, temperature=a.temperature,
                                           guidance=a.guidance))
@@ -91,14 +103,55 @@ def cmd_train_prior(a) -> int:
     metrics = train_prior(a.run, cfg, data_dir=a.data_dir, device=a.device, resume=a.resume,
                           checkpoint_every=a.checkpoint_every, progress=a.progress)
     make_report(a.run, data_dir=a.data_dir, device=a.device)  # now with samples
-    print(f"prior written to {a.run}: test {metrics['test_bits_per_image']:.1f} bits per image "
-          f"({metrics['test_bits_per_image_given_label']:.1f} given the label; uniform codes "
-          f"{metrics['uniform_bits_per_image']:.1f})")
+    given_label = metrics["test_bits_per_image_given_label"]
+    print(f"prior written to {a.run}: test {metrics['test_bits_per_image']:.1f} bits per image ("
+          + (f"{given_label:.1f} given the label; " if given_label is not None else "")
+          + f"uniform codes {metrics['uniform_bits_per_image']:.1f})")
+    return 0
+
+
+def folder_out(a) -> None:
+    """With INPUT files, --out is the folder of the results; without, a .png of test images."""
+    if a.inputs and a.out.suffix:
+        raise ConfigError(f"--out {a.out}: with INPUT files the results go into a folder (one file per input)")
+    if not a.inputs and a.out.suffix.lower() != ".png":
+        raise ConfigError(f"--out {a.out}: without INPUT files, {a.command} writes one picture of test images: "
+                          f"give FILE.png")
+
+
+def cmd_encode(a) -> int:
+    model = load(a.run, device=a.device)
+    inputs = _inputs(a, model)
+    z = jobs.encode(model, inputs.images)
+    arr = z.numpy().astype("int32" if model.has_codes else "float32")  # (N, H/4, W/4) codes or (N, L) means
+    names = a.out.with_suffix(".names.txt")
+    write_array(a.out, arr)
+    atomic_write(names, "".join(f"{n}\n" for n in inputs.names))
+    print(f"wrote {a.out} ({'x'.join(map(str, arr.shape))} {'codes' if model.has_codes else 'latent means'}) and {names}")
+    return 0
+
+
+def cmd_score(a) -> int:
+    model, data = _load_run(a)
+    inputs = _inputs(a, model)
+    threshold = jobs.calibrate(model, data.val, a.fpr)
+    scores = jobs.anomaly_scores(model, inputs.images)
+    flags = jobs.flag(scores, threshold)
+    write_csv(a.out, [{"name": n, "score": round(float(v), 6), "threshold": round(threshold, 6), "flag": int(f)}
+                      for n, v, f in zip(inputs.names, scores, flags)])
+    print(f"wrote {a.out}: {int(flags.sum())} of {len(inputs)} images flagged (threshold {threshold:.4g}, the score "
+          f"that {a.fpr:g} of the run's {len(data.val)} validation images exceed)")
     return 0
 
 
 def cmd_reconstruct(a) -> int:
-    model, data = _load_run(a)
+    folder_out(a)
+    model, data = (load(a.run, device=a.device), None) if a.inputs else _load_run(a)
+    if a.inputs:
+        inputs = _inputs(a, model)
+        written = write_like_inputs(inputs, jobs.reconstruct(model, inputs.images), a.out)
+        print(f"wrote {len(written)} files to {a.out}")
+        return 0
     x, y = data.test.tensors(slice(0, a.n), model.device)
     with torch.no_grad():
         save_reconstructions(a.out, x, model.reconstruct(x, y))
@@ -110,22 +163,42 @@ def cmd_sample(a) -> int:
     model = load(a.run, device=a.device)
     options = guidance_option(model, a.guidance)
     gen = torch.Generator().manual_seed(a.seed)
+    classes = model.cfg.n_classes
     if a.digit is not None:
         if not model.conditional:
             raise ConfigError(f"--digit needs a conditional model (a cvae, or a vqvae with a prior from "
                               f"`latentzoo train-prior`); this run is a {model.cfg.model}")
+        if a.digit >= classes:
+            raise ConfigError(f"--digit {a.digit}: the run's data has labels 0 to {classes - 1}")
         y = torch.full((a.n,), a.digit)
     elif model.needs_labels:
-        y = torch.arange(a.n) % 10  # one column per digit
+        y = torch.arange(a.n) % classes  # one column per label
     else:
         y = None
     images = model.sample(a.n, y=y, generator=gen, temperature=a.temperature, **options)
-    save_grid(a.out, images, nrow=10 if model.needs_labels and a.digit is None else 8)
-    print(f"wrote {a.out}")
+    if a.out.suffix.lower() == ".npy":  # (N, H, W) grey or (N, H, W, C) colour, uint8
+        arr = to_uint8(images)
+        write_array(a.out, arr[:, 0] if arr.shape[1] == 1 else arr.transpose(0, 2, 3, 1))
+    elif not a.out.suffix:
+        for i, im in enumerate(images):
+            write_png(a.out / f"sample-{i:05d}.png", im)
+    else:
+        save_grid(a.out, images, nrow=min(classes, 10) if model.needs_labels and a.digit is None else 8)
+    print(f"wrote {a.out}" + ("" if a.out.suffix else f" ({a.n} PNG files)"))
     return 0
 
 
 def cmd_denoise(a) -> int:
+    folder_out(a)
+    if a.inputs:
+        model = load(a.run, device=a.device)
+        inputs = _inputs(a, model)
+        _, clean = jobs.denoise(model, inputs.images, noise=a.noise, seed=a.seed)
+        written = write_like_inputs(inputs, clean, a.out)
+        print(f"wrote {len(written)} denoised files to {a.out}" + (f" (corrupted first by {a.noise})" if a.noise else ""))
+        return 0
+    if not a.noise:
+        raise ConfigError("denoise without INPUT files corrupts the run's test images: give --noise, e.g. gaussian:0.5")
     spec = parse_noise(a.noise)
     model, data = _load_run(a)
     x, y = data.test.tensors(slice(0, a.n), model.device)
@@ -186,5 +259,5 @@ def cmd_report(a) -> int:
 
 
 COMMANDS = {"bench": cmd_bench, "report": cmd_report, "train": cmd_train, "train-prior": cmd_train_prior,
-            "eval": cmd_eval, "reconstruct": cmd_reconstruct, "sample": cmd_sample, "denoise": cmd_denoise,
-            "interpolate": cmd_interpolate, "demo": cmd_demo}
+            "eval": cmd_eval, "encode": cmd_encode, "score": cmd_score, "reconstruct": cmd_reconstruct,
+            "sample": cmd_sample, "denoise": cmd_denoise, "interpolate": cmd_interpolate, "demo": cmd_demo}

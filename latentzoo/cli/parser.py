@@ -54,15 +54,29 @@ def number(cast, what: str, ok=lambda v: True, rule: str = ""):
 positive_int = number(int, "a whole number", lambda v: v >= 1, "must be at least 1")
 nonneg_int = number(int, "a whole number", lambda v: v >= 0, "must be 0 or more")
 positive_float = number(float, "a number", lambda v: v > 0, "must be a positive number")
-digit = number(int, "a digit 0-9", lambda v: 0 <= v <= 9, "a digit is 0-9")
+label = number(int, "a label (a digit 0-9 for MNIST)", lambda v: 0 <= v < 100_000, "must be 0 or more")
+fraction = number(float, "a number", lambda v: 0 < v < 1, "must be between 0 and 1")
 MAX_SAMPLES = 10_000  # one PNG grid: 10,000 digits already make it 75,000 pixels tall
 
 
-def png_path(s: str) -> Path:
-    p = Path(s)
-    if p.suffix.lower() != ".png":
-        raise argparse.ArgumentTypeError(f"'{s}' should end in .png")
-    return p
+def suffixed(*suffixes: str, folder: bool = False):
+    """An argparse type: a path ending in one of `suffixes` (or, with `folder`, one without a suffix)."""
+    def path_with_suffix(s: str) -> Path:
+        p = Path(s)
+        if p.suffix.lower() not in suffixes and not (folder and not p.suffix):
+            ends = " or ".join(suffixes) + (", or a folder" if folder else "")
+            raise argparse.ArgumentTypeError(f"'{s}' should end in {ends}")
+        return p
+
+    return path_with_suffix
+
+
+png_path = suffixed(".png")
+
+
+def add_input_options(sp) -> None:
+    sp.add_argument("--resize", action="store_true", help="resize inputs of another size to the run's (bilinear)")
+    sp.add_argument("--convert", action="store_true", help="convert inputs to the run's colour mode (grey or rgb)")
 
 
 def add_config_options(p: argparse.ArgumentParser) -> None:
@@ -82,7 +96,7 @@ def add_config_options(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> Parser:
-    p = Parser(prog="latentzoo", description="Autoencoders (AE, DAE, VAE, CVAE, VQ-VAE) on MNIST.")
+    p = Parser(prog="latentzoo", description="Autoencoders (AE, DAE, VAE, CVAE, VQ-VAE) on MNIST and your own images.")
     p.add_argument("--version", action="version", version=f"latentzoo {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -147,18 +161,41 @@ def build_parser() -> Parser:
     tp.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
     common(tp)
 
-    r = sub.add_parser("reconstruct", help="test digits above their reconstructions")
+    inputs = "image files, folders of them, .npy/.npz arrays or IDX files"
+    en = sub.add_parser("encode", help="latent means (code grids for a VQ-VAE) of your images, as .npy")
+    en.add_argument("run", type=Path)
+    en.add_argument("inputs", nargs="+", metavar="INPUT", help=inputs)
+    en.add_argument("--out", required=True, type=suffixed(".npy"),
+                    help="FEATURES.npy, one row per image; FEATURES.names.txt beside it names the rows")
+    add_input_options(en)
+    common(en, data=False)
+
+    sc = sub.add_parser("score", help="an anomaly score per image and a flag at a false-positive rate, as CSV")
+    sc.add_argument("run", type=Path)
+    sc.add_argument("inputs", nargs="+", metavar="INPUT", help=inputs)
+    sc.add_argument("--out", required=True, type=suffixed(".csv"), help="scores.csv: name, score, threshold, flag")
+    sc.add_argument("--fpr", type=fraction, default=0.01,
+                    help="false-positive rate on the run's validation images that sets the threshold (0.01)")
+    add_input_options(sc)
+    common(sc)
+
+    r = sub.add_parser("reconstruct", help="reconstruct your images (or test images above their reconstructions)")
     r.add_argument("run", type=Path)
-    r.add_argument("--out", required=True, type=png_path)
-    r.add_argument("-n", type=positive_int, default=32, help="number of test digits (32)")
+    r.add_argument("inputs", nargs="*", metavar="INPUT", help=inputs + "; none: the run's test images")
+    r.add_argument("--out", required=True, type=suffixed(".png", folder=True),
+                   help="a folder for the results (one file per input, under its name), or FILE.png without inputs")
+    r.add_argument("-n", type=positive_int, default=32, help="number of test images without inputs (32)")
+    add_input_options(r)
     common(r)
 
-    s = sub.add_parser("sample", help="draw new digits")
+    s = sub.add_parser("sample", help="draw new images")
     s.add_argument("run", type=Path)
-    s.add_argument("--out", required=True, type=png_path)
+    s.add_argument("--out", required=True, type=suffixed(".png", ".npy", folder=True),
+                   help="FILE.png (a grid), FILE.npy (N, H, W[, C]) uint8, or a folder (one PNG per sample)")
     s.add_argument("-n", type=number(int, "a whole number", lambda v: 1 <= v <= MAX_SAMPLES,
                                      f"must be 1 to {MAX_SAMPLES:,}"), default=64, help="number of samples (64)")
-    s.add_argument("--digit", type=digit, help="draw this digit (conditional models)")
+    s.add_argument("--digit", "--label", dest="digit", type=label,
+                   help="draw this digit (this label on your own data; conditional models)")
     s.add_argument("--temperature", type=positive_float, default=1.0, help="scale of the prior noise (1.0)")
     s.add_argument("--guidance", type=positive_float, default=None,
                    help="a VQ-VAE with a prior, with --digit: classifier-free guidance, 1 = none (default GUIDANCE in "
@@ -166,12 +203,16 @@ def build_parser() -> Parser:
     s.add_argument("--seed", type=nonneg_int, default=0)
     common(s, data=False)
 
-    d = sub.add_parser("denoise", help="rows: clean, noisy, denoised")
+    d = sub.add_parser("denoise", help="denoise your images (or test images: rows clean, noisy, denoised)")
     d.add_argument("run", type=Path)
-    d.add_argument("--noise", required=True, help="corruption, e.g. gaussian:0.5")
-    d.add_argument("--out", required=True, type=png_path)
-    d.add_argument("-n", type=positive_int, default=8, help="number of test digits (8)")
+    d.add_argument("inputs", nargs="*", metavar="INPUT", help=inputs + "; none: the run's test images, with --noise")
+    d.add_argument("--noise", help="corrupt the images first, e.g. gaussian:0.5 (a demonstration; needed without inputs)")
+    d.add_argument("--out", required=True, type=suffixed(".png", folder=True),
+                   help="a folder for the denoised images (one file per input, under its name), or FILE.png without "
+                        "inputs")
+    d.add_argument("-n", type=positive_int, default=8, help="number of test images without inputs (8)")
     d.add_argument("--seed", type=nonneg_int, default=0)
+    add_input_options(d)
     common(d)
 
     i = sub.add_parser("interpolate", help="decode walks between pairs of test digits")

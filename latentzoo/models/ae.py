@@ -16,7 +16,7 @@ from ..config import Config
 from ..errors import ConfigError, LatentzooError
 from ..nn.backbones import VectorDecoder, VectorEncoder
 from ..noise import corrupt, parse_noise
-from .base import Autoencoder, ModelOutput, backbone_args, line, reconstruction_loss, to_image
+from .base import Autoencoder, ModelOutput, backbone_args, image_args, line, reconstruction_loss, to_image
 
 
 class AE(Autoencoder):
@@ -27,9 +27,9 @@ class AE(Autoencoder):
     def __init__(self, cfg: Config):
         super().__init__(cfg)
         cond = cfg.n_classes if self.needs_labels else 0
-        args = dict(backbone=cfg.backbone, cond_dim=cond, hidden=cfg.hidden, **backbone_args(cfg))
-        self.encoder = VectorEncoder(out_dim=self.encoder_out_dim(), **args)
-        self.decoder = VectorDecoder(in_dim=cfg.latent_dim, **args)
+        args = dict(backbone=cfg.backbone, cond_dim=cond, hidden=cfg.hidden, **image_args(cfg), **backbone_args(cfg))
+        self.encoder = VectorEncoder(out_dim=self.encoder_out_dim(), in_channels=cfg.image_channels, **args)
+        self.decoder = VectorDecoder(in_dim=cfg.latent_dim, out_channels=cfg.image_channels, **args)
         # A Gaussian fitted to the training latents after training, for `sample` (see fit_latent_prior).
         L = cfg.latent_dim
         self.register_buffer("latent_mean", torch.zeros(L))
@@ -58,7 +58,7 @@ class AE(Autoencoder):
         return self.encoder(x, self.condition(y, x.shape[0]))  # (B, L)
 
     def decode(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        return to_image(self.decoder(z, self.condition(y, z.shape[0])), self.cfg.recon)  # (B, 1, 28, 28)
+        return to_image(self.decoder(z, self.condition(y, z.shape[0])), self.cfg.recon)  # (B, C, H, W)
 
     def corrupt_input(self, x: torch.Tensor) -> torch.Tensor:
         return x
@@ -66,16 +66,16 @@ class AE(Autoencoder):
     @torch.no_grad()
     def interpolate(self, xa: torch.Tensor, xb: torch.Tensor, steps: int = 10,
                     y: torch.Tensor | None = None) -> torch.Tensor:
-        """Decode `steps` points on the line between the latents of xa and xb (B, 1, 28, 28 each)
-        -> (B, steps, 1, 28, 28). A model that needs labels decodes every point with the labels `y`."""
+        """Decode `steps` points on the line between the latents of xa and xb (B, C, H, W each)
+        -> (B, steps, C, H, W). A model that needs labels decodes every point with the labels `y`."""
         z = line(self.encode(xa, y), self.encode(xb, y), steps)  # (B * steps, L)
         yy = None if y is None else torch.as_tensor(y, device=self.device).reshape(-1).repeat_interleave(steps)
-        return self.decode(z, yy).view(xa.shape[0], steps, 1, 28, 28)
+        return self.decode(z, yy).view(xa.shape[0], steps, *xa.shape[1:])
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> ModelOutput:
         cond = self.condition(y, x.shape[0])
         z = self.encoder(self.corrupt_input(x), cond)  # (B, L)
-        out = self.decoder(z, cond)  # (B, 1, 28, 28)
+        out = self.decoder(z, cond)  # (B, C, H, W)
         recon = reconstruction_loss(out, x, self.cfg.recon)
         return ModelOutput(to_image(out, self.cfg.recon), z, {"recon": recon}, recon.mean())
 
@@ -91,7 +91,7 @@ class AE(Autoencoder):
     @torch.no_grad()
     def sample(self, n: int, y: torch.Tensor | None = None, generator: torch.Generator | None = None,
                temperature: float = 1.0) -> torch.Tensor:
-        """n new images (n, 1, 28, 28): decode z drawn from the Gaussian fitted to training latents."""
+        """n new images (n, C, H, W): decode z drawn from the Gaussian fitted to training latents."""
         if not self.can_sample:
             raise LatentzooError("this autoencoder has no fitted latent Gaussian yet (train it to the end first)")
         eps = torch.randn(n, self.cfg.latent_dim, generator=generator).to(self.device)

@@ -25,11 +25,11 @@ from ..noise import Corruption
 
 @dataclass
 class ModelOutput:
-    recon: torch.Tensor                    # (B, 1, 28, 28) reconstruction in [0, 1]
-    latent: torch.Tensor                   # (B, L) code vector, or (B, D, 7, 7) quantized grid (VQ-VAE)
+    recon: torch.Tensor                    # (B, C, H, W) reconstruction in [0, 1]; MNIST (B, 1, 28, 28)
+    latent: torch.Tensor                   # (B, L) code vector, or (B, D, H/4, W/4) quantized grid (VQ-VAE)
     losses: dict[str, torch.Tensor]        # named unweighted terms, each (B,): summed per image
     loss: torch.Tensor                     # scalar: weighted total, mean over the batch
-    codes: torch.Tensor | None = None      # (B, 7, 7) int64 codes (VQ-VAE)
+    codes: torch.Tensor | None = None      # (B, H/4, W/4) int64 codes (VQ-VAE)
     extras: dict[str, torch.Tensor] = field(default_factory=dict)  # e.g. 'mu', 'logvar' (VAE)
 
     def mean_losses(self) -> dict[str, float]:
@@ -68,9 +68,14 @@ def line(za: torch.Tensor, zb: torch.Tensor, steps: int) -> torch.Tensor:
 
 
 def backbone_args(cfg: Config) -> dict:
-    """The backbone's keyword arguments, taken from a config."""
+    """The backbone's keyword arguments, taken from a config (the image shape apart: see image_args)."""
     return dict(channels=cfg.channels, res_blocks=cfg.res_blocks, fine_blocks=cfg.fine_blocks, norm=cfg.norm,
                 act=cfg.act)
+
+
+def image_args(cfg: Config) -> dict:
+    """The image shape as a vector encoder's and decoder's keyword arguments."""
+    return dict(height=cfg.image_height, width=cfg.image_width)
 
 
 class Autoencoder(nn.Module):
@@ -78,7 +83,7 @@ class Autoencoder(nn.Module):
 
     conditional = False             # encode/decode/sample take digit labels y
     needs_labels = False            # ... and cannot work without them (CVAE)
-    has_codes = False               # encode gives integer code grids (B, 7, 7), decode takes them (VQ-VAE)
+    has_codes = False               # encode gives integer code grids (B, H/4, W/4), decode takes them (VQ-VAE)
     has_elbo = False                # forward's losses hold 'recon' and 'kl' of an ELBO (VAE, CVAE)
     guided = False                  # sample takes guidance= (a VQ-VAE composed with its prior)
     fits_latent_gaussian = False    # after training, a Gaussian is fitted to the training latents (AE, DAE)
@@ -101,7 +106,7 @@ class Autoencoder(nn.Module):
 
     def setting_groups(self) -> set[str]:
         """The Config field groups (metadata 'group') that mean something for this model."""
-        return {self.cfg.backbone}
+        return {self.cfg.backbone} | ({"files"} if self.cfg.dataset == "files" else set())
 
     def set_progress(self, epoch: float) -> None:
         """Called by the trainer before every step with the fractional epoch (KL warm-up)."""
@@ -113,12 +118,17 @@ class Autoencoder(nn.Module):
         raise NotImplementedError
 
     def reconstruct(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        """The deterministic reconstruction (B, 1, 28, 28) in [0, 1]."""
+        """The deterministic reconstruction (B, C, H, W) in [0, 1]."""
         return self.decode(self.encode(x, y), y)
 
     def features(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """Continuous features for downstream use (B, F)."""
         return self.encode(x, y).flatten(1)
+
+    def anomaly_score(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """Per-image anomaly score (B,), higher = less like the training images: the squared error of
+        the deterministic reconstruction, summed over pixels."""
+        return (self.reconstruct(x, y) - x).pow(2).flatten(1).sum(1)
 
     def interpolate(self, xa: torch.Tensor, xb: torch.Tensor, steps: int = 10,
                     y: torch.Tensor | None = None) -> torch.Tensor:

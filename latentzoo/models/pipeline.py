@@ -23,6 +23,7 @@ class VQVAEWithPrior(Autoencoder):
     def __init__(self, vqvae: VQVAE, prior: CodePrior):
         super().__init__(vqvae.cfg)
         self.vqvae, self.prior = vqvae, prior
+        self.grid = vqvae.grid  # (H/4, W/4)
 
     @property
     def conditional(self) -> bool:
@@ -50,12 +51,15 @@ class VQVAEWithPrior(Autoencoder):
     def features(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         return self.vqvae.features(x)
 
+    def anomaly_score(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        return self.vqvae.anomaly_score(x)
+
     def interpolate(self, xa: torch.Tensor, xb: torch.Tensor, steps: int = 10, y=None) -> torch.Tensor:
         return self.vqvae.interpolate(xa, xb, steps)
 
     @torch.no_grad()
     def sample(self, n: int, y=None, generator: torch.Generator | None = None, temperature: float = 1.0,
                guidance: float = GUIDANCE) -> torch.Tensor:
-        """n new images (n, 1, 28, 28) from codes drawn by the prior; y: a digit, n digits, or None.
+        """n new images (n, C, H, W) from codes drawn by the prior; y: a label, n labels, or None.
         guidance: classifier-free guidance for y (1.0: none)."""
         return self.vqvae.decode(self.prior.sample(n, y, temperature, generator, guidance))

@@ -1,14 +1,15 @@
-"""The learned prior over VQ-VAE code grids: a small causal transformer over the 49 codes.
+"""The learned prior over VQ-VAE code grids: a small causal transformer over the grid's codes
+(MNIST: 7 x 7 = 49).
 
 van den Oord et al. (2017) fit an autoregressive prior (a PixelCNN) to the codes of a trained VQ-VAE
 and sample new images by drawing codes from it; here the autoregressive model is a decoder-only
-transformer (Vaswani et al. 2017; as the VQGAN of Esser et al. 2021 does) over the 7x7 grid in
-raster order. The first token is the digit label (0-9) or a "no label" token; labels are dropped to
+transformer (Vaswani et al. 2017; as the VQGAN of Esser et al. 2021 does) over the grid in raster
+order. The first token is the label (a digit 0-9 for MNIST) or a "no label" token; labels are dropped to
 "no label" with probability `label_dropout` in training, so one prior draws both a chosen digit and
 unconditional digits, and classifier-free guidance (Ho & Salimans 2022) mixes the two.
 
-Likelihoods: `nll(codes, y)` is -log p(codes | y) in nats per image (summed over the 49 positions);
-bits per image = nats / ln 2. A uniform code costs 49 * log2(K) bits.
+Likelihoods: `nll(codes, y)` is -log p(codes | y) in nats per image (summed over the grid's
+positions); bits per image = nats / ln 2. A uniform code costs positions * log2(K) bits.
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ GUIDANCE = 2.0  # default classifier-free guidance for a chosen digit (benchmark
 @dataclass
 class PriorConfig:
     n_codes: int = 512           # K, from the VQ-VAE
-    length: int = 49             # 7x7 grid in raster order
-    n_classes: int = 10          # label tokens 0..9; token n_classes means "no label"
+    length: int = 49             # positions of the grid in raster order (MNIST: 7 x 7)
+    grid_width: int = 7          # W/4: the grid's row length
+    n_classes: int = 10          # label tokens 0..n_classes-1; token n_classes means "no label" (0: unlabelled data)
     d_model: int = 128           # transformer width
     n_layers: int = 4            # transformer blocks
     n_heads: int = 4
@@ -61,9 +63,12 @@ class PriorConfig:
             v = getattr(self, f.name)
             if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v):
                 raise ConfigError(f"prior {f.name} must be a finite number, got {v!r}")
-        for k in ("n_codes", "length", "d_model", "n_layers", "n_heads", "epochs", "batch_size"):
+        for k in ("n_codes", "length", "grid_width", "d_model", "n_layers", "n_heads", "epochs", "batch_size"):
             if getattr(self, k) < 1:
                 raise ConfigError(f"prior {k} must be at least 1, got {getattr(self, k)}")
+        if self.length % self.grid_width or self.n_classes < 0:
+            raise ConfigError(f"prior length ({self.length}) must be a multiple of grid_width ({self.grid_width}) "
+                              f"and n_classes at least 0")
         if self.d_model % self.n_heads:
             raise ConfigError(f"prior d_model ({self.d_model}) must be a multiple of n_heads ({self.n_heads})")
         if not (0 <= self.dropout < 1 and 0 <= self.label_dropout <= 1 and self.lr > 0):
@@ -71,7 +76,7 @@ class PriorConfig:
 
 
 class CodePrior(nn.Module):
-    """Causal transformer: [label token, c_1, ..., c_48] -> logits for c_1 ... c_49."""
+    """Causal transformer: [label token, c_1, ..., c_{L-1}] -> logits for c_1 ... c_L."""
 
     def __init__(self, cfg: PriorConfig):
         super().__init__()
@@ -96,7 +101,7 @@ class CodePrior(nn.Module):
         return y.expand(n) if y.numel() == 1 else y
 
     def forward(self, codes: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        """codes (B, 7, 7) or (B, 49) -> logits (B, 49, K): position t given the label and codes < t."""
+        """codes (B, h, w) or (B, L) -> logits (B, L, K): position t given the label and codes < t."""
         codes = codes.reshape(codes.shape[0], -1)  # (B, L) raster order
         B, L = codes.shape
         h = torch.cat([self.label(self._labels(y, B))[:, None], self.tok(codes[:, :-1])], 1)  # (B, L, d)
@@ -114,13 +119,12 @@ class CodePrior(nn.Module):
     @torch.no_grad()
     def sample(self, n: int, y=None, temperature: float = 1.0, generator: torch.Generator | None = None,
                guidance: float = GUIDANCE) -> torch.Tensor:
-        """n code grids (n, 7, 7) drawn in raster order with cached keys/values; y: a digit, n digits, or None.
+        """n code grids (n, h, w) drawn in raster order with cached keys/values; y: a digit, n digits, or None.
 
         guidance: classifier-free guidance (Ho & Salimans 2022) when y is given: the next-code logits are
         l_none + guidance * (l_y - l_none), l_none from the "no label" token; 1.0 is the plain conditional
         prior, larger values trade diversity for samples that look more like the asked digit. Ignored
         when y is None."""
-        side = int(math.isqrt(self.cfg.length))
         guided = y is not None and guidance != 1.0
         labels = self._labels(y, n)
         if guided:
@@ -140,12 +144,12 @@ class CodePrior(nn.Module):
             drawn.append(nxt)
             if t + 1 < self.cfg.length:
                 h = self.tok(nxt.repeat(2, 1) if guided else nxt) + self.pos[t + 1]  # (n or 2n, 1, d)
-        return torch.cat(drawn, 1).view(n, side, side)
+        return torch.cat(drawn, 1).view(n, self.cfg.length // self.cfg.grid_width, self.cfg.grid_width)
 
 
 @torch.no_grad()
 def mean_bits(prior: CodePrior, codes: torch.Tensor, labels: torch.Tensor | None, batch: int = 1000) -> float:
-    """Mean -log2 p(codes | labels) per image over code grids (N, 7, 7); labels None: unconditional."""
+    """Mean -log2 p(codes | labels) per image over code grids (N, h, w); labels None: unconditional."""
     prior.eval()
     total = 0.0
     for i in range(0, codes.shape[0], batch):

@@ -29,6 +29,9 @@ def check_config(cfg: Config) -> None:
     cls = model_class(cfg.model)
     if cfg.backbone not in cls.backbones:
         raise ConfigError(f"{cfg.model} needs the {' or '.join(cls.backbones)} backbone (not {cfg.backbone})")
+    if cls.needs_labels and cfg.n_classes == 0:
+        raise ConfigError(f"a {cfg.model} is conditioned on labels, and the images of {cfg.data} have none (give "
+                          f"each class its own subfolder, or labels in the .npz)")
 
 
 def build_model(cfg: Config) -> Autoencoder:

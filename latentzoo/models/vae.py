@@ -55,17 +55,24 @@ class VAE(AE):
         cond = self.condition(y, x.shape[0])
         mu, logvar = self.encoder(x, cond).chunk(2, dim=1)  # (B, L) each
         z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()  # reparameterisation
-        out = self.decoder(z, cond)  # (B, 1, 28, 28)
+        out = self.decoder(z, cond)  # (B, C, H, W)
         recon = reconstruction_loss(out, x, self.cfg.recon)
         kl = gaussian_kl(mu, logvar)
         total = (recon + self.cfg.beta * self.kl_scale * kl).mean()
         return ModelOutput(to_image(out, self.cfg.recon), z, {"recon": recon, "kl": kl}, total,
                            extras={"mu": mu, "logvar": logvar})
 
+    def anomaly_score(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """The negative ELBO per image (B,) in nats, its reconstruction term taken at the posterior mean
+        (deterministic): reconstruction loss + KL(q(z|x) || N(0, I)), beta not applied."""
+        cond = self.condition(y, x.shape[0])
+        mu, logvar = self.encoder(x, cond).chunk(2, dim=1)  # (B, L) each
+        return reconstruction_loss(self.decoder(mu, cond), x, self.cfg.recon) + gaussian_kl(mu, logvar)
+
     @torch.no_grad()
     def log_weights(self, x: torch.Tensor, y: torch.Tensor | None, k: int, generator: torch.Generator,
                     chunk: int = 2500) -> torch.Tensor:
-        """Importance log-weights log p(x|z_i) + log p(z_i) - log q(z_i|x) for one image x (1, 1, 28, 28)
+        """Importance log-weights log p(x|z_i) + log p(z_i) - log q(z_i|x) for one image x (1, C, H, W)
         and k draws z_i ~ q(z|x) (Burda et al. 2015), in nats, (k,); the decoder is Bernoulli."""
         mu, logvar = self.posterior(x, y)  # (1, L) each
         std = (0.5 * logvar).exp()

@@ -1,9 +1,9 @@
 """The vector-quantized VAE (van den Oord et al. 2017, "Neural Discrete Representation Learning").
 
-x -> grid (B, D, 7, 7) -> each vector snapped to a codebook (see `latentzoo.nn.quantizers`) -> x_hat.
-Loss per image: reconstruction + codebook + beta * commitment (beta = `cfg.beta`, 0.25 in the
-paper), each summed over pixels or over the grid and D. `encode` gives the integer code grid
-(B, 7, 7) and `decode` takes it back. A VQ-VAE draws new images only with a prior over its codes:
+x (B, C, H, W) -> grid (B, D, H/4, W/4) (MNIST: 7 x 7) -> each vector snapped to a codebook (see
+`latentzoo.nn.quantizers`) -> x_hat. Loss per image: reconstruction + codebook + beta * commitment
+(beta = `cfg.beta`, 0.25 in the paper), each summed over pixels or over the grid and D. `encode`
+gives the integer code grid (B, H/4, W/4) and `decode` takes it back. A VQ-VAE draws new images only with a prior over its codes:
 `VQVAEWithPrior` (latentzoo.models.pipeline) composes the two.
 """
 
@@ -14,7 +14,7 @@ from torch import nn
 
 from ..config import Config
 from ..errors import LatentzooError
-from ..nn.backbones import GridDecoder, GridEncoder
+from ..nn.backbones import GridDecoder, GridEncoder, grid_size
 from ..nn.quantizers import FSQ, QuantizerOutput, VectorQuantizer
 from .base import Autoencoder, ModelOutput, backbone_args, line, reconstruction_loss, to_image
 
@@ -28,7 +28,7 @@ def make_quantizer(cfg: Config) -> nn.Module:
 
 
 class VQVAE(Autoencoder):
-    """VQ-VAE: x -> grid (B, D, 7, 7) -> nearest codes -> x_hat."""
+    """VQ-VAE: x -> grid (B, D, H/4, W/4) -> nearest codes -> x_hat."""
 
     has_codes = True
     backbones = ("conv",)
@@ -38,9 +38,10 @@ class VQVAE(Autoencoder):
 
     def __init__(self, cfg: Config):
         super().__init__(cfg)
-        self.encoder = GridEncoder(out_dim=cfg.latent_dim, **backbone_args(cfg))
+        self.encoder = GridEncoder(out_dim=cfg.latent_dim, in_channels=cfg.image_channels, **backbone_args(cfg))
         self.quantizer = make_quantizer(cfg)
-        self.decoder = GridDecoder(in_dim=cfg.latent_dim, **backbone_args(cfg))
+        self.decoder = GridDecoder(in_dim=cfg.latent_dim, out_channels=cfg.image_channels, **backbone_args(cfg))
+        self.grid = grid_size(cfg.image_height, cfg.image_width)  # (H/4, W/4)
 
     @property
     def can_sample(self) -> bool:
@@ -50,32 +51,32 @@ class VQVAE(Autoencoder):
         return {"conv", "beta", "codes", self.cfg.quantizer}
 
     def quantize(self, x: torch.Tensor) -> QuantizerOutput:
-        """Images -> the quantizer's output: quantized grid (B, D, 7, 7) and codes (B, 7, 7)."""
+        """Images -> the quantizer's output: quantized grid (B, D, H/4, W/4) and codes (B, H/4, W/4)."""
         return self.quantizer(self.encoder(x))
 
     def encode(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        return self.quantize(x).indices  # (B, 7, 7) int64
+        return self.quantize(x).indices  # (B, H/4, W/4) int64
 
     def decode(self, codes: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        """Integer codes (B, 7, 7), or an already quantized grid (B, D, 7, 7) -> images."""
+        """Integer codes (B, H/4, W/4), or an already quantized grid (B, D, H/4, W/4) -> images."""
         grid = self.quantizer.lookup(codes) if codes.dtype in (torch.int64, torch.int32) else codes
-        return to_image(self.decoder(grid), self.cfg.recon)  # (B, 1, 28, 28)
+        return to_image(self.decoder(grid), self.cfg.recon)  # (B, C, H, W)
 
     def reconstruct(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         return self.decode(self.quantize(x).quantized)
 
     def features(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        return self.quantize(x).quantized.flatten(1)  # (B, D*49)
+        return self.quantize(x).quantized.flatten(1)  # (B, D * H/4 * W/4)
 
     @torch.no_grad()
     def interpolate(self, xa: torch.Tensor, xb: torch.Tensor, steps: int = 10, y=None) -> torch.Tensor:
-        """Quantize and decode points between the encoder grids of xa and xb -> (B, steps, 1, 28, 28)."""
-        z = line(self.encoder(xa), self.encoder(xb), steps)  # (B * steps, D, 7, 7)
-        return self.decode(self.quantizer(z).quantized).view(xa.shape[0], steps, 1, 28, 28)
+        """Quantize and decode points between the encoder grids of xa and xb -> (B, steps, C, H, W)."""
+        z = line(self.encoder(xa), self.encoder(xb), steps)  # (B * steps, D, H/4, W/4)
+        return self.decode(self.quantizer(z).quantized).view(xa.shape[0], steps, *xa.shape[1:])
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> ModelOutput:
-        q = self.quantize(x)  # quantized (B, D, 7, 7), indices (B, 7, 7)
-        out = self.decoder(q.quantized)  # (B, 1, 28, 28)
+        q = self.quantize(x)  # quantized (B, D, H/4, W/4), indices (B, H/4, W/4)
+        out = self.decoder(q.quantized)  # (B, C, H, W)
         recon = reconstruction_loss(out, x, self.cfg.recon)
         losses = {"recon": recon, **q.losses}
         total = (recon + losses["codebook"] + self.cfg.beta * losses["commitment"]).mean()

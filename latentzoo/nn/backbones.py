@@ -1,14 +1,16 @@
-"""Encoder and decoder backbones for 28x28 grey images, built from explicit keyword arguments.
+"""Encoder and decoder backbones for images of C channels and H x W pixels (MNIST: 1 x 28 x 28),
+built from explicit keyword arguments.
 
-- `mlp`: the textbook fully connected autoencoder, 784 -> hidden -> hidden/2 -> latent and back
-  (Kingma & Welling 2014, with two hidden layers).
-- `conv`: 28x28 -> 14x14 -> 7x7 with 4x4 stride-2 convolutions and residual blocks at 7x7, and the
-  mirror image with transposed convolutions (the VQ-VAE of van den Oord et al. 2017, scaled down
-  for MNIST). `fine_blocks > 0` adds residual blocks at 14x14 and a 3x3 convolution at 28x28 at
-  each end: finer strokes for the same 7x7 grid.
+- `mlp`: the textbook fully connected autoencoder, C*H*W -> hidden -> hidden/2 -> latent and back
+  (Kingma & Welling 2014, with two hidden layers); any image size.
+- `conv`: H x W -> H/2 x W/2 -> H/4 x W/4 (MNIST: 28 -> 14 -> 7) with 4x4 stride-2 convolutions and
+  residual blocks at H/4, and the mirror image with transposed convolutions (the VQ-VAE of van den
+  Oord et al. 2017, scaled down for MNIST); H and W must be divisible by 4. `fine_blocks > 0` adds
+  residual blocks at H/2 and a 3x3 convolution at full size at each end: finer strokes for the
+  same grid.
 
-`VectorEncoder` maps images to a vector (AE, DAE, VAE, CVAE); `GridEncoder` maps them to a 7x7 grid
-of vectors (VQ-VAE). Both use the same conv trunk; the decoders mirror them. An optional condition
+`VectorEncoder` maps images to a vector (AE, DAE, VAE, CVAE); `GridEncoder` maps them to an
+H/4 x W/4 grid of vectors (VQ-VAE). Both use the same conv trunk; the decoders mirror them. An optional condition
 vector (a one-hot label for the CVAE) is concatenated to the features before the heads. Decoders
 return raw outputs (logits for a Bernoulli decoder); the models map them to images.
 """
@@ -20,57 +22,65 @@ from torch import nn
 
 from .layers import ResBlock, activation
 
-PIXELS, GRID = 784, 7  # 28x28 images; the conv trunk's 7x7 grid
+def grid_size(height: int, width: int) -> tuple[int, int]:
+    """The conv trunk's grid for H x W images: (H/4, W/4); (7, 7) for MNIST."""
+    if height % 4 or width % 4:
+        raise ValueError(f"the conv backbone needs a height and width divisible by 4, got {height}x{width}")
+    return height // 4, width // 4
 
 
-def conv_trunk(*, channels: int, res_blocks: int, fine_blocks: int, norm: str, act: str) -> nn.Sequential:
+def conv_trunk(*, in_channels: int, channels: int, res_blocks: int, fine_blocks: int, norm: str,
+               act: str) -> nn.Sequential:
     c = channels
-    if fine_blocks:  # a 3x3 conv at 28x28 first, then residual blocks at 14x14
-        layers = [nn.Conv2d(1, c // 2, 3, padding=1), activation(act),        # (B, c/2, 28, 28)
-                  nn.Conv2d(c // 2, c, 4, stride=2, padding=1),               # (B, c, 14, 14)
+    if fine_blocks:  # a 3x3 conv at full size first, then residual blocks at half size
+        layers = [nn.Conv2d(in_channels, c // 2, 3, padding=1), activation(act),  # (B, c/2, H, W)
+                  nn.Conv2d(c // 2, c, 4, stride=2, padding=1),                   # (B, c, H/2, W/2)
                   *[ResBlock(c, norm, act) for _ in range(fine_blocks)], activation(act)]
     else:
-        layers = [nn.Conv2d(1, c, 4, stride=2, padding=1), activation(act)]   # (B, c, 14, 14)
+        layers = [nn.Conv2d(in_channels, c, 4, stride=2, padding=1), activation(act)]  # (B, c, H/2, W/2)
     layers += [
-        nn.Conv2d(c, 2 * c, 4, stride=2, padding=1),              # (B, 2c, 7, 7)
+        nn.Conv2d(c, 2 * c, 4, stride=2, padding=1),              # (B, 2c, H/4, W/4)
         *[ResBlock(2 * c, norm, act) for _ in range(res_blocks)],
         activation(act),
     ]
     return nn.Sequential(*layers)
 
 
-def deconv_trunk(*, channels: int, res_blocks: int, fine_blocks: int, norm: str, act: str) -> nn.Sequential:
-    c = channels
+def deconv_trunk(*, out_channels: int, channels: int, res_blocks: int, fine_blocks: int, norm: str,
+                 act: str) -> nn.Sequential:
+    c, o = channels, out_channels
     layers = [
-        *[ResBlock(2 * c, norm, act) for _ in range(res_blocks)],    # (B, 2c, 7, 7)
+        *[ResBlock(2 * c, norm, act) for _ in range(res_blocks)],    # (B, 2c, H/4, W/4)
         activation(act),
-        nn.ConvTranspose2d(2 * c, c, 4, stride=2, padding=1),      # (B, c, 14, 14)
+        nn.ConvTranspose2d(2 * c, c, 4, stride=2, padding=1),      # (B, c, H/2, W/2)
     ]
-    if fine_blocks:  # residual blocks at 14x14 (each starts with [norm,] act), then a 3x3 conv at 28x28
+    if fine_blocks:  # residual blocks at half size (each starts with [norm,] act), then a 3x3 conv at full size
         layers += [*[ResBlock(c, norm, act) for _ in range(fine_blocks)], activation(act),
-                   nn.ConvTranspose2d(c, c // 2, 4, stride=2, padding=1), activation(act),  # (B, c/2, 28, 28)
-                   nn.Conv2d(c // 2, 1, 3, padding=1)]                                     # (B, 1, 28, 28) raw output
+                   nn.ConvTranspose2d(c, c // 2, 4, stride=2, padding=1), activation(act),  # (B, c/2, H, W)
+                   nn.Conv2d(c // 2, o, 3, padding=1)]                                     # (B, C, H, W) raw output
     else:
-        layers += [activation(act), nn.ConvTranspose2d(c, 1, 4, stride=2, padding=1)]     # (B, 1, 28, 28) raw output
+        layers += [activation(act), nn.ConvTranspose2d(c, o, 4, stride=2, padding=1)]     # (B, C, H, W) raw output
     return nn.Sequential(*layers)
 
 
-def mlp_trunk(*, hidden: int, act: str) -> nn.Sequential:
-    return nn.Sequential(nn.Flatten(), nn.Linear(PIXELS, hidden), activation(act), nn.Linear(hidden, hidden // 2),
+def mlp_trunk(*, pixels: int, hidden: int, act: str) -> nn.Sequential:
+    return nn.Sequential(nn.Flatten(), nn.Linear(pixels, hidden), activation(act), nn.Linear(hidden, hidden // 2),
                          activation(act))  # (B, hidden/2)
 
 
 class VectorEncoder(nn.Module):
-    """Images (B, 1, 28, 28) [+ condition (B, C)] -> vector (B, out_dim)."""
+    """Images (B, C, H, W) [+ condition (B, K)] -> vector (B, out_dim)."""
 
-    def __init__(self, *, backbone: str, out_dim: int, cond_dim: int = 0, channels: int, hidden: int,
-                 res_blocks: int, fine_blocks: int, norm: str, act: str):
+    def __init__(self, *, backbone: str, out_dim: int, cond_dim: int = 0, in_channels: int, height: int, width: int,
+                 channels: int, hidden: int, res_blocks: int, fine_blocks: int, norm: str, act: str):
         super().__init__()
         if backbone == "conv":
-            self.trunk = conv_trunk(channels=channels, res_blocks=res_blocks, fine_blocks=fine_blocks, norm=norm, act=act)
-            features = 2 * channels * GRID * GRID
+            gh, gw = grid_size(height, width)
+            self.trunk = conv_trunk(in_channels=in_channels, channels=channels, res_blocks=res_blocks,
+                                    fine_blocks=fine_blocks, norm=norm, act=act)
+            features = 2 * channels * gh * gw
         else:
-            self.trunk = mlp_trunk(hidden=hidden, act=act)
+            self.trunk = mlp_trunk(pixels=in_channels * height * width, hidden=hidden, act=act)
             features = hidden // 2
         self.head = nn.Linear(features + cond_dim, out_dim)
 
@@ -82,50 +92,56 @@ class VectorEncoder(nn.Module):
 
 
 class VectorDecoder(nn.Module):
-    """Vector (B, in_dim) [+ condition (B, C)] -> raw output (B, 1, 28, 28)."""
+    """Vector (B, in_dim) [+ condition (B, K)] -> raw output (B, C, H, W)."""
 
-    def __init__(self, *, backbone: str, in_dim: int, cond_dim: int = 0, channels: int, hidden: int,
-                 res_blocks: int, fine_blocks: int, norm: str, act: str):
+    def __init__(self, *, backbone: str, in_dim: int, cond_dim: int = 0, out_channels: int, height: int, width: int,
+                 channels: int, hidden: int, res_blocks: int, fine_blocks: int, norm: str, act: str):
         super().__init__()
         self.conv = backbone == "conv"
         self.ch = 2 * channels
+        self.shape = (out_channels, height, width)
         if self.conv:
-            self.head = nn.Linear(in_dim + cond_dim, self.ch * GRID * GRID)
-            self.trunk = deconv_trunk(channels=channels, res_blocks=res_blocks, fine_blocks=fine_blocks, norm=norm,
-                                      act=act)
+            self.grid = grid_size(height, width)
+            self.head = nn.Linear(in_dim + cond_dim, self.ch * self.grid[0] * self.grid[1])
+            self.trunk = deconv_trunk(out_channels=out_channels, channels=channels, res_blocks=res_blocks,
+                                      fine_blocks=fine_blocks, norm=norm, act=act)
         else:
             self.head = nn.Linear(in_dim + cond_dim, hidden // 2)
             self.trunk = nn.Sequential(activation(act), nn.Linear(hidden // 2, hidden), activation(act),
-                                       nn.Linear(hidden, PIXELS))
+                                       nn.Linear(hidden, out_channels * height * width))
 
     def forward(self, z: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
         if cond is not None:
-            z = torch.cat([z, cond], dim=1)  # (B, in_dim + C)
+            z = torch.cat([z, cond], dim=1)  # (B, in_dim + K)
         h = self.head(z)
         if self.conv:
-            h = h.view(-1, self.ch, GRID, GRID)  # (B, 2c, 7, 7)
-        return self.trunk(h).view(-1, 1, 28, 28)  # (B, 1, 28, 28)
+            h = h.view(-1, self.ch, *self.grid)  # (B, 2c, H/4, W/4)
+        return self.trunk(h).view(-1, *self.shape)  # (B, C, H, W)
 
 
 class GridEncoder(nn.Module):
-    """Images (B, 1, 28, 28) -> grid of vectors (B, out_dim, 7, 7) (VQ-VAE)."""
+    """Images (B, C, H, W) -> grid of vectors (B, out_dim, H/4, W/4) (VQ-VAE)."""
 
-    def __init__(self, *, out_dim: int, channels: int, res_blocks: int, fine_blocks: int, norm: str, act: str):
+    def __init__(self, *, out_dim: int, in_channels: int, channels: int, res_blocks: int, fine_blocks: int, norm: str,
+                 act: str):
         super().__init__()
-        self.trunk = conv_trunk(channels=channels, res_blocks=res_blocks, fine_blocks=fine_blocks, norm=norm, act=act)
+        self.trunk = conv_trunk(in_channels=in_channels, channels=channels, res_blocks=res_blocks,
+                                fine_blocks=fine_blocks, norm=norm, act=act)
         self.head = nn.Conv2d(2 * channels, out_dim, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.trunk(x))  # (B, out_dim, 7, 7)
+        return self.head(self.trunk(x))  # (B, out_dim, H/4, W/4)
 
 
 class GridDecoder(nn.Module):
-    """Grid of vectors (B, in_dim, 7, 7) -> raw output (B, 1, 28, 28) (VQ-VAE)."""
+    """Grid of vectors (B, in_dim, H/4, W/4) -> raw output (B, C, H, W) (VQ-VAE)."""
 
-    def __init__(self, *, in_dim: int, channels: int, res_blocks: int, fine_blocks: int, norm: str, act: str):
+    def __init__(self, *, in_dim: int, out_channels: int, channels: int, res_blocks: int, fine_blocks: int, norm: str,
+                 act: str):
         super().__init__()
         self.head = nn.Conv2d(in_dim, 2 * channels, 3, padding=1)
-        self.trunk = deconv_trunk(channels=channels, res_blocks=res_blocks, fine_blocks=fine_blocks, norm=norm, act=act)
+        self.trunk = deconv_trunk(out_channels=out_channels, channels=channels, res_blocks=res_blocks,
+                                  fine_blocks=fine_blocks, norm=norm, act=act)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.trunk(self.head(z))  # (B, 1, 28, 28)
+        return self.trunk(self.head(z))  # (B, C, H, W)

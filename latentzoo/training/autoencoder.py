@@ -20,14 +20,14 @@ import torch
 
 from ..config import Config
 from ..console import Log, stderr_log
-from ..data import Splits, load_dataset
+from ..data import Splits
 from ..device import resolve_device
-from ..errors import RunError
+from ..errors import ConfigError, RunError
 from ..eval import evaluate
 from ..files import load_tensors, save_tensors, write_json
 from ..loop import Files, cosine_lr, fit, init_seed
 from ..models import Autoencoder, build_model, check_config
-from ..runs import BEST, CONFIG, HISTORY, LAST, METRICS, clear_run, run_lock
+from ..runs import BEST, CONFIG, HISTORY, LAST, METRICS, clear_run, run_data, run_lock, with_data
 
 COLLAPSE_BELOW = 0.05  # a codebook whose validation usage falls under this fraction is reported as collapsed
 
@@ -36,11 +36,13 @@ def training_splits(cfg: Config, splits: Splits) -> Splits:
     """The splits a config trains on: the first `limit` training images, then only `only_digit`
     in training and validation (the test set stays whole)."""
     train, val = splits.train, splits.val
+    if cfg.only_digit is not None and not train.labelled:
+        raise ConfigError(f"--only-digit picks a label, and the images of {cfg.data} have none")
     if cfg.limit is not None:
         train = train.subset(slice(0, cfg.limit))
     if cfg.only_digit is not None:
         train, val = train.subset(train.labels == cfg.only_digit), val.subset(val.labels == cfg.only_digit)
-    return Splits(splits.name, train, val, splits.test)
+    return Splits(splits.name, train, val, splits.test, splits.classes, splits.fingerprint)
 
 
 @torch.no_grad()
@@ -77,14 +79,18 @@ def train(cfg: Config, out: str | Path, *, resume: bool = False, overwrite: bool
     """Train `cfg` into the run folder `out` and evaluate it; returns the folder.
 
     `splits` (optional) are the data set's full splits; `cfg.limit` and `cfg.only_digit` are applied
-    to them here, so config.json always says what the run trained on. `resume` continues from the
+    to them here, and the image shape and number of labels are taken from them (runs.with_data), so
+    config.json always says what the run trained on. `resume` continues from the
     last checkpoint, or starts again when the run stopped before its first one; `overwrite` replaces
     whatever run the folder holds; `checkpoint_every` steps also inside an epoch (latentzoo.loop). One
     process at a time writes into a run folder (runs.run_lock)."""
     out = Path(out)
-    check_config(cfg)
+    cfg.validate()
     dev = resolve_device(device)
-    splits = training_splits(cfg, splits or load_dataset(cfg.dataset, data_dir))
+    splits = splits or run_data(cfg, data_dir)
+    cfg = with_data(cfg, splits)  # the image shape and labels come from the data
+    check_config(cfg)
+    splits = training_splits(cfg, splits)
     with run_lock(out):
         if overwrite:
             clear_run(out)

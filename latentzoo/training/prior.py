@@ -14,18 +14,18 @@ from pathlib import Path
 import torch
 
 from ..console import Log, stderr_log
-from ..data import load_dataset
 from ..errors import ConfigError
 from ..files import load_tensors, write_json
 from ..loop import Files, fit, init_seed, warmup_cosine_lr
 from ..models import CodePrior, PriorConfig, mean_bits
-from ..runs import PRIOR_CONFIG, PRIOR_HISTORY, PRIOR_LAST, PRIOR_METRICS, PRIOR_WEIGHTS, load, read_config, run_lock
+from ..runs import (PRIOR_CONFIG, PRIOR_HISTORY, PRIOR_LAST, PRIOR_METRICS, PRIOR_WEIGHTS, load, read_config,
+                    run_data, run_lock)
 from .autoencoder import training_splits
 
 
 @torch.no_grad()
 def encode_all(model, data, batch: int = 1000) -> tuple[torch.Tensor, torch.Tensor]:
-    """Codes (N, 7, 7) and labels (N,) of a whole image set, on the CPU."""
+    """Codes (N, H/4, W/4) and labels (N,) of a whole image set, on the CPU."""
     codes = [model.encode(x).cpu() for x, _ in data.batches(batch, device=model.device)]
     return torch.cat(codes), data.labels.clone()
 
@@ -41,13 +41,15 @@ def train_prior(run_dir: str | Path, cfg: PriorConfig | None = None, data_dir=No
     if not model.has_codes:
         raise ConfigError(f"train-prior needs a run of a model with codes (vqvae); {run_dir} holds a {vq_cfg.model}")
     cfg = cfg or PriorConfig()
-    cfg.n_codes = vq_cfg.n_codes
+    splits = training_splits(vq_cfg, run_data(vq_cfg, data_dir))
+    cfg.n_codes, cfg.length, cfg.grid_width = vq_cfg.n_codes, model.grid[0] * model.grid[1], model.grid[1]
+    cfg.n_classes = vq_cfg.n_classes if splits.train.labelled else 0  # unlabelled data: the "no label" token only
     cfg.validate()
-    splits = training_splits(vq_cfg, load_dataset(vq_cfg.dataset, data_dir))
     log(f"encoding {len(splits.train)} training images to codes")
     tr_codes, tr_y = encode_all(model, splits.train)
     va_codes, _ = encode_all(model, splits.val)
     te_codes, te_y = encode_all(model, splits.test)
+    tr_y[tr_y < 0] = cfg.n_classes  # an unlabelled image gets the "no label" token
 
     with run_lock(run_dir):
         if resume and not (run_dir / PRIOR_LAST).is_file():
@@ -78,7 +80,7 @@ def train_prior(run_dir: str | Path, cfg: PriorConfig | None = None, data_dir=No
         prior.load_state_dict(load_tensors(run_dir / PRIOR_WEIGHTS, prior.device)[0])
         metrics = {
             "test_bits_per_image": mean_bits(prior, te_codes, None),
-            "test_bits_per_image_given_label": mean_bits(prior, te_codes, te_y),
+            "test_bits_per_image_given_label": mean_bits(prior, te_codes, te_y) if cfg.n_classes else None,
             "uniform_bits_per_image": te_codes[0].numel() * math.log2(cfg.n_codes),
             "epochs": cfg.epochs, "train_seconds": round(sum(float(r["seconds"]) for r in history), 1),
         }

@@ -21,16 +21,17 @@ PAD = 2
 
 
 def grid(images: torch.Tensor, nrow: int, pad: int = PAD) -> np.ndarray:
-    """Images (N, 1, H, W) in [0, 1] -> uint8 picture with `nrow` images per row, white gaps."""
-    x = images.detach().float().cpu().clamp(0, 1)[:, 0]  # (N, H, W)
-    n, h, w = x.shape
+    """Images (N, C, H, W) in [0, 1] -> uint8 picture (grey, or RGB for C = 3) with `nrow` images per
+    row, white gaps."""
+    x = images.detach().float().cpu().clamp(0, 1).permute(0, 2, 3, 1)  # (N, H, W, C)
+    n, h, w, ch = x.shape
     rows = (n + nrow - 1) // nrow
-    canvas = np.full((rows * (h + pad) + pad, nrow * (w + pad) + pad), 255, dtype=np.uint8)
+    canvas = np.full((rows * (h + pad) + pad, nrow * (w + pad) + pad, ch), 255, dtype=np.uint8)
     for i in range(n):
         r, c = divmod(i, nrow)
         canvas[pad + r * (h + pad): pad + r * (h + pad) + h, pad + c * (w + pad): pad + c * (w + pad) + w] = \
             (x[i].numpy() * 255).round().astype(np.uint8)
-    return canvas
+    return canvas[..., 0] if ch == 1 else canvas
 
 
 def save_png(path: str | os.PathLike, picture: np.ndarray, scale: int = 2) -> Path:
@@ -47,7 +48,7 @@ def save_grid(path: str | os.PathLike, images: torch.Tensor, nrow: int = 8) -> P
 
 
 def save_rows(path: str | os.PathLike, rows: list[torch.Tensor]) -> Path:
-    """Each tensor (n, 1, 28, 28) becomes one row; all rows have the same n."""
+    """Each tensor (n, C, H, W) becomes one row; all rows have the same n."""
     return save_png(path, grid(torch.cat(rows), nrow=rows[0].shape[0]))
 
 
@@ -97,7 +98,7 @@ def loss_curves(path: str | os.PathLike, history: list[dict]) -> Path:
 
 def latent_map(path: str | os.PathLike, feats: torch.Tensor, labels: torch.Tensor, method: str = "pca",
                seed: int = 0) -> Path:
-    """2-D map of latents (N, F) coloured by digit: PCA (default) or t-SNE (scikit-learn)."""
+    """2-D map of latents (N, F) coloured by label (grey when unlabelled): PCA (default) or t-SNE (scikit-learn)."""
     plt = _plt()
     x = feats.double().cpu().numpy()
     if x.shape[1] == 1:
@@ -113,8 +114,14 @@ def latent_map(path: str | os.PathLike, feats: torch.Tensor, labels: torch.Tenso
 
         xy = PCA(2, random_state=seed).fit_transform(x)
     fig, ax = plt.subplots(figsize=(5, 4.4))
-    sc = ax.scatter(xy[:, 0], xy[:, 1], c=labels.cpu().numpy(), cmap="tab10", s=3, vmin=-0.5, vmax=9.5)
-    fig.colorbar(sc, ax=ax, ticks=range(10), label="digit")
+    y = labels.cpu().numpy()
+    if (y >= 0).all():
+        top = max(9, int(y.max()))
+        sc = ax.scatter(xy[:, 0], xy[:, 1], c=y, cmap="tab10" if top < 10 else "viridis", s=3, vmin=-0.5,
+                        vmax=top + 0.5)
+        fig.colorbar(sc, ax=ax, ticks=range(top + 1) if top < 10 else None, label="label")
+    else:
+        ax.scatter(xy[:, 0], xy[:, 1], c="0.3", s=3)
     ax.set_title(f"test latents ({'raw 2-D' if x.shape[1] <= 2 else method.upper()})")
     return save_figure(path, fig)
 
@@ -134,12 +141,13 @@ def codebook_histogram(path: str | os.PathLike, counts: torch.Tensor) -> Path:
 
 
 def code_grids(path: str | os.PathLike, images: torch.Tensor, codes: torch.Tensor) -> Path:
-    """Each digit beside its 7x7 grid of code indices."""
+    """Each image above its grid of code indices (MNIST: 7 x 7)."""
     plt = _plt()
     n = images.shape[0]
     fig, axes = plt.subplots(2, n, figsize=(1.7 * n, 3.6), squeeze=False)
     for i in range(n):
-        axes[0, i].imshow(images[i, 0].cpu().numpy(), cmap="gray", vmin=0, vmax=1)
+        im = images[i].cpu().permute(1, 2, 0).numpy()  # (H, W, C)
+        axes[0, i].imshow(im[..., 0] if im.shape[2] == 1 else im, cmap="gray", vmin=0, vmax=1)
         axes[0, i].axis("off")
         grid_ = codes[i].cpu().numpy()
         axes[1, i].imshow(grid_, cmap="viridis")
@@ -147,5 +155,5 @@ def code_grids(path: str | os.PathLike, images: torch.Tensor, codes: torch.Tenso
             axes[1, i].text(c, r, str(v), ha="center", va="center", fontsize=4.5, color="white")
         axes[1, i].set_xticks([])
         axes[1, i].set_yticks([])
-    fig.suptitle("digits and their 7x7 code grids")
+    fig.suptitle(f"images and their {codes.shape[1]}x{codes.shape[2]} code grids")
     return save_figure(path, fig)

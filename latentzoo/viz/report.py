@@ -17,11 +17,11 @@ from pathlib import Path
 import torch
 
 from ..config import Config
-from ..data import ImageSet, load_dataset
+from ..data import ImageSet
 from ..eval import METRIC_INFO, code_histogram
 from ..files import atomic_write, read_csv
 from ..noise import corrupt
-from ..runs import HISTORY, PRIOR_METRICS, load, read_metrics
+from ..runs import HISTORY, PRIOR_METRICS, load, read_metrics, run_data
 from . import plots
 
 REPORT_NOISES = ("gaussian:0.5", "mask:0.5", "salt_pepper:0.2")
@@ -53,10 +53,11 @@ def make_plots(run_dir: Path, model, test: ImageSet, tsne: bool = False) -> list
                          plots.save_rows(out / "denoising.png", rows)))
         if model.can_sample:
             if model.conditional:
-                digits = torch.arange(10).repeat_interleave(10)
-                made.append(("Samples per digit (one row per digit)",
+                k = min(cfg.n_classes, 10)  # the first ten labels, ten samples each
+                digits = torch.arange(k).repeat_interleave(10)
+                made.append(("Samples per label (one row per label)",
                              plots.save_grid(out / "samples_per_digit.png",
-                                             model.sample(100, y=digits, generator=gen), nrow=10)))
+                                             model.sample(10 * k, y=digits, generator=gen), nrow=10)))
             if not model.needs_labels:
                 made.append(("Samples", plots.save_grid(out / "samples.png", model.sample(64, generator=gen))))
         walks = model.interpolate(x[0:12:2], x[1:12:2], 10, y=labels(y[0:12:2]))
@@ -114,7 +115,7 @@ def make_report(run_dir: str | Path, out: str | Path | None = None, test: ImageS
     run_dir = Path(run_dir)
     model = load(run_dir, device=device)
     cfg = model.cfg
-    test = test if test is not None else load_dataset(cfg.dataset, data_dir).test
+    test = test if test is not None else run_data(cfg, data_dir).test
     plots_made = make_plots(run_dir, model, test, tsne)
     metrics = read_metrics(run_dir)
     metrics.update({f"prior_{k}": v for k, v in read_metrics(run_dir, PRIOR_METRICS).items()})

@@ -1,0 +1,96 @@
+"""The jobs on the user's own images as Python calls: encode, reconstruct, denoise, score, sample.
+
+Each takes a model (`latentzoo.load(run)`) and images (N, C, H, W) in [0, 1] of the shape it was
+trained on (`model.cfg.image_shape`; latentzoo.inputs reads and fits files), works in batches
+without gradients and returns CPU tensors:
+- `encode`: latent means (N, L) (the posterior mean for a VAE), or code grids (N, H/4, W/4) for a
+  model with codes;
+- `reconstruct`, `denoise` (optionally corrupting the images first, for demonstrations);
+- `anomaly_scores`: the model's `anomaly_score` per image (higher = less like its training images:
+  squared reconstruction error, the negative ELBO for a VAE); `calibrate` turns the scores of the
+  run's validation images into a threshold at a chosen false-positive rate, the (1 - fpr) quantile,
+  so that about a fraction `fpr` of normal images score above it; `flag` applies it.
+A model that needs labels (CVAE) and is given none uses, per image, the label whose reconstruction
+scores lowest (`best_labels`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from .data import ImageSet
+from .noise import corrupt, parse_noise
+
+BATCH = 500
+DEFAULT_FPR = 0.01
+
+
+@torch.no_grad()
+def batched(fn, images: torch.Tensor, labels: torch.Tensor | None, model, batch: int = BATCH) -> torch.Tensor:
+    """fn(x, y) over batches of `images` on the model's device, concatenated on the CPU."""
+    was_training = model.training
+    model.eval()
+    out = []
+    for i in range(0, images.shape[0], batch):
+        y = None if labels is None else labels[i:i + batch].to(model.device)
+        out.append(fn(images[i:i + batch].to(model.device), y).cpu())
+    model.train(was_training)
+    return torch.cat(out)
+
+
+def best_labels(model, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor | None:
+    """`labels` as given; for a model that needs labels and has none, the best-scoring label per image."""
+    if labels is not None or not model.needs_labels:
+        return labels
+    scores = torch.stack([batched(lambda x, _y: model.anomaly_score(x, torch.full((x.shape[0],), c, device=x.device)),
+                                  images, None, model) for c in range(model.cfg.n_classes)], 1)  # (N, classes)
+    return scores.argmin(1)
+
+
+def encode(model, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+    """Latent means (N, L), or integer code grids (N, H/4, W/4) for a model with codes."""
+    return batched(model.encode, images, best_labels(model, images, labels), model)
+
+
+def reconstruct(model, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+    return batched(model.reconstruct, images, best_labels(model, images, labels), model)
+
+
+def denoise(model, images: torch.Tensor, labels: torch.Tensor | None = None, noise: str | None = None,
+            seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """(the input, corrupted by `noise` first when given; its denoised reconstruction)."""
+    if noise:
+        images = corrupt(images, parse_noise(noise), torch.Generator().manual_seed(seed))
+    return images, reconstruct(model, images, labels)
+
+
+def anomaly_scores(model, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+    """The model's anomaly score per image (N,), float64."""
+    return batched(model.anomaly_score, images, best_labels(model, images, labels), model).double()
+
+
+def calibrate(model, normal: ImageSet, fpr: float = DEFAULT_FPR) -> float:
+    """The score above which a fraction of at most about `fpr` of `normal` images lies (their (1 - fpr)
+    quantile, the next higher score); labels are not used, as for the user's images."""
+    if not 0 < fpr < 1:
+        raise ValueError(f"fpr must be in (0, 1), got {fpr}")
+    x, _ = normal.tensors()
+    scores = anomaly_scores(model, x).numpy()
+    return float(np.quantile(scores, 1 - fpr, method="higher"))
+
+
+def flag(scores: torch.Tensor, threshold: float) -> torch.Tensor:
+    """True where a score lies above the threshold."""
+    return scores > threshold
+
+
+def false_positive_rate(model, normal: ImageSet, threshold: float) -> float:
+    x, _ = normal.tensors()
+    return float(flag(anomaly_scores(model, x), threshold).double().mean()) if len(normal) else math.nan
+
+
+__all__ = ["encode", "reconstruct", "denoise", "anomaly_scores", "calibrate", "flag", "best_labels",
+           "false_positive_rate", "DEFAULT_FPR"]
