@@ -79,7 +79,7 @@ def array_to_images(arr: np.ndarray, name: str) -> np.ndarray:
         if lo < 0 or hi > 1:
             raise DataError(f"{name}: float images must lie in [0, 1], these span [{lo:g}, {hi:g}]")
         arr = (arr.astype(np.float64) * 255).round().astype(np.uint8)
-    return np.ascontiguousarray(arr.transpose(0, 3, 1, 2))  # (N, C, H, W)
+    return arr.transpose(0, 3, 1, 2).copy()  # (N, C, H, W), writable
 
 
 def conform(images: torch.Tensor, size: tuple[int, int] | None, channels: int | None) -> torch.Tensor:

@@ -36,3 +36,24 @@ def test_readme_names_the_two_commands_ci_runs():
     for command in ("bash scripts/setup-and-demo.sh", ".venv/bin/python -m pytest -q"):
         assert command in readme and command in ci
     assert Path(ROOT / "scripts" / "setup-and-demo.sh").is_file()
+
+
+def test_readme_own_data_block_runs(tmp_path, monkeypatch, capsys):
+    import shlex
+
+    from latentzoo import examples
+    from latentzoo.cli import main
+
+    section = (ROOT / "README.md").read_text().split("## Your own data", 1)[1]
+    block = re.search(r"```bash\n(.*?)```", section, flags=re.S).group(1)
+    lines = [shlex.split(line, comments=True) for line in block.splitlines() if shlex.split(line, comments=True)]
+    monkeypatch.chdir(tmp_path)
+    for args in lines:
+        if args[:3] == ["python", "-m", "latentzoo.examples"]:
+            assert examples.main(args[3:]) == 0
+        else:
+            assert args[0] == "latentzoo", args
+            assert main(args[1:]) == 0, args
+    assert len(lines) >= 10
+    assert (tmp_path / "own-recon" / "0003.png").is_file() and (tmp_path / "own-denoised" / "photos.npy").is_file()
+    assert (tmp_path / "own-samples" / "sample-00015.png").is_file() and (tmp_path / "own-scores.csv").is_file()

@@ -83,7 +83,8 @@ class AE(Autoencoder):
     def fit_latent_prior(self, z: torch.Tensor) -> None:
         """Fit N(mean, cov) to training latents z (N, L) so that `sample` draws plausible codes."""
         mean = z.mean(0)
-        cov = torch.cov(z.t()) + 1e-5 * torch.eye(z.shape[1], device=z.device)
+        # one training image: the biased estimate (zero), so the jitter keeps the factorisation possible
+        cov = torch.cov(z.t(), correction=int(z.shape[0] > 1)) + 1e-5 * torch.eye(z.shape[1], device=z.device)
         self.latent_mean.copy_(mean)
         self.latent_scale_tril.copy_(torch.linalg.cholesky(cov))
         self.latent_fitted.fill_(True)

@@ -101,7 +101,7 @@ def latent_map(path: str | os.PathLike, feats: torch.Tensor, labels: torch.Tenso
     """2-D map of latents (N, F) coloured by label (grey when unlabelled): PCA (default) or t-SNE (scikit-learn)."""
     plt = _plt()
     x = feats.double().cpu().numpy()
-    if x.shape[1] == 1:
+    if x.shape[1] == 1 or len(x) < 3:  # one dimension, or too few points for PCA
         xy = np.c_[x[:, 0], np.zeros(len(x))]
     elif x.shape[1] == 2:
         xy = x

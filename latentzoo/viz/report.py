@@ -60,9 +60,11 @@ def make_plots(run_dir: Path, model, test: ImageSet, tsne: bool = False) -> list
                                              model.sample(10 * k, y=digits, generator=gen), nrow=10)))
             if not model.needs_labels:
                 made.append(("Samples", plots.save_grid(out / "samples.png", model.sample(64, generator=gen))))
-        walks = model.interpolate(x[0:12:2], x[1:12:2], 10, y=labels(y[0:12:2]))
-        made.append(("Interpolation between pairs of test digits",
-                     plots.save_grid(out / "interpolation.png", walks.flatten(0, 1), nrow=10)))
+        pairs = min(6, x.shape[0] // 2)
+        if pairs:
+            walks = model.interpolate(x[0:2 * pairs:2], x[1:2 * pairs:2], 10, y=labels(y[0:2 * pairs:2]))
+            made.append(("Interpolation between pairs of test images",
+                         plots.save_grid(out / "interpolation.png", walks.flatten(0, 1), nrow=10)))
         xs, ys = test.tensors(slice(0, 2000), model.device)
         feats = torch.cat([model.features(xs[i:i + 500], ys[i:i + 500]) for i in range(0, len(xs), 500)])
     made.append(("Test latents coloured by digit", plots.latent_map(out / "latent_map.png", feats, ys,
