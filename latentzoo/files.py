@@ -7,6 +7,7 @@ leaves a half-written file. Tensors go to safetensors, everything else to JSON o
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import os
@@ -18,6 +19,24 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save as st_save
 
 from .errors import RunError
+
+
+def check_writable(path: str | os.PathLike, folder: bool = False) -> None:
+    """Fail early, before any work, when `path` (a file, or with `folder` a folder) can never be
+    written: an over-long name, a folder where the file should go, a file where a folder should be."""
+    path = Path(path)
+    for part in path.parts:
+        if len(os.fsencode(part)) > 255:
+            raise OSError(errno.ENAMETOOLONG, "File name too long", str(path))
+    if path.is_dir() and not folder:
+        raise IsADirectoryError(errno.EISDIR, "Is a directory", str(path))
+    if folder and path.exists() and not path.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "Not a directory", str(path))
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "Not a directory", str(parent))
 
 
 def atomic_write(path: str | os.PathLike, data: bytes | str) -> Path:

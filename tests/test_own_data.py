@@ -90,10 +90,15 @@ def test_eval_and_the_report_work_for_every_source(source, sources, tmp_path, ca
                  "--out", str(run), "--no-progress"]) == 0
     page = (run / "report.html").read_text()
     assert "files" in page and "data_hash" in page and page.count("<img") >= 5
-    assert main(["eval", str(run), "--json"]) == 0
+    assert main(["eval", str(run), "--json", "--samples", "200"]) == 0
     out, err = capsys.readouterr()
-    assert json.loads(out[out.index("{"):])["dataset"] == "files"
-    assert "notice: sample metrics" in err  # MNIST's classifier is not used on other data
+    metrics = json.loads(out[out.index("{"):])
+    assert metrics["dataset"] == "files" and "sample_mnist_fid" not in metrics  # MNIST's classifier: MNIST only
+    if source == "npy":  # unlabelled: no classifier to measure samples with
+        assert "notice: sample metrics" in err and "no labels" in err and "sample_data_fid" not in metrics
+    else:  # labelled: a classifier trained on this data, cached under its fingerprint
+        assert metrics["sample_data_fid"] > 0 and metrics["sample_n_samples"] == 200
+        assert list((tmp_path / "cache").glob("classifier-v2-*/model.safetensors"))
 
 
 def test_the_score_flags_about_the_chosen_rate_of_held_out_normal_images(tmp_path, capsys):

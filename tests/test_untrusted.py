@@ -3,6 +3,7 @@ hostile run files. Each gets one line naming the file and the problem; nothing e
 the command line, fuzzed with hostile option values, answers one line and exit 2 every time."""
 
 import errno
+import os
 import json
 import shutil
 
@@ -10,6 +11,7 @@ import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from PIL import Image
 
 import latentzoo
 from latentzoo import files
@@ -173,3 +175,103 @@ def test_resuming_from_a_checkpoint_of_another_model_is_one_line(tmp_path, train
     cfg.epochs = 2
     with pytest.raises(RunError, match="last.safetensors: not a checkpoint this run can resume from"):
         train(cfg, run, resume=True, splits=small_splits, **quiet)
+
+
+RUN_COMMANDS = {  # subcommand -> its arguments after RUN (an --out that is fine)
+    "eval": ["--samples", "0"], "report": [], "train-prior": ["--epochs", "1"], "sample": ["--out", "{tmp}/s.png"],
+    "interpolate": ["--out", "{tmp}/i.png"], "reconstruct": ["--out", "{tmp}/r.png"],
+    "denoise": ["--noise", "gaussian:0.5", "--out", "{tmp}/d.png"], "encode": ["{img}", "--out", "{tmp}/f.npy"],
+    "score": ["{img}", "--out", "{tmp}/s.csv"],
+}
+OUT_COMMANDS = {  # subcommand -> (its arguments with RUN, the --out name)
+    "sample": ("s.png",), "interpolate": ("i.png",), "reconstruct": ("r.png",), "report": ("p.html",),
+    "denoise": ("d.png", "--noise", "gaussian:0.5"), "encode": ("f.npy", "{img}"), "score": ("s.csv", "{img}"),
+    "train": ("run",),
+}
+INPUT_COMMANDS = ("encode", "score", "reconstruct", "denoise")
+
+
+def path_case(tmp_path, kind: str) -> str:
+    """A path that is wrong in the way `kind` says, made under tmp_path."""
+    (tmp_path / "blocker").write_text("a file where a folder should be\n")
+    if kind == "missing":
+        return str(tmp_path / "no" / "such")
+    if kind == "a file":
+        return str(tmp_path / "blocker")
+    if kind == "an empty folder":
+        (tmp_path / "empty").mkdir(exist_ok=True)
+        return str(tmp_path / "empty")
+    if kind == "under a file":
+        return str(tmp_path / "blocker" / "inside")
+    if kind == "a folder":
+        (tmp_path / "taken").mkdir(exist_ok=True)
+        return str(tmp_path / "taken")
+    if kind == "too long a name":
+        return str(tmp_path / ("x" * 300))
+    raise ValueError(kind)
+
+
+def run_cli(args: list[str], capsys) -> tuple[int, str]:
+    try:
+        code = main(args)
+    except SystemExit as e:
+        code = e.code
+    return code, capsys.readouterr().err
+
+
+def assert_one_line(code, err, case):
+    assert code == 2 and err.count("\n") == 1 and err.startswith("latentzoo: error:") and "Traceback" not in err, \
+        (case, code, err)
+
+
+@needs_mnist
+@pytest.mark.parametrize("kind", ["missing", "a file", "an empty folder"])
+@pytest.mark.parametrize("command", sorted(RUN_COMMANDS))
+def test_a_run_folder_that_is_not_there_gets_one_line(command, kind, tmp_path, trained, capsys):
+    img = tmp_path / "in.png"
+    Image.new("L", (28, 28)).save(img)
+    rest = [a.format(tmp=tmp_path, img=img) for a in RUN_COMMANDS[command]]
+    code, err = run_cli([command, path_case(tmp_path, kind), *rest], capsys)
+    assert_one_line(code, err, (command, kind))
+    assert "run" in err or "latentzoo" in err
+    assert not list(tmp_path.rglob("*.tmp")) and not list(tmp_path.rglob(".lock"))
+
+
+@needs_mnist
+@pytest.mark.parametrize("kind", ["under a file", "a folder", "too long a name"])
+@pytest.mark.parametrize("command", sorted(OUT_COMMANDS))
+def test_an_output_that_cannot_be_written_gets_one_line_and_leaves_nothing(command, kind, tmp_path, trained, capsys):
+    img = tmp_path / "in.png"
+    Image.new("L", (28, 28)).save(img)
+    name, *rest = OUT_COMMANDS[command]
+    out = path_case(tmp_path, kind)
+    out = out if kind == "a folder" and command == "train" else (out + "." + name.split(".")[-1] if "." in name else out)
+    if kind == "a folder" and command != "train":
+        os.makedirs(out, exist_ok=True)  # a folder where the output file should go
+    run = shutil.copytree(trained["ae-mlp"], tmp_path / "run")
+    if command == "train":
+        if kind == "a folder":  # a folder that already holds a run
+            shutil.copytree(run, out, dirs_exist_ok=True)
+        args = ["train", "ae", "--backbone", "mlp", "--epochs", "1", "--limit", "64", "--out", out]
+    else:
+        args = [command, str(run), *[a.format(img=img) for a in rest], "--out", out]
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    code, err = run_cli(args, capsys)
+    assert_one_line(code, err, (command, kind, out))
+    after = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    assert after == before, (command, kind, set(after) ^ set(before))  # nothing written, nothing half-written
+
+
+@needs_mnist
+@pytest.mark.parametrize("kind", ["missing", "an empty folder", "a text file"])
+@pytest.mark.parametrize("command", INPUT_COMMANDS)
+def test_an_input_that_is_not_an_image_gets_one_line(command, kind, tmp_path, trained, capsys):
+    if kind == "a text file":
+        given = tmp_path / "notes.txt"
+        given.write_text("not an image\n")
+    else:
+        given = path_case(tmp_path, kind)
+    out = str(tmp_path / ("f.npy" if command == "encode" else "s.csv" if command == "score" else "results"))
+    code, err = run_cli([command, str(trained["ae-mlp"]), str(given), "--out", out], capsys)
+    assert_one_line(code, err, (command, kind))
+    assert str(given) in err and not os.path.exists(out)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import sys
 
 from ..errors import LatentzooError
+from ..files import check_writable
 from .commands import COMMANDS
 from .parser import build_parser, one_line
 
@@ -30,6 +31,9 @@ __all__ = ["main", "build_parser"]
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        out = getattr(args, "out", None)
+        if out is not None:  # an output that can never be written fails before the work, not after it
+            check_writable(out, folder=args.command in ("train", "bench", "demo") or not out.suffix)
         return COMMANDS[args.command](args)
     except LatentzooError as e:
         print(f"latentzoo: error: {e}", file=sys.stderr)  # one line already (LatentzooError)

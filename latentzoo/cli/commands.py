@@ -14,6 +14,7 @@ from ..config import cli_fields, make_config
 from ..data import find_mnist
 from ..errors import ConfigError, DataError
 from ..eval import evaluate, generation_metrics, psnr
+from ..eval.classifier import unavailable
 from ..files import atomic_write, read_json, write_csv
 from ..inputs import read_inputs, to_uint8, write_array, write_like_inputs, write_png
 from ..models import PriorConfig
@@ -77,12 +78,13 @@ def cmd_eval(a) -> int:
     metrics = {"model": cfg.model, "backbone": cfg.backbone, "dataset": cfg.dataset, "checkpoint": a.checkpoint,
                **evaluate(model, data.test)}
     guidance_option(model, a.guidance)
-    if a.samples and cfg.dataset != "mnist" and model.can_sample:
-        print(f"latentzoo: notice: sample metrics (MNIST-FID, asked-digit accuracy) need MNIST's classifier; skipped "
-              f"for the data set {cfg.dataset}", file=sys.stderr)
-    if a.samples and cfg.dataset == "mnist":
+    why = None if cfg.dataset == "mnist" else unavailable(data)  # MNIST's classifier, or one trained on the data
+    if a.samples and model.can_sample and why:
+        print(f"latentzoo: notice: sample metrics (FID in a classifier's features, asked-label accuracy) skipped: "
+              f"{why}", file=sys.stderr)
+    elif a.samples and model.can_sample:
         metrics.update(generation_metrics(model, data.test, a.samples, data_dir=a.data_dir, temperature=a.temperature,
-                                          guidance=a.guidance))
+                                          guidance=a.guidance, splits=None if cfg.dataset == "mnist" else data))
         metrics["sample_temperature"] = a.temperature
     print(json.dumps(metrics, indent=2) if a.json else format_metrics(metrics))
     return 0

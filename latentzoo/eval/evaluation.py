@@ -14,7 +14,7 @@ import math
 import torch
 
 from ..console import progress_bar
-from ..data import ImageSet
+from ..data import ImageSet, Splits
 from ..models import GUIDANCE
 from ..noise import corrupt
 from .classifier import classify, get_classifier, sample_quality
@@ -38,6 +38,8 @@ METRIC_INFO: dict[str, tuple[str, str]] = {
     "n_images": ("images", "test images evaluated"),
     "sample_mnist_fid": ("", "Fréchet distance of samples to test digits in the MNIST classifier's features "
                              "(not Inception FID)"),
+    "sample_data_fid": ("", "Fréchet distance of samples to test images in the features of a classifier trained "
+                            "on this data (compare only across runs on the same data)"),
     "sample_class_entropy": ("nats", "mean entropy of the classifier's p(y|sample); low = confident"),
     "sample_class_diversity": ("nats", "entropy of the mean class distribution of samples; log 10 = 2.303 is even"),
     "digit_accuracy": ("", "fraction of samples asked for digit d that the classifier calls d"),
@@ -99,14 +101,16 @@ def evaluate(model: torch.nn.Module, data: ImageSet, batch_size: int = 500, seed
 @torch.no_grad()
 def generation_metrics(model: torch.nn.Module, real: ImageSet, n: int = 2000, seed: int = EVAL_SEED,
                        data_dir=None, temperature: float = 1.0, guidance: float | None = None,
-                       batch: int = 500) -> dict[str, float]:
+                       batch: int = 500, splits: Splits | None = None) -> dict[str, float]:
     """Sample quality of `n` samples against the real images; {} when the model cannot sample.
-    Conditional models are also asked for n/10 samples of each digit (a guided model with
+    Conditional models are also asked for n/K samples of each of the K labels (a guided model with
     classifier-free `guidance`, default GUIDANCE), and `digit_accuracy` is how often the classifier
-    agrees with the asked digit."""
+    agrees with the asked label. The classifier is MNIST's, or with `splits` (the user's labelled
+    data, latentzoo.eval.classifier.unavailable says when it applies) one trained on them."""
     if not model.can_sample:
         return {}
-    clf, info = get_classifier(data_dir)
+    clf, info = get_classifier(data_dir, splits=splits)
+    k = clf.head.out_features
     gen = torch.Generator().manual_seed(seed)
     if model.guided and guidance is None:
         guidance = GUIDANCE
@@ -121,17 +125,18 @@ def generation_metrics(model: torch.nn.Module, real: ImageSet, n: int = 2000, se
 
     was_training = model.training
     model.eval()
-    digits = torch.arange(n) % 10
+    digits = torch.arange(n) % k
     samples = draw(digits if model.needs_labels else None)
     real_x, _ = real.tensors(slice(0, min(len(real), 10000)))
-    m = {f"sample_{k}": v for k, v in sample_quality(clf, samples, real_x).items()}
+    fid_name = "mnist_fid" if splits is None else "data_fid"
+    m = {f"sample_{name}": v for name, v in sample_quality(clf, samples, real_x, fid_name).items()}
     m["classifier_test_accuracy"] = info["test_accuracy"]
     if model.conditional:
         asked = draw(digits)
         _, probs = classify(clf, asked)
         hits = probs.argmax(1) == digits
         m["digit_accuracy"] = float(hits.float().mean())
-        m["digit_accuracy_min"] = min(float(hits[digits == d].float().mean()) for d in range(10))
+        m["digit_accuracy_min"] = min(float(hits[digits == d].float().mean()) for d in range(min(k, n)))
         if model.guided:
             m["digit_guidance"] = guidance
     model.train(was_training)
