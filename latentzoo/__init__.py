@@ -34,9 +34,11 @@ from .errors import LatentzooError
 from .models import AE, CVAE, DAE, VAE, VQVAE, ModelOutput, VQVAEWithPrior, build_model
 from .noise import corrupt, parse_noise
 from .runs import load
+from .sources import load_source
 from .training import train, train_prior
+from . import jobs
 from .version import __version__
 
-__all__ = ["Config", "make_config", "load_dataset", "LatentzooError", "AE", "DAE", "VAE", "CVAE", "VQVAE",
+__all__ = ["Config", "make_config", "load_dataset", "load_source", "jobs", "LatentzooError", "AE", "DAE", "VAE", "CVAE", "VQVAE",
            "VQVAEWithPrior", "ModelOutput", "build_model", "corrupt", "parse_noise", "load", "train", "train_prior",
            "__version__"]

@@ -166,3 +166,10 @@ def test_nan_in_the_input_images_stops_with_the_step_and_keeps_the_last_checkpoi
               checkpoint_every=2, **quiet)
     tensors, meta = load_tensors(tmp_path / "r" / "last.safetensors")
     assert meta["step"] == "4" and all(torch.isfinite(v).all() for v in tensors.values() if v.is_floating_point())
+
+
+def test_a_codebook_learned_by_gradients_trains_the_same_twice(small_splits, tmp_path):
+    """The textbook codebook's gradient goes through the code lookup; it must not depend on thread timing."""
+    cfg = make_config("vqvae", epochs=1, batch_size=64, ema=False, kmeans_init=False, restart_dead=False, limit=256)
+    a, b = (load_tensors(train(cfg, tmp_path / r, splits=small_splits, **quiet) / "model.safetensors")[0] for r in "ab")
+    assert all(torch.equal(a[k], b[k]) for k in a)

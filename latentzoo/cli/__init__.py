@@ -1,12 +1,15 @@
 """The `latentzoo` command line (also `python -m latentzoo`).
 
     latentzoo train {ae,dae,vae,cvae,vqvae} --out DIR [options]   train a model into a run folder
+                                                                  (--data SOURCE: your own images)
     latentzoo train-prior DIR                                     a prior over a VQ-VAE's codes
     latentzoo eval DIR [--json]                                   test-set metrics of a run
-    latentzoo reconstruct DIR --out FILE.png                      inputs above reconstructions
-    latentzoo sample DIR -n 64 --out FILE.png [--digit D]         new digits
-    latentzoo denoise DIR --noise SPEC --out FILE.png             rows: clean, noisy, denoised
-    latentzoo interpolate DIR --out FILE.png                      walks between test digits
+    latentzoo encode DIR INPUT... --out FEATURES.npy              latent means or code grids of your images
+    latentzoo score DIR INPUT... --out scores.csv [--fpr 0.01]    anomaly scores, a calibrated threshold, flags
+    latentzoo reconstruct DIR [INPUT...] --out OUTDIR|FILE.png    your images reconstructed (or test images)
+    latentzoo denoise DIR [INPUT...] --out OUTDIR|FILE.png        your images denoised (or test images, --noise)
+    latentzoo sample DIR -n 64 --out FILE.png|FILE.npy|OUTDIR     new images [--digit D]
+    latentzoo interpolate DIR --out FILE.png                      walks between test images
     latentzoo report DIR [--out FILE.html]                        HTML page: settings, metrics, plots
     latentzoo bench [--quick]                                     the benchmark table (results.json, RESULTS.md)
     latentzoo demo [--out DIR]                                    a short VAE run with pictures

@@ -79,7 +79,7 @@ class VectorQuantizer(nn.Module):
         if self.training and not bool(self.initialized):
             self._kmeans(x.detach())
         idx = self.nearest(x.detach())  # (N,)
-        q = self.codebook()[idx]  # (N, d)
+        q = F.embedding(idx, self.codebook())  # (N, d); its CPU backward is deterministic, indexing's is not
         if self.training:
             self._update(x.detach(), idx)
         codebook = (x.detach() - q).pow(2).sum(1).view(B, -1).sum(1)    # (B,)
