@@ -125,10 +125,22 @@ class CodePrior(nn.Module):
         l_none + guidance * (l_y - l_none), l_none from the "no label" token; 1.0 is the plain conditional
         prior, larger values trade diversity for samples that look more like the asked digit. Ignored
         when y is None."""
+        def draw(_t: int, logits: torch.Tensor) -> torch.Tensor:
+            probs = F.softmax(logits / temperature, -1).cpu()  # (n, K)
+            return torch.multinomial(probs, 1, generator=generator).squeeze(1)  # (n,)
+
+        return self.walk(n, draw, y, guidance)
+
+    @torch.no_grad()
+    def walk(self, n: int, choose, y=None, guidance: float = GUIDANCE) -> torch.Tensor:
+        """The raster-order loop behind `sample` and the codec: at each position t, `choose(t, logits)`
+        gets the next-code logits (n, K) (float32, guided when y is given and guidance != 1) and returns
+        the n codes (n,) to feed on. Returns the code grids (n, h, w). Encoder and decoder of the codec
+        both call it, so both see bit-identical logits on one machine."""
         guided = y is not None and guidance != 1.0
         labels = self._labels(y, n)
         if guided:
-            labels = torch.cat([labels, self._labels(None, n)])  # (2n,): asked digits, then "no label"
+            labels = torch.cat([labels, self._labels(None, n)])  # (2n,): asked labels, then "no label"
         caches = [dict() for _ in self.blocks]
         h = (self.label(labels) + self.pos[0])[:, None]  # (n or 2n, 1, d)
         drawn = []
@@ -139,8 +151,7 @@ class CodePrior(nn.Module):
             if guided:
                 cond, uncond = logits.chunk(2)
                 logits = uncond + guidance * (cond - uncond)  # (n, K)
-            probs = F.softmax(logits / temperature, -1).cpu()  # (n, K)
-            nxt = torch.multinomial(probs, 1, generator=generator).to(self.device)  # (n, 1)
+            nxt = torch.as_tensor(choose(t, logits)).to(self.device).long().view(n, 1)  # (n, 1)
             drawn.append(nxt)
             if t + 1 < self.cfg.length:
                 h = self.tok(nxt.repeat(2, 1) if guided else nxt) + self.pos[t + 1]  # (n or 2n, 1, d)
