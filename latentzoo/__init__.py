@@ -18,6 +18,7 @@ enforces it, imports inside functions included):
     config                             the run config, defaults per model kind, file versions
     nn                                 torch building blocks with explicit arguments
     models                             the model kinds behind one interface; the code prior
+    codec                              a VQ-VAE and its prior as an image codec: container, entropy coding
     runs                               run folders and `load`
     loop                               the one training loop
     eval                               metrics, the MNIST classifier, evaluation

@@ -41,3 +41,8 @@ class Interrupted(LatentzooError):
     def __init__(self, message: str, signum: int):
         super().__init__(message)
         self.exit_code = 128 + signum  # the shell's convention for a death by that signal
+
+
+class CodecError(LatentzooError):
+    """A compressed file that is truncated, corrupted, of another format version or of another model,
+    or whose decoded codes fail their checksum."""

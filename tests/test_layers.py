@@ -25,6 +25,7 @@ LAYERS = [
     ["config"],
     ["nn"],
     ["models"],
+    ["codec"],
     ["runs"],
     ["loop"],
     ["eval"],

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-from .. import jobs
+from .. import codec, jobs
 from ..bench import run_bench
 from ..config import cli_fields, make_config
 from ..data import find_mnist
@@ -146,6 +146,38 @@ def cmd_score(a) -> int:
     return 0
 
 
+def cmd_compress(a) -> int:
+    model = load(a.run, device=a.device)
+    if not model.can_compress:
+        raise ConfigError(f"compress needs a VQ-VAE with a prior over its codes; {a.run} holds a {model.cfg.model}"
+                          + (" without one (train it with `latentzoo train-prior`)" if model.has_codes else ""))
+    inputs = _inputs(a, model)
+    codes = codec.encode_images(model, inputs.images)
+    data = codec.compress_codes(model, codes)
+    atomic_write(a.out, data)
+    n = len(inputs)
+    print(f"wrote {a.out}: {n} images in {len(data):,} bytes, {8 * len(data) / n:.1f} bits per image with the header "
+          f"(the prior's cross-entropy on them: {codec.cross_entropy_bits(model, codes):.1f} bits per image)")
+    return 0
+
+
+def cmd_decompress(a) -> int:
+    model = load(a.run, device=a.device)
+    try:
+        data = a.file.read_bytes()
+    except OSError as e:
+        raise DataError(f"{a.file}: cannot read ({e.strerror or e})") from None
+    images = codec.decompress(model, data, str(a.file))
+    if a.out.suffix.lower() == ".npy":
+        arr = to_uint8(images)
+        write_array(a.out, arr[:, 0] if arr.shape[1] == 1 else arr.transpose(0, 2, 3, 1))
+    else:
+        for i, im in enumerate(images):
+            write_png(a.out / f"image-{i:05d}.png", im)
+    print(f"wrote {a.out}: {len(images)} images")
+    return 0
+
+
 def cmd_reconstruct(a) -> int:
     folder_out(a)
     model, data = (load(a.run, device=a.device), None) if a.inputs else _load_run(a)
@@ -261,5 +293,6 @@ def cmd_report(a) -> int:
 
 
 COMMANDS = {"bench": cmd_bench, "report": cmd_report, "train": cmd_train, "train-prior": cmd_train_prior,
-            "eval": cmd_eval, "encode": cmd_encode, "score": cmd_score, "reconstruct": cmd_reconstruct,
+            "eval": cmd_eval, "encode": cmd_encode, "score": cmd_score, "compress": cmd_compress,
+            "decompress": cmd_decompress, "reconstruct": cmd_reconstruct,
             "sample": cmd_sample, "denoise": cmd_denoise, "interpolate": cmd_interpolate, "demo": cmd_demo}

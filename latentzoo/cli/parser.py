@@ -179,6 +179,20 @@ def build_parser() -> Parser:
     add_input_options(sc)
     common(sc)
 
+    cp = sub.add_parser("compress", help="compress your images with a VQ-VAE and its prior into one file")
+    cp.add_argument("run", type=Path)
+    cp.add_argument("inputs", nargs="+", metavar="INPUT", help=inputs)
+    cp.add_argument("--out", required=True, type=Path, help="the compressed file to write")
+    add_input_options(cp)
+    common(cp, data=False)
+
+    dp = sub.add_parser("decompress", help="the images of a compressed file, as PNG files or one .npy")
+    dp.add_argument("file", type=Path)
+    dp.add_argument("--run", required=True, type=Path, help="the run that compressed it (its model is checked)")
+    dp.add_argument("--out", required=True, type=suffixed(".npy", folder=True),
+                    help="a folder (image-00000.png, ...) or FILE.npy (N, H, W[, C]) uint8")
+    common(dp, data=False)
+
     r = sub.add_parser("reconstruct", help="reconstruct your images (or test images above their reconstructions)")
     r.add_argument("run", type=Path)
     r.add_argument("inputs", nargs="*", metavar="INPUT", help=inputs + "; none: the run's test images")

@@ -86,6 +86,7 @@ class Autoencoder(nn.Module):
     has_codes = False               # encode gives integer code grids (B, H/4, W/4), decode takes them (VQ-VAE)
     has_elbo = False                # forward's losses hold 'recon' and 'kl' of an ELBO (VAE, CVAE)
     guided = False                  # sample takes guidance= (a VQ-VAE composed with its prior)
+    can_compress = False            # latentzoo.codec can compress its images (a VQ-VAE with its prior)
     fits_latent_gaussian = False    # after training, a Gaussian is fitted to the training latents (AE, DAE)
     noise: tuple[Corruption, ...] = ()  # the corruption it learned to remove (DAE)
     select_by = "loss"              # the validation term that picks the kept epoch

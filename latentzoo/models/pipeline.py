@@ -17,6 +17,7 @@ from .vqvae import VQVAE
 class VQVAEWithPrior(Autoencoder):
     has_codes = True
     guided = True
+    can_compress = True  # latentzoo.codec codes its grids with the prior's probabilities
     backbones = VQVAE.backbones
     select_by = VQVAE.select_by
 

@@ -1,0 +1,105 @@
+"""An image codec from a VQ-VAE and its learned prior: `compress(model, images) -> bytes` and
+`decompress(model, data) -> images`.
+
+Compressing encodes each image to its code grid (`model.encode`), entropy-codes the grids with the
+prior's probabilities (latentzoo.codec.entropy) and wraps them in the versioned container of
+latentzoo.codec.container; decompressing reverses the two steps and decodes the grids with
+`model.decode`, so `decompress(compress(x))` equals `model.decode(model.encode(x))` exactly.
+
+What must match between the machine that compresses and the one that decompresses: the run's
+weights (checked: the container holds the model's fingerprint), and for the probabilities the same
+torch build, device kind and CPU kind. When they differ the decoded codes fail the stored checksum
+and `decompress` raises a CodecError; it never returns other images than the ones compressed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+
+import torch
+
+from ..errors import CodecError
+from .container import FORMAT_VERSION, Header, codes_checksum, pack, unpack
+from .entropy import decode_codes, encode_codes
+
+BATCH = 500
+
+
+def fingerprint(model) -> bytes:
+    """4 bytes naming a model with its prior: the start of a SHA-256 over their weights and shapes."""
+    h = hashlib.sha256()
+    for part in (model.vqvae, model.prior):
+        for k, v in sorted(part.state_dict().items()):
+            h.update(f"{k}:{tuple(v.shape)}:{v.dtype};".encode())
+            h.update(v.detach().cpu().contiguous().numpy().tobytes())
+    return h.digest()[:4]
+
+
+def check_model(model) -> None:
+    if not model.can_compress:
+        raise CodecError("compressing needs a VQ-VAE with a prior over its codes: train one with "
+                         "`latentzoo train vqvae` and `latentzoo train-prior`")
+
+
+def grid_bytes(codes: torch.Tensor) -> bytes:
+    return codes.to(torch.int32).cpu().numpy().astype("<i4").tobytes()
+
+
+@torch.no_grad()
+def encode_images(model, images: torch.Tensor) -> torch.Tensor:
+    """Code grids (N, h, w) of images (N, C, H, W), batched as `latentzoo.jobs` does."""
+    return torch.cat([model.encode(images[i:i + BATCH].to(model.device)).cpu() for i in range(0, len(images), BATCH)])
+
+
+def compress(model, images: torch.Tensor) -> bytes:
+    """Images (N, C, H, W) in [0, 1] of the model's shape -> the bytes of a compressed file."""
+    check_model(model)
+    shape = tuple(model.cfg.image_shape)
+    if images.dim() != 4 or tuple(images.shape[1:]) != shape or images.shape[0] == 0:
+        raise CodecError(f"compress takes images (N, {shape[0]}, {shape[1]}, {shape[2]}), got {tuple(images.shape)}")
+    return compress_codes(model, encode_images(model, images))
+
+
+def compress_codes(model, codes: torch.Tensor) -> bytes:
+    check_model(model)
+    payload = encode_codes(model.prior, codes)
+    header = Header(fingerprint(model), codes.shape[0], tuple(model.cfg.image_shape), codes_checksum(grid_bytes(codes)))
+    return pack(header, payload)
+
+
+def decompress_codes(model, data: bytes, name: str = "<bytes>") -> torch.Tensor:
+    """The code grids (N, h, w) of a compressed file, after every check of the container."""
+    check_model(model)
+    header, payload = unpack(data, name)
+    mine = fingerprint(model)
+    if header.model != mine:
+        raise CodecError(f"{name} was written by the model with fingerprint {header.model.hex()}, and this run's "
+                         f"model is {mine.hex()}: decompress it with the run that compressed it")
+    if header.shape != tuple(model.cfg.image_shape):
+        raise CodecError(f"{name}: images of {header.shape}, and this run's model takes {tuple(model.cfg.image_shape)}")
+    codes = decode_codes(model.prior, payload, header.count, name)
+    if codes_checksum(grid_bytes(codes)) != header.codes_crc:
+        raise CodecError(f"{name}: the decoded codes fail their checksum: this machine computes the prior's "
+                         f"probabilities differently from the one that compressed the file (another torch build, "
+                         f"device or CPU kind); no images were returned")
+    return codes
+
+
+@torch.no_grad()
+def decompress(model, data: bytes, name: str = "<bytes>") -> torch.Tensor:
+    """The bytes of a compressed file -> images (N, C, H, W) in [0, 1]."""
+    codes = decompress_codes(model, data, name)
+    return torch.cat([model.decode(codes[i:i + BATCH].to(model.device)).cpu() for i in range(0, len(codes), BATCH)])
+
+
+def cross_entropy_bits(model, codes: torch.Tensor) -> float:
+    """The prior's cross-entropy on these code grids, bits per image (what the file size tracks)."""
+    with torch.no_grad():
+        flat = codes.reshape(codes.shape[0], -1).to(model.prior.device)
+        nats = torch.cat([model.prior.nll(flat[i:i + BATCH]).double().cpu() for i in range(0, len(flat), BATCH)])
+    return float(nats.mean()) / math.log(2)
+
+
+__all__ = ["compress", "decompress", "compress_codes", "decompress_codes", "cross_entropy_bits", "fingerprint",
+           "FORMAT_VERSION"]

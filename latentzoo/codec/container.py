@@ -1,0 +1,102 @@
+"""The compressed file's layout (format version 1): a short header, then the entropy-coded codes.
+
+    magic         2 bytes   b"LZ"
+    version       1 byte    FORMAT_VERSION
+    model         4 bytes   the model's fingerprint (first 4 bytes of a SHA-256 of its weights)
+    count, C, H, W          unsigned LEB128 varints (1 byte each below 128)
+    codes CRC-32  4 bytes   of the decoded code grids, int32 little-endian in raster order
+    file CRC-32   4 bytes   of every byte before it and every byte after it
+    payload                 the range coder's 32-bit words, little-endian
+
+19 bytes for one 28x28 grey image. The file CRC catches truncation and corruption before any
+decoding starts; the codes CRC catches a decoder whose probabilities differ from the encoder's.
+Nothing here knows about models: `pack` and `unpack` move between bytes and a `Header`.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from dataclasses import dataclass
+
+from ..errors import CodecError
+
+MAGIC = b"LZ"
+FORMAT_VERSION = 1
+MAX_COUNT = 10_000_000  # images in one file
+MAX_SIDE = 4096
+IMAGES_PER_BIT = 32  # a file holds at most this many images per payload bit, so decoding time is bounded by its size
+
+
+@dataclass(frozen=True)
+class Header:
+    model: bytes                 # 4-byte fingerprint
+    count: int
+    shape: tuple[int, int, int]  # (C, H, W)
+    codes_crc: int
+
+
+def varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def read_varint(data: bytes, pos: int, name: str) -> tuple[int, int]:
+    value, shift = 0, 0
+    for i in range(pos, min(len(data), pos + 5)):
+        value |= (data[i] & 0x7F) << shift
+        shift += 7
+        if not data[i] & 0x80:
+            return value, i + 1
+    raise CodecError(f"{name}: the header is cut short or damaged")
+
+
+def pack(header: Header, payload: bytes) -> bytes:
+    if not 1 <= header.count <= min(MAX_COUNT, IMAGES_PER_BIT * 8 * len(payload)):
+        raise CodecError(f"cannot store {header.count} images in one file with {len(payload)} payload bytes "
+                         f"(at most {MAX_COUNT:,} images, and {IMAGES_PER_BIT} per payload bit)")
+    head = (MAGIC + bytes([FORMAT_VERSION]) + header.model + varint(header.count)
+            + b"".join(varint(v) for v in header.shape) + struct.pack("<I", header.codes_crc))
+    return head + struct.pack("<I", zlib.crc32(payload, zlib.crc32(head))) + payload
+
+
+def unpack(data: bytes, name: str = "<bytes>") -> tuple[Header, bytes]:
+    """(header, payload) of a file's bytes, or a CodecError naming `name` and what is wrong."""
+    if len(data) < 2 or data[:2] != MAGIC:
+        raise CodecError(f"{name}: not a latentzoo compressed file (it does not start with {MAGIC!r})")
+    if len(data) < 3:
+        raise CodecError(f"{name}: cut short after its first bytes")
+    if data[2] != FORMAT_VERSION:
+        raise CodecError(f"{name}: format version {data[2]}, and this latentzoo reads version {FORMAT_VERSION}"
+                         + ("; upgrade latentzoo" if data[2] > FORMAT_VERSION else ""))
+    if len(data) < 7:
+        raise CodecError(f"{name}: cut short in its header")
+    model, pos = bytes(data[3:7]), 7
+    count, pos = read_varint(data, pos, name)
+    dims = []
+    for _ in range(3):
+        v, pos = read_varint(data, pos, name)
+        dims.append(v)
+    if len(data) < pos + 8:
+        raise CodecError(f"{name}: cut short in its header")
+    codes_crc, file_crc = struct.unpack("<II", data[pos:pos + 8])
+    payload = bytes(data[pos + 8:])
+    if zlib.crc32(payload, zlib.crc32(bytes(data[:pos + 4]))) != file_crc:
+        raise CodecError(f"{name}: damaged or cut short (its checksum does not match); nothing was decoded")
+    c, h, w = dims
+    if not (1 <= count <= min(MAX_COUNT, IMAGES_PER_BIT * 8 * len(payload)) and c in (1, 3) and 1 <= h <= MAX_SIDE
+            and 1 <= w <= MAX_SIDE) or len(payload) % 4:
+        raise CodecError(f"{name}: a header that no latentzoo writes ({count} images of {c}x{h}x{w}, "
+                         f"{len(payload)} payload bytes)")
+    return Header(model, count, (c, h, w), codes_crc), payload
+
+
+def codes_checksum(codes_bytes: bytes) -> int:
+    return zlib.crc32(codes_bytes)
+
+
+__all__ = ["Header", "pack", "unpack", "codes_checksum", "FORMAT_VERSION", "MAGIC"]

@@ -1,0 +1,169 @@
+"""The VQ-VAE codec: exact round trips, a file size that tracks the prior's cross-entropy, the
+container's checks, and 100,000 hostile inputs against the decoder."""
+
+import random
+import shutil
+import struct
+import zlib
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import needs_mnist
+from latentzoo import codec, files
+from latentzoo.cli import main
+from latentzoo.codec.container import Header, pack, unpack
+from latentzoo.errors import CodecError
+from latentzoo.models import CodePrior, PriorConfig, VQVAEWithPrior
+from latentzoo.runs import load
+
+
+def tiny_prior(model, seed=0):
+    torch.manual_seed(seed)
+    cfg = PriorConfig(n_codes=model.cfg.n_codes, d_model=16, n_layers=1, n_heads=2)
+    return CodePrior(cfg).eval()
+
+
+@pytest.fixture(scope="module")
+def vq_run(trained, tmp_path_factory):
+    """The trained VQ-VAE of the suite with a small (untrained) prior saved beside it."""
+    run = shutil.copytree(trained["vqvae"], tmp_path_factory.mktemp("codec") / "vq")
+    prior = tiny_prior(load(run))
+    files.save_tensors(run / "prior.safetensors", prior.state_dict())
+    files.write_json(run / "prior_config.json", prior.cfg.to_dict())
+    return run
+
+
+@needs_mnist
+def test_the_round_trip_is_exact_and_the_size_tracks_the_cross_entropy(vq_run, small_splits):
+    model = load(vq_run)
+    x = torch.cat([small_splits.val.tensors()[0], small_splits.test.tensors()[0]])  # 512 images: two chunks
+    blob = codec.compress(model, x)
+    codes = codec.encode_images(model, x)
+    assert torch.equal(codes, model.encode(x))  # the codes of `encode`
+    assert torch.equal(codec.decompress_codes(model, blob), codes)
+    assert torch.equal(codec.decompress(model, blob), model.decode(codes))  # the images of decode(encode(x))
+    header, payload = unpack(blob)
+    bits, xent = 8 * len(payload) / len(x), codec.cross_entropy_bits(model, codes)
+    assert xent - 0.5 <= bits <= xent + 64 / len(x) + 0.5, (bits, xent)  # within a word per file of the rate
+    assert len(blob) - len(payload) == 20 and header.count == 512 and header.shape == (1, 28, 28)
+
+
+@needs_mnist
+def test_a_file_of_another_model_or_another_format_is_refused(vq_run, small_splits):
+    model = load(vq_run)
+    x, _ = small_splits.test.tensors(slice(0, 4))
+    blob = codec.compress(model, x)
+    other = VQVAEWithPrior(model.vqvae, tiny_prior(model, seed=1))
+    with pytest.raises(CodecError, match="written by the model with fingerprint"):
+        codec.decompress(other, blob, "f.lzc")
+    with pytest.raises(CodecError, match="format version 9"):
+        codec.decompress(model, blob[:2] + b"\x09" + blob[3:])
+    with pytest.raises(CodecError, match="needs a VQ-VAE with a prior"):
+        codec.compress(model.vqvae, x)
+
+
+@needs_mnist
+def test_every_truncation_and_every_flipped_bit_is_caught(vq_run, small_splits):
+    model = load(vq_run)
+    x, _ = small_splits.test.tensors(slice(0, 2))
+    blob = codec.compress(model, x)
+    for n in range(len(blob)):
+        with pytest.raises(CodecError):
+            codec.decompress(model, blob[:n])
+    for i in range(8 * len(blob)):
+        bad = bytearray(blob)
+        bad[i // 8] ^= 1 << (i % 8)
+        with pytest.raises(CodecError):
+            codec.decompress(model, bytes(bad))
+
+
+def forge(blob: bytes, rng: random.Random) -> bytes:
+    """A mutation of a valid file whose file checksum is made right again: it reaches the decoder."""
+    header, payload = unpack(blob)
+    payload = bytearray(payload)
+    kind = rng.randrange(3)
+    if kind == 0 and payload:
+        payload[rng.randrange(len(payload))] ^= 1 << rng.randrange(8)
+    elif kind == 1:
+        payload = payload[: 4 * rng.randrange(len(payload) // 4 + 1)] or bytearray(4)
+    else:
+        header = Header(header.model, rng.randrange(1, 8), header.shape, header.codes_crc)
+    return pack(header, bytes(payload))
+
+
+@needs_mnist
+def test_100000_hostile_inputs_get_a_codec_error_and_never_wrong_images(vq_run, small_splits):
+    model = load(vq_run)
+    x, _ = small_splits.test.tensors(slice(0, 3))
+    blob = codec.compress(model, x)
+    right = codec.decompress(model, blob)
+    rng = random.Random(0)
+    counts = {"random bytes": 0, "mutated": 0, "forged": 0}
+    passed = dict.fromkeys(counts, 0)
+    for i in range(100_000):
+        if i % 250 == 0:  # 400 forgeries with a right checksum: these run the entropy decoder
+            data, kind = forge(blob, rng), "forged"
+        elif i % 2:
+            data, kind = bytes(rng.randrange(256) for _ in range(rng.randrange(40))), "random bytes"
+            if rng.random() < 0.5:
+                data = b"LZ\x01" + data
+        else:
+            bad = bytearray(blob)
+            while bad == blob:  # one to three edits that change the file
+                bad = bytearray(blob)
+                for _ in range(rng.randrange(1, 4)):
+                    op = rng.randrange(3)
+                    pos = rng.randrange(len(bad) + 1)
+                    if op == 0 and pos < len(bad):
+                        bad[pos] = rng.randrange(256)
+                    elif op == 1:
+                        bad.insert(pos, rng.randrange(256))
+                    else:
+                        del bad[pos:pos + rng.randrange(1, 6)]
+            data, kind = bytes(bad), "mutated"
+        counts[kind] += 1
+        try:
+            out = codec.decompress(model, data)
+        except CodecError:
+            continue
+        assert len(out) == len(right) and torch.equal(out, right), kind  # never other images
+        passed[kind] += 1  # a forgery that left the codes as they were (slack bits of the last word)
+    assert sum(counts.values()) == 100_000 and counts["forged"] == 400
+    assert passed["random bytes"] == passed["mutated"] == 0  # the file checksum stops every one of these
+
+
+def test_the_container_refuses_a_count_its_payload_cannot_hold():
+    head = Header(b"\x00" * 4, 10_000, (1, 28, 28), 0)
+    with pytest.raises(CodecError, match="cannot store"):
+        pack(head, b"\x00" * 4)  # 32 bits, 32 images per bit: at most 1,024 images
+    blob = pack(Header(b"\x00" * 4, 1024, (1, 28, 28), 0), b"\x00" * 4)
+    assert unpack(blob)[0].count == 1024
+    forged = bytearray(blob)
+    forged[7:9] = bytes([0x81, 0x08])  # count 1025
+    body = bytes(forged[:-8])
+    crc = zlib.crc32(b"\x00" * 4, zlib.crc32(body))
+    with pytest.raises(CodecError):
+        unpack(body + struct.pack("<I", crc) + b"\x00" * 4)
+
+
+@needs_mnist
+def test_compress_and_decompress_on_the_command_line(vq_run, small_splits, tmp_path, capsys):
+    np.save(tmp_path / "digits.npy", small_splits.test.images[:20, 0].numpy())
+    out = tmp_path / "d.lzc"
+    assert main(["compress", str(vq_run), str(tmp_path / "digits.npy"), "--out", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "20 images in" in said and "bits per image" in said and "cross-entropy" in said
+    assert main(["decompress", str(out), "--run", str(vq_run), "--out", str(tmp_path / "back.npy")]) == 0
+    model = load(vq_run)
+    x, _ = small_splits.test.tensors(slice(0, 20))
+    expected = (model.decode(model.encode(x)).clamp(0, 1) * 255).round().to(torch.uint8)[:, 0].numpy()
+    assert np.array_equal(np.load(tmp_path / "back.npy"), expected)
+    assert main(["decompress", str(out), "--run", str(vq_run), "--out", str(tmp_path / "pngs")]) == 0
+    assert len(list((tmp_path / "pngs").glob("image-*.png"))) == 20
+    out.write_bytes(out.read_bytes()[:-3])
+    capsys.readouterr()
+    assert main(["decompress", str(out), "--run", str(vq_run), "--out", str(tmp_path / "x.npy")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "damaged or cut short" in err and not (tmp_path / "x.npy").exists()
