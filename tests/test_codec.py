@@ -167,3 +167,23 @@ def test_compress_and_decompress_on_the_command_line(vq_run, small_splits, tmp_p
     assert main(["decompress", str(out), "--run", str(vq_run), "--out", str(tmp_path / "x.npy")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "damaged or cut short" in err and not (tmp_path / "x.npy").exists()
+
+
+@needs_mnist
+def test_a_decoder_that_computes_other_probabilities_says_so(vq_run, small_splits, monkeypatch):
+    """As when another torch build or device decodes: the codes checksum catches it, no images come back."""
+    from latentzoo.codec import entropy
+
+    model = load(vq_run)
+    x, _ = small_splits.test.tensors(slice(0, 8))
+    blob = codec.compress(model, x)
+    real = entropy.probabilities
+
+    def drifted(logits):
+        p = real(logits)
+        p[:, 0] += 0.05  # a decoder whose numbers differ a little
+        return p / p.sum(1, keepdims=True)
+
+    monkeypatch.setattr(entropy, "probabilities", drifted)
+    with pytest.raises(CodecError, match="computes the prior's probabilities differently|cannot be decoded"):
+        codec.decompress(model, blob, "f.lzc")

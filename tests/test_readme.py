@@ -25,8 +25,8 @@ def test_readme_command_line_block_runs(readme_cli):
     assert len(results) >= 10
     failed = [line for line, code in results if code != 0]
     assert not failed, f"README commands that failed: {failed}"
-    assert {"recon.png", "samples.png", "sevens.png", "denoise.png", "walk.png", "vq-sevens.png", "page.html"} <= \
-        {p.name for p in root.iterdir()}
+    assert {"recon.png", "samples.png", "sevens.png", "denoise.png", "walk.png", "vq-sevens.png", "page.html",
+            "samples.lzc", "samples-back.npy"} <= {p.name for p in root.iterdir()}
     assert (root / "runs" / "vq" / "prior.safetensors").is_file() and (root / "runs" / "vae" / "report.html").is_file()
 
 
