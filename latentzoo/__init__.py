@@ -10,7 +10,8 @@ The package is layered; a module imports only from layers below its own (tests/t
 enforces it, imports inside functions included):
 
     errors, version
-    files, console, device, noise      safe files, logging and progress, devices, corruption
+    files, console, device, noise,     safe files, logging and progress, devices, corruption,
+    distributed                        data-parallel training across processes
     data                               IDX reader, MNIST lookup, splits
     sources                            your own data: image folders, IDX folders, .npy/.npz
     inputs                             files that the jobs read and write (images, arrays, IDX)

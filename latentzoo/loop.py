@@ -17,6 +17,11 @@ Signals: SIGINT and SIGTERM let the current step finish, write `last` at that st
 
 Safety: a NaN or infinite loss stops training with `TrainingDiverged` before anything more is saved;
 checkpoints are written only when every weight is finite.
+
+Data-parallel (latentzoo.distributed, under torchrun): `batches` yields this rank's rows of each
+global batch and `step` runs the model wrapped for gradient averaging; the loop weights each rank's
+loss by its share of the global batch, sums the epoch's terms over the ranks, checks after every
+epoch that the ranks hold the same weights, and writes files and logs on rank 0 only.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from typing import Any, Callable, Iterable
 
 import torch
 
+from . import distributed
 from .console import Log, progress_bar, stderr_log, use_progress_bar
 from .errors import Interrupted, RunError, TrainingDiverged
 from .files import load_tensors, read_csv, save_tensors, write_csv
@@ -135,6 +141,9 @@ def fit(model: torch.nn.Module, opt: torch.optim.Optimizer, *, epochs: int, step
     step(batch, fractional_epoch) returns (scalar loss, mean terms of the batch incl. 'loss', batch size);
     lr_at(step, total) sets the learning rate before every step; validate() gives validation terms."""
     files = files or Files()
+    main, ranks = distributed.is_main(), distributed.world_size()
+    if not main:  # every rank reads the checkpoint; rank 0 alone writes and speaks
+        log, progress = (lambda m: None), False
     with stop_on_signals() as flag:
         start, start_step, best, history, partial = 0, 0, math.inf, [], None
         prefix = f"{name} " if name else ""
@@ -180,6 +189,9 @@ def fit(model: torch.nn.Module, opt: torch.optim.Optimizer, *, epochs: int, step
                     for group in opt.param_groups:
                         group["lr"] = lr_at(epoch * steps + i, epochs * steps)
                 loss, terms, n = step(batch, epoch + i / steps)
+                if ranks > 1:  # each rank's mean, weighted by its share: the gradient of the global mean
+                    total = distributed.all_sum(torch.tensor([float(n)], device=loss.device))
+                    loss = loss * (n * ranks / float(total))
                 if not torch.isfinite(loss):
                     raise TrainingDiverged(f"loss became {float(loss.detach())} at epoch {epoch + 1}, step {i + 1}; nothing "
                                            f"was saved after the last checkpoint (try a lower --lr)")
@@ -194,11 +206,19 @@ def fit(model: torch.nn.Module, opt: torch.optim.Optimizer, *, epochs: int, step
                 if bar:
                     it.set_postfix(loss=f"{sums['loss'] / seen:.3f}")
                 due = checkpoint_every and (i + 1) % checkpoint_every == 0 and i + 1 < steps
-                if files.last is not None and (due or flag["signum"]) and all_finite(model):
+                if main and files.last is not None and (due or flag["signum"]) and all_finite(model):
                     save_last(files.last, model, opt, epoch=epoch, best=best, step=i + 1, sums=sums, seen=seen,
                               seconds=time.time() - t0)
                 if flag["signum"]:
                     stopped(flag["signum"], f"epoch {epoch + 1}, step {i + 1}", files.last)
+            if ranks > 1:  # the epoch's terms over the whole data
+                keys = sorted(sums)
+                packed = distributed.all_sum(torch.tensor([*(sums[k] for k in keys), float(seen)], dtype=torch.float64,
+                                                          device=next(model.parameters()).device))
+                sums, seen = {k: float(v) for k, v in zip(keys, packed[:-1])}, int(packed[-1])
+                if not distributed.same_on_every_rank(model):
+                    raise RuntimeError(f"the ranks' weights differ after epoch {epoch + 1}: data-parallel training "
+                                       f"went wrong")
             val: dict[str, float] = {}
             if validate is not None:
                 torch.manual_seed(epoch_seed(seed, epoch))
@@ -213,11 +233,11 @@ def fit(model: torch.nn.Module, opt: torch.optim.Optimizer, *, epochs: int, step
             improved = select_by is not None and val[select_by] < best
             if improved:
                 best = val[select_by]
-                if files.best is not None:
+                if main and files.best is not None:
                     save_tensors(files.best, model.state_dict())
-            if files.last is not None:
+            if main and files.last is not None:
                 save_last(files.last, model, opt, epoch=epoch + 1, best=best)
-            if files.history is not None:
+            if main and files.history is not None:
                 write_csv(files.history, history)
             shown = ", ".join(f"{k} {v:.3f}" for k, v in val.items() if k != "loss")
             val_text = (f"  val {val['loss']:.4f} ({shown})" if "loss" in val else f"  val {shown}") if val else ""

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-from .. import codec, jobs
+from .. import codec, distributed, jobs
 from ..bench import run_bench
 from ..config import cli_fields, make_config
 from ..data import find_mnist
@@ -46,8 +46,9 @@ def cmd_train(a) -> int:
         cfg = make_config(a.model, **given)
     train(cfg, a.out, resume=a.resume, overwrite=a.overwrite, checkpoint_every=a.checkpoint_every, data_dir=a.data_dir,
           device=a.device, progress=a.progress)
-    make_report(a.out, data_dir=a.data_dir, device=a.device)
-    print(f"run written to {a.out}")
+    if distributed.is_main():  # under torchrun, rank 0 alone draws and speaks
+        make_report(a.out, data_dir=a.data_dir, device=a.device)
+        print(f"run written to {a.out}")
     return 0
 
 

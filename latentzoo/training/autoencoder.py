@@ -13,11 +13,13 @@ that the codebook has collapsed (the textbook VQ-VAE's failure mode: few codes, 
 
 from __future__ import annotations
 
+import contextlib
 import math
 from pathlib import Path
 
 import torch
 
+from .. import distributed
 from ..config import Config
 from ..console import Log, stderr_log
 from ..data import Splits
@@ -86,27 +88,32 @@ def train(cfg: Config, out: str | Path, *, resume: bool = False, overwrite: bool
     process at a time writes into a run folder (runs.run_lock)."""
     out = Path(out)
     cfg.validate()
-    dev = resolve_device(device)
+    dev = distributed.setup(resolve_device(device))
+    main = distributed.is_main()
     splits = splits or run_data(cfg, data_dir)
     cfg = with_data(cfg, splits)  # the image shape and labels come from the data
     check_config(cfg)
     splits = training_splits(cfg, splits)
-    with run_lock(out):
-        if overwrite:
-            clear_run(out)
-        if resume and not (out / LAST).is_file():
-            if not (out / CONFIG).is_file():
-                raise RunError(f"nothing to resume in {out} (no {LAST})")
-            log(f"{out} stopped before its first checkpoint; starting it again")
-            clear_run(out)
-            resume = False
-        elif not resume and (out / CONFIG).exists():
+    with run_lock(out) if main else contextlib.nullcontext():
+        # every rank decides from the folder as it is, before rank 0 changes it
+        restart = resume and not (out / LAST).is_file()
+        if restart and not (out / CONFIG).is_file():
+            raise RunError(f"nothing to resume in {out} (no {LAST})")
+        if not resume and not overwrite and (out / CONFIG).exists():
             raise RunError(f"{out} already holds a run; pass --resume to continue it, --overwrite to replace it, "
                            f"or choose another --out")
-        write_json(out / CONFIG, cfg.to_dict())
+        distributed.barrier()
+        if main:
+            if overwrite or restart:
+                clear_run(out)
+            if restart:
+                log(f"{out} stopped before its first checkpoint; starting it again")
+            write_json(out / CONFIG, cfg.to_dict())
+        resume = resume and not restart
 
         init_seed(cfg.seed)
         model = build_model(cfg).to(dev)
+        net = distributed.wrap(model)  # averages gradients over the ranks under torchrun
         opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(0.9, cfg.adam_beta2))
 
         def step(batch, epoch: float):
@@ -114,23 +121,29 @@ def train(cfg: Config, out: str | Path, *, resume: bool = False, overwrite: bool
             if cfg.binarize:
                 x = torch.bernoulli(x)
             model.set_progress(epoch)
-            res = model(x, y)
+            res = net(x, y)
             return res.loss, res.mean_losses(), x.shape[0]
+
+        def batches(order: torch.Generator):
+            for x, y in splits.train.batches(cfg.batch_size, shuffle=True, generator=order, device=dev):
+                rows = distributed.local_rows(x.shape[0])  # this rank's rows of the global batch
+                yield x[rows], y[rows]
 
         def validate_epoch() -> dict[str, float]:
             terms = validate(model, splits.val, cfg.batch_size)
             warning = collapse_warning(terms, cfg.n_codes)
-            if warning:
+            if warning and main:
                 log(warning)
             return terms
 
         lr_at = (lambda s, total: cfg.lr) if cfg.lr_schedule == "constant" else (lambda s, total: cosine_lr(cfg.lr, s, total))
         history = fit(model, opt, epochs=cfg.epochs, steps=math.ceil(len(splits.train) / cfg.batch_size),
-                      batches=lambda order: splits.train.batches(cfg.batch_size, shuffle=True, generator=order, device=dev),
-                      step=step, seed=cfg.seed, lr_at=lr_at, validate=validate_epoch,
+                      batches=batches, step=step, seed=cfg.seed, lr_at=lr_at, validate=validate_epoch,
                       select_by=model.select_by, files=Files(out / BEST, out / LAST, out / HISTORY), resume=resume,
                       checkpoint_every=checkpoint_every, log=log, progress=progress)
-        finish(model, out, splits, history)
+        distributed.barrier()  # rank 0's files are written
+        if main:
+            finish(model, out, splits, history)
     return out
 
 

@@ -18,6 +18,10 @@ Options, each from the paper that introduced it:
   (Yu et al. 2022, factorized codes).
 
 Loss reduction: squared distances are summed over the vector dimension and the grid, per image.
+
+Data-parallel training (latentzoo.distributed): the EMA statistics are summed over the ranks and
+k-means and restarts draw from every rank's vectors, so each rank holds the codebook that one
+process would compute on the whole batch.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ...distributed import all_sum, gather_rows
 from .output import QuantizerOutput
 
 KMEANS_ITERS = 10
@@ -91,6 +96,7 @@ class VectorQuantizer(nn.Module):
     # ------------------------------------------------------------------ training-time updates
     @torch.no_grad()
     def _kmeans(self, x: torch.Tensor) -> None:
+        x = gather_rows(x)  # the whole batch, on every rank
         n = x.shape[0]
         pick = torch.randperm(n, device=x.device)[: self.K] if n >= self.K else torch.randint(n, (self.K,), device=x.device)
         centers = x[pick].clone()  # (K, d)
@@ -109,10 +115,10 @@ class VectorQuantizer(nn.Module):
 
     @torch.no_grad()
     def _update(self, x: torch.Tensor, idx: torch.Tensor) -> None:
-        counts = torch.bincount(idx, minlength=self.K).to(x.dtype)  # (K,)
+        counts = all_sum(torch.bincount(idx, minlength=self.K).to(x.dtype))  # (K,) over the whole batch
         self.usage.mul_(self.decay).add_(counts, alpha=1 - self.decay)
         if self.ema:
-            sums = torch.zeros(self.K, self.d, device=x.device, dtype=x.dtype).index_add_(0, idx, x)  # (K, d)
+            sums = all_sum(torch.zeros(self.K, self.d, device=x.device, dtype=x.dtype).index_add_(0, idx, x))  # (K, d)
             self.cluster_size.mul_(self.decay).add_(counts, alpha=1 - self.decay)
             self.embed_sum.mul_(self.decay).add_(sums, alpha=1 - self.decay)
             n = self.cluster_size.sum()
@@ -122,6 +128,7 @@ class VectorQuantizer(nn.Module):
             dead = self.usage < self.dead_threshold
             n_dead = int(dead.sum())
             if n_dead:
+                x = gather_rows(x)  # the whole batch, on every rank
                 grace = x.shape[0] / self.K  # the usage a code would have if all were used equally
                 fresh = x[torch.randint(x.shape[0], (n_dead,), device=x.device)]  # (n_dead, d)
                 self.embed.data[dead] = fresh
