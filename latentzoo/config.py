@@ -52,6 +52,8 @@ class Config:
     act: str = setting("activation of every hidden layer", choices=("relu", "silu", "gelu"))
     recon: str = setting("reconstruction loss, summed over pixels: mse, or bce (Bernoulli)", choices=("mse", "bce"))
     beta: float = setting("VAE: KL weight; VQ-VAE: commitment weight", low=0, open_high=True, group="beta")
+    iw_samples: int = setting("VAE: K > 1 trains the importance-weighted bound (IWAE, Burda et al. 2016) with K "
+                              "samples per image (needs --recon bce)", low=1, high=5000, group="elbo")
     kl_warmup: int = setting("VAE: epochs over which the KL weight ramps from 0 to beta", low=0, high=100_000,
                              group="elbo")
     noise: str = setting("DAE: training corruption, e.g. gaussian:0.5 or gaussian:0.3+mask:0.2", group="noise")
@@ -147,6 +149,8 @@ class Config:
             raise ConfigError("dataset 'files' goes with --data SOURCE, and --data with no other dataset")
         if self.image_size is not None:
             parse_size(self.image_size)
+        if self.iw_samples > 1 and self.recon != "bce":
+            raise ConfigError("iw_samples > 1 needs recon 'bce': the importance weights use the Bernoulli likelihood")
         if self.image_channels not in (1, 3):
             raise ConfigError(f"image_channels must be 1 (grey) or 3 (colour), got {self.image_channels}")
         if self.backbone == "conv" and (self.image_height % 4 or self.image_width % 4):
@@ -217,7 +221,7 @@ def bound_text(f) -> str:
 # Shared by every model kind.
 DEFAULTS: dict[str, Any] = dict(
     config_version=CONFIG_VERSION, backbone="conv", latent_dim=32, hidden=512, channels=32, res_blocks=1,
-    fine_blocks=0, norm="none", act="relu", recon="mse", beta=0.0, kl_warmup=0, noise="", n_classes=10,
+    fine_blocks=0, norm="none", act="relu", recon="mse", beta=0.0, iw_samples=1, kl_warmup=0, noise="", n_classes=10,
     quantizer="vq", codebook_size=512, ema=True, ema_decay=0.99, kmeans_init=True, restart_dead=True,
     dead_threshold=3.0, cosine=False, codebook_dim=0, fsq_levels="8,8,8", dataset="mnist", epochs=10,
     batch_size=128, lr=1e-3, lr_schedule="cosine", adam_beta2=0.999, seed=0, limit=None, binarize=False,
@@ -250,7 +254,7 @@ V1_VALUES: dict[str, Any] = dict(
 
 # What a version-2 config.json meant by the fields added in version 3 (frozen like V1_VALUES).
 V2_VALUES: dict[str, Any] = dict(
-    data=None, data_hash=None, image_size=None, colour=None, split_seed=0, val_fraction=0.1, test_fraction=0.1,
+    iw_samples=1, data=None, data_hash=None, image_size=None, colour=None, split_seed=0, val_fraction=0.1, test_fraction=0.1,
     image_channels=1, image_height=28, image_width=28,
 )
 

@@ -215,3 +215,27 @@ def test_fsq_codes_round_trip():
     out = fsq(torch.randn(3, 16, 7, 7) * 4)
     assert out.indices.min() >= 0 and out.indices.max() < 800
     assert torch.allclose(fsq.lookup(out.indices), out.quantized, atol=1e-6)
+
+
+def test_the_importance_weighted_bound_is_tighter_than_the_elbo_and_trains():
+    """Burda et al. (2016): L_1 is the ELBO and L_K rises with K; iw_samples needs a Bernoulli decoder."""
+    from latentzoo.errors import ConfigError
+
+    x = (torch.rand(64, 1, 28, 28, generator=torch.Generator().manual_seed(0)) > 0.7).float()
+    bounds = {}
+    for k in (2, 50):
+        torch.manual_seed(0)
+        model = build_model(make_config("vae", backbone="mlp", iw_samples=k))
+        with torch.no_grad():
+            torch.manual_seed(1)
+            out = model(x)
+        bounds[k] = float(out.extras["iwae"].mean())
+        elbo = float(-(out.losses["recon"] + out.losses["kl"]).mean())
+        assert abs(float(out.loss) + bounds[k]) < 1e-4  # the loss is the negative bound
+    assert elbo < bounds[2] < bounds[50]
+    torch.manual_seed(0)
+    model = build_model(make_config("vae", backbone="mlp", iw_samples=5))
+    model(x).loss.backward()
+    assert all(p.grad is not None for p in model.parameters())
+    with pytest.raises(ConfigError, match="needs recon 'bce'"):
+        make_config("vae", recon="mse", iw_samples=5)

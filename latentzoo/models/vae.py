@@ -4,6 +4,9 @@
   reparameterisation z = mu + eps * sigma; loss per image: reconstruction (BCE = Bernoulli decoder,
   or MSE) + beta * KL(q(z|x) || N(0, I)) (beta-VAE: Higgins et al. 2017), beta ramped up over
   `kl_warmup` epochs. `sample` draws z from N(0, I).
+  With `iw_samples` K > 1 (and a Bernoulli decoder) the loss per image is instead the negative
+  importance-weighted bound -log (1/K) sum_k p(x, z_k) / q(z_k | x) of Burda et al. (2016, IWAE),
+  in nats; the reported `recon` and `kl` terms are then those of the first of the K samples.
 - `CVAE` (Sohn et al. 2015): encoder and decoder also see the one-hot digit label.
 """
 
@@ -54,13 +57,30 @@ class VAE(AE):
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> ModelOutput:
         cond = self.condition(y, x.shape[0])
         mu, logvar = self.encoder(x, cond).chunk(2, dim=1)  # (B, L) each
-        z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()  # reparameterisation
+        eps = torch.randn_like(mu)
+        z = mu + eps * (0.5 * logvar).exp()  # reparameterisation
         out = self.decoder(z, cond)  # (B, C, H, W)
         recon = reconstruction_loss(out, x, self.cfg.recon)
         kl = gaussian_kl(mu, logvar)
         total = (recon + self.cfg.beta * self.kl_scale * kl).mean()
-        return ModelOutput(to_image(out, self.cfg.recon), z, {"recon": recon, "kl": kl}, total,
-                           extras={"mu": mu, "logvar": logvar})
+        extras = {"mu": mu, "logvar": logvar}
+        if self.cfg.iw_samples > 1:  # beta and the warm-up do not apply to the bound
+            extras["iwae"] = self.iwae_bound(x, cond, mu, logvar, eps, out)
+            total = -extras["iwae"].mean()
+        return ModelOutput(to_image(out, self.cfg.recon), z, {"recon": recon, "kl": kl}, total, extras=extras)
+
+    def iwae_bound(self, x, cond, mu, logvar, eps0, out0) -> torch.Tensor:
+        """The K-sample importance-weighted bound per image (B,) in nats (Burda et al. 2016); the first
+        sample (noise eps0, decoder output out0) is the one the ELBO terms used."""
+        k, (b, L) = self.cfg.iw_samples, mu.shape
+        eps = torch.cat([eps0[None], torch.randn(k - 1, b, L, device=mu.device)])  # (K, B, L)
+        z = mu + eps * (0.5 * logvar).exp()  # (K, B, L)
+        rest = self.decoder(z[1:].flatten(0, 1), None if cond is None else cond.repeat(k - 1, 1))  # ((K-1) B, C, H, W)
+        outs = torch.cat([out0, rest])  # (K B, C, H, W), sample-major
+        log_px = -reconstruction_loss(outs, x.repeat(k, 1, 1, 1), "bce").view(k, b)
+        log_pz = -0.5 * (z.pow(2) + LOG_2PI).sum(2)  # (K, B)
+        log_qz = -0.5 * (eps.pow(2) + LOG_2PI + logvar).sum(2)  # (K, B)
+        return torch.logsumexp(log_px + log_pz - log_qz, 0) - math.log(k)  # (B,)
 
     def anomaly_score(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """The negative ELBO per image (B,) in nats, its reconstruction term taken at the posterior mean
