@@ -13,6 +13,7 @@ from PIL import Image
 from conftest import ONE_PER_MODEL, kind_config
 from latentzoo import examples, jobs
 from latentzoo.cli import main
+from latentzoo.inputs import idx_bytes
 from latentzoo.runs import load, run_data
 from latentzoo.sources import load_source
 from latentzoo.training import train
@@ -151,6 +152,9 @@ def bad_sources(tmp_path):
     np.save(tmp_path / "nan.npy", np.full((10, 8, 8), np.nan, dtype=np.float32))
     np.save(tmp_path / "range.npy", np.full((10, 8, 8), 2.0, dtype=np.float32))
     np.savez(tmp_path / "labels.npz", images=np.zeros((10, 8, 8), np.uint8), labels=np.zeros(9, np.int64))
+    (tmp_path / "idx").mkdir()
+    (tmp_path / "idx" / "train-images-idx3-ubyte").write_bytes(idx_bytes(np.zeros((10, 8, 8), np.uint8)))
+    (tmp_path / "idx" / "train-labels-idx1-ubyte").write_bytes(idx_bytes(np.zeros(9, np.uint8)))
     write_png(tmp_path / "odd" / "a.png", (30, 30))
     write_png(tmp_path / "odd" / "b.png", (30, 30))
     write_png(tmp_path / "odd" / "c.png", (30, 30))
@@ -161,7 +165,7 @@ def bad_sources(tmp_path):
     ("mixed", "different sizes; pass --image-size HxW"), ("modes", "mixed colour modes; pass --colour"),
     ("corrupt", "b.png: not an image Pillow can read"), ("int64.npy", "dtype int64"),
     ("rank2.npy", "expected images (N, H, W)"), ("nan.npy", "NaN"), ("range.npy", "must lie in [0, 1]"),
-    ("labels.npz", "10 images but 9 labels"), ("odd", "divisible by 4"),
+    ("labels.npz", "10 images but 9 labels"), ("idx", "holds 10 images but"), ("odd", "divisible by 4"),
 ])
 def test_bad_data_gets_one_line_and_exit_2(data, words, tmp_path, capsys):
     bad_sources(tmp_path)
