@@ -234,7 +234,10 @@ def main() -> int:
         for r in rows:
             lines.append(f"| {fmt} | {r['quality']} | {r['tiled_bytes_per_digit']:.1f} | {r['tiled_psnr']:.2f} | "
                          f"{r['file_bytes_per_digit']:.1f} | {r['file_psnr']:.2f} |")
-    lines += ["", f"![rate-distortion]({a.name}-rd.png)", "", f"![digits]({a.name}-digits.png)", ""]
+    lines += ["", f"![rate-distortion]({a.name}-rd.png)", "",
+              "The first 12 test digits: the originals, then each operating point, then "
+              + ", ".join(table) + " (tiled) at the quality whose size is nearest the first operating point's:", "",
+              f"![digits]({a.name}-digits.png)", ""]
     atomic_write(out / f"{a.name}.md", "\n".join(lines))
     log(f"wrote {out / (a.name + '.json')} and {a.name}.md")
     return 0
