@@ -156,6 +156,21 @@ def write_png(path: str | os.PathLike, image: torch.Tensor) -> Path:
     return atomic_write(path, png_bytes(to_uint8(image[None])[0]))
 
 
+def channels_last(arr: np.ndarray) -> np.ndarray:
+    """(N, C, H, W) -> (N, H, W) for grey, (N, H, W, C) for colour: the layout of image arrays on disk."""
+    return arr[:, 0] if arr.shape[1] == 1 else arr.transpose(0, 2, 3, 1)
+
+
+def write_images(out: str | os.PathLike, images: torch.Tensor, stem: str) -> Path:
+    """Images (N, C, H, W) in [0, 1] as one uint8 `.npy` (when `out` ends so) or as `out/<stem>-00000.png`, ..."""
+    out = Path(out)
+    if out.suffix.lower() == ".npy":
+        return write_array(out, channels_last(to_uint8(images)))
+    for i, im in enumerate(images):
+        write_png(out / f"{stem}-{i:05d}.png", im)
+    return out
+
+
 def write_like_inputs(inputs: Inputs, images: torch.Tensor, out_dir: str | os.PathLike) -> list[Path]:
     """Write `images` (N, C, H, W) in [0, 1], one result per input image, under the inputs' names."""
     out_dir = Path(out_dir)
@@ -170,8 +185,7 @@ def write_like_inputs(inputs: Inputs, images: torch.Tensor, out_dir: str | os.Pa
         else:
             channel_axis, dtype = f.layout
             arr = part.detach().float().cpu().numpy() if dtype == "float32" else to_uint8(part)
-            arr = arr.transpose(0, 2, 3, 1) if channel_axis else arr[:, 0] if arr.shape[1] == 1 else \
-                arr.transpose(0, 2, 3, 1)  # back to (N, H, W[, C])
+            arr = arr.transpose(0, 2, 3, 1) if channel_axis else channels_last(arr)  # back to (N, H, W[, C])
             target = out_dir / f.name
             data = npy_bytes(arr) if f.kind == "npy" else idx_bytes(np.ascontiguousarray(arr))
             if f.kind == "idx" and f.name.lower().endswith(".gz"):
@@ -182,4 +196,5 @@ def write_like_inputs(inputs: Inputs, images: torch.Tensor, out_dir: str | os.Pa
     return [atomic_write(target, data) for target, data in planned]
 
 
-__all__ = ["Inputs", "InputFile", "read_inputs", "write_like_inputs", "write_array", "write_png", "to_uint8"]
+__all__ = ["Inputs", "InputFile", "read_inputs", "write_like_inputs", "write_array", "write_png", "write_images",
+           "to_uint8"]

@@ -41,13 +41,17 @@ def batched(fn, images: torch.Tensor, labels: torch.Tensor | None, model, batch:
     return torch.cat(out)
 
 
+def label_scores(model, images: torch.Tensor) -> torch.Tensor:
+    """The anomaly score of every image under every label (N, n_classes), for a model that needs labels."""
+    return torch.stack([batched(lambda x, _y: model.anomaly_score(x, torch.full((x.shape[0],), c, device=x.device)),
+                                images, None, model) for c in range(model.cfg.n_classes)], 1)
+
+
 def best_labels(model, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor | None:
     """`labels` as given; for a model that needs labels and has none, the best-scoring label per image."""
     if labels is not None or not model.needs_labels:
         return labels
-    scores = torch.stack([batched(lambda x, _y: model.anomaly_score(x, torch.full((x.shape[0],), c, device=x.device)),
-                                  images, None, model) for c in range(model.cfg.n_classes)], 1)  # (N, classes)
-    return scores.argmin(1)
+    return label_scores(model, images).argmin(1)
 
 
 def encode(model, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
@@ -68,8 +72,11 @@ def denoise(model, images: torch.Tensor, labels: torch.Tensor | None = None, noi
 
 
 def anomaly_scores(model, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-    """The model's anomaly score per image (N,), float64."""
-    return batched(model.anomaly_score, images, best_labels(model, images, labels), model).double()
+    """The model's anomaly score per image (N,), float64 (without labels, a model that needs them is
+    scored under its best label)."""
+    if model.needs_labels and labels is None:
+        return label_scores(model, images).min(1).values.double()
+    return batched(model.anomaly_score, images, labels, model).double()
 
 
 def calibrate(model, normal: ImageSet, fpr: float = DEFAULT_FPR) -> float:

@@ -219,6 +219,13 @@ def run_cli(args: list[str], capsys) -> tuple[int, str]:
     return code, capsys.readouterr().err
 
 
+@pytest.fixture
+def img(tmp_path):
+    """A 28x28 grey PNG, an input that every job accepts."""
+    Image.new("L", (28, 28)).save(tmp_path / "in.png")
+    return tmp_path / "in.png"
+
+
 def assert_one_line(code, err, case):
     assert code == 2 and err.count("\n") == 1 and err.startswith("latentzoo: error:") and "Traceback" not in err, \
         (case, code, err)
@@ -227,9 +234,7 @@ def assert_one_line(code, err, case):
 @needs_mnist
 @pytest.mark.parametrize("kind", ["missing", "a file", "an empty folder"])
 @pytest.mark.parametrize("command", sorted(RUN_COMMANDS))
-def test_a_run_folder_that_is_not_there_gets_one_line(command, kind, tmp_path, trained, capsys):
-    img = tmp_path / "in.png"
-    Image.new("L", (28, 28)).save(img)
+def test_a_run_folder_that_is_not_there_gets_one_line(command, kind, tmp_path, img, trained, capsys):
     rest = [a.format(tmp=tmp_path, img=img) for a in RUN_COMMANDS[command]]
     code, err = run_cli([command, path_case(tmp_path, kind), *rest], capsys)
     assert_one_line(code, err, (command, kind))
@@ -240,9 +245,8 @@ def test_a_run_folder_that_is_not_there_gets_one_line(command, kind, tmp_path, t
 @needs_mnist
 @pytest.mark.parametrize("kind", ["under a file", "a folder", "too long a name"])
 @pytest.mark.parametrize("command", sorted(OUT_COMMANDS))
-def test_an_output_that_cannot_be_written_gets_one_line_and_leaves_nothing(command, kind, tmp_path, trained, capsys):
-    img = tmp_path / "in.png"
-    Image.new("L", (28, 28)).save(img)
+def test_an_output_that_cannot_be_written_gets_one_line_and_leaves_nothing(command, kind, tmp_path, img, trained,
+                                                                           capsys):
     name, *rest = OUT_COMMANDS[command]
     out = path_case(tmp_path, kind)
     out = out if kind == "a folder" and command == "train" else (out + "." + name.split(".")[-1] if "." in name else out)

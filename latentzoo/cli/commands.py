@@ -16,7 +16,7 @@ from ..errors import ConfigError, DataError
 from ..eval import evaluate, generation_metrics, psnr
 from ..eval.classifier import unavailable
 from ..files import atomic_write, read_json, write_csv
-from ..inputs import read_inputs, to_uint8, write_array, write_like_inputs, write_png
+from ..inputs import read_inputs, write_array, write_images, write_like_inputs
 from ..models import PriorConfig
 from ..noise import corrupt, parse_noise
 from ..runs import CONFIG, PRIOR_CONFIG, load, read_config, run_data
@@ -169,12 +169,7 @@ def cmd_decompress(a) -> int:
     except OSError as e:
         raise DataError(f"{a.file}: cannot read ({e.strerror or e})") from None
     images = codec.decompress(model, data, str(a.file))
-    if a.out.suffix.lower() == ".npy":
-        arr = to_uint8(images)
-        write_array(a.out, arr[:, 0] if arr.shape[1] == 1 else arr.transpose(0, 2, 3, 1))
-    else:
-        for i, im in enumerate(images):
-            write_png(a.out / f"image-{i:05d}.png", im)
+    write_images(a.out, images, "image")
     print(f"wrote {a.out}: {len(images)} images")
     return 0
 
@@ -211,12 +206,8 @@ def cmd_sample(a) -> int:
     else:
         y = None
     images = model.sample(a.n, y=y, generator=gen, temperature=a.temperature, **options)
-    if a.out.suffix.lower() == ".npy":  # (N, H, W) grey or (N, H, W, C) colour, uint8
-        arr = to_uint8(images)
-        write_array(a.out, arr[:, 0] if arr.shape[1] == 1 else arr.transpose(0, 2, 3, 1))
-    elif not a.out.suffix:
-        for i, im in enumerate(images):
-            write_png(a.out / f"sample-{i:05d}.png", im)
+    if a.out.suffix.lower() == ".npy" or not a.out.suffix:  # (N, H, W[, C]) uint8, or one PNG per sample
+        write_images(a.out, images, "sample")
     else:
         save_grid(a.out, images, nrow=min(classes, 10) if model.needs_labels and a.digit is None else 8)
     print(f"wrote {a.out}" + ("" if a.out.suffix else f" ({a.n} PNG files)"))

@@ -1,0 +1,55 @@
+"""Check that a change leaves training unchanged: train every model variant of the test suite briefly
+and record a hash of its weights and its test metrics.
+
+    python benchmarks/fingerprint.py OUT.json      # once before a change, once after; compare the files
+
+Each variant (tests/conftest.py KINDS) trains for one epoch at batch 64 on the first 512 MNIST training
+images (validation 256, test 256), seed 0. The JSON maps each variant to the first 16 hex digits of a
+SHA-256 over its kept weights and to its metrics.json without the wall time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from conftest import KINDS, kind_config  # noqa: E402
+
+from latentzoo.data import Splits, load_dataset  # noqa: E402
+from latentzoo.files import load_tensors  # noqa: E402
+from latentzoo.training import train  # noqa: E402
+
+
+def main() -> int:
+    if len(sys.argv) != 2:
+        print(__doc__.split("\n\n")[1], file=sys.stderr)
+        return 2
+    s = load_dataset("mnist")
+    small = Splits("mnist", s.train.subset(slice(0, 512)), s.val.subset(slice(0, 256)), s.test.subset(slice(0, 256)))
+    out = {}
+    for name in KINDS:
+        with tempfile.TemporaryDirectory() as tmp:
+            run = train(kind_config(name, epochs=1, batch_size=64), Path(tmp) / "r", splits=small, progress=False,
+                        log=lambda m: None)
+            tensors, _ = load_tensors(run / "model.safetensors")
+            h = hashlib.sha256()
+            for k in sorted(tensors):
+                h.update(k.encode())
+                h.update(tensors[k].contiguous().numpy().tobytes())
+            metrics = json.loads((run / "metrics.json").read_text())
+        metrics.pop("train_seconds", None)
+        out[name] = {"weights": h.hexdigest()[:16], "metrics": metrics}
+    Path(sys.argv[1]).write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")
+    print(f"wrote {sys.argv[1]} ({len(out)} variants)", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
