@@ -7,8 +7,8 @@ metadata: the command line's options and `validate` are generated from them.
 
 Saved as `config.json` in every run folder with a `config_version`. Older files lack fields that were
 added later; `migrate` fills them with the values that code used then (`V1_VALUES` for version 1,
-`V2_VALUES` for version 2: every run then was 1 x 28 x 28 MNIST or digits), so old run folders keep
-loading. The image shape fields are not options: `train` takes them from the data. Why each default is what it is:
+`V2_VALUES` for version 2: every run then was 1 x 28 x 28 MNIST or digits; `V3_VALUES` for version 3:
+every run trained in fp32), so old run folders keep loading. The image shape fields are not options: `train` takes them from the data. Why each default is what it is:
 benchmarks/EXPERIMENTS.md.
 """
 
@@ -19,10 +19,11 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from .data import DATASETS
+from .device import PRECISIONS
 from .errors import ConfigError
 from .noise import parse_noise
 
-CONFIG_VERSION = 3
+CONFIG_VERSION = 4
 MODELS = ("ae", "dae", "vae", "cvae", "vqvae")
 
 
@@ -98,6 +99,9 @@ class Config:
     lr: float = setting("learning rate", low=0, open_low=True, open_high=True)
     lr_schedule: str = setting("cosine: decay to 0 over the run; constant", choices=("cosine", "constant"))
     adam_beta2: float = setting("Adam's second-moment decay", low=0, high=1, open_high=True)
+    precision: str = setting("fp32, or bf16: training steps autocast convolutions and matrix products to bfloat16 "
+                             "(fast on GPUs and on CPUs with AVX512-BF16 or AMX); codebooks and losses stay fp32",
+                             choices=PRECISIONS)
     seed: int = setting("fixes initialisation, data order, noise and sampling", low=0, high=2**32 - 1)
     limit: int | None = setting("use only the first N training images", low=1, high=10**9)
     binarize: bool = setting("dynamic binarization: pixels drawn as Bernoulli(intensity) every batch")
@@ -224,8 +228,8 @@ DEFAULTS: dict[str, Any] = dict(
     fine_blocks=0, norm="none", act="relu", recon="mse", beta=0.0, iw_samples=1, kl_warmup=0, noise="", n_classes=10,
     quantizer="vq", codebook_size=512, ema=True, ema_decay=0.99, kmeans_init=True, restart_dead=True,
     dead_threshold=3.0, cosine=False, codebook_dim=0, fsq_levels="8,8,8", dataset="mnist", epochs=10,
-    batch_size=128, lr=1e-3, lr_schedule="cosine", adam_beta2=0.999, seed=0, limit=None, binarize=False,
-    only_digit=None, data=None, data_hash=None, image_size=None, colour=None, split_seed=0, val_fraction=0.1,
+    batch_size=128, lr=1e-3, lr_schedule="cosine", adam_beta2=0.999, precision="fp32", seed=0, limit=None,
+    binarize=False, only_digit=None, data=None, data_hash=None, image_size=None, colour=None, split_seed=0, val_fraction=0.1,
     test_fraction=0.1, image_channels=1, image_height=28, image_width=28,
 )
 
@@ -258,6 +262,9 @@ V2_VALUES: dict[str, Any] = dict(
     image_channels=1, image_height=28, image_width=28,
 )
 
+# What a version-3 config.json meant by the field added in version 4 (frozen like V1_VALUES).
+V3_VALUES: dict[str, Any] = dict(precision="fp32")
+
 
 def migrate(d: dict[str, Any]) -> dict[str, Any]:
     """A config.json's contents brought to CONFIG_VERSION (a new dict); the one place that knows old layouts."""
@@ -272,6 +279,8 @@ def migrate(d: dict[str, Any]) -> dict[str, Any]:
         d = {**V1_VALUES, **d, "config_version": 2}
     if d["config_version"] == 2:
         d = {**V2_VALUES, **d, "config_version": 3}
+    if d["config_version"] == 3:
+        d = {**V3_VALUES, **d, "config_version": 4}
     return d
 
 

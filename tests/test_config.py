@@ -75,3 +75,10 @@ def test_a_newer_or_broken_version_is_refused_in_one_line():
         Config.from_dict({**raw, "config_version": "two"})
     with pytest.raises(ConfigError, match="config keys missing: lr"):
         Config.from_dict({k: v for k, v in raw.items() if k != "lr"})
+
+
+def test_version_3_files_trained_in_fp32():
+    raw = make_config("vqvae").to_dict()
+    raw.pop("precision")
+    cfg = Config.from_dict({**raw, "config_version": 3})
+    assert (cfg.precision, cfg.config_version) == ("fp32", CONFIG_VERSION)

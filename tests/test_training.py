@@ -173,3 +173,29 @@ def test_a_codebook_learned_by_gradients_trains_the_same_twice(small_splits, tmp
     cfg = make_config("vqvae", epochs=1, batch_size=64, ema=False, kmeans_init=False, restart_dead=False, limit=256)
     a, b = (load_tensors(train(cfg, tmp_path / r, splits=small_splits, **quiet) / "model.safetensors")[0] for r in "ab")
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.parametrize("model", ["ae", "vae", "vqvae"])
+def test_bf16_autocast_trains_close_to_fp32_and_keeps_the_codebook_in_fp32(model, small_splits, tmp_path, monkeypatch):
+    """--precision bf16: the steps run under bf16 autocast, the codebook distances and EMA updates in fp32."""
+    from latentzoo.nn.quantizers import VectorQuantizer
+
+    seen = []
+    real = VectorQuantizer.forward
+
+    def spy(self, z):
+        seen.append((z.dtype, torch.is_autocast_enabled("cpu")))
+        return real(self, z)
+
+    monkeypatch.setattr(VectorQuantizer, "forward", spy)
+    kw = dict(epochs=1, batch_size=64, limit=256)
+    runs = {p: train(make_config(model, precision=p, **kw), tmp_path / p, splits=small_splits, **quiet)
+            for p in ("fp32", "bf16")}
+    weights = {p: load_tensors(r / "model.safetensors")[0] for p, r in runs.items()}
+    assert all(v.dtype == torch.float32 for v in weights["bf16"].values() if v.is_floating_point())
+    assert any(not torch.equal(weights["fp32"][k], weights["bf16"][k]) for k in weights["fp32"])  # bf16 did run
+    mse = {p: json.loads((r / "metrics.json").read_text())["mse_per_pixel"] for p, r in runs.items()}
+    assert mse["bf16"] == pytest.approx(mse["fp32"], rel=0.1)
+    assert json.loads((runs["bf16"] / "config.json").read_text())["precision"] == "bf16"
+    if model == "vqvae":
+        assert (torch.float32, False) in seen and all(d == torch.float32 and not on for d, on in seen)

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from ..config import Config
+from ..device import full_precision
 from ..errors import LatentzooError
 from ..nn.backbones import GridDecoder, GridEncoder, grid_size
 from ..nn.quantizers import FSQ, QuantizerOutput, VectorQuantizer
@@ -51,8 +52,11 @@ class VQVAE(Autoencoder):
         return {"conv", "beta", "codes", self.cfg.quantizer}
 
     def quantize(self, x: torch.Tensor) -> QuantizerOutput:
-        """Images -> the quantizer's output: quantized grid (B, D, H/4, W/4) and codes (B, H/4, W/4)."""
-        return self.quantizer(self.encoder(x))
+        """Images -> the quantizer's output: quantized grid (B, D, H/4, W/4) and codes (B, H/4, W/4).
+        The quantizer runs in fp32 under bf16 autocast: distances and EMA updates in bf16 pick wrong codes."""
+        z = self.encoder(x)  # (B, D, H/4, W/4)
+        with full_precision(z):
+            return self.quantizer(z.float())
 
     def encode(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         return self.quantize(x).indices  # (B, H/4, W/4) int64

@@ -12,7 +12,8 @@ built from explicit keyword arguments.
 `VectorEncoder` maps images to a vector (AE, DAE, VAE, CVAE); `GridEncoder` maps them to an
 H/4 x W/4 grid of vectors (VQ-VAE). Both use the same conv trunk; the decoders mirror them. An optional condition
 vector (a one-hot label for the CVAE) is concatenated to the features before the heads. Decoders
-return raw outputs (logits for a Bernoulli decoder); the models map them to images.
+return raw outputs (logits for a Bernoulli decoder); the models map them to images. Every output is
+fp32, also under bf16 autocast, so the heads' statistics and the losses are computed in fp32.
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ class VectorEncoder(nn.Module):
         h = self.trunk(x).flatten(1)  # (B, F)
         if cond is not None:
             h = torch.cat([h, cond], dim=1)  # (B, F + C)
-        return self.head(h)  # (B, out_dim)
+        return self.head(h).float()  # (B, out_dim)
 
 
 class VectorDecoder(nn.Module):
@@ -116,7 +117,7 @@ class VectorDecoder(nn.Module):
         h = self.head(z)
         if self.conv:
             h = h.view(-1, self.ch, *self.grid)  # (B, 2c, H/4, W/4)
-        return self.trunk(h).view(-1, *self.shape)  # (B, C, H, W)
+        return self.trunk(h).view(-1, *self.shape).float()  # (B, C, H, W)
 
 
 class GridEncoder(nn.Module):
@@ -130,7 +131,7 @@ class GridEncoder(nn.Module):
         self.head = nn.Conv2d(2 * channels, out_dim, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.trunk(x))  # (B, out_dim, H/4, W/4)
+        return self.head(self.trunk(x)).float()  # (B, out_dim, H/4, W/4)
 
 
 class GridDecoder(nn.Module):
@@ -144,4 +145,4 @@ class GridDecoder(nn.Module):
                                   fine_blocks=fine_blocks, norm=norm, act=act)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.trunk(self.head(z))  # (B, C, H, W)
+        return self.trunk(self.head(z)).float()  # (B, C, H, W)

@@ -23,7 +23,7 @@ from .. import distributed
 from ..config import Config
 from ..console import Log, stderr_log
 from ..data import Splits
-from ..device import resolve_device
+from ..device import autocast, resolve_device
 from ..errors import ConfigError, RunError
 from ..eval import evaluate
 from ..files import load_tensors, save_tensors, write_json
@@ -121,7 +121,8 @@ def train(cfg: Config, out: str | Path, *, resume: bool = False, overwrite: bool
             if cfg.binarize:
                 x = torch.bernoulli(x)
             model.set_progress(epoch)
-            res = net(x, y)
+            with autocast(dev, cfg.precision):
+                res = net(x, y)
             return res.loss, res.mean_losses(), x.shape[0]
 
         def batches(order: torch.Generator):
