@@ -1,6 +1,6 @@
 """One speed measurement in a fresh process (run by benchmarks/speed.py): a library trains a model kind.
 
-    python benchmarks/speed_worker.py {latentzoo,pythae} {ae,vae,vqvae} --images N --out RESULT.json
+    python benchmarks/speed_worker.py {latentzoo,pythae} {ae,vae,vqvae} --images N [--precision bf16] --out RESULT.json
 
 Both libraries train latentzoo's conv encoder and decoder of that kind (its defaults: latent size,
 channels, blocks), with the same batch size, Adam at a constant learning rate of 1e-3 (betas of the
@@ -8,7 +8,8 @@ latentzoo kind), on the first N MNIST training images for one epoch, validated o
 images. pythae's models take our networks through its BaseEncoder/BaseDecoder wrappers; each
 library uses its own loss code and quantizer. Written: wall seconds of the epoch, images per second,
 peak resident memory of the process, the test MSE per pixel after the epoch, and for latentzoo the
-FLOPs of one training step (torch.utils.flop_counter).
+FLOPs of one training step (torch.utils.flop_counter). `--precision bf16` (latentzoo only) trains
+under its bf16 autocast option.
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ from latentzoo.nn.backbones import GridDecoder, GridEncoder, VectorDecoder, Vect
 LR = 1e-3
 
 
-def config(kind: str):
-    return make_config(kind, epochs=1, lr=LR, lr_schedule="constant")
+def config(kind: str, precision: str = "fp32"):
+    return make_config(kind, epochs=1, lr=LR, lr_schedule="constant", precision=precision)
 
 
 @torch.no_grad()
@@ -46,14 +47,14 @@ def test_mse(recon, test) -> float:
     return total / len(test)
 
 
-def run_latentzoo(kind: str, splits: Splits) -> dict:
+def run_latentzoo(kind: str, splits: Splits, precision: str) -> dict:
     from torch.utils.flop_counter import FlopCounterMode
 
     from latentzoo.files import read_csv
     from latentzoo.models import build_model
     from latentzoo.training import train
 
-    cfg = config(kind)
+    cfg = config(kind, precision)
     with tempfile.TemporaryDirectory() as tmp:
         run = train(cfg, Path(tmp) / "run", splits=splits, progress=False, log=lambda m: None)
         seconds = float(read_csv(run / "history.csv", ("epoch", "seconds"))[0]["seconds"])
@@ -63,10 +64,10 @@ def run_latentzoo(kind: str, splits: Splits) -> dict:
     with FlopCounterMode(display=False) as counter:
         model(x, y).loss.backward()
     return {"seconds": seconds, "test_mse_per_pixel": mse, "batch_size": cfg.batch_size,
-            "flops_per_step": counter.get_total_flops()}
+            "flops_per_step": counter.get_total_flops(), "precision": precision}
 
 
-def run_pythae(kind: str, splits: Splits) -> dict:
+def run_pythae(kind: str, splits: Splits, precision: str) -> dict:
     from pythae.data.datasets import BaseDataset
     from pythae.models import AE, VAE, VQVAE, AEConfig, VAEConfig, VQVAEConfig
     from pythae.models.base.base_utils import ModelOutput
@@ -135,13 +136,16 @@ def main() -> int:
     ap.add_argument("library", choices=("latentzoo", "pythae"))
     ap.add_argument("kind", choices=("ae", "vae", "vqvae"))
     ap.add_argument("--images", type=int, default=10000)
+    ap.add_argument("--precision", choices=("fp32", "bf16"), default="fp32")
     ap.add_argument("--out", type=Path, required=True)
     a = ap.parse_args()
+    if a.library == "pythae" and a.precision != "fp32":
+        ap.error("pythae trains in fp32 only here")
     torch.set_num_threads(2)
     full = load_dataset("mnist")
     splits = Splits("mnist", full.train.subset(slice(0, a.images)), full.val.subset(slice(0, 1000)), full.test)
     torch.manual_seed(0)
-    res = (run_latentzoo if a.library == "latentzoo" else run_pythae)(a.kind, splits)
+    res = (run_latentzoo if a.library == "latentzoo" else run_pythae)(a.kind, splits, a.precision)
     res.update(library=a.library, kind=a.kind, images=a.images, images_per_second=a.images / res["seconds"],
                peak_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, torch=torch.__version__)
     a.out.write_text(json.dumps(res, indent=1))
