@@ -23,7 +23,7 @@ from .config import MODELS, make_config
 from .console import Log, stderr_log
 from .data import load_dataset
 from .eval import (anomaly_scores, auroc, classical_denoise, evaluate, features_of, generation_metrics, pca_features,
-                   probe_accuracy, psnr, uniform_bits_per_image, vae_likelihood)
+                   probe_accuracy, psnr, real_data_floor, uniform_bits_per_image, vae_likelihood)
 from .files import atomic_write, read_json, write_json
 from .models import PriorConfig
 from .noise import corrupt
@@ -52,6 +52,7 @@ BUDGETS: dict[str, dict[str, Any]] = {
                   nll_k=100, nll_images=100, probe_train=2000, samples=500, bm3d_images=20, limit=2000),
 }
 NOISES = ("gaussian:0.5", "mask:0.5", "salt_pepper:0.2")
+FLOOR = "held-out real digits (the floor)"
 
 
 def _commit() -> str:
@@ -110,6 +111,7 @@ class Bench:
         self.log("bench: sample quality")
         res["samples"] = {name: generation_metrics(m, test, b["samples"], data_dir=self.data_dir)
                           for name, m in (("ae", ae), ("vae-mlp-bin", vae), ("vqvae", vq))}
+        res["samples"][FLOOR] = real_data_floor(self.splits.val, test, b["samples"], data_dir=self.data_dir)
 
         self.log("bench: features")
         n = b["probe_train"]

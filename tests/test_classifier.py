@@ -63,3 +63,17 @@ def test_generation_metrics_of_a_conditional_model(small_classifier, small_split
     assert m["sample_mnist_fid"] > 0 and 0 <= m["digit_accuracy_min"] <= m["digit_accuracy"] <= 1
     ae = build_model(make_config("ae", backbone="mlp"))
     assert generation_metrics(ae, small_splits.test, n=10) == {}  # no fitted Gaussian: cannot sample
+
+
+def test_the_real_data_floor_is_held_out_digits_against_the_test_set(small_classifier, small_splits, monkeypatch):
+    from latentzoo.config import make_config
+    from latentzoo.eval import evaluation
+    from latentzoo.eval.evaluation import generation_metrics, real_data_floor
+    from latentzoo.models import build_model
+
+    monkeypatch.setattr(evaluation, "get_classifier", lambda *a, **k: (small_classifier, {"test_accuracy": 0.5}))
+    floor = real_data_floor(small_splits.val, small_splits.test, n=200)
+    assert floor["sample_n_samples"] == 200 and floor["sample_digits_covered"] == 10
+    torch.manual_seed(0)
+    untrained = generation_metrics(build_model(make_config("vae", backbone="mlp")), small_splits.test, n=200)
+    assert 0 < floor["sample_mnist_fid"] < untrained["sample_mnist_fid"] / 10

@@ -8,11 +8,12 @@
 """
 
 from .downstream import anomaly_scores, classical_denoise, features_of, pca_features, probe_accuracy
-from .evaluation import METRIC_INFO, evaluate, generation_metrics
+from .evaluation import METRIC_INFO, evaluate, generation_metrics, real_data_floor
 from .likelihood import vae_likelihood
 from .metrics import (EVAL_SEED, auroc, code_histogram, codebook_stats, frechet_distance, mse_per_pixel, psnr, ssim,
                       uniform_bits_per_image)
 
 __all__ = ["anomaly_scores", "classical_denoise", "features_of", "pca_features", "probe_accuracy", "METRIC_INFO",
+           "real_data_floor",
            "evaluate", "generation_metrics", "vae_likelihood", "EVAL_SEED", "auroc", "code_histogram",
            "codebook_stats", "frechet_distance", "mse_per_pixel", "psnr", "ssim", "uniform_bits_per_image"]

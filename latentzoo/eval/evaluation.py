@@ -99,6 +99,18 @@ def evaluate(model: torch.nn.Module, data: ImageSet, batch_size: int = 500, seed
 
 
 @torch.no_grad()
+def real_data_floor(held_out: ImageSet, real: ImageSet, n: int = 2000, data_dir=None) -> dict[str, float]:
+    """The sample metrics of `n` real images that no model trained on (MNIST: validation digits, carved
+    from the training file) against the real test images: the MNIST-FID that a perfect generator would
+    get with this many samples, the floor each model's figure is read against."""
+    clf, info = get_classifier(data_dir)
+    x, _ = held_out.tensors(slice(0, min(n, len(held_out))))
+    real_x, _ = real.tensors(slice(0, min(len(real), 10000)))
+    return {**{f"sample_{k}": v for k, v in sample_quality(clf, x, real_x).items()},
+            "classifier_test_accuracy": info["test_accuracy"]}
+
+
+@torch.no_grad()
 def generation_metrics(model: torch.nn.Module, real: ImageSet, n: int = 2000, seed: int = EVAL_SEED,
                        data_dir=None, temperature: float = 1.0, guidance: float | None = None,
                        batch: int = 500, splits: Splits | None = None) -> dict[str, float]:
