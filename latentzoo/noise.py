@@ -5,8 +5,10 @@ A noise spec is a string of terms joined by '+', applied left to right, each `ki
   gaussian:SIGMA     add N(0, SIGMA^2) to every pixel
   mask:P             set each pixel to 0 with probability P (masking noise)
   salt_pepper:P      set each pixel, with probability P, to 0 or 1 (equally likely)
-e.g. `gaussian:0.3+mask:0.2`. The result is clipped to [0, 1]. `none` or '' means no corruption.
-The one parser here serves the command line and Python alike.
+e.g. `gaussian:0.3+mask:0.2`. Such chains joined by '|' are a mixture: each image gets one of them,
+drawn uniformly, e.g. `gaussian:0.2|gaussian:0.5|mask:0.4` (a denoiser trained on many kinds and
+strengths). The result is clipped to [0, 1]. `none` or '' means no corruption. The one parser here
+serves the command line and Python alike.
 """
 
 from __future__ import annotations
@@ -29,12 +31,23 @@ class Corruption:
         return f"{self.kind}:{self.level:g}"
 
 
-def parse_noise(spec: str | None) -> tuple[Corruption, ...]:
-    """Parse a noise spec; a bad spec raises ConfigError with a one-line reason."""
+Chain = tuple[Corruption, ...]  # terms applied left to right
+Noise = tuple[Chain, ...]        # a mixture: one chain per image; () is no corruption
+
+
+def parse_noise(spec: str | None) -> Noise:
+    """Parse a noise spec into its chains (one for a plain spec); a bad spec raises ConfigError with a
+    one-line reason."""
     if spec is None or spec.strip().lower() in ("", "none"):
         return ()
+    if any(not alt.strip() for alt in spec.split("|")):
+        raise ConfigError(f"bad noise spec '{spec}': an empty alternative between '|'")
+    return tuple(parse_chain(alt, spec) for alt in spec.split("|"))
+
+
+def parse_chain(chain: str, spec: str) -> Chain:
     terms = []
-    for part in spec.split("+"):
+    for part in chain.split("+"):
         part = part.strip()
         kind, sep, level_s = part.partition(":")
         kind = kind.strip().lower().replace("-", "_")
@@ -54,16 +67,29 @@ def parse_noise(spec: str | None) -> tuple[Corruption, ...]:
     return tuple(terms)
 
 
-def format_noise(terms: tuple[Corruption, ...]) -> str:
-    return "+".join(str(t) for t in terms) or "none"
+def format_noise(noise: Noise) -> str:
+    return "|".join("+".join(str(t) for t in chain) for chain in noise) or "none"
 
 
-def corrupt(x: torch.Tensor, spec: str | tuple[Corruption, ...], generator: torch.Generator | None = None) -> torch.Tensor:
-    """Corrupt images `x` in [0, 1] (any shape) by `spec`; the result is clipped to [0, 1].
+def corrupt(x: torch.Tensor, spec: str | Noise, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Corrupt images `x` (B, ...) in [0, 1] by `spec`; the result is clipped to [0, 1]. A mixture draws
+    each image's chain first, then corrupts each chain's images in order.
 
     Random numbers are drawn on the CPU from `generator` (or the global generator) and then moved
     to x's device, so one seed gives the same corruption on every device."""
-    terms = parse_noise(spec) if isinstance(spec, str) else spec
+    noise = parse_noise(spec) if isinstance(spec, str) else spec
+    if len(noise) <= 1:
+        return apply_chain(x, noise[0] if noise else (), generator)
+    pick = torch.randint(len(noise), (x.shape[0],), generator=generator).to(x.device)  # (B,) a chain per image
+    out = x.clone()
+    for i, chain in enumerate(noise):
+        rows = pick == i
+        if rows.any():
+            out[rows] = apply_chain(x[rows], chain, generator)
+    return out
+
+
+def apply_chain(x: torch.Tensor, terms: Chain, generator: torch.Generator | None) -> torch.Tensor:
     out = x
     for t in terms:
         if t.kind == "gaussian":

@@ -145,7 +145,7 @@ def test_any_noise_spec_parses_or_is_a_config_error(spec):
     except ConfigError as e:
         assert "\n" not in str(e)
     else:
-        assert all(t.level >= 0 for t in terms)
+        assert all(t.level >= 0 for chain in terms for t in chain)
 
 
 @settings(max_examples=1000, deadline=None, derandomize=True)  # the same cases in every run

@@ -8,8 +8,8 @@ from latentzoo.noise import Corruption, corrupt, format_noise, parse_noise
 
 
 def test_parse_combined_spec():
-    assert parse_noise("gaussian:0.3+mask:0.2") == (Corruption("gaussian", 0.3), Corruption("mask", 0.2))
-    assert parse_noise("salt-pepper:0.1") == (Corruption("salt_pepper", 0.1),)
+    assert parse_noise("gaussian:0.3+mask:0.2") == ((Corruption("gaussian", 0.3), Corruption("mask", 0.2)),)
+    assert parse_noise("salt-pepper:0.1") == ((Corruption("salt_pepper", 0.1),),)
     assert parse_noise("none") == () and parse_noise("") == ()
     assert format_noise(parse_noise("gaussian:0.5+mask:0.25")) == "gaussian:0.5+mask:0.25"
 
@@ -21,6 +21,8 @@ def test_parse_combined_spec():
     ("mask:1.5", "probability"),
     ("gaussian:-1", ">= 0"),
     ("gaussian:nan", ">= 0"),
+    ("gaussian:0.3|", "empty alternative"),
+    ("mask:0.2||mask:0.3", "empty alternative"),
 ])
 def test_bad_specs_raise_one_line(spec, words):
     with pytest.raises(ConfigError) as e:
@@ -43,3 +45,20 @@ def test_corruption_range_rates_and_seed():
     assert abs(float(changed.float().mean()) - 0.4) < 0.01
     assert set(sp[changed].unique().tolist()) == {0.0, 1.0}
     assert torch.equal(corrupt(x, "none"), x)
+
+
+def test_a_mixture_gives_each_image_one_of_its_chains():
+    noise = parse_noise("gaussian:0.3|mask:0.5+salt_pepper:0.1|mask:1")
+    assert len(noise) == 3 and format_noise(noise) == "gaussian:0.3|mask:0.5+salt_pepper:0.1|mask:1"
+    x = torch.full((3000, 1, 8, 8), 0.5)
+    out = corrupt(x, noise, torch.Generator().manual_seed(0))
+    blank = (out == 0).flatten(1).all(1)                       # mask:1 wipes the image
+    gaussian = ((out != 0) & (out != 1) & (out != 0.5)).flatten(1).any(1)  # only gaussian moves 0.5 elsewhere
+    binary_or_kept = ((out == 0) | (out == 1) | (out == 0.5)).flatten(1).all(1) & ~blank
+    assert (blank.int() + gaussian.int() + binary_or_kept.int() == 1).all()  # exactly one chain per image
+    for share in (blank, gaussian, binary_or_kept):
+        assert abs(float(share.float().mean()) - 1 / 3) < 0.03
+    assert torch.equal(out, corrupt(x, noise, torch.Generator().manual_seed(0)))
+    # one chain: the same draws as before mixtures existed
+    assert torch.equal(corrupt(x, "gaussian:0.3", torch.Generator().manual_seed(1)),
+                       (x + 0.3 * torch.randn(x.shape, generator=torch.Generator().manual_seed(1))).clamp(0, 1))

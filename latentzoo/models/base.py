@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..config import Config
-from ..noise import Corruption
+from ..noise import Noise
 
 
 @dataclass
@@ -88,7 +88,7 @@ class Autoencoder(nn.Module):
     guided = False                  # sample takes guidance= (a VQ-VAE composed with its prior)
     can_compress = False            # latentzoo.codec can compress its images (a VQ-VAE with its prior)
     fits_latent_gaussian = False    # after training, a Gaussian is fitted to the training latents (AE, DAE)
-    noise: tuple[Corruption, ...] = ()  # the corruption it learned to remove (DAE)
+    noise: Noise = ()               # the corruption it learned to remove (DAE)
     select_by = "loss"              # the validation term that picks the kept epoch
     backbones: tuple[str, ...] = ("mlp", "conv")  # backbones this kind can be built with
 
