@@ -3,10 +3,10 @@
     python benchmarks/denoise_unseen.py [--variants NAME=OPTIONS;...] [--n 2000] [--name denoise-unseen]
 
 Each variant is a DAE trained with `latentzoo train dae` and the given options (default: the DAE's
-defaults; a mixture of the three training noises at several strengths; that mixture with a wider
-latent), into benchmarks/runs/denoise/NAME (reused when it already holds that finished run). Each is
-run on the first N test digits under corruptions made here, none of them a training kind or strength
-(UNSEEN), and under its training kinds (SEEN, for reference); beside it the corrupted input itself,
+old default, gaussian:0.5 with a 32-d latent; its mixture of the three training noises at several
+strengths with a 32-d latent; the DAE's defaults, that mixture with a 128-d latent), into benchmarks/runs/denoise/NAME (reused when it already holds that finished run). Each is
+run on the first N test digits under the corruptions of latentzoo.eval.corruptions, none of them a
+training kind or strength, and under the old default's training kinds (SEEN, for reference); beside it the corrupted input itself,
 a 3x3 median filter and a Gaussian blur (sigma 1 pixel). PSNR is the mean per-image PSNR against the
 clean digits, in dB. Written to benchmarks/results/NAME.json and NAME.md.
 """
@@ -14,7 +14,6 @@ clean digits, in dB. Written to benchmarks/results/NAME.json and NAME.md.
 from __future__ import annotations
 
 import argparse
-import io
 import subprocess
 import sys
 import time
@@ -23,51 +22,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from PIL import Image  # noqa: E402
-from scipy import ndimage  # noqa: E402
 
-from latentzoo.config import make_config  # noqa: E402
+from latentzoo.config import DAE_NOISE, make_config  # noqa: E402
 from latentzoo.data import load_dataset  # noqa: E402
-from latentzoo.eval import classical_denoise, psnr  # noqa: E402
+from latentzoo.eval import classical_denoise, psnr, unseen_corruptions  # noqa: E402
 from latentzoo.files import atomic_write, write_json  # noqa: E402
 from latentzoo.noise import corrupt  # noqa: E402
 from latentzoo.runs import METRICS, load, read_config  # noqa: E402
 from latentzoo.training import train  # noqa: E402
 
-MIXTURE = ("gaussian:0|gaussian:0.1|gaussian:0.3|gaussian:0.5|mask:0.2|mask:0.4|mask:0.6|salt_pepper:0.05|"
-           "salt_pepper:0.1|salt_pepper:0.2")
-VARIANTS = f"default=;mixture=noise={MIXTURE};mixture-latent128=noise={MIXTURE},latent_dim=128"
+VARIANTS = (f"gaussian-0.5=noise=gaussian:0.5,latent_dim=32;mixture-latent32=noise={DAE_NOISE},latent_dim=32;"
+            "default=")  # the DAE's defaults before and after this study, and the step between them
 SEEN = ("gaussian:0.5", "mask:0.5", "salt_pepper:0.2")
 CLEAN = "clean (the ceiling)"
-
-
-def jpeg(x: torch.Tensor, quality: int) -> torch.Tensor:
-    out = []
-    for img in (x[:, 0] * 255).round().to(torch.uint8).numpy():
-        buf = io.BytesIO()
-        Image.fromarray(img).save(buf, format="JPEG", quality=quality)
-        out.append(np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("L")))
-    return torch.from_numpy(np.stack(out)).float().div(255)[:, None]
-
-
-def unseen(x: torch.Tensor, g: torch.Generator) -> dict[str, torch.Tensor]:
-    """Corruptions that are not among the training kinds or strengths, each at a fixed strength."""
-    n = lambda: torch.randn(x.shape, generator=g)  # noqa: E731
-    u = lambda: torch.rand(x.shape, generator=g)  # noqa: E731
-    rows = torch.rand(x.shape[0], 1, x.shape[2], 1, generator=g) < 0.12
-    blurred = torch.from_numpy(ndimage.gaussian_filter(x.numpy(), sigma=(0, 0, 0.8, 0.8))).float()
-    return {
-        "speckle 0.6 (x times 1 + 0.6 N)": x * (1 + 0.6 * n()),
-        "uniform 0.4 (x + U(-0.4, 0.4))": x + 0.8 * (u() - 0.5),
-        "shot noise (Poisson, 8 counts at white)": torch.poisson(x * 8, generator=g) / 8,
-        "stripes (12% of rows white)": torch.where(rows, torch.ones_like(x), x),
-        "JPEG quality 10": jpeg(x, 10),
-        "gaussian 0.8 (stronger than trained)": x + 0.8 * n(),
-        "pepper 0.3 (black dots only)": torch.where(u() < 0.3, torch.zeros_like(x), x),
-        "blur 0.8 + gaussian 0.1": blurred + 0.1 * n(),
-    }
 
 
 def variant_run(name: str, options: str, runs: Path, log) -> Path:
@@ -102,7 +70,7 @@ def main() -> int:
     models = {name: load(run) for name, run in runs.items()}
     x, _ = load_dataset("mnist").test.tensors(slice(0, a.n))
     g = torch.Generator().manual_seed(0)
-    cases = {CLEAN: x, **{f"{s} (seen by default)": corrupt(x, s, g) for s in SEEN}, **unseen(x, g)}
+    cases = {CLEAN: x, **{f"{s} (seen by default)": corrupt(x, s, g) for s in SEEN}, **unseen_corruptions(x, g)}
     table = {}
     for case, noisy in cases.items():
         noisy = noisy.clamp(0, 1)

@@ -23,7 +23,7 @@ from .config import MODELS, make_config
 from .console import Log, stderr_log
 from .data import load_dataset
 from .eval import (anomaly_scores, auroc, classical_denoise, evaluate, features_of, generation_metrics, pca_features,
-                   probe_accuracy, psnr, real_data_floor, uniform_bits_per_image, vae_likelihood)
+                   probe_accuracy, psnr, real_data_floor, uniform_bits_per_image, unseen_corruptions, vae_likelihood)
 from .files import atomic_write, read_json, write_json
 from .models import PriorConfig
 from .noise import corrupt
@@ -159,6 +159,15 @@ class Bench:
             den[spec] = row
         res["denoising"] = den
         res["denoising_protocol"] = "PSNR (dB, mean per image) on the first 2,000 test images; BM3D on the first bm3d_images"
+        _, dae = self.model("dae-default", "dae", epochs=b["epochs"])  # the DAE's defaults: a mixture of noises
+        unseen = {}
+        for name, noisy in unseen_corruptions(x, torch.Generator().manual_seed(0)).items():
+            with torch.no_grad():
+                out = torch.cat([dae.reconstruct(noisy[i:i + 500].to(dae.device)).cpu() for i in range(0, len(x), 500)])
+            unseen[name] = {"noisy": float(psnr(x, noisy).mean()), "dae": float(psnr(x, out).mean()),
+                            "median_3x3": float(psnr(x, classical_denoise(noisy, "median")).mean()),
+                            "gaussian_blur": float(psnr(x, classical_denoise(noisy, "gaussian")).mean())}
+        res["denoising_unseen"] = unseen
 
         self.log("bench: discrete codes")
         q = evals["vqvae"]
@@ -240,6 +249,12 @@ def markdown(res: dict) -> str:
           "| noise | noisy input | DAE | median 3x3 | Gaussian blur | BM3D |", "|---|---|---|---|---|---|"]
     L += [f"| {s} | {_f(r['noisy'])} | {_f(r['dae'])} | {_f(r['median_3x3'])} | {_f(r['gaussian_blur'])} | {_f(r['bm3d'])} |"
           for s, r in res["denoising"].items()]
+    if "denoising_unseen" in res:
+        L += ["", "Corruptions no DAE trained on (latentzoo.eval.corruptions), the default DAE (a mixture of the three noises "
+              "above at several strengths; --noise in `latentzoo train dae --help`), same images:", "",
+              "| corruption | noisy input | DAE | median 3x3 | Gaussian blur |", "|---|---|---|---|---|"]
+        L += [f"| {s} | {_f(r['noisy'])} | {_f(r['dae'])} | {_f(r['median_3x3'])} | {_f(r['gaussian_blur'])} |"
+              for s, r in res["denoising_unseen"].items()]
     c = res["codes"]
     L += ["", "## Discrete codes: VQ-VAE, 7x7 grid, K=512", "",
           "| | codes used | perplexity | PSNR (dB) | bits per image | bits per dimension (784 px) |", "|---|---|---|---|---|---|",

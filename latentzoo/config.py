@@ -233,11 +233,16 @@ DEFAULTS: dict[str, Any] = dict(
     test_fraction=0.1, image_channels=1, image_height=28, image_width=28,
 )
 
+# The DAE's training corruption: the three kinds of latentzoo.noise at several strengths, one drawn per
+# image, and a clean image among them (gaussian:0), so it learns to leave clean digits alone.
+DAE_NOISE = ("gaussian:0|gaussian:0.1|gaussian:0.3|gaussian:0.5|mask:0.2|mask:0.4|mask:0.6|salt_pepper:0.05|"
+             "salt_pepper:0.1|salt_pepper:0.2")
+
 # What each model kind changes. The VQ-VAE's values were each measured against the one before on full
 # MNIST (benchmarks/EXPERIMENTS.md); beta is its commitment weight (van den Oord et al. 2017 use 0.25).
 MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
     "ae": dict(),
-    "dae": dict(noise="gaussian:0.5"),
+    "dae": dict(noise=DAE_NOISE, latent_dim=128),
     "vae": dict(recon="bce", beta=1.0),
     "cvae": dict(recon="bce", beta=1.0),
     "vqvae": dict(beta=0.25, latent_dim=16, channels=64, batch_size=16, dead_threshold=0.2, fine_blocks=1,

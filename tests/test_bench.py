@@ -19,6 +19,7 @@ def fake_results(mode="quick"):
         "anomaly": {"0": {"ae_recon": 99.0, "vae_neg_elbo": 98.0}, "1": {"ae_recon": 99.5, "vae_neg_elbo": 99.9}},
         "denoising": {"gaussian:0.5": {"noisy": 9.4, "dae": 20.1, "median_3x3": 14.0, "gaussian_blur": 15.0, "bm3d": None}},
         "denoising_protocol": "first 2,000",
+        "denoising_unseen": {"JPEG quality 10": {"noisy": 23.1, "dae": 25.0, "median_3x3": 21.08, "gaussian_blur": 18.0}},
         "codes": {"codes_used": 512, "codebook_usage": 1.0, "perplexity": 380.0, "psnr": 27.0,
                   "uniform_bits_per_image": 441.0, "prior_bits_per_image": 300.0,
                   "prior_bits_per_image_given_label": 295.0},
@@ -37,7 +38,7 @@ def test_markdown_has_every_table_with_anchors():
     assert "Quick mode" in md and "n/a" in md and "0.383" in md  # 300 bits / 784
     assert "Quick mode" not in markdown(fake_results("full"))
     assert "each model's default" in markdown(fake_results("full")) and "each model's default" not in md
-    assert f"| {FLOOR} | 0.75 |" in md
+    assert f"| {FLOOR} | 0.75 |" in md and "| JPEG quality 10 | 23.10 | 25.00 | 21.08 | 18.00 |" in md
     assert len(ANCHORS["anomaly_deep_svdd"]) == len(ANCHORS["anomaly_cae"]) == 10
 
 

@@ -62,3 +62,15 @@ def test_a_mixture_gives_each_image_one_of_its_chains():
     # one chain: the same draws as before mixtures existed
     assert torch.equal(corrupt(x, "gaussian:0.3", torch.Generator().manual_seed(1)),
                        (x + 0.3 * torch.randn(x.shape, generator=torch.Generator().manual_seed(1))).clamp(0, 1))
+
+
+def test_the_unseen_corruptions_are_eight_reproducible_images_in_range():
+    from latentzoo.eval import unseen_corruptions
+
+    x = torch.rand(16, 1, 28, 28)
+    a = unseen_corruptions(x, torch.Generator().manual_seed(0))
+    b = unseen_corruptions(x, torch.Generator().manual_seed(0))
+    assert len(a) == 8 and a.keys() == b.keys()
+    for name, v in a.items():
+        assert v.shape == x.shape and v.min() >= 0 and v.max() <= 1 and torch.equal(v, b[name])
+        assert (v - x).abs().mean() > 0.01, name  # each one does corrupt

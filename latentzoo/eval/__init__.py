@@ -5,8 +5,10 @@
 - `evaluate`: the test metrics of a model and the quality of its samples.
 - `likelihood`: negative ELBO and importance-sampled NLL of a Bernoulli VAE.
 - `downstream`: features and probes, anomaly scores, classical denoisers.
+- `corruptions`: corruptions no DAE trains on, for measuring denoisers on what they never saw.
 """
 
+from .corruptions import unseen_corruptions
 from .downstream import anomaly_scores, classical_denoise, features_of, pca_features, probe_accuracy
 from .evaluation import METRIC_INFO, evaluate, generation_metrics, real_data_floor
 from .likelihood import vae_likelihood
@@ -16,4 +18,5 @@ from .metrics import (EVAL_SEED, auroc, code_histogram, codebook_stats, frechet_
 __all__ = ["anomaly_scores", "classical_denoise", "features_of", "pca_features", "probe_accuracy", "METRIC_INFO",
            "real_data_floor",
            "evaluate", "generation_metrics", "vae_likelihood", "EVAL_SEED", "auroc", "code_histogram",
-           "codebook_stats", "frechet_distance", "mse_per_pixel", "psnr", "ssim", "uniform_bits_per_image"]
+           "codebook_stats", "frechet_distance", "mse_per_pixel", "psnr", "ssim", "uniform_bits_per_image",
+           "unseen_corruptions"]
