@@ -27,7 +27,7 @@ import torch  # noqa: E402
 from latentzoo.config import DAE_NOISE, make_config  # noqa: E402
 from latentzoo.data import load_dataset  # noqa: E402
 from latentzoo.eval import classical_denoise, psnr, unseen_corruptions  # noqa: E402
-from latentzoo.files import atomic_write, write_json  # noqa: E402
+from latentzoo.files import atomic_write, read_json, write_json  # noqa: E402
 from latentzoo.noise import corrupt  # noqa: E402
 from latentzoo.runs import METRICS, load, read_config  # noqa: E402
 from latentzoo.training import train  # noqa: E402
@@ -68,6 +68,7 @@ def main() -> int:
     variants = dict(v.split("=", 1) for v in a.variants.split(";"))
     runs = {name: variant_run(name, opts, ROOT / "benchmarks" / "runs" / "denoise", log) for name, opts in variants.items()}
     models = {name: load(run) for name, run in runs.items()}
+    trained = {name: read_json(run / METRICS)["train_seconds"] for name, run in runs.items()}
     x, _ = load_dataset("mnist").test.tensors(slice(0, a.n))
     g = torch.Generator().manual_seed(0)
     cases = {CLEAN: x, **{f"{s} (seen by default)": corrupt(x, s, g) for s in SEEN}, **unseen_corruptions(x, g)}
@@ -90,8 +91,9 @@ def main() -> int:
                                         "beats_input_median_blur_on_every_unseen": verdict})
     cols = ["input", "median 3x3", "blur", *models]
     lines = [f"# Denoising corruptions the DAEs never saw ({a.n:,} MNIST test digits, PSNR in dB)", "",
-             f"`{command}` (commit {commit}, {round(time.time() - t0)} s with training). Variants (options of "
-             f"`latentzoo train dae`): " + "; ".join(f"{k}: `{v or 'defaults'}`" for k, v in variants.items()) + ".", "",
+             f"`{command}` (commit {commit}, {round(time.time() - t0)} s, reused runs' training not counted). Variants "
+             f"(options of `latentzoo train dae`, each run's training seconds from its metrics.json): "
+             + "; ".join(f"{k}: `{v or 'defaults'}` ({trained[k]:.0f} s)" for k, v in variants.items()) + ".", "",
              "| corruption | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
     for case, row in table.items():
         shown = {c: v for c, v in row.items() if not (c == "input" and case == CLEAN)}  # a clean input is no rival
