@@ -11,9 +11,12 @@ chosen by its mean validation AUROC; the test AUROC is reported for every candid
 be checked but was not made on it. Candidates (higher = more anomalous):
 - ae recon: squared reconstruction error (the bench's score until now);
 - ae latent: -log density of the encoding under the Gaussian fitted to the training latents;
-- ae recon+latent: both, each divided by its standard deviation over the normal validation images;
+- ae recon+latent: both, each standardised (less its mean, over its standard deviation) on the normal
+  validation images, summed;
 - vae elbo: negative ELBO at the posterior mean (nats);
-- ensemble: ae recon, ae latent and vae elbo, each standardised as above, summed.
+- ensemble: ae recon, ae latent and vae elbo, each standardised as above, summed;
+- max of the three: the largest of the three standardised scores (an image is anomalous when any one
+  of them finds it so).
 Foreign sets (each 1,000 images of 28 x 28 made here, against the 10,000 MNIST test digits, for models
 trained on all digits): grey photograph tiles (scikit-learn's sample images), synthetic pen strokes,
 scikit-learn's 8 x 8 digits scaled up, letters drawn in Pillow's default font, and uniform noise.
@@ -67,14 +70,15 @@ def raw_scores(ae, vae, x: torch.Tensor) -> dict[str, torch.Tensor]:
     return {k: torch.cat(v) for k, v in out.items()}
 
 
-def combined(raw: dict[str, torch.Tensor], scale: dict[str, float]) -> dict[str, torch.Tensor]:
-    z = {k: v / scale[k] for k, v in raw.items()}
+def combined(raw: dict[str, torch.Tensor], stats: dict[str, tuple[float, float]]) -> dict[str, torch.Tensor]:
+    z = {k: (v - stats[k][0]) / stats[k][1] for k, v in raw.items()}  # standardised on normal validation images
     return {**raw, "ae recon+latent": z["ae recon"] + z["ae latent"],
-            "ensemble": z["ae recon"] + z["ae latent"] + z["vae elbo"]}
+            "ensemble": z["ae recon"] + z["ae latent"] + z["vae elbo"],
+            "max of the three": torch.stack([z["ae recon"], z["ae latent"], z["vae elbo"]]).amax(0)}
 
 
-def scales(raw_normal: dict[str, torch.Tensor]) -> dict[str, float]:
-    return {k: float(v.std()) + 1e-12 for k, v in raw_normal.items()}
+def scales(raw_normal: dict[str, torch.Tensor]) -> dict[str, tuple[float, float]]:
+    return {k: (float(v.mean()), float(v.std()) + 1e-12) for k, v in raw_normal.items()}
 
 
 # ------------------------------------------------------------------ foreign sets
