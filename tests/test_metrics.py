@@ -73,3 +73,26 @@ def test_classical_denoisers():
     speck = flat.clone()
     speck[:, :, 10, 10] = 1.0  # one salt pixel: the median filter removes it
     assert torch.allclose(classical_denoise(speck, "median"), flat)
+
+
+def test_the_anomaly_ensemble_known_answers():
+    from latentzoo.eval import standardised_max
+
+    normal = {"a": torch.tensor([0.0, 2.0]), "b": torch.tensor([10.0, 30.0])}  # means 1, 20; stds sqrt 2, sqrt 200
+    terms = {"a": torch.tensor([1.0, 1.0 + 3 * 2 ** 0.5]), "b": torch.tensor([20.0 + 200 ** 0.5, 20.0])}
+    assert torch.allclose(standardised_max(terms, normal), torch.tensor([1.0, 3.0]), atol=1e-6)
+
+
+def test_code_nll_is_zero_at_the_fitted_mean_and_a_halved_mahalanobis_distance():
+    from latentzoo.eval import code_nll
+
+    torch.manual_seed(0)
+    ae = build_model(make_config("ae", backbone="mlp", latent_dim=2)).eval()
+    x = torch.rand(3, 1, 28, 28)
+    z = ae.encode(x)
+    ae.latent_mean.copy_(z[0])
+    ae.latent_scale_tril.copy_(torch.diag(torch.tensor([2.0, 0.5])))
+    d = (z - z[0]) / torch.tensor([2.0, 0.5])
+    assert torch.allclose(code_nll(ae, x), 0.5 * d.pow(2).sum(1), atol=1e-5) and float(code_nll(ae, x)[0]) == 0.0
+    with pytest.raises(ValueError, match="fitted"):
+        code_nll(build_model(make_config("vae", backbone="mlp")), x)

@@ -5,9 +5,11 @@
 - `evaluate`: the test metrics of a model and the quality of its samples.
 - `likelihood`: negative ELBO and importance-sampled NLL of a Bernoulli VAE.
 - `downstream`: features and probes, anomaly scores, classical denoisers.
+- `anomaly`: anomaly scores from an AE and a VAE together (the one-class and foreign-set ensemble).
 - `corruptions`: corruptions no DAE trains on, for measuring denoisers on what they never saw.
 """
 
+from .anomaly import code_nll, ensemble_terms, standardised_max
 from .corruptions import unseen_corruptions
 from .downstream import anomaly_scores, classical_denoise, features_of, pca_features, probe_accuracy
 from .evaluation import METRIC_INFO, evaluate, generation_metrics, real_data_floor
@@ -19,4 +21,4 @@ __all__ = ["anomaly_scores", "classical_denoise", "features_of", "pca_features",
            "real_data_floor",
            "evaluate", "generation_metrics", "vae_likelihood", "EVAL_SEED", "auroc", "code_histogram",
            "codebook_stats", "frechet_distance", "mse_per_pixel", "psnr", "ssim", "uniform_bits_per_image",
-           "unseen_corruptions"]
+           "unseen_corruptions", "code_nll", "ensemble_terms", "standardised_max"]

@@ -1,0 +1,46 @@
+"""Anomaly scores built from more than one model's view, chosen on validation data
+(benchmarks/EXPERIMENTS.md, "Anomaly scores chosen on validation data").
+
+- `code_nll`: how unlikely an AE's code is under the Gaussian fitted to its training codes
+  (-log density up to a constant; a Mahalanobis distance halved).
+- `ensemble_terms`: the three scores that the chosen ensemble takes: an AE's squared reconstruction
+  error, its code's `code_nll`, and a VAE's negative ELBO (VAE.anomaly_score).
+- `standardised_max`: each score less its mean over normal validation images, over its standard
+  deviation there, and the largest of them per image: an image is anomalous when any one view finds it
+  so. Each view alone fails somewhere (reconstruction error on smooth or simple images, the code
+  density on blurred digits, the ELBO on pen strokes).
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+@torch.no_grad()
+def code_nll(ae, x: torch.Tensor) -> torch.Tensor:
+    """-log N(encode(x); fitted mean, fitted covariance) + const per image (B,) for an AE or DAE."""
+    if not ae.fits_latent_gaussian:
+        raise ValueError("code_nll needs an autoencoder with a Gaussian fitted to its training codes (ae, dae)")
+    z = ae.encode(x)  # (B, L)
+    w = torch.linalg.solve_triangular(ae.latent_scale_tril, (z - ae.latent_mean).t(), upper=False)  # (L, B)
+    return 0.5 * w.pow(2).sum(0)
+
+
+@torch.no_grad()
+def ensemble_terms(ae, vae, x: torch.Tensor, batch: int = 500) -> dict[str, torch.Tensor]:
+    """The ensemble's three scores per image (N,), higher = more anomalous, on the CPU."""
+    ae.eval()
+    vae.eval()
+    out: dict[str, list[torch.Tensor]] = {"ae recon": [], "ae code": [], "vae neg elbo": []}
+    for i in range(0, len(x), batch):
+        b = x[i:i + batch].to(ae.device)
+        out["ae recon"].append((ae.reconstruct(b) - b).pow(2).flatten(1).sum(1).cpu())
+        out["ae code"].append(code_nll(ae, b).cpu())
+        out["vae neg elbo"].append(vae.anomaly_score(b.to(vae.device)).cpu())
+    return {k: torch.cat(v).double() for k, v in out.items()}
+
+
+def standardised_max(terms: dict[str, torch.Tensor], normal: dict[str, torch.Tensor]) -> torch.Tensor:
+    """max over the scores k of (terms[k] - mean(normal[k])) / std(normal[k]), per image (N,)."""
+    z = [(terms[k] - normal[k].mean()) / (normal[k].std() + 1e-12) for k in terms]
+    return torch.stack(z).amax(0)
