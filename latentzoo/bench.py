@@ -225,13 +225,14 @@ def markdown(res: dict) -> str:
     L += [f"| {name} | | | {p_} | |", ""]
     L += ["## Sample quality (MNIST-FID: Fréchet distance in our own classifier's features; not Inception FID)", "",
           "| model | MNIST-FID | class entropy (nats, low = confident) | class diversity (nats, max 2.30) | digits covered "
-          "| asked digit drawn (mean / worst digit) |",
-          "|---|---|---|---|---|---|"]
+          "| asked digit drawn (mean / worst digit) | asked for each digit in turn: MNIST-FID, class entropy |",
+          "|---|---|---|---|---|---|---|"]
     for n, r in res["samples"].items():
         asked = (f"{100 * r['digit_accuracy']:.1f}% / {100 * r['digit_accuracy_min']:.1f}% (guidance "
                  f"{r.get('digit_guidance', 1.0)})" if "digit_accuracy" in r else "n/a (unconditional)")
         L.append(f"| {n} | {_f(r.get('sample_mnist_fid'))} | {_f(r.get('sample_class_entropy'), 3)} | "
-                 f"{_f(r.get('sample_class_diversity'), 3)} | {r.get('sample_digits_covered', 'n/a')} | {asked} |")
+                 f"{_f(r.get('sample_class_diversity'), 3)} | {r.get('sample_digits_covered', 'n/a')} | {asked} | "
+                 + (f"{_f(r['asked_mnist_fid'])}, {_f(r['asked_class_entropy'], 3)} |" if "asked_mnist_fid" in r else "n/a |"))
     acc = next((r.get("classifier_test_accuracy") for r in res["samples"].values() if r), None)
     L += ["", f"Classifier test accuracy: {_f(acc, 4)}.", "",
           "## Features: accuracy of a linear probe and 5-NN on the latent means", "",

@@ -11,7 +11,9 @@ def fake_results(mode="quick"):
         "likelihood": {"nll": 91.5, "neg_elbo": 95.25, "k": 100, "n_images": 100},
         "reconstruction": {"ae": rec, "vqvae": rec},
         "samples": {"ae": {"sample_mnist_fid": 3.5, "sample_class_entropy": 0.2, "sample_class_diversity": 2.2,
-                           "sample_digits_covered": 10, "classifier_test_accuracy": 0.991}, "vqvae": {},
+                           "sample_digits_covered": 10, "classifier_test_accuracy": 0.991},
+                    "vqvae": {"sample_mnist_fid": 80.0, "digit_accuracy": 0.99, "digit_accuracy_min": 0.97,
+                              "asked_mnist_fid": 10.75, "asked_class_entropy": 0.028},
                     FLOOR: {"sample_mnist_fid": 0.75, "sample_class_entropy": 0.05, "sample_class_diversity": 2.3,
                             "sample_digits_covered": 10}},
         "features": {"raw pixels (784)": {"linear_probe": 0.9, "knn": 0.95}},
@@ -39,6 +41,7 @@ def test_markdown_has_every_table_with_anchors():
     assert "Quick mode" in md and "n/a" in md and "0.383" in md  # 300 bits / 784
     assert "Quick mode" not in markdown(fake_results("full"))
     assert "each model's default" in markdown(fake_results("full")) and "each model's default" not in md
+    assert "| 10.75, 0.028 |" in md
     assert f"| {FLOOR} | 0.75 |" in md and "| JPEG quality 10 | 23.10 | 25.00 | 21.08 | 18.00 |" in md
     assert len(ANCHORS["anomaly_deep_svdd"]) == len(ANCHORS["anomaly_cae"]) == 10
 

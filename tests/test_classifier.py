@@ -61,6 +61,7 @@ def test_generation_metrics_of_a_conditional_model(small_classifier, small_split
     m = generation_metrics(cvae, small_splits.test, n=100)
     assert m["classifier_test_accuracy"] == 0.5 and m["sample_n_samples"] == 100
     assert m["sample_mnist_fid"] > 0 and 0 <= m["digit_accuracy_min"] <= m["digit_accuracy"] <= 1
+    assert m["asked_mnist_fid"] > 0 and m["asked_mnist_fid"] != m["sample_mnist_fid"] and m["asked_class_entropy"] >= 0
     ae = build_model(make_config("ae", backbone="mlp"))
     assert generation_metrics(ae, small_splits.test, n=10) == {}  # no fitted Gaussian: cannot sample
 

@@ -44,6 +44,9 @@ METRIC_INFO: dict[str, tuple[str, str]] = {
     "sample_class_diversity": ("nats", "entropy of the mean class distribution of samples; log 10 = 2.303 is even"),
     "digit_accuracy": ("", "fraction of samples asked for digit d that the classifier calls d"),
     "digit_accuracy_min": ("", "the same for the worst digit"),
+    "asked_mnist_fid": ("", "MNIST-FID of the samples asked for each label in turn (n/K per label)"),
+    "asked_data_fid": ("", "the same in the features of the data's own classifier"),
+    "asked_class_entropy": ("nats", "mean entropy of the classifier's p(y|sample) for those samples"),
     "test_bits_per_image": ("bits", "prior: -log2 p(codes) per test image"),
     "train_seconds": ("s", "wall time of training"),
 }
@@ -149,6 +152,9 @@ def generation_metrics(model: torch.nn.Module, real: ImageSet, n: int = 2000, se
         hits = probs.argmax(1) == digits
         m["digit_accuracy"] = float(hits.float().mean())
         m["digit_accuracy_min"] = min(float(hits[digits == d].float().mean()) for d in range(min(k, n)))
+        # the asked samples, n/K of each label, are also samples of p(x) for evenly spread labels
+        m.update({f"asked_{name}": v for name, v in sample_quality(clf, asked, real_x, fid_name).items()
+                  if name in (fid_name, "class_entropy")})
         if model.guided:
             m["digit_guidance"] = guidance
     model.train(was_training)
