@@ -57,7 +57,8 @@ class Config:
                               "samples per image (needs --recon bce)", low=1, high=5000, group="elbo")
     kl_warmup: int = setting("VAE: epochs over which the KL weight ramps from 0 to beta", low=0, high=100_000,
                              group="elbo")
-    noise: str = setting("DAE: training corruption, e.g. gaussian:0.5 or gaussian:0.3+mask:0.2", group="noise")
+    noise: str = setting("DAE: training corruption, e.g. gaussian:0.5, gaussian:0.3+mask:0.2 (both on every "
+                         "image) or gaussian:0.2|mask:0.4 (one of them per image)", group="noise")
     n_classes: int = setting("number of labels in the data, 0 for none (the CVAE is conditioned on them)", low=0,
                              high=100_000,
                              cli=False)
