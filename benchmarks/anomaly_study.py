@@ -42,7 +42,7 @@ from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 
 from latentzoo.config import make_config  # noqa: E402
 from latentzoo.data import load_dataset  # noqa: E402
-from latentzoo.eval import auroc, code_nll  # noqa: E402
+from latentzoo.eval import auroc, codes_nll  # noqa: E402
 from latentzoo.files import atomic_write, write_json  # noqa: E402
 from latentzoo.models.base import gaussian_kl, reconstruction_loss  # noqa: E402
 from latentzoo.runs import METRICS, load, read_config  # noqa: E402
@@ -68,7 +68,7 @@ def raw_scores(ae, vae, x: torch.Tensor) -> dict[str, torch.Tensor]:
         b = x[i:i + 500]
         z = ae.encode(b)  # (B, L)
         out["ae recon"].append((ae.decode(z) - b).pow(2).flatten(1).sum(1))
-        out["ae latent"].append(code_nll(ae, b))
+        out["ae latent"].append(codes_nll(ae, z))
         mu, logvar = vae.posterior(b)
         out["vae recon"].append(reconstruction_loss(vae.decoder(mu), b, vae.cfg.recon))
         out["vae kl"].append(gaussian_kl(mu, logvar))

@@ -28,6 +28,7 @@ from latentzoo.config import DAE_NOISE, make_config  # noqa: E402
 from latentzoo.data import load_dataset  # noqa: E402
 from latentzoo.eval import classical_denoise, psnr, unseen_corruptions  # noqa: E402
 from latentzoo.files import atomic_write, read_json, write_json  # noqa: E402
+from latentzoo.jobs import reconstruct  # noqa: E402
 from latentzoo.noise import corrupt  # noqa: E402
 from latentzoo.runs import METRICS, load, read_config  # noqa: E402
 from latentzoo.training import train  # noqa: E402
@@ -49,11 +50,6 @@ def variant_run(name: str, options: str, runs: Path, log) -> Path:
         log(f"training {name}: {options or 'the defaults'}")
         train(cfg, run, overwrite=run.exists(), progress=False, log=log)
     return run
-
-
-@torch.no_grad()
-def denoised(model, x: torch.Tensor) -> torch.Tensor:
-    return torch.cat([model.reconstruct(x[i:i + 500].to(model.device)).cpu() for i in range(0, len(x), 500)])
 
 
 def main() -> int:
@@ -78,7 +74,7 @@ def main() -> int:
         row = {"input": float(psnr(x, noisy).mean()),
                "median 3x3": float(psnr(x, classical_denoise(noisy, "median")).mean()),
                "blur": float(psnr(x, classical_denoise(noisy, "gaussian")).mean())}
-        row.update({name: float(psnr(x, denoised(m, noisy)).mean()) for name, m in models.items()})
+        row.update({name: float(psnr(x, reconstruct(m, noisy)).mean()) for name, m in models.items()})
         table[case] = row
         log(f"{case}: " + ", ".join(f"{k} {v:.2f}" for k, v in row.items()))
     unseen_rows = [r for c, r in table.items() if c != CLEAN and "seen by default" not in c]

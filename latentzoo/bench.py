@@ -26,6 +26,7 @@ from .eval import (anomaly_scores, auroc, classical_denoise, ensemble_terms, eva
                    pca_features, probe_accuracy, psnr, real_data_floor, standardised_max, uniform_bits_per_image,
                    unseen_corruptions, vae_likelihood)
 from .files import atomic_write, read_json, write_json
+from .jobs import reconstruct
 from .models import PriorConfig
 from .noise import corrupt
 from .runs import METRICS, PRIOR_METRICS, load, read_config
@@ -134,9 +135,9 @@ class Bench:
             _, v_m = self.model(f"oneclass-vae-{d}", "vae", backbone="mlp", only_digit=d, epochs=b["oneclass_epochs"])
             is_anomaly = test.labels != d
             normal_val = self.splits.val.subset(self.splits.val.labels == d)  # standardises the ensemble's scores
-            ensemble = standardised_max(ensemble_terms(a_m, v_m, test.tensors()[0]),
-                                        ensemble_terms(a_m, v_m, normal_val.tensors()[0]))
-            rows[str(d)] = {"ae_recon": 100 * auroc(anomaly_scores(a_m, test, "recon"), is_anomaly),
+            terms = ensemble_terms(a_m, v_m, test_x)
+            ensemble = standardised_max(terms, ensemble_terms(a_m, v_m, normal_val.tensors()[0]))
+            rows[str(d)] = {"ae_recon": 100 * auroc(terms["ae recon"], is_anomaly),
                             "vae_neg_elbo": 100 * auroc(anomaly_scores(v_m, test, "elbo"), is_anomaly),
                             "ensemble": 100 * auroc(ensemble, is_anomaly)}
         res["anomaly"] = rows
@@ -149,11 +150,7 @@ class Bench:
             name = "dae" if spec == "gaussian:0.5" else f"dae-{spec.split(':')[0]}"
             _, dae = self.model(name, "dae", noise=spec, epochs=b["epochs"])
             noisy = corrupt(x, spec, gen)
-            with torch.no_grad():
-                out = torch.cat([dae.reconstruct(noisy[i:i + 500].to(dae.device)).cpu() for i in range(0, len(x), 500)])
-            row = {"noisy": float(psnr(x, noisy).mean()), "dae": float(psnr(x, out).mean()),
-                   "median_3x3": float(psnr(x, classical_denoise(noisy, "median")).mean()),
-                   "gaussian_blur": float(psnr(x, classical_denoise(noisy, "gaussian")).mean())}
+            row = denoising_row(dae, x, noisy)
             try:
                 m = b["bm3d_images"]
                 sigma = float(spec.split(":")[1]) if spec.startswith("gaussian") else 0.3
@@ -165,14 +162,8 @@ class Bench:
         res["denoising"] = den
         res["denoising_protocol"] = "PSNR (dB, mean per image) on the first 2,000 test images; BM3D on the first bm3d_images"
         _, dae = self.model("dae-default", "dae", epochs=b["epochs"])  # the DAE's defaults: a mixture of noises
-        unseen = {}
-        for name, noisy in unseen_corruptions(x, torch.Generator().manual_seed(0)).items():
-            with torch.no_grad():
-                out = torch.cat([dae.reconstruct(noisy[i:i + 500].to(dae.device)).cpu() for i in range(0, len(x), 500)])
-            unseen[name] = {"noisy": float(psnr(x, noisy).mean()), "dae": float(psnr(x, out).mean()),
-                            "median_3x3": float(psnr(x, classical_denoise(noisy, "median")).mean()),
-                            "gaussian_blur": float(psnr(x, classical_denoise(noisy, "gaussian")).mean())}
-        res["denoising_unseen"] = unseen
+        res["denoising_unseen"] = {name: denoising_row(dae, x, noisy)
+                                   for name, noisy in unseen_corruptions(x, torch.Generator().manual_seed(0)).items()}
 
         self.log("bench: discrete codes")
         q = evals["vqvae"]
@@ -186,6 +177,13 @@ class Bench:
                        "torch": torch.__version__, "commit": _commit(), "wall_seconds": round(time.time() - t0, 1),
                        "device": str(ae.device)}
         return res
+
+
+def denoising_row(dae, clean: torch.Tensor, noisy: torch.Tensor) -> dict[str, float]:
+    """Mean PSNR (dB) against the clean images of the noisy input, the DAE's output and two filters."""
+    return {"noisy": float(psnr(clean, noisy).mean()), "dae": float(psnr(clean, reconstruct(dae, noisy)).mean()),
+            "median_3x3": float(psnr(clean, classical_denoise(noisy, "median")).mean()),
+            "gaussian_blur": float(psnr(clean, classical_denoise(noisy, "gaussian")).mean())}
 
 
 def _f(v, digits=2) -> str:

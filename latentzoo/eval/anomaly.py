@@ -2,7 +2,7 @@
 (benchmarks/EXPERIMENTS.md, "Anomaly scores chosen on validation data").
 
 - `code_nll`: how unlikely an AE's code is under the Gaussian fitted to its training codes
-  (-log density up to a constant; a Mahalanobis distance halved).
+  (-log density up to a constant; a Mahalanobis distance halved); `codes_nll` for codes at hand.
 - `ensemble_terms`: the three scores that the chosen ensemble takes: an AE's squared reconstruction
   error, its code's `code_nll`, and a VAE's negative ELBO (VAE.anomaly_score).
 - `standardised_max`: each score less its mean over normal validation images, over its standard
@@ -19,9 +19,13 @@ import torch
 @torch.no_grad()
 def code_nll(ae, x: torch.Tensor) -> torch.Tensor:
     """-log N(encode(x); fitted mean, fitted covariance) + const per image (B,) for an AE or DAE."""
+    return codes_nll(ae, ae.encode(x))
+
+
+def codes_nll(ae, z: torch.Tensor) -> torch.Tensor:
+    """`code_nll` of codes z (B, L) that the AE's encoder already gave."""
     if not ae.fits_latent_gaussian:
         raise ValueError("code_nll needs an autoencoder with a Gaussian fitted to its training codes (ae, dae)")
-    z = ae.encode(x)  # (B, L)
     w = torch.linalg.solve_triangular(ae.latent_scale_tril, (z - ae.latent_mean).t(), upper=False)  # (L, B)
     return 0.5 * w.pow(2).sum(0)
 
@@ -34,8 +38,9 @@ def ensemble_terms(ae, vae, x: torch.Tensor, batch: int = 500) -> dict[str, torc
     out: dict[str, list[torch.Tensor]] = {"ae recon": [], "ae code": [], "vae neg elbo": []}
     for i in range(0, len(x), batch):
         b = x[i:i + batch].to(ae.device)
-        out["ae recon"].append((ae.reconstruct(b) - b).pow(2).flatten(1).sum(1).cpu())
-        out["ae code"].append(code_nll(ae, b).cpu())
+        z = ae.encode(b)  # (B, L), once for both AE scores
+        out["ae recon"].append((ae.decode(z) - b).pow(2).flatten(1).sum(1).cpu())
+        out["ae code"].append(codes_nll(ae, z).cpu())
         out["vae neg elbo"].append(vae.anomaly_score(b.to(vae.device)).cpu())
     return {k: torch.cat(v).double() for k, v in out.items()}
 
