@@ -76,7 +76,7 @@ def run_pythae(kind: str, splits: Splits, precision: str) -> dict:
 
     cfg = config(kind)
     shape = (1, 28, 28)
-    vector = dict(backbone="conv", hidden=cfg.hidden, **image_args(cfg), **backbone_args(cfg))
+    vector = dict(backbone="conv", hidden=cfg.hidden, hidden2=cfg.hidden // 2, **image_args(cfg), **backbone_args(cfg))
 
     class Encoder(BaseEncoder):
         def __init__(self):

@@ -8,8 +8,9 @@ metadata: the command line's options and `validate` are generated from them.
 Saved as `config.json` in every run folder with a `config_version`. Older files lack fields that were
 added later; `migrate` fills them with the values that code used then (`V1_VALUES` for version 1,
 `V2_VALUES` for version 2: every run then was 1 x 28 x 28 MNIST or digits; `V3_VALUES` for version 3:
-every run trained in fp32), so old run folders keep loading. The image shape fields are not options: `train` takes them from the data. Why each default is what it is:
-benchmarks/EXPERIMENTS.md.
+every run trained in fp32; `V4_VALUES` for version 4: every mlp's second layer was hidden/2), so old
+run folders keep loading. The image shape fields are not options: `train` takes them from the data.
+Why each default is what it is: benchmarks/EXPERIMENTS.md.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from .device import PRECISIONS
 from .errors import ConfigError
 from .noise import parse_noise
 
-CONFIG_VERSION = 4
+CONFIG_VERSION = 5
 MODELS = ("ae", "dae", "vae", "cvae", "vqvae")
 
 
@@ -45,12 +46,14 @@ class Config:
                             choices=("mlp", "conv"))
     latent_dim: int = setting("latent size (VQ-VAE: size D of each code vector)", low=1, high=4096)
     hidden: int = setting("mlp hidden width (layers hidden, hidden/2)", low=1, high=65536, group="mlp")
+    hidden2: int = setting("mlp second hidden layer's width; 0: hidden/2 (Burda et al. 2016: --hidden 200 "
+                           "--hidden2 200)", low=0, high=65536, group="mlp")
     channels: int = setting("conv channels at H/2 (twice that at H/4)", low=1, high=4096, group="conv")
     res_blocks: int = setting("conv residual blocks at H/4 in encoder and decoder", low=0, high=64, group="conv")
     fine_blocks: int = setting("conv residual blocks at H/2, plus a 3x3 conv at full size, at each end", low=0,
                                high=64, group="conv")
     norm: str = setting("normalisation inside conv residual blocks", choices=("none", "group"), group="conv")
-    act: str = setting("activation of every hidden layer", choices=("relu", "silu", "gelu"))
+    act: str = setting("activation of every hidden layer", choices=("relu", "silu", "gelu", "tanh"))
     recon: str = setting("reconstruction loss, summed over pixels: mse, or bce (Bernoulli)", choices=("mse", "bce"))
     beta: float = setting("VAE: KL weight; VQ-VAE: commitment weight", low=0, open_high=True, group="beta")
     iw_samples: int = setting("VAE: K > 1 trains the importance-weighted bound (IWAE, Burda et al. 2016) with K "
@@ -225,8 +228,8 @@ def bound_text(f) -> str:
 
 # Shared by every model kind.
 DEFAULTS: dict[str, Any] = dict(
-    config_version=CONFIG_VERSION, backbone="conv", latent_dim=32, hidden=512, channels=32, res_blocks=1,
-    fine_blocks=0, norm="none", act="relu", recon="mse", beta=0.0, iw_samples=1, kl_warmup=0, noise="", n_classes=10,
+    config_version=CONFIG_VERSION, backbone="conv", latent_dim=32, hidden=512, hidden2=0, channels=32,
+    res_blocks=1, fine_blocks=0, norm="none", act="relu", recon="mse", beta=0.0, iw_samples=1, kl_warmup=0, noise="", n_classes=10,
     quantizer="vq", codebook_size=512, ema=True, ema_decay=0.99, kmeans_init=True, restart_dead=True,
     dead_threshold=3.0, cosine=False, codebook_dim=0, fsq_levels="8,8,8", dataset="mnist", epochs=10,
     batch_size=128, lr=1e-3, lr_schedule="cosine", adam_beta2=0.999, precision="fp32", seed=0, limit=None,
@@ -271,6 +274,9 @@ V2_VALUES: dict[str, Any] = dict(
 # What a version-3 config.json meant by the field added in version 4 (frozen like V1_VALUES).
 V3_VALUES: dict[str, Any] = dict(precision="fp32")
 
+# What a version-4 config.json meant by the field added in version 5 (frozen like V1_VALUES).
+V4_VALUES: dict[str, Any] = dict(hidden2=0)
+
 
 def migrate(d: dict[str, Any]) -> dict[str, Any]:
     """A config.json's contents brought to CONFIG_VERSION (a new dict); the one place that knows old layouts."""
@@ -287,6 +293,8 @@ def migrate(d: dict[str, Any]) -> dict[str, Any]:
         d = {**V2_VALUES, **d, "config_version": 3}
     if d["config_version"] == 3:
         d = {**V3_VALUES, **d, "config_version": 4}
+    if d["config_version"] == 4:
+        d = {**V4_VALUES, **d, "config_version": 5}
     return d
 
 

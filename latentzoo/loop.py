@@ -134,12 +134,15 @@ def fit(model: torch.nn.Module, opt: torch.optim.Optimizer, *, epochs: int, step
         seed: int, lr_at: Callable[[int, int], float] | None = None,
         validate: Callable[[], dict[str, float]] | None = None, select_by: str | None = None,
         files: Files | None = None, resume: bool = False, clip_grad: float | None = None, name: str = "",
-        checkpoint_every: int = 0, log: Log = stderr_log, progress: bool | None = None) -> list[dict]:
+        checkpoint_every: int = 0, log: Log = stderr_log, progress: bool | None = None,
+        after_epoch: Callable[[dict], bool] | None = None) -> list[dict]:
     """Train `model` for `epochs` epochs of `steps` batches; returns the history (one dict per epoch).
 
     batches(order) yields the epoch's batches in the order drawn from the generator `order`;
     step(batch, fractional_epoch) returns (scalar loss, mean terms of the batch incl. 'loss', batch size);
-    lr_at(step, total) sets the learning rate before every step; validate() gives validation terms."""
+    lr_at(step, total) sets the learning rate before every step; validate() gives validation terms;
+    after_epoch(row), on every rank once the epoch's files are written, stops training by returning
+    True (its own time is not in the next epoch's seconds)."""
     files = files or Files()
     main, ranks = distributed.is_main(), distributed.world_size()
     if not main:  # every rank reads the checkpoint; rank 0 alone writes and speaks
@@ -245,6 +248,8 @@ def fit(model: torch.nn.Module, opt: torch.optim.Optimizer, *, epochs: int, step
                 f"{row['seconds']:.1f}s{'  *best' if improved else ''}")
             if flag["signum"]:
                 stopped(flag["signum"], f"the end of epoch {epoch + 1}", files.last)
+            if after_epoch is not None and after_epoch(row):
+                break
         return history
 
 

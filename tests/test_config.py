@@ -32,14 +32,14 @@ def test_train_options_and_their_help_come_from_the_config():
     assert {f.name for f in cli_fields()} <= set(options)
     assert "(default 10; vqvae 15)" in options["epochs"].help
     assert "(default 0.999; vqvae 0.95)" in options["adam_beta2"].help
-    assert "(default off)" in options["cosine"].help and options["act"].choices == ("relu", "silu", "gelu")
+    assert "(default off)" in options["cosine"].help and options["act"].choices == ("relu", "silu", "gelu", "tanh")
     args = parser.parse_args(["train", "vqvae", "--out", "x", "--no-ema", "--lr", "3e-4"])
     assert args.ema is False and args.lr == 3e-4 and args.epochs is None
 
 
 @pytest.mark.parametrize("bad, words", [
     (dict(lr=-1.0), "lr must be positive"), (dict(epochs=0), "epochs must be in [1, 100,000]"),
-    (dict(adam_beta2=1.0), "adam_beta2 must be in [0, 1)"), (dict(act="tanh"), "unknown act 'tanh'"),
+    (dict(adam_beta2=1.0), "adam_beta2 must be in [0, 1)"), (dict(act="swish"), "unknown act 'swish'"),
     (dict(beta=float("nan")), "beta must be a finite number"), (dict(limit=2.5), "limit must be int"),
     (dict(only_digit=12), "only_digit must be in [0, 9]"),
         (dict(colour="red"), "unknown colour 'red'"), (dict(flavour="red"), "unknown config keys: flavour"),
@@ -82,3 +82,10 @@ def test_version_3_files_trained_in_fp32():
     raw.pop("precision")
     cfg = Config.from_dict({**raw, "config_version": 3})
     assert (cfg.precision, cfg.config_version) == ("fp32", CONFIG_VERSION)
+
+
+def test_version_4_files_have_the_tapered_mlp():
+    raw = make_config("vae", backbone="mlp").to_dict()
+    raw.pop("hidden2")
+    cfg = Config.from_dict({**raw, "config_version": 4})
+    assert (cfg.hidden2, cfg.config_version) == (0, CONFIG_VERSION)

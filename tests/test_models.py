@@ -137,15 +137,15 @@ def test_activation_option_swaps_every_hidden_nonlinearity_and_old_configs_keep_
     for model_kind, extra in (("vqvae", {}), ("ae", {}), ("vae", dict(backbone="mlp"))):
         relu = build_model(make_config(model_kind, act="relu", **extra))
         assert acts(relu) == {"ReLU"}
-        for act, name in (("silu", "SiLU"), ("gelu", "GELU")):
+        for act, name in (("silu", "SiLU"), ("gelu", "GELU"), ("tanh", "Tanh")):
             other = build_model(make_config(model_kind, act=act, **extra))
             assert acts(other) == {name}
             assert list(relu.state_dict()) == list(other.state_dict())  # same weight names either way
             assert other(torch.rand(2, 1, 28, 28), torch.tensor([1, 2])).recon.shape == (2, 1, 28, 28)
     assert make_config("vqvae").act == "gelu" and make_config("ae").act == "relu"
     assert Config.from_dict(v1_dict(make_config("vqvae"), "act")).act == "relu"  # v1 files before --act: ReLU
-    with pytest.raises(latentzoo.LatentzooError, match="unknown act 'tanh'"):
-        make_config("vqvae", act="tanh")
+    with pytest.raises(latentzoo.LatentzooError, match="unknown act 'swish'"):
+        make_config("vqvae", act="swish")
 
 
 def test_vae_samples_and_kl_warmup():

@@ -199,3 +199,26 @@ def test_bf16_autocast_trains_close_to_fp32_and_keeps_the_codebook_in_fp32(model
     assert json.loads((runs["bf16"] / "config.json").read_text())["precision"] == "bf16"
     if model == "vqvae":
         assert (torch.float32, False) in seen and all(d == torch.float32 and not on for d, on in seen)
+
+
+def test_after_epoch_sees_each_epoch_and_stops_training_early(small_splits, tmp_path):
+    seen = []
+
+    def stop_after_two(model, row):
+        seen.append((row["epoch"], model.training))
+        return row["epoch"] == 2
+
+    run = train(make_config("ae", backbone="mlp", epochs=5), tmp_path / "r", splits=small_splits, **quiet,
+                after_epoch=stop_after_two)
+    assert [e for e, _ in seen] == [1, 2]
+    assert [int(r["epoch"]) for r in read_csv(run / "history.csv")] == [1, 2]
+    assert json.loads((run / "metrics.json").read_text())["epochs"] == 2
+
+
+def test_burdas_mlp_is_two_layers_of_200_with_tanh(small_splits, tmp_path):
+    cfg = make_config("vae", backbone="mlp", hidden=200, hidden2=200, latent_dim=50, act="tanh", epochs=1,
+                      binarize=True, iw_samples=5)
+    model = latentzoo.load(train(cfg, tmp_path / "r", splits=small_splits, **quiet))
+    shapes = [tuple(p.shape) for n, p in model.named_parameters() if n.endswith("weight")]
+    assert shapes == [(200, 784), (200, 200), (100, 200), (200, 50), (200, 200), (784, 200)]
+    assert isinstance(model.encoder.trunk[2], torch.nn.Tanh)

@@ -27,7 +27,8 @@ class AE(Autoencoder):
     def __init__(self, cfg: Config):
         super().__init__(cfg)
         cond = cfg.n_classes if self.needs_labels else 0
-        args = dict(backbone=cfg.backbone, cond_dim=cond, hidden=cfg.hidden, **image_args(cfg), **backbone_args(cfg))
+        args = dict(backbone=cfg.backbone, cond_dim=cond, hidden=cfg.hidden, hidden2=cfg.hidden2 or cfg.hidden // 2,
+                    **image_args(cfg), **backbone_args(cfg))
         self.encoder = VectorEncoder(out_dim=self.encoder_out_dim(), in_channels=cfg.image_channels, **args)
         self.decoder = VectorDecoder(in_dim=cfg.latent_dim, out_channels=cfg.image_channels, **args)
         # A Gaussian fitted to the training latents after training, for `sample` (see fit_latent_prior).

@@ -1,8 +1,9 @@
 """Encoder and decoder backbones for images of C channels and H x W pixels (MNIST: 1 x 28 x 28),
 built from explicit keyword arguments.
 
-- `mlp`: the textbook fully connected autoencoder, C*H*W -> hidden -> hidden/2 -> latent and back
-  (Kingma & Welling 2014, with two hidden layers); any image size.
+- `mlp`: the textbook fully connected autoencoder, C*H*W -> hidden -> hidden2 -> latent and back
+  (Kingma & Welling 2014, with two hidden layers; hidden2 is hidden/2 unless given, and Burda et al.
+  2016 use 200 and 200); any image size.
 - `conv`: H x W -> H/2 x W/2 -> H/4 x W/4 (MNIST: 28 -> 14 -> 7) with 4x4 stride-2 convolutions and
   residual blocks at H/4, and the mirror image with transposed convolutions (the VQ-VAE of van den
   Oord et al. 2017, scaled down for MNIST); H and W must be divisible by 4. `fine_blocks > 0` adds
@@ -64,16 +65,17 @@ def deconv_trunk(*, out_channels: int, channels: int, res_blocks: int, fine_bloc
     return nn.Sequential(*layers)
 
 
-def mlp_trunk(*, pixels: int, hidden: int, act: str) -> nn.Sequential:
-    return nn.Sequential(nn.Flatten(), nn.Linear(pixels, hidden), activation(act), nn.Linear(hidden, hidden // 2),
-                         activation(act))  # (B, hidden/2)
+def mlp_trunk(*, pixels: int, hidden: int, hidden2: int, act: str) -> nn.Sequential:
+    return nn.Sequential(nn.Flatten(), nn.Linear(pixels, hidden), activation(act), nn.Linear(hidden, hidden2),
+                         activation(act))  # (B, hidden2)
 
 
 class VectorEncoder(nn.Module):
     """Images (B, C, H, W) [+ condition (B, K)] -> vector (B, out_dim)."""
 
     def __init__(self, *, backbone: str, out_dim: int, cond_dim: int = 0, in_channels: int, height: int, width: int,
-                 channels: int, hidden: int, res_blocks: int, fine_blocks: int, norm: str, act: str):
+                 channels: int, hidden: int, hidden2: int, res_blocks: int, fine_blocks: int, norm: str,
+                 act: str):
         super().__init__()
         if backbone == "conv":
             gh, gw = grid_size(height, width)
@@ -81,8 +83,8 @@ class VectorEncoder(nn.Module):
                                     fine_blocks=fine_blocks, norm=norm, act=act)
             features = 2 * channels * gh * gw
         else:
-            self.trunk = mlp_trunk(pixels=in_channels * height * width, hidden=hidden, act=act)
-            features = hidden // 2
+            self.trunk = mlp_trunk(pixels=in_channels * height * width, hidden=hidden, hidden2=hidden2, act=act)
+            features = hidden2
         self.head = nn.Linear(features + cond_dim, out_dim)
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
@@ -96,7 +98,8 @@ class VectorDecoder(nn.Module):
     """Vector (B, in_dim) [+ condition (B, K)] -> raw output (B, C, H, W)."""
 
     def __init__(self, *, backbone: str, in_dim: int, cond_dim: int = 0, out_channels: int, height: int, width: int,
-                 channels: int, hidden: int, res_blocks: int, fine_blocks: int, norm: str, act: str):
+                 channels: int, hidden: int, hidden2: int, res_blocks: int, fine_blocks: int, norm: str,
+                 act: str):
         super().__init__()
         self.conv = backbone == "conv"
         self.ch = 2 * channels
@@ -107,8 +110,8 @@ class VectorDecoder(nn.Module):
             self.trunk = deconv_trunk(out_channels=out_channels, channels=channels, res_blocks=res_blocks,
                                       fine_blocks=fine_blocks, norm=norm, act=act)
         else:
-            self.head = nn.Linear(in_dim + cond_dim, hidden // 2)
-            self.trunk = nn.Sequential(activation(act), nn.Linear(hidden // 2, hidden), activation(act),
+            self.head = nn.Linear(in_dim + cond_dim, hidden2)
+            self.trunk = nn.Sequential(activation(act), nn.Linear(hidden2, hidden), activation(act),
                                        nn.Linear(hidden, out_channels * height * width))
 
     def forward(self, z: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:

@@ -1,7 +1,8 @@
 """Small layers shared by the backbones: the activation, GroupNorm placement, the residual block.
 
 `act` picks the nonlinearity of every hidden layer: "relu", "silu" (x * sigmoid(x); Elfwing et al.
-2018, the "swish" of VQGAN's blocks) or "gelu" (x * Phi(x); Hendrycks & Gimpel 2016). `norm="group"`
+2018, the "swish" of VQGAN's blocks), "gelu" (x * Phi(x); Hendrycks & Gimpel 2016) or "tanh" (the
+MLPs of Burda et al. 2016). `norm="group"`
 puts a GroupNorm (Wu & He 2018) before each activation inside a residual block, as VQGAN's residual
 blocks do (Esser et al. 2021).
 """
@@ -17,9 +18,9 @@ NORM_GROUPS = 8  # GroupNorm groups (Wu & He 2018 use 32 for wider nets); gcd(8,
 
 
 def activation(kind: str) -> nn.Module:
-    """The hidden-layer nonlinearity: "relu", "silu" or "gelu". It has no weights, so the choice
+    """The hidden-layer nonlinearity: "relu", "silu", "gelu" or "tanh". It has no weights, so the choice
     leaves the names of saved weights unchanged."""
-    return {"silu": nn.SiLU, "gelu": nn.GELU}.get(kind, nn.ReLU)()
+    return {"silu": nn.SiLU, "gelu": nn.GELU, "tanh": nn.Tanh}.get(kind, nn.ReLU)()
 
 
 def norm_act(kind: str, ch: int, act: str = "relu") -> list[nn.Module]:

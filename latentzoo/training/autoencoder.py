@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import math
 from pathlib import Path
+from typing import Callable
 
 import torch
 
@@ -77,15 +78,16 @@ def collapse_warning(terms: dict[str, float], n_codes: int) -> str | None:
 
 def train(cfg: Config, out: str | Path, *, resume: bool = False, overwrite: bool = False, checkpoint_every: int = 0,
           data_dir=None, device=None, splits: Splits | None = None, progress: bool | None = None,
-          log: Log = stderr_log) -> Path:
+          log: Log = stderr_log, after_epoch: Callable[[Autoencoder, dict], bool] | None = None) -> Path:
     """Train `cfg` into the run folder `out` and evaluate it; returns the folder.
 
     `splits` (optional) are the data set's full splits; `cfg.limit` and `cfg.only_digit` are applied
     to them here, and the image shape and number of labels are taken from them (runs.with_data), so
     config.json always says what the run trained on. `resume` continues from the
     last checkpoint, or starts again when the run stopped before its first one; `overwrite` replaces
-    whatever run the folder holds; `checkpoint_every` steps also inside an epoch (latentzoo.loop). One
-    process at a time writes into a run folder (runs.run_lock)."""
+    whatever run the folder holds; `checkpoint_every` steps also inside an epoch (latentzoo.loop);
+    `after_epoch(model, history_row)` is called after each epoch and ends training early by returning
+    True (e.g. once a target is reached). One process at a time writes into a run folder (runs.run_lock)."""
     out = Path(out)
     cfg.validate()
     dev = distributed.setup(resolve_device(device))
@@ -141,7 +143,8 @@ def train(cfg: Config, out: str | Path, *, resume: bool = False, overwrite: bool
         history = fit(model, opt, epochs=cfg.epochs, steps=math.ceil(len(splits.train) / cfg.batch_size),
                       batches=batches, step=step, seed=cfg.seed, lr_at=lr_at, validate=validate_epoch,
                       select_by=model.select_by, files=Files(out / BEST, out / LAST, out / HISTORY), resume=resume,
-                      checkpoint_every=checkpoint_every, log=log, progress=progress)
+                      checkpoint_every=checkpoint_every, log=log, progress=progress,
+                      after_epoch=None if after_epoch is None else (lambda row: after_epoch(model, row)))
         distributed.barrier()  # rank 0's files are written
         if main:
             finish(model, out, splits, history)
