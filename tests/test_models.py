@@ -132,7 +132,7 @@ def test_activation_option_swaps_every_hidden_nonlinearity_and_old_configs_keep_
     from latentzoo.config import Config
 
     def acts(model):
-        return {type(m).__name__ for m in model.modules() if isinstance(m, (torch.nn.ReLU, torch.nn.SiLU, torch.nn.GELU))}
+        return {type(m).__name__ for m in model.modules() if isinstance(m, (torch.nn.ReLU, torch.nn.SiLU, torch.nn.GELU, torch.nn.Tanh))}
 
     for model_kind, extra in (("vqvae", {}), ("ae", {}), ("vae", dict(backbone="mlp"))):
         relu = build_model(make_config(model_kind, act="relu", **extra))
