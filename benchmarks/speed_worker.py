@@ -10,6 +10,11 @@ library uses its own loss code and quantizer. Written: wall seconds of the epoch
 peak resident memory of the process, the test MSE per pixel after the epoch, and for latentzoo the
 FLOPs of one training step (torch.utils.flop_counter). `--precision bf16` (latentzoo only) trains
 under its bf16 autocast option.
+
+`--defaults` (pythae only; run by benchmarks/time_to_quality.py) trains pythae's own defaults instead:
+the model built from its config with only the input shape given (latent size 10, its MLP encoder and
+decoder of one 512-unit layer, K = 512 for the VQ-VAE) and its BaseTrainer's defaults (Adam at 1e-4,
+batch 64, `--epochs`, 100 by default) on all the training images.
 """
 
 from __future__ import annotations
@@ -131,21 +136,52 @@ def run_pythae(kind: str, splits: Splits, precision: str) -> dict:
     return {"seconds": seconds, "test_mse_per_pixel": test_mse(recon, splits.test), "batch_size": cfg.batch_size}
 
 
+def run_pythae_defaults(kind: str, splits: Splits, epochs: int) -> dict:
+    from pythae.data.datasets import BaseDataset
+    from pythae.models import AE, VAE, VQVAE, AEConfig, VAEConfig, VQVAEConfig
+    from pythae.trainers import BaseTrainer, BaseTrainerConfig
+
+    shape = (1, 28, 28)
+    model = {"ae": lambda: AE(AEConfig(input_dim=shape)), "vae": lambda: VAE(VAEConfig(input_dim=shape)),
+             "vqvae": lambda: VQVAE(VQVAEConfig(input_dim=shape))}[kind]()
+    train_x, _ = splits.train.tensors()
+    val_x, _ = splits.val.tensors()
+    with tempfile.TemporaryDirectory() as tmp:
+        tcfg = BaseTrainerConfig(output_dir=tmp, num_epochs=epochs, no_cuda=True)
+        trainer = BaseTrainer(model=model, train_dataset=BaseDataset(train_x, torch.zeros(len(train_x))),
+                              eval_dataset=BaseDataset(val_x, torch.zeros(len(val_x))), training_config=tcfg)
+        t0 = time.perf_counter()
+        trainer.train()
+        seconds = time.perf_counter() - t0
+    model.eval()
+    return {"seconds": seconds, "test_mse_per_pixel": test_mse(lambda x: model({"data": x}).recon_x, splits.test),
+            "batch_size": tcfg.per_device_train_batch_size, "epochs": epochs, "lr": tcfg.learning_rate,
+            "latent_dim": model.model_config.latent_dim}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("library", choices=("latentzoo", "pythae"))
     ap.add_argument("kind", choices=("ae", "vae", "vqvae"))
     ap.add_argument("--images", type=int, default=10000)
     ap.add_argument("--precision", choices=("fp32", "bf16"), default="fp32")
+    ap.add_argument("--defaults", action="store_true", help="pythae: its own default model and trainer")
+    ap.add_argument("--epochs", type=int, default=100, help="with --defaults")
     ap.add_argument("--out", type=Path, required=True)
     a = ap.parse_args()
     if a.library == "pythae" and a.precision != "fp32":
         ap.error("pythae trains in fp32 only here")
+    if a.defaults and a.library != "pythae":
+        ap.error("--defaults is pythae's; benchmarks/time_to_quality.py trains latentzoo's")
     torch.set_num_threads(2)
     full = load_dataset("mnist")
-    splits = Splits("mnist", full.train.subset(slice(0, a.images)), full.val.subset(slice(0, 1000)), full.test)
     torch.manual_seed(0)
-    res = (run_latentzoo if a.library == "latentzoo" else run_pythae)(a.kind, splits, a.precision)
+    if a.defaults:
+        res = run_pythae_defaults(a.kind, full, a.epochs)
+        a.images = len(full.train) * a.epochs
+    else:
+        splits = Splits("mnist", full.train.subset(slice(0, a.images)), full.val.subset(slice(0, 1000)), full.test)
+        res = (run_latentzoo if a.library == "latentzoo" else run_pythae)(a.kind, splits, a.precision)
     res.update(library=a.library, kind=a.kind, images=a.images, images_per_second=a.images / res["seconds"],
                peak_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, torch=torch.__version__)
     a.out.write_text(json.dumps(res, indent=1))
