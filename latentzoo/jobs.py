@@ -9,7 +9,9 @@ without gradients and returns CPU tensors:
 - `anomaly_scores`: the model's `anomaly_score` per image (higher = less like its training images:
   squared reconstruction error, the negative ELBO for a VAE); `calibrate` turns the scores of the
   run's validation images into a threshold at a chosen false-positive rate, the (1 - fpr) quantile,
-  so that about a fraction `fpr` of normal images score above it; `flag` applies it.
+  so that about a fraction `fpr` of normal images score above it; `flag` applies it. `scorer(model,
+  partner, normal)` with an AE and a VAE is the ensemble chosen on validation data
+  (latentzoo.eval.anomaly.EnsembleScore), which `calibrate(..., score=)` takes too.
 A model that needs labels (CVAE) and is given none uses, per image, the label whose reconstruction
 scores lowest (`best_labels`).
 """
@@ -22,6 +24,7 @@ import numpy as np
 import torch
 
 from .data import ImageSet
+from .eval.anomaly import EnsembleScore
 from .noise import corrupt, parse_noise
 
 BATCH = 500
@@ -79,13 +82,28 @@ def anomaly_scores(model, images: torch.Tensor, labels: torch.Tensor | None = No
     return batched(model.anomaly_score, images, labels, model).double()
 
 
-def calibrate(model, normal: ImageSet, fpr: float = DEFAULT_FPR) -> float:
+def scorer(model, partner=None, normal: ImageSet | None = None):
+    """The anomaly score as a function of images (N, C, H, W) -> (N,): the model's own
+    (`anomaly_scores`), or, given a partner, the ensemble of an AE (or DAE) and a VAE in either order,
+    standardised on the `normal` images (EnsembleScore)."""
+    if partner is None:
+        return lambda images: anomaly_scores(model, images)
+    ae, vae = (model, partner) if model.fits_latent_gaussian else (partner, model)
+    if not (ae.fits_latent_gaussian and vae.has_elbo):
+        raise ValueError(f"the ensemble takes an AE or DAE and a VAE; got a {model.cfg.model} and a {partner.cfg.model}")
+    if normal is None:
+        raise ValueError("the ensemble is standardised on normal images: pass normal=")
+    return EnsembleScore(ae, vae, normal.tensors()[0])
+
+
+def calibrate(model, normal: ImageSet, fpr: float = DEFAULT_FPR, score=None) -> float:
     """The score above which a fraction of at most about `fpr` of `normal` images lies (their (1 - fpr)
-    quantile, the next higher score); labels are not used, as for the user's images."""
+    quantile, the next higher score); labels are not used, as for the user's images. `score` (from
+    `scorer`) replaces the model's own score."""
     if not 0 < fpr < 1:
         raise ValueError(f"fpr must be in (0, 1), got {fpr}")
     x, _ = normal.tensors()
-    scores = anomaly_scores(model, x).numpy()
+    scores = (score or scorer(model))(x).numpy()
     return float(np.quantile(scores, 1 - fpr, method="higher"))
 
 
@@ -99,5 +117,5 @@ def false_positive_rate(model, normal: ImageSet, threshold: float) -> float:
     return float(flag(anomaly_scores(model, x), threshold).double().mean()) if len(normal) else math.nan
 
 
-__all__ = ["encode", "reconstruct", "denoise", "anomaly_scores", "calibrate", "flag", "best_labels",
+__all__ = ["encode", "reconstruct", "denoise", "anomaly_scores", "scorer", "calibrate", "flag", "best_labels",
            "false_positive_rate", "DEFAULT_FPR"]

@@ -13,6 +13,7 @@ from PIL import Image
 from conftest import ONE_PER_MODEL, kind_config
 from latentzoo import examples, jobs
 from latentzoo.cli import main
+from latentzoo.eval import ensemble_terms, standardised_max
 from latentzoo.inputs import idx_bytes
 from latentzoo.runs import load, run_data
 from latentzoo.sources import load_source
@@ -203,3 +204,43 @@ def test_data_that_changed_since_training_is_refused(tmp_path, capsys):
     capsys.readouterr()
     assert main(["eval", str(run)]) == 2
     assert "the data changed since the run was trained" in capsys.readouterr().err
+
+
+def test_score_with_an_ae_and_a_vae_is_the_validated_ensemble(tmp_path, capsys):
+    images, labels = examples.digits_28()
+    np.savez(tmp_path / "digits.npz", images=images, labels=labels)
+    data = dict(data=str(tmp_path / "digits.npz"), epochs=3, batch_size=32, val_fraction=0.3, test_fraction=0.2)
+    ae_run = train(kind_config("ae-mlp", **data), tmp_path / "ae", **quiet)
+    vae_run = train(kind_config("vae-mlp-mse", **data), tmp_path / "vae", **quiet)
+    ae, vae = load(ae_run), load(vae_run)
+    splits = run_data(ae.cfg)
+    np.save(tmp_path / "held-out.npy", splits.test.images[:, 0].numpy())
+    np.save(tmp_path / "photos.npy", examples.photo_tiles()[:200])
+    # either order of the two runs gives the same ensemble
+    for i, (a, b) in enumerate(((ae_run, vae_run), (vae_run, ae_run))):
+        assert main(["score", str(a), str(tmp_path / "held-out.npy"), "--with", str(b), "--fpr", "0.1",
+                     "--out", str(tmp_path / f"held-{i}.csv")]) == 0
+    assert "the ensemble's score" in capsys.readouterr().out
+    rows = [list(csv.DictReader((tmp_path / f"held-{i}.csv").open())) for i in range(2)]
+    assert rows[0] == rows[1]
+    # the scores are the standardised max of the three views, standardised on the validation images
+    x = splits.test.tensors()[0]
+    expected = jobs.scorer(ae, vae, splits.val)(x)
+    val = ensemble_terms(ae, vae, splits.val.tensors()[0])
+    ensemble = standardised_max(ensemble_terms(ae, vae, x), val)
+    assert torch.allclose(expected, ensemble)
+    assert np.allclose([float(r["score"]) for r in rows[0]], ensemble.numpy(), atol=1e-5)
+    rate = lambda f: np.mean([r["flag"] == "1" for r in csv.DictReader((tmp_path / f).open())])  # noqa: E731
+    n, n_val = len(splits.test), len(splits.val)
+    assert rate("held-0.csv") <= 0.1 + 3 * (0.1 * 0.9 * (1 / n + 1 / n_val)) ** 0.5
+    assert main(["score", str(ae_run), str(tmp_path / "photos.npy"), "--with", str(vae_run), "--fpr", "0.1",
+                 "--resize", "--convert", "--out", str(tmp_path / "photos.csv")]) == 0
+    assert rate("photos.csv") >= 0.9  # photographs are not digits
+    # two AEs, or runs on different data: a one-line error, exit 2, no file
+    assert main(["score", str(ae_run), str(tmp_path / "held-out.npy"), "--with", str(ae_run),
+                 "--out", str(tmp_path / "x.csv")]) == 2
+    assert "an AE (or DAE) and a VAE" in capsys.readouterr().err
+    other = train(kind_config("vae-mlp-mse", **{**data, "split_seed": 1}), tmp_path / "other", **quiet)
+    assert main(["score", str(ae_run), str(tmp_path / "held-out.npy"), "--with", str(other),
+                 "--out", str(tmp_path / "x.csv")]) == 2
+    assert "trained on different data" in capsys.readouterr().err and not (tmp_path / "x.csv").exists()

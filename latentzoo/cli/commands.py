@@ -136,13 +136,27 @@ def cmd_encode(a) -> int:
 
 def cmd_score(a) -> int:
     model, data = _load_run(a)
+    partner = None
+    if a.with_run is not None:
+        partner = load(a.with_run, device=a.device)
+        same = ("dataset", "data_hash", "image_size", "colour", "split_seed", "val_fraction", "test_fraction",
+                "only_digit")
+        if any(getattr(model.cfg, k) != getattr(partner.cfg, k) for k in same):
+            raise ConfigError(f"{a.run} and {a.with_run} were trained on different data; the ensemble needs two runs "
+                              f"on the same images")
+        if {model.fits_latent_gaussian, partner.fits_latent_gaussian} != {True, False} or not (
+                model.has_elbo or partner.has_elbo):
+            raise ConfigError(f"--with makes the ensemble of an AE (or DAE) and a VAE; {a.run} holds a "
+                              f"{model.cfg.model} and {a.with_run} a {partner.cfg.model}")
     inputs = _inputs(a, model)
-    threshold = jobs.calibrate(model, data.val, a.fpr)
-    scores = jobs.anomaly_scores(model, inputs.images)
+    score = jobs.scorer(model, partner, data.val)
+    threshold = jobs.calibrate(model, data.val, a.fpr, score=score)
+    scores = score(inputs.images)
     flags = jobs.flag(scores, threshold)
     write_csv(a.out, [{"name": n, "score": round(float(v), 6), "threshold": round(threshold, 6), "flag": int(f)}
                       for n, v, f in zip(inputs.names, scores, flags)])
-    print(f"wrote {a.out}: {int(flags.sum())} of {len(inputs)} images flagged (threshold {threshold:.4g}, the score "
+    what = "the ensemble's" if partner is not None else "the"
+    print(f"wrote {a.out}: {int(flags.sum())} of {len(inputs)} images flagged (threshold {threshold:.4g}, {what} score "
           f"that {a.fpr:g} of the run's {len(data.val)} validation images exceed)")
     return 0
 

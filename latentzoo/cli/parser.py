@@ -172,6 +172,9 @@ def build_parser() -> Parser:
 
     sc = sub.add_parser("score", help="an anomaly score per image and a flag at a false-positive rate, as CSV")
     sc.add_argument("run", type=Path)
+    sc.add_argument("--with", dest="with_run", type=Path, metavar="RUN2",
+                    help="a second run on the same data: an AE (or DAE) and a VAE together score with the ensemble "
+                         "chosen on validation data (recommended; benchmarks/results/anomaly-study.md)")
     sc.add_argument("inputs", nargs="+", metavar="INPUT", help=inputs)
     sc.add_argument("--out", required=True, type=suffixed(".csv"), help="scores.csv: name, score, threshold, flag")
     sc.add_argument("--fpr", type=fraction, default=0.01,

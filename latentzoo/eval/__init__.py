@@ -9,7 +9,7 @@
 - `corruptions`: corruptions no DAE trains on, for measuring denoisers on what they never saw.
 """
 
-from .anomaly import code_nll, codes_nll, ensemble_terms, standardised_max
+from .anomaly import EnsembleScore, code_nll, codes_nll, ensemble_terms, standardised_max
 from .corruptions import unseen_corruptions
 from .downstream import anomaly_scores, classical_denoise, features_of, pca_features, probe_accuracy
 from .evaluation import METRIC_INFO, evaluate, generation_metrics, real_data_floor
@@ -21,4 +21,4 @@ __all__ = ["anomaly_scores", "classical_denoise", "features_of", "pca_features",
            "real_data_floor",
            "evaluate", "generation_metrics", "vae_likelihood", "EVAL_SEED", "auroc", "code_histogram",
            "codebook_stats", "frechet_distance", "mse_per_pixel", "psnr", "ssim", "uniform_bits_per_image",
-           "unseen_corruptions", "code_nll", "codes_nll", "ensemble_terms", "standardised_max"]
+           "unseen_corruptions", "code_nll", "codes_nll", "ensemble_terms", "standardised_max", "EnsembleScore"]

@@ -9,6 +9,8 @@
   deviation there, and the largest of them per image: an image is anomalous when any one view finds it
   so. Each view alone fails somewhere (reconstruction error on smooth or simple images, the code
   density on blurred digits, the ELBO on pen strokes).
+- `EnsembleScore(ae, vae, normal)`: that chosen score as one function of images, standardised on the
+  given normal images; what `latentzoo score RUN --with RUN2` uses.
 """
 
 from __future__ import annotations
@@ -49,3 +51,19 @@ def standardised_max(terms: dict[str, torch.Tensor], normal: dict[str, torch.Ten
     """max over the scores k of (terms[k] - mean(normal[k])) / std(normal[k]), per image (N,)."""
     z = [(terms[k] - normal[k].mean()) / (normal[k].std() + 1e-12) for k in terms]
     return torch.stack(z).amax(0)
+
+
+class EnsembleScore:
+    """The chosen anomaly score of an AE (or DAE) and a VAE trained on the same data: `standardised_max`
+    of their `ensemble_terms`, standardised on `normal` images (N, C, H, W), e.g. validation images.
+    Calling it on images (N, C, H, W) gives a score per image (N,), float64, in standard deviations
+    above the normal images' mean of the view that finds the image most unusual."""
+
+    def __init__(self, ae, vae, normal: torch.Tensor):
+        if not ae.fits_latent_gaussian or not vae.has_elbo:
+            raise ValueError("the ensemble takes an AE or DAE (with its fitted code Gaussian) and a VAE, in that order")
+        self.ae, self.vae = ae, vae
+        self.normal = ensemble_terms(ae, vae, normal)
+
+    def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        return standardised_max(ensemble_terms(self.ae, self.vae, images), self.normal)
