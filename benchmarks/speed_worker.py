@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import sys
 import tempfile
@@ -173,7 +174,7 @@ def main() -> int:
         ap.error("pythae trains in fp32 only here")
     if a.defaults and a.library != "pythae":
         ap.error("--defaults is pythae's; benchmarks/time_to_quality.py trains latentzoo's")
-    torch.set_num_threads(2)
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))  # speed.py: 2; time_to_quality.py: --threads
     full = load_dataset("mnist")
     torch.manual_seed(0)
     if a.defaults:
