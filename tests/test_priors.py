@@ -7,7 +7,8 @@ import torch
 
 from latentzoo.cli import main
 from latentzoo.config import make_config
-from latentzoo.models import CodePrior, PriorConfig
+from latentzoo.models import GUIDANCE, CodePrior, PriorConfig, build_model
+from latentzoo.models.pipeline import VQVAEWithPrior
 from latentzoo.runs import PRIOR_METRICS, load_prior
 from latentzoo.training import train, train_prior
 
@@ -90,3 +91,26 @@ def test_guidance_mixes_the_conditional_and_unconditional_logits(monkeypatch):
     seen.clear()
     prior.sample(2, 3, guidance=1.0)
     assert torch.allclose(seen[0], torch.softmax(cond, -1), atol=1e-5)  # guidance 1: the plain conditional
+
+
+def test_unasked_samples_draw_a_label_each_then_the_unguided_conditional_prior():
+    """Known answer: the prior of test_prior_learns_a_code_grid_per_label's kind, fixed by hand to
+    give label d the grid of code d; samples asked for no digit are then grids of one code each, the
+    codes of labels drawn uniformly from the sampler's generator (not the "no label" token's)."""
+    torch.manual_seed(0)
+    vq = build_model(make_config("vqvae", codebook_size=16, channels=8)).eval()
+    prior = CodePrior(PriorConfig(n_codes=16, d_model=32, n_layers=1, n_heads=2)).eval()
+    seen = {}
+
+    def walk(n, choose, y=None, guidance=GUIDANCE):
+        seen.update(y=y, guidance=guidance)
+        return prior._labels(y, n).clamp(max=15).view(n, 1, 1).expand(n, 7, 7)  # label d -> the grid of code d
+
+    prior.walk = walk
+    model = VQVAEWithPrior(vq, prior)
+    images = model.sample(12, generator=torch.Generator().manual_seed(5))
+    labels = torch.randint(0, 10, (12,), generator=torch.Generator().manual_seed(5))
+    assert torch.equal(seen["y"], labels) and seen["guidance"] == 1.0
+    assert torch.equal(images, vq.decode(labels.view(12, 1, 1).expand(12, 7, 7)))
+    model.sample(3, y=4)  # an asked digit keeps the default guidance
+    assert torch.equal(torch.as_tensor(seen["y"]), torch.tensor(4)) and seen["guidance"] == GUIDANCE
