@@ -82,7 +82,8 @@ def first_reaching(curve: list[dict], ok) -> dict | None:
 def report(res: dict) -> str:
     L = ["# Time to quality with each library's own defaults", "",
          f"{res['machine']}, {res['cpus']} cpus, torch {res['torch']}, {PYTHAE}; each part at "
-         f"{res['threads']} thread(s), one job per core. Written by `python benchmarks/time_to_quality.py`.", "",
+         f"{res['threads']} thread(s), one job per core. Written by "
+         + ", then ".join(f"`{c}`" for c in res.get("commands", ["python benchmarks/time_to_quality.py"])) + ".", "",
          "pythae: its default model (latent 10, one-layer MLP encoder and decoder) and trainer (Adam 1e-4, batch "
          "64, 100 epochs). latentzoo: `latentzoo train KIND`. Test MSE per pixel and PSNR on the 10,000 test "
          "images; latentzoo's time is its training time (steps and validation) until the epoch whose weights "
@@ -113,6 +114,8 @@ def save(kind: str, row: dict, meta: dict) -> dict:
     res = json.loads(path.read_text()) if path.exists() else {"kinds": {}}
     res.update(meta)
     res["kinds"].setdefault(kind, {}).update(row)
+    command = " ".join(["python", "benchmarks/time_to_quality.py", *sys.argv[1:]])
+    res["commands"] = [*[c for c in res.get("commands", []) if c != command], command]
     write_json(path, res)
     atomic_write(RESULTS.with_suffix(".md"), report(res))
     return res
