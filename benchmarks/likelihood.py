@@ -46,11 +46,17 @@ def report(rows: dict) -> str:
          "ELBO, on the test images named; our runs and their training time on this machine, then the "
          "published figures.", "",
          "| model | IS-NLL | negative ELBO | protocol | training |", "|---|---|---|---|---|"]
+    notes = []
     for name, r in rows.items():
+        mark = ""
+        if r.get("train_note"):
+            notes.append(r["train_note"])
+            mark = "*" * len(notes)
         L.append(f"| {r['model']} (`{name}`) | {r['nll']:.2f} | {r['neg_elbo']:.2f} | k={r['k']}, "
-                 f"{r['n_images']:,} test images | {r['train_seconds'] / 60:.0f} min |")
+                 f"{r['n_images']:,} test images | {r['train_seconds'] / 60:.0f} min{mark} |")
     L += [f"| {name} | {v} | | {proto} | 3,280 epochs |" if "Burda" in name else f"| {name} | {v} | | {proto} | |"
           for name, v, proto in ANCHORS["nll"]]
+    L += [""] * bool(notes) + [f"{'*' * (i + 1)} {n}" for i, n in enumerate(notes)]
     return "\n".join(L) + "\n"
 
 
