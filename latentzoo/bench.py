@@ -55,9 +55,11 @@ BURDA = dict(backbone="mlp", hidden=200, hidden2=200, latent_dim=50, act="tanh",
 # nll_images None: all 10,000 test images (Burda et al.'s protocol).
 BUDGETS: dict[str, dict[str, Any]] = {
     "full": dict(epochs=None, vae_epochs=100, prior_epochs=10, oneclass_epochs=10, oneclass_digits=list(range(10)),
-                 burda_epochs=1500, iwae_epochs=300, iwae_k=5, nll_k=5000, nll_images=None, probe_train=10000, samples=5000, bm3d_images=300, limit=None),
+                 burda_epochs=1500, iwae_epochs=300, iwae_k=5, nll_k=5000, nll_images=None, probe_train=10000,
+                 samples=5000, bm3d_images=300, limit=None),
     "quick": dict(epochs=1, vae_epochs=2, prior_epochs=1, oneclass_epochs=1, oneclass_digits=[0, 1],
-                  burda_epochs=1, iwae_epochs=1, iwae_k=2, nll_k=100, nll_images=100, probe_train=2000, samples=500, bm3d_images=20, limit=2000),
+                  burda_epochs=1, iwae_epochs=1, iwae_k=2, nll_k=100, nll_images=100, probe_train=2000, samples=500,
+                  bm3d_images=20, limit=2000),
 }
 NOISES = ("gaussian:0.5", "mask:0.5", "salt_pepper:0.2")
 FLOOR = "held-out real digits (the floor)"

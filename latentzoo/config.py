@@ -45,7 +45,7 @@ class Config:
     backbone: str = setting("mlp: pixels-512-256-latent; conv: H -> H/2 -> H/4 and back (28 -> 14 -> 7)",
                             choices=("mlp", "conv"))
     latent_dim: int = setting("latent size (VQ-VAE: size D of each code vector)", low=1, high=4096)
-    hidden: int = setting("mlp hidden width (layers hidden, hidden/2)", low=1, high=65536, group="mlp")
+    hidden: int = setting("mlp first hidden layer's width (the second: --hidden2)", low=1, high=65536, group="mlp")
     hidden2: int = setting("mlp second hidden layer's width; 0: hidden/2 (Burda et al. 2016: --hidden 200 "
                            "--hidden2 200)", low=0, high=65536, group="mlp")
     channels: int = setting("conv channels at H/2 (twice that at H/4)", low=1, high=4096, group="conv")
@@ -229,7 +229,8 @@ def bound_text(f) -> str:
 # Shared by every model kind.
 DEFAULTS: dict[str, Any] = dict(
     config_version=CONFIG_VERSION, backbone="conv", latent_dim=32, hidden=512, hidden2=0, channels=32,
-    res_blocks=1, fine_blocks=0, norm="none", act="relu", recon="mse", beta=0.0, iw_samples=1, kl_warmup=0, noise="", n_classes=10,
+    res_blocks=1, fine_blocks=0, norm="none", act="relu", recon="mse", beta=0.0, iw_samples=1, kl_warmup=0, noise="",
+    n_classes=10,
     quantizer="vq", codebook_size=512, ema=True, ema_decay=0.99, kmeans_init=True, restart_dead=True,
     dead_threshold=3.0, cosine=False, codebook_dim=0, fsq_levels="8,8,8", dataset="mnist", epochs=10,
     batch_size=128, lr=1e-3, lr_schedule="cosine", adam_beta2=0.999, precision="fp32", seed=0, limit=None,

@@ -145,7 +145,7 @@ def cmd_score(a) -> int:
             raise ConfigError(f"{a.run} and {a.with_run} were trained on different data; the ensemble needs two runs "
                               f"on the same images")
         if {model.fits_latent_gaussian, partner.fits_latent_gaussian} != {True, False} or not (
-                model.has_elbo or partner.has_elbo):
+                model.has_elbo or partner.has_elbo) or model.needs_labels or partner.needs_labels:
             raise ConfigError(f"--with makes the ensemble of an AE (or DAE) and a VAE; {a.run} holds a "
                               f"{model.cfg.model} and {a.with_run} a {partner.cfg.model}")
     inputs = _inputs(a, model)

@@ -4,8 +4,8 @@
 decodes them with the VQ-VAE. Asked for no digit, a prior trained with labels draws a label per
 sample uniformly and then the codes given it, unguided: ancestral sampling of sum_y p(y) p(codes | y).
 Its "no label" token, trained on a tenth of the batches, gives far worse digits (MNIST-FID 85.7
-against 9.2: benchmarks/results/unconditional-samples.md). The two keep their own weights and files (model.safetensors,
-prior.safetensors); `latentzoo.load` composes them when a run folder holds a prior.
+against 9.2: benchmarks/results/unconditional-samples.md). The two keep their own weights and files
+(model.safetensors, prior.safetensors); `latentzoo.load` composes them when a run folder holds a prior.
 """
 
 from __future__ import annotations
