@@ -240,6 +240,10 @@ def test_score_with_an_ae_and_a_vae_is_the_validated_ensemble(tmp_path, capsys):
     assert main(["score", str(ae_run), str(tmp_path / "held-out.npy"), "--with", str(ae_run),
                  "--out", str(tmp_path / "x.csv")]) == 2
     assert "an AE (or DAE) and a VAE" in capsys.readouterr().err
+    cvae = train(kind_config("cvae-mlp", **data), tmp_path / "cvae", **quiet)  # it needs labels the images lack
+    assert main(["score", str(ae_run), str(tmp_path / "held-out.npy"), "--with", str(cvae),
+                 "--out", str(tmp_path / "x.csv")]) == 2
+    assert "an AE (or DAE) and a VAE" in capsys.readouterr().err
     other = train(kind_config("vae-mlp-mse", **{**data, "split_seed": 1}), tmp_path / "other", **quiet)
     assert main(["score", str(ae_run), str(tmp_path / "held-out.npy"), "--with", str(other),
                  "--out", str(tmp_path / "x.csv")]) == 2
