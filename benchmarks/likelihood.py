@@ -34,10 +34,10 @@ RESULTS = ROOT / "benchmarks" / "results" / "likelihood"
 
 
 def describe(cfg) -> str:
-    widths = f"{cfg.hidden}-{cfg.hidden2 or cfg.hidden // 2}" if cfg.backbone == "mlp" else f"conv {cfg.channels}"
+    net = (f"mlp 784-{cfg.hidden}-{cfg.hidden2 or cfg.hidden // 2}-{cfg.latent_dim}" if cfg.backbone == "mlp" else
+           f"conv, {cfg.channels} channels, {cfg.res_blocks} residual block(s), latent {cfg.latent_dim}")
     kind = f"IWAE k={cfg.iw_samples}" if cfg.iw_samples > 1 else "VAE"
-    return (f"{kind}, {cfg.backbone} 784-{widths}-{cfg.latent_dim} ({cfg.act}), batch {cfg.batch_size}, "
-            f"{cfg.epochs} epochs")
+    return f"{kind}, {net} ({cfg.act}), batch {cfg.batch_size}, {cfg.epochs} epochs"
 
 
 def report(rows: dict) -> str:
