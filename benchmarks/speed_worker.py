@@ -74,11 +74,9 @@ def run_latentzoo(kind: str, splits: Splits, precision: str) -> dict:
 
 
 def run_pythae(kind: str, splits: Splits, precision: str) -> dict:
-    from pythae.data.datasets import BaseDataset
     from pythae.models import AE, VAE, VQVAE, AEConfig, VAEConfig, VQVAEConfig
     from pythae.models.base.base_utils import ModelOutput
     from pythae.models.nn import BaseDecoder, BaseEncoder
-    from pythae.trainers import BaseTrainer, BaseTrainerConfig
 
     cfg = config(kind)
     shape = (1, 28, 28)
@@ -117,44 +115,39 @@ def run_pythae(kind: str, splits: Splits, precision: str) -> dict:
     else:
         model = VQVAE(VQVAEConfig(input_dim=shape, latent_dim=cfg.latent_dim, num_embeddings=cfg.codebook_size,
                                   commitment_loss_factor=cfg.beta, use_ema=True), encoder=Encoder(), decoder=Decoder())
+    seconds, _ = train_pythae(model, splits, num_epochs=1, learning_rate=LR, per_device_train_batch_size=cfg.batch_size,
+                              per_device_eval_batch_size=500, optimizer_cls="Adam",
+                              optimizer_params={"betas": (0.9, cfg.adam_beta2)})
+    return {"seconds": seconds, "test_mse_per_pixel": test_mse(lambda x: model({"data": x}).recon_x, splits.test),
+            "batch_size": cfg.batch_size}
+
+
+def train_pythae(model, splits: Splits, **options) -> tuple[float, object]:
+    """Train a pythae model with its BaseTrainer (config `options`, the rest its defaults) on the training
+    images, evaluated on the validation images; (wall seconds of trainer.train(), the trainer config)."""
+    from pythae.data.datasets import BaseDataset
+    from pythae.trainers import BaseTrainer, BaseTrainerConfig
+
     train_x, _ = splits.train.tensors()
     val_x, _ = splits.val.tensors()
     with tempfile.TemporaryDirectory() as tmp:
-        tcfg = BaseTrainerConfig(output_dir=tmp, num_epochs=1, learning_rate=LR, per_device_train_batch_size=cfg.batch_size,
-                                 per_device_eval_batch_size=500, optimizer_cls="Adam",
-                                 optimizer_params={"betas": (0.9, cfg.adam_beta2)}, no_cuda=True)
+        tcfg = BaseTrainerConfig(output_dir=tmp, no_cuda=True, **options)
         trainer = BaseTrainer(model=model, train_dataset=BaseDataset(train_x, torch.zeros(len(train_x))),
                               eval_dataset=BaseDataset(val_x, torch.zeros(len(val_x))), training_config=tcfg)
         t0 = time.perf_counter()
         trainer.train()
         seconds = time.perf_counter() - t0
     model.eval()
-
-    def recon(x):
-        out = model({"data": x})
-        return out.recon_x
-
-    return {"seconds": seconds, "test_mse_per_pixel": test_mse(recon, splits.test), "batch_size": cfg.batch_size}
+    return seconds, tcfg
 
 
 def run_pythae_defaults(kind: str, splits: Splits, epochs: int) -> dict:
-    from pythae.data.datasets import BaseDataset
     from pythae.models import AE, VAE, VQVAE, AEConfig, VAEConfig, VQVAEConfig
-    from pythae.trainers import BaseTrainer, BaseTrainerConfig
 
     shape = (1, 28, 28)
     model = {"ae": lambda: AE(AEConfig(input_dim=shape)), "vae": lambda: VAE(VAEConfig(input_dim=shape)),
              "vqvae": lambda: VQVAE(VQVAEConfig(input_dim=shape))}[kind]()
-    train_x, _ = splits.train.tensors()
-    val_x, _ = splits.val.tensors()
-    with tempfile.TemporaryDirectory() as tmp:
-        tcfg = BaseTrainerConfig(output_dir=tmp, num_epochs=epochs, no_cuda=True)
-        trainer = BaseTrainer(model=model, train_dataset=BaseDataset(train_x, torch.zeros(len(train_x))),
-                              eval_dataset=BaseDataset(val_x, torch.zeros(len(val_x))), training_config=tcfg)
-        t0 = time.perf_counter()
-        trainer.train()
-        seconds = time.perf_counter() - t0
-    model.eval()
+    seconds, tcfg = train_pythae(model, splits, num_epochs=epochs)
     return {"seconds": seconds, "test_mse_per_pixel": test_mse(lambda x: model({"data": x}).recon_x, splits.test),
             "batch_size": tcfg.per_device_train_batch_size, "epochs": epochs, "lr": tcfg.learning_rate,
             "latent_dim": model.model_config.latent_dim}
