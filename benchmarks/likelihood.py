@@ -1,10 +1,10 @@
 """Benchmark: the likelihood rows of the bench for given VAE runs, on Burda et al.'s protocol.
 
 IS-NLL with k = 5000 importance samples and the negative ELBO, in nats per image, on all 10,000
-dynamically binarized MNIST test images (latentzoo.eval.likelihood.vae_likelihood, the bench's own
-function), beside the published figures of `latentzoo.bench.ANCHORS`. The runs are trained
-beforehand with `latentzoo train` (the commands are in benchmarks/EXPERIMENTS.md); their configs and
-training times are recorded.
+dynamically binarized MNIST test images (`latentzoo.bench.run_likelihood`, the bench's own function,
+which keeps the figures in the run folder so that the bench reads them back), beside the published
+figures of `latentzoo.bench.ANCHORS`. The runs are trained beforehand with `latentzoo train` (the
+commands are in benchmarks/EXPERIMENTS.md); their configs and training times are recorded.
 
     python benchmarks/likelihood.py RUN [RUN ...] [--k 5000] [--images N] [--threads 2]
 
@@ -24,11 +24,9 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 
 from latentzoo import load  # noqa: E402
-from latentzoo.bench import ANCHORS  # noqa: E402
+from latentzoo.bench import ANCHORS, run_likelihood  # noqa: E402
 from latentzoo.data import load_dataset  # noqa: E402
-from latentzoo.eval import vae_likelihood  # noqa: E402
 from latentzoo.files import atomic_write, write_json  # noqa: E402
-from latentzoo.runs import read_metrics  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "likelihood"
 
@@ -72,9 +70,8 @@ def main() -> int:
     path = RESULTS.with_suffix(".json")
     for run in a.runs:
         model = load(run)
-        res = vae_likelihood(model, test, k=a.k, n_images=a.images)
-        row = {**res, "model": describe(model.cfg), "config": model.cfg.to_dict(),
-               "train_seconds": read_metrics(run)["train_seconds"]}
+        res = run_likelihood(run, model, test, a.k, a.images)
+        row = {**res, "model": describe(model.cfg), "config": model.cfg.to_dict()}
         # re-read before writing: another invocation may have run beside this one
         rows = json.loads(path.read_text()) if path.exists() else {}
         rows[run.name] = row

@@ -9,7 +9,8 @@ A run folder holds:
   metrics.json         final test metrics
   *.png, report.html   pictures and the page (written by the command line)
 and after `train-prior` also prior.safetensors, prior_config.json, prior_history.csv and
-prior_metrics.json. Files are written atomically by latentzoo.files; nothing is pickled.
+prior_metrics.json; a VAE measured by the bench also likelihood.json (IS-NLL, keyed by the weights'
+hash, k and the images). Files are written atomically by latentzoo.files; nothing is pickled.
 
 One writer per run folder: `run_lock(folder)` holds `.lock` (with the holder's process id) while a job
 writes there; a second job gets a one-line error, and a lock whose holder is gone is taken over.
@@ -37,12 +38,13 @@ from .sources import load_source
 CONFIG, BEST, LAST, HISTORY, METRICS = "config.json", "model.safetensors", "last.safetensors", "history.csv", "metrics.json"
 PRIOR_WEIGHTS, PRIOR_LAST, PRIOR_CONFIG, PRIOR_HISTORY, PRIOR_METRICS = (
     "prior.safetensors", "prior_last.safetensors", "prior_config.json", "prior_history.csv", "prior_metrics.json")
+LIKELIHOOD = "likelihood.json"
 
 
 LOCK = ".lock"
 # what latentzoo writes into a run folder: the files `clear_run` may remove
 RUN_FILES = (CONFIG, BEST, LAST, HISTORY, METRICS, PRIOR_WEIGHTS, PRIOR_LAST, PRIOR_CONFIG, PRIOR_HISTORY,
-             PRIOR_METRICS, "report.html")
+             PRIOR_METRICS, LIKELIHOOD, "report.html")
 
 
 def _alive(pid: int) -> bool:

@@ -8,7 +8,7 @@ def fake_results(mode="quick"):
     return {
         "info": {"mode": mode, "budget": BUDGETS[mode], "machine": "x86_64, 2 cpus", "torch": "2.13.0",
                  "commit": "abc1234", "wall_seconds": 12.0, "device": "cpu"},
-        "likelihood": {"vae-mlp-bin": {"nll": 91.5, "neg_elbo": 95.25, "k": 100, "n_images": 100, "train_seconds": 60},
+        "likelihood": {"vae-conv": {"nll": 91.5, "neg_elbo": 95.25, "k": 100, "n_images": 100, "train_seconds": 60},
                        "iwae-burda": {"nll": 90.25, "neg_elbo": 96.0, "k": 100, "n_images": 10000,
                                       "train_seconds": 3000}},
         "reconstruction": {"ae": rec, "vqvae": rec},
@@ -37,6 +37,7 @@ def test_markdown_has_every_table_with_anchors():
                     "Discrete codes"):
         assert f"## {heading}" in md
     assert "| latentzoo IWAE k=2, Burda's network, 1 epochs | 90.25 | 96.00 | k=100, 10,000 test images | 50 min |" in md
+    assert "| latentzoo VAE, default conv network, 1 epochs | 91.50 | 95.25 | k=100, 100 test images | 1 min |" in md
     assert "91.50" in md and "84.78" in md and "86.76" in md and "85.33" in md and "78.01" in md and "89.78" in md
     assert "33.37" in md and "47.2" in md and "1.29" in md
     # our means (99.25, 98.95) and the published Deep SVDD (98.85) and DCAE (97.95) means over digits 0 and 1
@@ -59,3 +60,26 @@ def test_the_quick_bench_trains_on_the_limit_its_configs_record(small_splits, tm
     run, model = bench.Bench(tmp_path, quick=True, log=lambda m: None).model("ae", "ae", backbone="mlp", epochs=1)
     assert read_metrics(run)["n_train"] == read_config(run).limit == 300 < len(small_splits.train)
     assert bench.Bench(tmp_path, quick=True, log=lambda m: None).model("ae", "ae", backbone="mlp", epochs=1)[0] == run
+
+
+def test_a_runs_likelihood_is_measured_once_for_its_weights_k_and_images(small_splits, tmp_path, monkeypatch):
+    """run_likelihood keeps its figures in the run folder and reads them back only while the weights, k and the
+    number of images are the ones measured."""
+    from latentzoo import bench
+    from latentzoo.runs import BEST, LIKELIHOOD
+
+    monkeypatch.setattr(bench, "load_dataset", lambda *a, **k: small_splits)
+    run, model = bench.Bench(tmp_path, quick=True, log=lambda m: None).model("v", "vae", backbone="mlp",
+                                                                               binarize=True, epochs=1)
+    first = bench.run_likelihood(run, model, small_splits.test, k=8, n_images=4)
+    assert (run / LIKELIHOOD).is_file() and first["n_images"] == 4 and first["k"] == 8 and "train_seconds" in first
+    measured = []
+    real = bench.vae_likelihood
+    monkeypatch.setattr(bench, "vae_likelihood", lambda *a, **kw: measured.append(kw) or real(*a, **kw))
+    assert bench.run_likelihood(run, model, small_splits.test, k=8, n_images=4) == first and not measured
+    bench.run_likelihood(run, model, small_splits.test, k=16, n_images=4)
+    bench.run_likelihood(run, model, small_splits.test, k=8, n_images=5)
+    assert [(m["k"], m["n_images"]) for m in measured] == [(16, 4), (8, 5)]
+    (run / BEST).write_bytes((run / BEST).read_bytes() + b" ")  # other weights, same k and images
+    bench.run_likelihood(run, model, small_splits.test, k=8, n_images=4)
+    assert len(measured) == 3

@@ -91,9 +91,10 @@ class VAE(AE):
 
     @torch.no_grad()
     def log_weights(self, x: torch.Tensor, y: torch.Tensor | None, k: int, generator: torch.Generator,
-                    chunk: int = 2500) -> torch.Tensor:
+                    chunk: int) -> torch.Tensor:
         """Importance log-weights log p(x|z_i) + log p(z_i) - log q(z_i|x) for one image x (1, C, H, W)
-        and k draws z_i ~ q(z|x) (Burda et al. 2015), in nats, (k,); the decoder is Bernoulli."""
+        and k draws z_i ~ q(z|x) (Burda et al. 2015), in nats, (k,), decoded `chunk` at a time; the decoder
+        is Bernoulli."""
         mu, logvar = self.posterior(x, y)  # (1, L) each
         std = (0.5 * logvar).exp()
         out = []
