@@ -1,7 +1,8 @@
 """`latentzoo bench`: the project's benchmark table, with published numbers beside ours.
 
 Trains (or reuses, when a run folder already holds the same finished run) the benchmark models
-with the configs and budgets in `BUDGETS`, computes every metric of `latentzoo.metrics`, and writes
+with the configs and budgets in `BUDGETS`, computes every metric of `latentzoo.eval` (a run's
+likelihood once, kept in its folder: `run_likelihood`), and writes
 `results.json` and `RESULTS.md` into the output folder: one table per job, units and protocol
 stated, the published anchors (`ANCHORS`) beside our numbers. `--quick` uses small budgets, recorded
 as such in both files; its numbers show that the pipeline works, not how good the models are.
