@@ -108,7 +108,7 @@ class Bench:
 
         ae_run, ae = self.model("ae", "ae", epochs=b["epochs"])
         vq_run, vq = self.model("vqvae", "vqvae", epochs=b["epochs"])
-        vae_run, vae = self.model("vae-mlp-bin", "vae", backbone="mlp", binarize=True, epochs=b["vae_epochs"])
+        _, vae = self.model("vae-mlp-bin", "vae", backbone="mlp", binarize=True, epochs=b["vae_epochs"])
         if not (vq_run / PRIOR_METRICS).is_file():
             train_prior(vq_run, PriorConfig(epochs=b["prior_epochs"]), data_dir=self.data_dir, device=self.device,
                         progress=False, log=self.log)
