@@ -7,9 +7,9 @@ One-class protocol (Ruff et al. 2018): for each normal digit d, an AE (the conv 
 (the bench's MLP VAE) train on the training images of d only (into benchmarks/runs/anomaly/). Each
 candidate score is computed on the validation split (carved from MNIST's training file: normal = the
 validation images of d, anomalies = the other validation digits) and on the test set. Foreign sets
-(1,600 images of 28 x 28 each, made here: grey photograph tiles from scikit-learn's sample images,
-synthetic pen strokes, scikit-learn's 8 x 8 digits scaled up, letters in Pillow's default font, uniform
-noise) are scored by an AE and a VAE trained on every digit: the first half against the validation
+(latentzoo.eval.foreign, 1,600 images of 28 x 28 each: grey photograph tiles from scikit-learn's sample
+images, synthetic pen strokes, scikit-learn's 8 x 8 digits scaled up, letters in Pillow's default font,
+uniform noise) are scored by an AE and a VAE trained on every digit: the first half against the validation
 digits, the second half against the 10,000 test digits. The choice uses validation figures only: the
 candidate whose worst one (its mean one-class validation AUROC, or its AUROC on a foreign set's first
 half) is highest. Test figures are reported for every candidate, so the choice can be checked but was
@@ -38,18 +38,17 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 
 from latentzoo.config import make_config  # noqa: E402
 from latentzoo.data import load_dataset  # noqa: E402
 from latentzoo.eval import auroc, codes_nll  # noqa: E402
+from latentzoo.eval.foreign import FOREIGN, foreign_sets  # noqa: E402
 from latentzoo.files import atomic_write, write_json  # noqa: E402
 from latentzoo.models.base import gaussian_kl, reconstruction_loss  # noqa: E402
 from latentzoo.runs import METRICS, load, read_config  # noqa: E402
 from latentzoo.training import train  # noqa: E402
 
 RUNS = ROOT / "benchmarks" / "runs" / "anomaly"
-FOREIGN = 800  # images of each foreign set per half
 
 
 def model(name: str, kind: str, log, **kw):
@@ -87,58 +86,6 @@ def combined(raw: dict[str, torch.Tensor], stats: dict[str, tuple[float, float]]
 
 def scales(raw_normal: dict[str, torch.Tensor]) -> dict[str, tuple[float, float]]:
     return {k: (float(v.mean()), float(v.std()) + 1e-12) for k, v in raw_normal.items()}
-
-
-# ------------------------------------------------------------------ foreign sets
-def photo_tiles(n: int, rng: np.random.Generator) -> np.ndarray:
-    from sklearn.datasets import load_sample_images
-
-    greys = [np.asarray(Image.fromarray(im).convert("L")) for im in load_sample_images().images]
-    out = []
-    for i in range(n):
-        g = greys[i % len(greys)]
-        r, c = rng.integers(0, g.shape[0] - 84), rng.integers(0, g.shape[1] - 84)
-        out.append(np.asarray(Image.fromarray(g[r:r + 84, c:c + 84]).resize((28, 28), Image.BILINEAR)))
-    return np.stack(out)
-
-
-def strokes(n: int, rng: np.random.Generator) -> np.ndarray:
-    out = []
-    for _ in range(n):
-        im = Image.new("L", (28, 28))
-        d = ImageDraw.Draw(im)
-        for _ in range(rng.integers(1, 4)):
-            pts = [tuple(rng.integers(4, 24, 2).tolist()) for _ in range(rng.integers(2, 5))]
-            d.line(pts, fill=255, width=int(rng.integers(2, 4)))
-        out.append(np.asarray(im))
-    return np.stack(out)
-
-
-def small_digits(n: int) -> np.ndarray:
-    from sklearn.datasets import load_digits
-
-    imgs = load_digits().images[:n] / 16 * 255
-    return np.stack([np.asarray(Image.fromarray(im.astype(np.uint8)).resize((20, 20), Image.BILINEAR).crop(
-        (-4, -4, 24, 24))) for im in imgs])
-
-
-def letters(n: int, rng: np.random.Generator) -> np.ndarray:
-    font = ImageFont.load_default(size=22)
-    out = []
-    for i in range(n):
-        im = Image.new("L", (28, 28))
-        ImageDraw.Draw(im).text((int(rng.integers(4, 9)), int(rng.integers(0, 4))), "ABEFGHKLMNPRSTWXYZ"[i % 18],
-                                fill=255, font=font)
-        out.append(np.asarray(im))
-    return np.stack(out)
-
-
-def foreign_sets(n: int) -> dict[str, torch.Tensor]:
-    rng = np.random.default_rng(0)
-    sets = {"photo tiles": photo_tiles(n, rng), "pen strokes": strokes(n, rng),
-            "scikit-learn digits, scaled up": small_digits(n), "letters": letters(n, rng),
-            "uniform noise": rng.integers(0, 256, (n, 28, 28)).astype(np.uint8)}
-    return {k: torch.from_numpy(v.astype(np.uint8)).float().div(255)[:, None] for k, v in sets.items()}
 
 
 def main() -> int:

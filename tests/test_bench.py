@@ -22,6 +22,8 @@ def fake_results(mode="quick"):
         "features_protocol": "train on 2000",
         "anomaly": {"0": {"ae_recon": 99.0, "vae_neg_elbo": 98.0, "ensemble": 99.25},
                     "1": {"ae_recon": 99.5, "vae_neg_elbo": 99.9, "ensemble": 99.75}},
+        "foreign": {"letters": {"ae_recon": 86.61, "vae_neg_elbo": 89.6, "ensemble": 95.54}},
+        "foreign_protocol": "800 images of each set",
         "denoising": {"gaussian:0.5": {"noisy": 9.4, "dae": 20.1, "median_3x3": 14.0, "gaussian_blur": 15.0, "bm3d": None}},
         "denoising_protocol": "first 2,000",
         "denoising_unseen": {"JPEG quality 10": {"noisy": 23.1, "dae": 25.0, "median_3x3": 21.08, "gaussian_blur": 18.0}},
@@ -33,8 +35,8 @@ def fake_results(mode="quick"):
 
 def test_markdown_has_every_table_with_anchors():
     md = markdown(fake_results())
-    for heading in ("Likelihood", "Reconstruction", "Sample quality", "Features", "Anomaly detection", "Denoising",
-                    "Discrete codes"):
+    for heading in ("Likelihood", "Reconstruction", "Sample quality", "Features", "Anomaly detection",
+                    "Out-of-distribution", "Denoising", "Discrete codes"):
         assert f"## {heading}" in md
     assert "| latentzoo IWAE k=2, Burda's network, 1 epochs | 90.25 | 96.00 | k=100, 10,000 test images | 50 min |" in md
     assert "| latentzoo VAE, default conv network, 1 epochs | 91.50 | 95.25 | k=100, 100 test images | 1 min |" in md
@@ -47,6 +49,7 @@ def test_markdown_has_every_table_with_anchors():
     assert "each model's default" in markdown(fake_results("full")) and "each model's default" not in md
     assert "| 10.75, 0.028 |" in md
     assert f"| {FLOOR} | 0.75 |" in md and "| JPEG quality 10 | 23.10 | 25.00 | 21.08 | 18.00 |" in md
+    assert "| letters | 86.6 | 89.6 | 95.5 |" in md
     assert len(ANCHORS["anomaly_deep_svdd"]) == len(ANCHORS["anomaly_cae"]) == 10
 
 

@@ -1,4 +1,4 @@
-"""Noise specs: parsing, errors, ranges, reproducibility."""
+"""Noise specs: parsing, errors, ranges, reproducibility; the fixed corruptions and foreign sets of the eval."""
 
 import pytest
 import torch
@@ -74,3 +74,16 @@ def test_the_unseen_corruptions_are_eight_reproducible_images_in_range():
     for name, v in a.items():
         assert v.shape == x.shape and v.min() >= 0 and v.max() <= 1 and torch.equal(v, b[name])
         assert (v - x).abs().mean() > 0.01, name  # each one does corrupt
+
+
+def test_the_foreign_sets_are_five_fixed_sets_of_grey_28_by_28_images_unlike_each_other():
+    from latentzoo.eval import foreign_sets
+
+    a, b = foreign_sets(40), foreign_sets(40)
+    assert list(a) == ["photo tiles", "pen strokes", "scikit-learn digits, scaled up", "letters", "uniform noise"]
+    means = []
+    for name, v in a.items():
+        assert v.shape == (40, 1, 28, 28) and v.min() >= 0 and v.max() <= 1 and torch.equal(v, b[name]), name
+        assert v.std(0).mean() > 0.02, name  # the images of a set differ from one another
+        means.append(v.mean(0))
+    assert min(float((p - q).abs().mean()) for i, p in enumerate(means) for q in means[i + 1:]) > 0.02

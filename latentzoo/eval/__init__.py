@@ -7,10 +7,12 @@
 - `downstream`: features and probes, anomaly scores, classical denoisers.
 - `anomaly`: anomaly scores from an AE and a VAE together (the one-class and foreign-set ensemble).
 - `corruptions`: corruptions no DAE trains on, for measuring denoisers on what they never saw.
+- `foreign`: image sets that are not MNIST digits, for out-of-distribution scoring.
 """
 
 from .anomaly import EnsembleScore, code_nll, codes_nll, ensemble_terms, standardised_max
 from .corruptions import unseen_corruptions
+from .foreign import FOREIGN, foreign_sets
 from .downstream import anomaly_scores, classical_denoise, features_of, pca_features, probe_accuracy
 from .evaluation import METRIC_INFO, evaluate, generation_metrics, real_data_floor
 from .likelihood import vae_likelihood
@@ -21,4 +23,5 @@ __all__ = ["anomaly_scores", "classical_denoise", "features_of", "pca_features",
            "real_data_floor",
            "evaluate", "generation_metrics", "vae_likelihood", "EVAL_SEED", "auroc", "code_histogram",
            "codebook_stats", "frechet_distance", "mse_per_pixel", "psnr", "ssim", "uniform_bits_per_image",
-           "unseen_corruptions", "code_nll", "codes_nll", "ensemble_terms", "standardised_max", "EnsembleScore"]
+           "unseen_corruptions", "code_nll", "codes_nll", "ensemble_terms", "standardised_max", "EnsembleScore",
+           "FOREIGN", "foreign_sets"]
