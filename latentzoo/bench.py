@@ -221,7 +221,7 @@ def run_likelihood(run: Path, model, test, k: int, n_images: int | None) -> dict
     """`vae_likelihood` of a run's kept weights on the first `n_images` test images (None: all), with
     the run's training time. Measured once: the figures are kept in the run folder's likelihood.json
     under the weights' SHA-256, k, the number of images and the seed, and read back while all four
-    match (k=5000 on 10,000 images through a conv decoder takes some 40 minutes on 2 CPU cores)."""
+    match (k=5000 on 10,000 images through a conv decoder takes some 70 minutes on 2 CPU cores)."""
     n = len(test) if n_images is None else min(n_images, len(test))
     key = f"sha256={hashlib.sha256((run / BEST).read_bytes()).hexdigest()} k={k} images={n} seed={EVAL_SEED}"
     path = run / LIKELIHOOD
