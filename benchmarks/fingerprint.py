@@ -1,11 +1,12 @@
-"""Check that a change leaves training unchanged: train every model variant of the test suite briefly
-and record a hash of its weights and its test metrics.
+"""Check that a change leaves training unchanged: train every model variant of the test suite briefly,
+and the code prior of each VQ-VAE, and record a hash of the weights and the test metrics.
 
     python benchmarks/fingerprint.py OUT.json      # once before a change, once after; compare the files
 
 Each variant (tests/conftest.py KINDS) trains for one epoch at batch 64 on the first 512 MNIST training
-images (validation 256, test 256), seed 0. The JSON maps each variant to the first 16 hex digits of a
-SHA-256 over its kept weights and to its metrics.json without the wall time.
+images (validation 256, test 256), seed 0; each VQ-VAE's prior then trains for one epoch at its
+defaults. The JSON maps each variant to the first 16 hex digits of a SHA-256 over its kept weights
+(and its prior's), to its metrics.json without the wall time, and to the prior's metrics likewise.
 """
 
 from __future__ import annotations
@@ -24,7 +25,30 @@ from conftest import KINDS, kind_config  # noqa: E402
 
 from latentzoo.data import Splits, load_dataset  # noqa: E402
 from latentzoo.files import load_tensors  # noqa: E402
-from latentzoo.training import train  # noqa: E402
+from latentzoo.models import PriorConfig  # noqa: E402
+from latentzoo.training import train, train_prior  # noqa: E402
+
+
+def weights_hash(path: Path) -> str:
+    tensors, _ = load_tensors(path)
+    h = hashlib.sha256()
+    for k in sorted(tensors):
+        h.update(k.encode())
+        h.update(tensors[k].contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def fingerprint(name: str, small: Splits, tmp: Path) -> dict:
+    quiet = dict(progress=False, log=lambda m: None)
+    run = train(kind_config(name, epochs=1, batch_size=64), tmp / "r", splits=small, **quiet)
+    metrics = json.loads((run / "metrics.json").read_text())
+    metrics.pop("train_seconds", None)
+    out = {"weights": weights_hash(run / "model.safetensors"), "metrics": metrics}
+    if KINDS[name]["model"] == "vqvae":
+        prior = train_prior(run, PriorConfig(epochs=1), splits=small, **quiet)
+        prior.pop("train_seconds", None)
+        out["prior"] = {"weights": weights_hash(run / "prior.safetensors"), "metrics": prior}
+    return out
 
 
 def main() -> int:
@@ -32,20 +56,12 @@ def main() -> int:
         print(__doc__.split("\n\n")[1], file=sys.stderr)
         return 2
     s = load_dataset("mnist")
-    small = Splits("mnist", s.train.subset(slice(0, 512)), s.val.subset(slice(0, 256)), s.test.subset(slice(0, 256)))
+    small = Splits("mnist", s.train.subset(slice(0, 512)), s.val.subset(slice(0, 256)),
+                   s.test.subset(slice(0, 256)))
     out = {}
     for name in KINDS:
         with tempfile.TemporaryDirectory() as tmp:
-            run = train(kind_config(name, epochs=1, batch_size=64), Path(tmp) / "r", splits=small, progress=False,
-                        log=lambda m: None)
-            tensors, _ = load_tensors(run / "model.safetensors")
-            h = hashlib.sha256()
-            for k in sorted(tensors):
-                h.update(k.encode())
-                h.update(tensors[k].contiguous().numpy().tobytes())
-            metrics = json.loads((run / "metrics.json").read_text())
-        metrics.pop("train_seconds", None)
-        out[name] = {"weights": h.hexdigest()[:16], "metrics": metrics}
+            out[name] = fingerprint(name, small, Path(tmp))
     Path(sys.argv[1]).write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")
     print(f"wrote {sys.argv[1]} ({len(out)} variants)", file=sys.stderr)
     return 0

@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 
 from ..console import Log, stderr_log
+from ..data import Splits
 from ..errors import ConfigError
 from ..files import load_tensors, write_json
 from ..loop import Files, fit, init_seed, warmup_cosine_lr
@@ -31,17 +32,18 @@ def encode_all(model, data, batch: int = 1000) -> tuple[torch.Tensor, torch.Tens
 
 
 def train_prior(run_dir: str | Path, cfg: PriorConfig | None = None, data_dir=None, device=None, *,
-                resume: bool = False, checkpoint_every: int = 0, progress: bool | None = None,
-                log: Log = stderr_log) -> dict:
+                resume: bool = False, checkpoint_every: int = 0, splits: Splits | None = None,
+                progress: bool | None = None, log: Log = stderr_log) -> dict:
     """Fit a prior to the training-set codes of the VQ-VAE in `run_dir`; save it there; return metrics.
-    `resume` continues from prior_last.safetensors (a prior stopped before its first checkpoint starts again)."""
+    `resume` continues from prior_last.safetensors (a prior stopped before its first checkpoint starts again);
+    `splits` (optional) are the data set's full splits, as `train` takes them."""
     run_dir = Path(run_dir)
     vq_cfg = read_config(run_dir)
     model = load(run_dir, device=device)
     if not model.has_codes:
         raise ConfigError(f"train-prior needs a run of a model with codes (vqvae); {run_dir} holds a {vq_cfg.model}")
     cfg = cfg or PriorConfig()
-    splits = training_splits(vq_cfg, run_data(vq_cfg, data_dir))
+    splits = training_splits(vq_cfg, splits or run_data(vq_cfg, data_dir))
     cfg.n_codes, cfg.length, cfg.grid_width = vq_cfg.n_codes, model.grid[0] * model.grid[1], model.grid[1]
     cfg.n_classes = vq_cfg.n_classes if splits.train.labelled else 0  # unlabelled data: the "no label" token only
     cfg.validate()
