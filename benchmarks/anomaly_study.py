@@ -1,5 +1,5 @@
-"""Benchmark: which anomaly score, chosen on validation digits only, and how it does on test digits and
-on foreign image sets.
+"""Benchmark: which anomaly score, chosen on validation digits only, and how it does on test digits
+and on foreign image sets.
 
     python benchmarks/anomaly_study.py [--epochs 10] [--digits 0,...,9] [--name anomaly-study]
 
@@ -7,14 +7,14 @@ One-class protocol (Ruff et al. 2018): for each normal digit d, an AE (the conv 
 (the bench's MLP VAE) train on the training images of d only (into benchmarks/runs/anomaly/). Each
 candidate score is computed on the validation split (carved from MNIST's training file: normal = the
 validation images of d, anomalies = the other validation digits) and on the test set. Foreign sets
-(latentzoo.eval.foreign, 1,600 images of 28 x 28 each: grey photograph tiles from scikit-learn's sample
-images, synthetic pen strokes, scikit-learn's 8 x 8 digits scaled up, letters in Pillow's default font,
-uniform noise) are scored by an AE and a VAE trained on every digit: the first half against the validation
-digits, the second half against the 10,000 test digits. The choice uses validation figures only: the
-candidate whose worst one (its mean one-class validation AUROC, or its AUROC on a foreign set's first
-half) is highest. Test figures are reported for every candidate, so the choice can be checked but was
-not made on them. Candidates (higher = more anomalous; "standardised" = less its mean, over its
-standard deviation, on the normal validation images):
+(latentzoo.eval.foreign, 1,600 images of 28 x 28 each: grey photograph tiles from scikit-learn's
+sample images, synthetic pen strokes, scikit-learn's 8 x 8 digits scaled up, letters in Pillow's
+default font, uniform noise) are scored by an AE and a VAE trained on every digit: the first half
+against the validation digits, the second half against the 10,000 test digits. The choice uses
+validation figures only: the candidate whose worst one (its mean one-class validation AUROC, or its
+AUROC on a foreign set's first half) is highest. Test figures are reported for every candidate, so
+the choice can be checked but was not made on them. Candidates (higher = more anomalous;
+"standardised" = less its mean, over its standard deviation, on the normal validation images):
 - ae recon: squared reconstruction error (the bench's score until now);
 - ae latent: -log density of the encoding under the Gaussian fitted to the training latents;
 - ae recon+latent: both standardised, summed;  ae max: the larger of the two standardised;
@@ -22,8 +22,7 @@ standard deviation, on the normal validation images):
 - vae max: the largest of its standardised reconstruction term, KL term and negative ELBO;
 - ensemble: ae recon, ae latent and vae elbo standardised, summed;
 - max of the three: the largest of those three standardised (anomalous when any one finds it so).
-Written to benchmarks/results/NAME.json and NAME.md.
-"""
+Written to benchmarks/results/NAME.json and NAME.md."""
 
 from __future__ import annotations
 
@@ -62,9 +61,15 @@ def model(name: str, kind: str, log, **kw):
 
 @torch.no_grad()
 def raw_scores(ae, vae, x: torch.Tensor) -> dict[str, torch.Tensor]:
-    out: dict[str, list] = {"ae recon": [], "ae latent": [], "vae elbo": [], "vae recon": [], "vae kl": []}
+    out: dict[str, list] = {
+        "ae recon": [],
+        "ae latent": [],
+        "vae elbo": [],
+        "vae recon": [],
+        "vae kl": [],
+    }
     for i in range(0, len(x), 500):
-        b = x[i:i + 500]
+        b = x[i : i + 500]
         z = ae.encode(b)  # (B, L)
         out["ae recon"].append((ae.decode(z) - b).pow(2).flatten(1).sum(1))
         out["ae latent"].append(codes_nll(ae, z))
@@ -75,13 +80,19 @@ def raw_scores(ae, vae, x: torch.Tensor) -> dict[str, torch.Tensor]:
     return {k: torch.cat(v) for k, v in out.items()}
 
 
-def combined(raw: dict[str, torch.Tensor], stats: dict[str, tuple[float, float]]) -> dict[str, torch.Tensor]:
-    z = {k: (v - stats[k][0]) / stats[k][1] for k, v in raw.items()}  # standardised on normal validation images
-    return {**raw, "ae recon+latent": z["ae recon"] + z["ae latent"],
-            "ensemble": z["ae recon"] + z["ae latent"] + z["vae elbo"],
-            "max of the three": torch.stack([z["ae recon"], z["ae latent"], z["vae elbo"]]).amax(0),
-            "ae max": torch.maximum(z["ae recon"], z["ae latent"]),
-            "vae max": torch.stack([z["vae recon"], z["vae kl"], z["vae elbo"]]).amax(0)}
+def combined(
+    raw: dict[str, torch.Tensor], stats: dict[str, tuple[float, float]]
+) -> dict[str, torch.Tensor]:
+    # standardised on normal validation images
+    z = {k: (v - stats[k][0]) / stats[k][1] for k, v in raw.items()}
+    return {
+        **raw,
+        "ae recon+latent": z["ae recon"] + z["ae latent"],
+        "ensemble": z["ae recon"] + z["ae latent"] + z["vae elbo"],
+        "max of the three": torch.stack([z["ae recon"], z["ae latent"], z["vae elbo"]]).amax(0),
+        "ae max": torch.maximum(z["ae recon"], z["ae latent"]),
+        "vae max": torch.stack([z["vae recon"], z["vae kl"], z["vae elbo"]]).amax(0),
+    }
 
 
 def scales(raw_normal: dict[str, torch.Tensor]) -> dict[str, tuple[float, float]]:
@@ -107,12 +118,24 @@ def main() -> int:
         rv, rt = raw_scores(ae, vae, val_x), raw_scores(ae, vae, test_x)
         sc = scales({k: v[val_y == d] for k, v in rv.items()})
         sv, st = combined(rv, sc), combined(rt, sc)
-        one_class[str(d)] = {name: {"val": 100 * auroc(sv[name], val_y != d), "test": 100 * auroc(st[name], test_y != d)}
-                             for name in sv}
-        log(f"digit {d}: " + ", ".join(f"{k} {v['val']:.1f}/{v['test']:.1f}" for k, v in one_class[str(d)].items()))
+        one_class[str(d)] = {
+            name: {
+                "val": 100 * auroc(sv[name], val_y != d),
+                "test": 100 * auroc(st[name], test_y != d),
+            }
+            for name in sv
+        }
+        log(
+            f"digit {d}: "
+            + ", ".join(f"{k} {v['val']:.1f}/{v['test']:.1f}" for k, v in one_class[str(d)].items())
+        )
     names = list(next(iter(one_class.values())))
-    mean = {n: {s: float(np.mean([r[n][s] for r in one_class.values()])) for s in ("val", "test")} for n in names}
-    # foreign sets, models trained on every digit: the first half of each set against the validation digits
+    mean = {
+        n: {s: float(np.mean([r[n][s] for r in one_class.values()])) for s in ("val", "test")}
+        for n in names
+    }
+    # foreign sets, models trained on every digit: the first half of each set against the validation
+    # digits
     # (for the choice), the second half against the test digits (reported)
     ae = model("ae-all", "ae", log, epochs=a.epochs)
     vae = model("vae-all", "vae", log, backbone="mlp", epochs=a.epochs)
@@ -124,36 +147,84 @@ def main() -> int:
         foreign[set_name] = {n: {} for n in names}
         for split, part in (("val", x[:FOREIGN]), ("test", x[FOREIGN:])):
             s = combined(raw_scores(ae, vae, part), sc)
-            is_foreign = torch.cat([torch.zeros(len(normal[split][names[0]]), dtype=torch.bool),
-                                    torch.ones(len(part), dtype=torch.bool)])
+            is_foreign = torch.cat(
+                [
+                    torch.zeros(len(normal[split][names[0]]), dtype=torch.bool),
+                    torch.ones(len(part), dtype=torch.bool),
+                ]
+            )
             for n in names:
-                foreign[set_name][n][split] = 100 * auroc(torch.cat([normal[split][n], s[n]]), is_foreign)
-        log(f"{set_name}: " + ", ".join(f"{k} {v['val']:.1f}/{v['test']:.1f}" for k, v in foreign[set_name].items()))
-    # the worst of a score's validation figures: its mean one-class AUROC and its AUROC on each foreign set
+                foreign[set_name][n][split] = 100 * auroc(
+                    torch.cat([normal[split][n], s[n]]), is_foreign
+                )
+        log(
+            f"{set_name}: "
+            + ", ".join(f"{k} {v['val']:.1f}/{v['test']:.1f}" for k, v in foreign[set_name].items())
+        )
+    # the worst of a score's validation figures: its mean one-class AUROC and its AUROC on each
+    # foreign set
     worst = {n: min([mean[n]["val"], *(foreign[f][n]["val"] for f in foreign)]) for n in names}
     chosen = max(names, key=worst.get)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
     command = f"python benchmarks/anomaly_study.py --epochs {a.epochs} --digits {a.digits}"
     out = ROOT / "benchmarks" / "results"
-    write_json(out / f"{a.name}.json", {"command": command, "commit": commit, "seconds": round(time.time() - t0, 1),
-                                        "one_class": one_class, "mean": mean, "worst_validation_figure": worst,
-                                        "chosen_on_validation": chosen,
-                                        "foreign": foreign})
-    lines = ["# Anomaly scores chosen on validation digits (one-class AUROC %, then foreign sets)", "",
-             f"`{command}` (commit {commit}, {round(time.time() - t0)} s with training). Each cell: validation / test "
-             f"AUROC. Chosen on validation data only: the score whose worst validation figure (its mean one-class "
-             f"AUROC, and its AUROC on the first half of each foreign set against the validation digits) is highest: "
-             f"**{chosen}** (" + ", ".join(f"{n} {w:.1f}" for n, w in worst.items()) + ").", "",
-             "| normal digit | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    write_json(
+        out / f"{a.name}.json",
+        {
+            "command": command,
+            "commit": commit,
+            "seconds": round(time.time() - t0, 1),
+            "one_class": one_class,
+            "mean": mean,
+            "worst_validation_figure": worst,
+            "chosen_on_validation": chosen,
+            "foreign": foreign,
+        },
+    )
+    lines = [
+        "# Anomaly scores chosen on validation digits (one-class AUROC %, then foreign sets)",
+        "",
+        f"`{command}` (commit {commit}, {round(time.time() - t0)} s "
+        "with training). Each cell: validation / test "
+        "AUROC. Chosen on validation data only: the score whose "
+        "worst validation figure (its mean one-class "
+        "AUROC, and its AUROC on the first half of each foreign set "
+        "against the validation digits) is highest: "
+        f"**{chosen}** (" + ", ".join(f"{n} {w:.1f}" for n, w in worst.items()) + ").",
+        "",
+        "| normal digit | " + " | ".join(names) + " |",
+        "|---" * (len(names) + 1) + "|",
+    ]
     for d, r in one_class.items():
-        lines.append(f"| {d} | " + " | ".join(f"{r[n]['val']:.1f} / {r[n]['test']:.1f}" for n in names) + " |")
-    lines.append("| mean | " + " | ".join(f"{mean[n]['val']:.1f} / {mean[n]['test']:.1f}" for n in names) + " |")
-    lines += ["", f"Foreign sets ({2 * FOREIGN:,} images each), models trained on every digit: validation AUROC (the "
-              f"first {FOREIGN:,} against the validation digits) / test AUROC (the other {FOREIGN:,} against the 10,000 "
-              f"test digits):", "", "| foreign set | " + " | ".join(names) + " |",
-              "|---" * (len(names) + 1) + "|"]
+        lines.append(
+            f"| {d} | "
+            + " | ".join(f"{r[n]['val']:.1f} / {r[n]['test']:.1f}" for n in names)
+            + " |"
+        )
+    lines.append(
+        "| mean | "
+        + " | ".join(f"{mean[n]['val']:.1f} / {mean[n]['test']:.1f}" for n in names)
+        + " |"
+    )
+    lines += [
+        "",
+        f"Foreign sets ({2 * FOREIGN:,} images each), models trained "
+        "on every digit: validation AUROC (the "
+        f"first {FOREIGN:,} against the validation digits) / test AUROC "
+        f"(the other {FOREIGN:,} against the 10,000 "
+        f"test digits):",
+        "",
+        "| foreign set | " + " | ".join(names) + " |",
+        "|---" * (len(names) + 1) + "|",
+    ]
     for set_name, r in foreign.items():
-        lines.append(f"| {set_name} | " + " | ".join(f"{r[n]['val']:.1f} / {r[n]['test']:.1f}" for n in names) + " |")
+        lines.append(
+            f"| {set_name} | "
+            + " | ".join(f"{r[n]['val']:.1f} / {r[n]['test']:.1f}" for n in names)
+            + " |"
+        )
     atomic_write(out / f"{a.name}.md", "\n".join(lines) + "\n")
     log("\n".join(lines))
     return 0

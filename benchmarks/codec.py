@@ -10,7 +10,8 @@ digits decoded by each format at about our size (NAME-digits.png):
   on the first PER_FILE_N; the prior's cross-entropy beside the file's bits; PSNR and SSIM of the
   decoded uint8 images; compress and decompress throughput;
 - the classical codecs in Pillow at qualities that bracket our PSNRs: all N digits tiled into one
-  image and compressed once (headers shared), and each of the first PER_FILE_N digits as its own file;
+  image and compressed once (headers shared), and each of the first PER_FILE_N digits as its own
+  file;
 - per operating point, the best classical codec's bytes at our PSNR (linear in log-bytes between its
   two bracketing qualities) and how many times larger that is than our file.
 PSNR is the mean of per-digit PSNR against the original uint8 digits, in dB.
@@ -59,7 +60,9 @@ def save(img: Image.Image, fmt: str, q: int) -> bytes:
     elif fmt == "JPEG":
         img.save(buf, format="JPEG", quality=q)
     else:
-        img.save(buf, format="JPEG2000", quality_mode="rates", quality_layers=[q], irreversible=True)
+        img.save(
+            buf, format="JPEG2000", quality_mode="rates", quality_layers=[q], irreversible=True
+        )
     return buf.getvalue()
 
 
@@ -80,12 +83,17 @@ def tile(digits: np.ndarray) -> np.ndarray:
     canvas = np.zeros((rows * 28, SIDE * 28), dtype=np.uint8)
     for i, d in enumerate(digits):
         r, c = divmod(i, SIDE)
-        canvas[r * 28:(r + 1) * 28, c * 28:(c + 1) * 28] = d
+        canvas[r * 28 : (r + 1) * 28, c * 28 : (c + 1) * 28] = d
     return canvas
 
 
 def untile(canvas: np.ndarray, n: int) -> np.ndarray:
-    return np.stack([canvas[(i // SIDE) * 28:(i // SIDE + 1) * 28, (i % SIDE) * 28:(i % SIDE + 1) * 28] for i in range(n)])
+    return np.stack(
+        [
+            canvas[(i // SIDE) * 28 : (i // SIDE + 1) * 28, (i % SIDE) * 28 : (i % SIDE + 1) * 28]
+            for i in range(n)
+        ]
+    )
 
 
 def classical(digits: np.ndarray, per_file_n: int, log) -> dict:
@@ -98,17 +106,29 @@ def classical(digits: np.ndarray, per_file_n: int, log) -> dict:
             p, s = quality(digits, untile(load_bytes(blob), len(digits)))
             singles = [save(Image.fromarray(d), fmt, q) for d in digits[:per_file_n]]
             sp, ss = quality(digits[:per_file_n], np.stack([load_bytes(b) for b in singles]))
-            rows.append({"quality": q, "tiled_bytes_per_digit": len(blob) / len(digits), "tiled_psnr": p, "tiled_ssim": s,
-                         "file_bytes_per_digit": float(np.mean([len(b) for b in singles])), "file_psnr": sp,
-                         "file_ssim": ss})
-            log(f"{fmt} q{q}: tiled {rows[-1]['tiled_bytes_per_digit']:.1f} B at {p:.2f} dB; one file per digit "
-                f"{rows[-1]['file_bytes_per_digit']:.1f} B at {sp:.2f} dB")
+            rows.append(
+                {
+                    "quality": q,
+                    "tiled_bytes_per_digit": len(blob) / len(digits),
+                    "tiled_psnr": p,
+                    "tiled_ssim": s,
+                    "file_bytes_per_digit": float(np.mean([len(b) for b in singles])),
+                    "file_psnr": sp,
+                    "file_ssim": ss,
+                }
+            )
+            log(
+                f"{fmt} q{q}: tiled {rows[-1]['tiled_bytes_per_digit']:.1f} "
+                f"B at {p:.2f} dB; one file per digit "
+                f"{rows[-1]['file_bytes_per_digit']:.1f} B at {sp:.2f} dB"
+            )
         out[fmt] = rows
     return out
 
 
 def bytes_at(rows: list[dict], target: float, kind: str) -> float | None:
-    """A codec's bytes per digit at PSNR `target`: linear in log-bytes between the bracketing qualities."""
+    """A codec's bytes per digit at PSNR `target`: linear in log-bytes between the bracketing
+    qualities."""
     pts = sorted((r[f"{kind}_psnr"], r[f"{kind}_bytes_per_digit"]) for r in rows)
     for (p0, b0), (p1, b1) in zip(pts, pts[1:]):
         if p0 <= target <= p1 and p1 > p0:
@@ -130,21 +150,36 @@ def ours(run: Path, digits: np.ndarray, per_file_n: int, log) -> dict:
     assert torch.equal(decoded, model.decode(codes)), "the round trip must be exact"
     dec8 = (decoded.clamp(0, 1) * 255).round().to(torch.uint8)[:, 0].numpy()
     p, s = quality(digits, dec8)
-    singles = [len(codec.compress_codes(model, codes[i:i + 1])) for i in range(per_file_n)]
+    singles = [len(codec.compress_codes(model, codes[i : i + 1])) for i in range(per_file_n)]
     sp, ss = quality(digits[:per_file_n], dec8[:per_file_n])
-    res = {"run": str(run), "bytes_per_digit": len(blob) / len(digits), "bits_per_digit": 8 * len(blob) / len(digits),
-           "cross_entropy_bits_per_digit": codec.cross_entropy_bits(model, codes), "psnr": p, "ssim": s,
-           "file_bytes_per_digit": float(np.mean(singles)), "file_psnr": sp, "file_ssim": ss,
-           "compress_images_per_s": len(digits) / t_enc, "decompress_images_per_s": len(digits) / t_dec,
-           "codebook_size": model.cfg.n_codes, "grid": list(model.grid), "_decoded": dec8}
-    log(f"ours {run}: {res['bytes_per_digit']:.1f} B per digit ({res['bits_per_digit']:.1f} bits; cross-entropy "
-        f"{res['cross_entropy_bits_per_digit']:.1f}) at {p:.2f} dB; one file per digit {res['file_bytes_per_digit']:.1f} B")
+    res = {
+        "run": str(run),
+        "bytes_per_digit": len(blob) / len(digits),
+        "bits_per_digit": 8 * len(blob) / len(digits),
+        "cross_entropy_bits_per_digit": codec.cross_entropy_bits(model, codes),
+        "psnr": p,
+        "ssim": s,
+        "file_bytes_per_digit": float(np.mean(singles)),
+        "file_psnr": sp,
+        "file_ssim": ss,
+        "compress_images_per_s": len(digits) / t_enc,
+        "decompress_images_per_s": len(digits) / t_dec,
+        "codebook_size": model.cfg.n_codes,
+        "grid": list(model.grid),
+        "_decoded": dec8,
+    }
+    log(
+        f"ours {run}: {res['bytes_per_digit']:.1f} B per digit "
+        f"({res['bits_per_digit']:.1f} bits; cross-entropy "
+        f"{res['cross_entropy_bits_per_digit']:.1f}) at {p:.2f} dB; one file "
+        f"per digit {res['file_bytes_per_digit']:.1f} B"
+    )
     return res
 
 
 def picture(path: Path, digits: np.ndarray, points: list[dict], table: dict) -> None:
-    """Row 1 the originals; then each operating point, and each classical codec (tiled) at the quality
-    whose size is nearest to the first operating point's."""
+    """Row 1 the originals; then each operating point, and each classical codec (tiled) at the
+    quality whose size is nearest to the first operating point's."""
     n, rows = 12, [digits[:12]]
     target = points[0]["bytes_per_digit"]
     for pt in points:
@@ -159,16 +194,31 @@ def picture(path: Path, digits: np.ndarray, points: list[dict], table: dict) -> 
 
 def rd_plot(path: Path, points: list[dict], table: dict) -> None:
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    for ax, kind, title in ((axes[0], "tiled", "one tiled image"), (axes[1], "file", "one file per digit")):
+    for ax, kind, title in (
+        (axes[0], "tiled", "one tiled image"),
+        (axes[1], "file", "one file per digit"),
+    ):
         for fmt, rows in table.items():
-            ax.plot([r[f"{kind}_bytes_per_digit"] for r in rows], [r[f"{kind}_psnr"] for r in rows], "o-", ms=3, label=fmt)
+            ax.plot(
+                [r[f"{kind}_bytes_per_digit"] for r in rows],
+                [r[f"{kind}_psnr"] for r in rows],
+                "o-",
+                ms=3,
+                label=fmt,
+            )
         key = "bytes_per_digit" if kind == "tiled" else "file_bytes_per_digit"
-        ax.plot([p[key] for p in points], [p["psnr" if kind == "tiled" else "file_psnr"] for p in points], "k*",
-                ms=12, label="latentzoo")
+        ax.plot(
+            [p[key] for p in points],
+            [p["psnr" if kind == "tiled" else "file_psnr"] for p in points],
+            "k*",
+            ms=12,
+            label="latentzoo",
+        )
         ax.set_xscale("log")
         ax.set_xlabel("bytes per digit")
         ax.set_ylabel("PSNR (dB)")
@@ -192,7 +242,7 @@ def main() -> int:
     log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
     torch.set_num_threads(min(2, torch.get_num_threads()))
     test = load_dataset("mnist").test
-    digits = test.images[:a.n, 0].numpy()
+    digits = test.images[: a.n, 0].numpy()
     t0 = time.time()
     points = [ours(r, digits, a.per_file_n, log) for r in a.runs]
     table = classical(digits, a.per_file_n, log)
@@ -207,37 +257,82 @@ def main() -> int:
     out = ROOT / "benchmarks" / "results"
     picture(out / f"{a.name}-digits.png", digits, points, table)
     rd_plot(out / f"{a.name}-rd.png", points, table)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    info = {"n": a.n, "per_file_n": a.per_file_n, "machine": platform.processor() or platform.machine(),
-            "torch": torch.__version__, "pillow": Image.__version__, "commit": commit, "seconds": round(time.time() - t0, 1),
-            "command": "python benchmarks/codec.py " + " ".join(map(str, a.runs)) + f" --n {a.n} --per-file-n {a.per_file_n}"}
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    info = {
+        "n": a.n,
+        "per_file_n": a.per_file_n,
+        "machine": platform.processor() or platform.machine(),
+        "torch": torch.__version__,
+        "pillow": Image.__version__,
+        "commit": commit,
+        "seconds": round(time.time() - t0, 1),
+        "command": "python benchmarks/codec.py "
+        + " ".join(map(str, a.runs))
+        + f" --n {a.n} --per-file-n {a.per_file_n}",
+    }
     for p in points:
         p.pop("_decoded")
     write_json(out / f"{a.name}.json", {"info": info, "ours": points, "classical": table})
-    lines = [f"# Codec: latentzoo against the classical codecs ({a.n:,} MNIST test digits)", "",
-             f"`{info['command']}` (commit {commit}, torch {info['torch']}, Pillow {info['pillow']}, "
-             f"{info['seconds']} s). Bytes per digit include every header; PSNR is the mean per-digit PSNR.", "",
-             "| operating point | bytes/digit | bits/digit (prior's cross-entropy) | PSNR | SSIM | best classical at that PSNR, tiled | "
-             "times smaller | one file per digit: ours | best classical | times smaller | compress / decompress (img/s) |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"# Codec: latentzoo against the classical codecs ({a.n:,} MNIST test digits)",
+        "",
+        f"`{info['command']}` (commit {commit}, torch {info['torch']}, Pillow {info['pillow']}, "
+        f"{info['seconds']} s). Bytes per digit include every "
+        "header; PSNR is the mean per-digit PSNR.",
+        "",
+        "| operating point | bytes/digit | bits/digit (prior's cross-entropy) | "
+        "PSNR | SSIM | best classical at that PSNR, tiled | "
+        "times smaller | one file per digit: ours | best classical | "
+        "times smaller | compress / decompress (img/s) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for p in points:
         tb, fb = p["tiled_best_classical"], p["file_best_classical"]
-        lines.append(f"| {Path(p['run']).name} | {p['bytes_per_digit']:.1f} | {p['bits_per_digit']:.1f} "
-                     f"({p['cross_entropy_bits_per_digit']:.1f}) | {p['psnr']:.2f} | {p['ssim']:.4f} | "
-                     + (f"{tb} {p['tiled_classical_at_our_psnr'][tb]:.1f} B | {p['tiled_times_smaller']:.2f} |" if tb else "none reaches it | |")
-                     + f" {p['file_bytes_per_digit']:.1f} B at {p['file_psnr']:.2f} dB | "
-                     + (f"{fb} {p['file_classical_at_our_psnr'][fb]:.1f} B | {p['file_times_smaller']:.2f} |" if fb else "none reaches it | |")
-                     + f" {p['compress_images_per_s']:.0f} / {p['decompress_images_per_s']:.0f} |")
-    lines += ["", "Classical codecs (tiled: one image of all digits; file: each digit alone):", "",
-              "| codec | quality | tiled B/digit | tiled PSNR | file B/digit | file PSNR |", "|---|---|---|---|---|---|"]
+        lines.append(
+            f"| {Path(p['run']).name} | {p['bytes_per_digit']:.1f} | {p['bits_per_digit']:.1f} "
+            f"({p['cross_entropy_bits_per_digit']:.1f}) | {p['psnr']:.2f} | {p['ssim']:.4f} | "
+            + (
+                f"{tb} {p['tiled_classical_at_our_psnr'][tb]:.1f} B | "
+                f"{p['tiled_times_smaller']:.2f} |"
+                if tb
+                else "none reaches it | |"
+            )
+            + f" {p['file_bytes_per_digit']:.1f} B at {p['file_psnr']:.2f} dB | "
+            + (
+                f"{fb} {p['file_classical_at_our_psnr'][fb]:.1f} B | "
+                f"{p['file_times_smaller']:.2f} |"
+                if fb
+                else "none reaches it | |"
+            )
+            + f" {p['compress_images_per_s']:.0f} / {p['decompress_images_per_s']:.0f} |"
+        )
+    lines += [
+        "",
+        "Classical codecs (tiled: one image of all digits; file: each digit alone):",
+        "",
+        "| codec | quality | tiled B/digit | tiled PSNR | file B/digit | file PSNR |",
+        "|---|---|---|---|---|---|",
+    ]
     for fmt, rows in table.items():
         for r in rows:
-            lines.append(f"| {fmt} | {r['quality']} | {r['tiled_bytes_per_digit']:.1f} | {r['tiled_psnr']:.2f} | "
-                         f"{r['file_bytes_per_digit']:.1f} | {r['file_psnr']:.2f} |")
-    lines += ["", f"![rate-distortion]({a.name}-rd.png)", "",
-              "The first 12 test digits: the originals, then each operating point, then "
-              + ", ".join(table) + " (tiled) at the quality whose size is nearest the first operating point's:", "",
-              f"![digits]({a.name}-digits.png)", ""]
+            lines.append(
+                f"| {fmt} | {r['quality']} | "
+                f"{r['tiled_bytes_per_digit']:.1f} | {r['tiled_psnr']:.2f} | "
+                f"{r['file_bytes_per_digit']:.1f} | {r['file_psnr']:.2f} |"
+            )
+    lines += [
+        "",
+        f"![rate-distortion]({a.name}-rd.png)",
+        "",
+        "The first 12 test digits: the originals, then each operating point, then "
+        + ", ".join(table)
+        + " (tiled) at the quality whose size is nearest the first operating point's:",
+        "",
+        f"![digits]({a.name}-digits.png)",
+        "",
+    ]
     atomic_write(out / f"{a.name}.md", "\n".join(lines))
     log(f"wrote {out / (a.name + '.json')} and {a.name}.md")
     return 0

@@ -1,15 +1,18 @@
-"""Benchmark: denoising autoencoders on corruptions they never saw, against the input and classical filters.
+"""Benchmark: denoising autoencoders on corruptions they never saw, against the input and classical
+filters.
 
-    python benchmarks/denoise_unseen.py [--variants NAME=OPTIONS;...] [--n 2000] [--name denoise-unseen]
+    python benchmarks/denoise_unseen.py [--variants NAME=OPTIONS;...] [--n 2000] [--name
+    denoise-unseen]
 
 Each variant is a DAE trained with `latentzoo train dae` and the given options (default: the DAE's
 old default, gaussian:0.5 with a 32-d latent; its mixture of the three training noises at several
-strengths with a 32-d latent; the DAE's defaults, that mixture with a 128-d latent), into benchmarks/runs/denoise/NAME (reused when it already holds that finished run). Each is
+strengths with a 32-d latent; the DAE's defaults, that mixture with a 128-d latent), into
+benchmarks/runs/denoise/NAME (reused when it already holds that finished run). Each is
 run on the first N test digits under the corruptions of latentzoo.eval.corruptions, none of them a
-training kind or strength, and under the old default's training kinds (SEEN, for reference); beside it the corrupted input itself,
-a 3x3 median filter and a Gaussian blur (sigma 1 pixel). PSNR is the mean per-image PSNR against the
-clean digits, in dB. Written to benchmarks/results/NAME.json and NAME.md.
-"""
+training kind or strength, and under the old default's training kinds (SEEN, for reference); beside
+it the corrupted input itself, a 3x3 median filter and a Gaussian blur (sigma 1 pixel). PSNR is the
+mean per-image PSNR against the clean digits, in dB. Written to benchmarks/results/NAME.json and
+NAME.md."""
 
 from __future__ import annotations
 
@@ -33,8 +36,10 @@ from latentzoo.noise import corrupt  # noqa: E402
 from latentzoo.runs import METRICS, load, read_config  # noqa: E402
 from latentzoo.training import train  # noqa: E402
 
-VARIANTS = (f"gaussian-0.5=noise=gaussian:0.5,latent_dim=32;mixture-latent32=noise={DAE_NOISE},latent_dim=32;"
-            "default=")  # the DAE's defaults before and after this study, and the step between them
+VARIANTS = (
+    f"gaussian-0.5=noise=gaussian:0.5,latent_dim=32;mixture-latent32=noise={DAE_NOISE},latent_dim=32;"
+    "default="
+)  # the DAE's defaults before and after this study, and the step between them
 SEEN = ("gaussian:0.5", "mask:0.5", "salt_pepper:0.2")
 CLEAN = "clean (the ceiling)"
 
@@ -62,42 +67,87 @@ def main() -> int:
     torch.set_num_threads(min(2, torch.get_num_threads()))
     t0 = time.time()
     variants = dict(v.split("=", 1) for v in a.variants.split(";"))
-    runs = {name: variant_run(name, opts, ROOT / "benchmarks" / "runs" / "denoise", log) for name, opts in variants.items()}
+    runs = {
+        name: variant_run(name, opts, ROOT / "benchmarks" / "runs" / "denoise", log)
+        for name, opts in variants.items()
+    }
     models = {name: load(run) for name, run in runs.items()}
     trained = {name: read_json(run / METRICS)["train_seconds"] for name, run in runs.items()}
     x, _ = load_dataset("mnist").test.tensors(slice(0, a.n))
     g = torch.Generator().manual_seed(0)
-    cases = {CLEAN: x, **{f"{s} (seen by default)": corrupt(x, s, g) for s in SEEN}, **unseen_corruptions(x, g)}
+    cases = {
+        CLEAN: x,
+        **{f"{s} (seen by default)": corrupt(x, s, g) for s in SEEN},
+        **unseen_corruptions(x, g),
+    }
     table = {}
     for case, noisy in cases.items():
         noisy = noisy.clamp(0, 1)
-        row = {"input": float(psnr(x, noisy).mean()),
-               "median 3x3": float(psnr(x, classical_denoise(noisy, "median")).mean()),
-               "blur": float(psnr(x, classical_denoise(noisy, "gaussian")).mean())}
-        row.update({name: float(psnr(x, reconstruct(m, noisy)).mean()) for name, m in models.items()})
+        row = {
+            "input": float(psnr(x, noisy).mean()),
+            "median 3x3": float(psnr(x, classical_denoise(noisy, "median")).mean()),
+            "blur": float(psnr(x, classical_denoise(noisy, "gaussian")).mean()),
+        }
+        row.update(
+            {name: float(psnr(x, reconstruct(m, noisy)).mean()) for name, m in models.items()}
+        )
         table[case] = row
         log(f"{case}: " + ", ".join(f"{k} {v:.2f}" for k, v in row.items()))
     unseen_rows = [r for c, r in table.items() if c != CLEAN and "seen by default" not in c]
-    verdict = {name: all(r[name] > max(r["input"], r["median 3x3"], r["blur"]) for r in unseen_rows) for name in models}
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    command = f"python benchmarks/denoise_unseen.py --n {a.n}" + ("" if a.variants == VARIANTS else f" --variants '{a.variants}'")
+    verdict = {
+        name: all(r[name] > max(r["input"], r["median 3x3"], r["blur"]) for r in unseen_rows)
+        for name in models
+    }
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    command = f"python benchmarks/denoise_unseen.py --n {a.n}" + (
+        "" if a.variants == VARIANTS else f" --variants '{a.variants}'"
+    )
     out = ROOT / "benchmarks" / "results"
-    write_json(out / f"{a.name}.json", {"command": command, "commit": commit, "n": a.n, "variants": variants,
-                                        "seconds": round(time.time() - t0, 1), "psnr": table,
-                                        "beats_input_median_blur_on_every_unseen": verdict})
+    write_json(
+        out / f"{a.name}.json",
+        {
+            "command": command,
+            "commit": commit,
+            "n": a.n,
+            "variants": variants,
+            "seconds": round(time.time() - t0, 1),
+            "psnr": table,
+            "beats_input_median_blur_on_every_unseen": verdict,
+        },
+    )
     cols = ["input", "median 3x3", "blur", *models]
-    lines = [f"# Denoising corruptions the DAEs never saw ({a.n:,} MNIST test digits, PSNR in dB)", "",
-             f"`{command}` (commit {commit}, {round(time.time() - t0)} s, reused runs' training not counted). Variants "
-             f"(options of `latentzoo train dae`, each run's training seconds from its metrics.json): "
-             + "; ".join(f"{k}: `{v or 'defaults'}` ({trained[k]:.0f} s)" for k, v in variants.items()) + ".", "",
-             "| corruption | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
+    lines = [
+        f"# Denoising corruptions the DAEs never saw ({a.n:,} MNIST test digits, PSNR in dB)",
+        "",
+        f"`{command}` (commit {commit}, {round(time.time() - t0)} s, "
+        "reused runs' training not counted). Variants "
+        f"(options of `latentzoo train dae`, each run's training seconds from its metrics.json): "
+        + "; ".join(f"{k}: `{v or 'defaults'}` ({trained[k]:.0f} s)" for k, v in variants.items())
+        + ".",
+        "",
+        "| corruption | " + " | ".join(cols) + " |",
+        "|---" * (len(cols) + 1) + "|",
+    ]
     for case, row in table.items():
-        shown = {c: v for c, v in row.items() if not (c == "input" and case == CLEAN)}  # a clean input is no rival
+        # a clean input is no rival
+        shown = {c: v for c, v in row.items() if not (c == "input" and case == CLEAN)}
         best = max(shown, key=shown.get)
-        lines.append(f"| {case} | " + " | ".join("-" if c not in shown else f"**{row[c]:.2f}**" if c == best
-                                                 else f"{row[c]:.2f}" for c in cols) + " |")
-    lines += ["", "Better than the input, the median filter and the blur on every unseen corruption: "
-              + ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in verdict.items()) + "."]
+        lines.append(
+            f"| {case} | "
+            + " | ".join(
+                "-" if c not in shown else f"**{row[c]:.2f}**" if c == best else f"{row[c]:.2f}"
+                for c in cols
+            )
+            + " |"
+        )
+    lines += [
+        "",
+        "Better than the input, the median filter and the blur on every unseen corruption: "
+        + ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in verdict.items())
+        + ".",
+    ]
     atomic_write(out / f"{a.name}.md", "\n".join(lines) + "\n")
     log("\n".join(lines))
     return 0

@@ -1,13 +1,13 @@
-"""Check that a change leaves training unchanged: train every model variant of the test suite briefly,
-and the code prior of each VQ-VAE, and record a hash of the weights and the test metrics.
+"""Check that a change leaves training unchanged: train every model variant of the test suite
+briefly, and the code prior of each VQ-VAE, and record a hash of the weights and the test metrics.
 
-    python benchmarks/fingerprint.py OUT.json      # once before a change, once after; compare the files
+    python benchmarks/fingerprint.py OUT.json   # before a change and after; compare the files
 
-Each variant (tests/conftest.py KINDS) trains for one epoch at batch 64 on the first 512 MNIST training
-images (validation 256, test 256), seed 0; each VQ-VAE's prior then trains for one epoch at its
-defaults. The JSON maps each variant to the first 16 hex digits of a SHA-256 over its kept weights
-(and its prior's), to its metrics.json without the wall time, and to the prior's metrics likewise.
-"""
+Each variant (tests/conftest.py KINDS) trains for one epoch at batch 64 on the first 512 MNIST
+training images (validation 256, test 256), seed 0; each VQ-VAE's prior then trains for one epoch at
+its defaults. The JSON maps each variant to the first 16 hex digits of a SHA-256 over its kept
+weights (and its prior's), to its metrics.json without the wall time, and to the prior's metrics
+likewise."""
 
 from __future__ import annotations
 
@@ -56,8 +56,12 @@ def main() -> int:
         print(__doc__.split("\n\n")[1], file=sys.stderr)
         return 2
     s = load_dataset("mnist")
-    small = Splits("mnist", s.train.subset(slice(0, 512)), s.val.subset(slice(0, 256)),
-                   s.test.subset(slice(0, 256)))
+    small = Splits(
+        "mnist",
+        s.train.subset(slice(0, 512)),
+        s.val.subset(slice(0, 256)),
+        s.test.subset(slice(0, 256)),
+    )
     out = {}
     for name in KINDS:
         with tempfile.TemporaryDirectory() as tmp:

@@ -32,28 +32,45 @@ RESULTS = ROOT / "benchmarks" / "results" / "likelihood"
 
 
 def describe(cfg) -> str:
-    net = (f"mlp 784-{cfg.hidden}-{cfg.hidden2 or cfg.hidden // 2}-{cfg.latent_dim}" if cfg.backbone == "mlp" else
-           f"conv, {cfg.channels} channels, {cfg.res_blocks} residual block(s), latent {cfg.latent_dim}")
+    net = (
+        f"mlp 784-{cfg.hidden}-{cfg.hidden2 or cfg.hidden // 2}-{cfg.latent_dim}"
+        if cfg.backbone == "mlp"
+        else f"conv, {cfg.channels} channels, {cfg.res_blocks} "
+        f"residual block(s), latent {cfg.latent_dim}"
+    )
     kind = f"IWAE k={cfg.iw_samples}" if cfg.iw_samples > 1 else "VAE"
     return f"{kind}, {net} ({cfg.act}), batch {cfg.batch_size}, {cfg.epochs} epochs"
 
 
 def report(rows: dict) -> str:
-    L = ["# Likelihood on dynamically binarized MNIST (nats per image, lower is better)", "",
-         "Written by `python benchmarks/likelihood.py RUN ...`. IS-NLL with k importance samples and the negative "
-         "ELBO, on the test images named; our runs and their training time on this machine, then the "
-         "published figures.", "",
-         "| model | IS-NLL | negative ELBO | protocol | training |", "|---|---|---|---|---|"]
+    L = [
+        "# Likelihood on dynamically binarized MNIST (nats per image, lower is better)",
+        "",
+        "Written by `python benchmarks/likelihood.py RUN ...`. IS-NLL "
+        "with k importance samples and the negative "
+        "ELBO, on the test images named; our runs and their "
+        "training time on this machine, then the "
+        "published figures.",
+        "",
+        "| model | IS-NLL | negative ELBO | protocol | training |",
+        "|---|---|---|---|---|",
+    ]
     notes = []
     for name, r in rows.items():
         mark = ""
         if r.get("train_note"):
             notes.append(r["train_note"])
             mark = "*" * len(notes)
-        L.append(f"| {r['model']} (`{name}`) | {r['nll']:.2f} | {r['neg_elbo']:.2f} | k={r['k']}, "
-                 f"{r['n_images']:,} test images | {r['train_seconds'] / 60:.0f} min{mark} |")
-    L += [f"| {name} | {v} | | {proto} | 3,280 epochs |" if "Burda" in name else f"| {name} | {v} | | {proto} | |"
-          for name, v, proto in ANCHORS["nll"]]
+        L.append(
+            f"| {r['model']} (`{name}`) | {r['nll']:.2f} | {r['neg_elbo']:.2f} | k={r['k']}, "
+            f"{r['n_images']:,} test images | {r['train_seconds'] / 60:.0f} min{mark} |"
+        )
+    L += [
+        f"| {name} | {v} | | {proto} | 3,280 epochs |"
+        if "Burda" in name
+        else f"| {name} | {v} | | {proto} | |"
+        for name, v, proto in ANCHORS["nll"]
+    ]
     L += [""] * bool(notes) + [f"{'*' * (i + 1)} {n}" for i, n in enumerate(notes)]
     return "\n".join(L) + "\n"
 
@@ -62,7 +79,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("runs", nargs="+", type=Path)
     ap.add_argument("--k", type=int, default=5000)
-    ap.add_argument("--images", type=int, default=None, help="the first N test images (default all)")
+    ap.add_argument(
+        "--images", type=int, default=None, help="the first N test images (default all)"
+    )
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -77,7 +96,10 @@ def main() -> int:
         rows[run.name] = row
         write_json(path, rows)
         atomic_write(RESULTS.with_suffix(".md"), report(rows))
-        print(f"{run.name}: IS-NLL {res['nll']:.2f}, negative ELBO {res['neg_elbo']:.2f} (k={a.k}, {res['n_images']} images)")
+        print(
+            f"{run.name}: IS-NLL {res['nll']:.2f}, negative ELBO "
+            f"{res['neg_elbo']:.2f} (k={a.k}, {res['n_images']} images)"
+        )
     return 0
 
 

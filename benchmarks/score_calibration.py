@@ -3,11 +3,11 @@
     python benchmarks/score_calibration.py [--epochs 3] [--name score-calibration]
 
 scikit-learn's 1,797 digits (28x28, latentzoo.examples) as the user's own data: 20% carved off as
-held-out test images, 30% of the rest for validation (which sets the threshold), the rest to train an
-MLP AE and an MLP VAE. For each false-positive rate asked for, the share of the held-out digits
+held-out test images, 30% of the rest for validation (which sets the threshold), the rest to train
+an MLP AE and an MLP VAE. For each false-positive rate asked for, the share of the held-out digits
 flagged (it should be about that rate) and the share of 500 foreign images flagged (32x32 tiles of
-scikit-learn's two photographs, converted to 28x28 grey). Writes benchmarks/results/NAME.json and .md.
-"""
+scikit-learn's two photographs, converted to 28x28 grey). Writes benchmarks/results/NAME.json and
+.md."""
 
 from __future__ import annotations
 
@@ -46,26 +46,59 @@ def main() -> int:
         x, y = examples.digits_28()
         np.savez(Path(tmp) / "digits.npz", images=x, labels=y)
         for kind in ("ae", "vae"):
-            cfg = make_config(kind, backbone="mlp", data=str(Path(tmp) / "digits.npz"), epochs=a.epochs, batch_size=32,
-                              val_fraction=0.3, test_fraction=0.2)
+            cfg = make_config(
+                kind,
+                backbone="mlp",
+                data=str(Path(tmp) / "digits.npz"),
+                epochs=a.epochs,
+                batch_size=32,
+                val_fraction=0.3,
+                test_fraction=0.2,
+            )
             model = load(train(cfg, Path(tmp) / kind, progress=False, log=lambda m: None))
             splits = run_data(model.cfg)
             held, _ = splits.test.tensors()
             for rate in RATES:
                 t = jobs.calibrate(model, splits.val, rate)
-                rows.append({"model": f"{kind} (mlp)", "fpr": rate, "n_val": len(splits.val), "n_held_out": len(held),
-                             "held_out_flagged": float(jobs.flag(jobs.anomaly_scores(model, held), t).double().mean()),
-                             "foreign_flagged": float(jobs.flag(jobs.anomaly_scores(model, foreign), t).double().mean()),
-                             "threshold": t})
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+                rows.append(
+                    {
+                        "model": f"{kind} (mlp)",
+                        "fpr": rate,
+                        "n_val": len(splits.val),
+                        "n_held_out": len(held),
+                        "held_out_flagged": float(
+                            jobs.flag(jobs.anomaly_scores(model, held), t).double().mean()
+                        ),
+                        "foreign_flagged": float(
+                            jobs.flag(jobs.anomaly_scores(model, foreign), t).double().mean()
+                        ),
+                        "threshold": t,
+                    }
+                )
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
     command = f"python benchmarks/score_calibration.py --epochs {a.epochs}"
     out = ROOT / "benchmarks" / "results"
-    write_json(out / f"{a.name}.json", {"command": command, "commit": commit, "torch": torch.__version__, "rows": rows})
-    lines = [f"# Score calibration on your own data (commit {commit})", "", f"`{command}`", "",
-             "| model | asked false-positive rate | validation images | held-out digits flagged | foreign images flagged |",
-             "|---|---|---|---|---|"]
-    lines += [f"| {r['model']} | {r['fpr']:g} | {r['n_val']} | {r['held_out_flagged']:.3f} of {r['n_held_out']} | "
-              f"{r['foreign_flagged']:.3f} of 500 |" for r in rows]
+    write_json(
+        out / f"{a.name}.json",
+        {"command": command, "commit": commit, "torch": torch.__version__, "rows": rows},
+    )
+    lines = [
+        f"# Score calibration on your own data (commit {commit})",
+        "",
+        f"`{command}`",
+        "",
+        "| model | asked false-positive rate | validation images | "
+        "held-out digits flagged | foreign images flagged |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r['model']} | {r['fpr']:g} | {r['n_val']} | "
+        f"{r['held_out_flagged']:.3f} of {r['n_held_out']} | "
+        f"{r['foreign_flagged']:.3f} of 500 |"
+        for r in rows
+    ]
     atomic_write(out / f"{a.name}.md", "\n".join(lines) + "\n")
     print(f"wrote {out / (a.name + '.md')}", file=sys.stderr)
     return 0

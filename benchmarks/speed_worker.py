@@ -1,6 +1,8 @@
-"""One speed measurement in a fresh process (run by benchmarks/speed.py): a library trains a model kind.
+"""One speed measurement in a fresh process (run by benchmarks/speed.py): a library trains a model
+kind.
 
-    python benchmarks/speed_worker.py {latentzoo,pythae} {ae,vae,vqvae} --images N [--precision bf16] --out RESULT.json
+    python benchmarks/speed_worker.py {latentzoo,pythae} {ae,vae,vqvae} --images N [--precision
+    bf16] --out RESULT.json
 
 Both libraries train latentzoo's conv encoder and decoder of that kind (its defaults: latent size,
 channels, blocks), with the same batch size, Adam at a constant learning rate of 1e-3 (betas of the
@@ -11,11 +13,11 @@ peak resident memory of the process, the test MSE per pixel after the epoch, and
 FLOPs of one training step (torch.utils.flop_counter). `--precision bf16` (latentzoo only) trains
 under its bf16 autocast option.
 
-`--defaults` (pythae only; run by benchmarks/time_to_quality.py) trains pythae's own defaults instead:
+`--defaults` (pythae only; run by benchmarks/time_to_quality.py) trains pythae's own defaults
+instead:
 the model built from its config with only the input shape given (latent size 10, its MLP encoder and
 decoder of one 512-unit layer, K = 512 for the VQ-VAE) and its BaseTrainer's defaults (Adam at 1e-4,
-batch 64, `--epochs`, 100 by default) on all the training images.
-"""
+batch 64, `--epochs`, 100 by default) on all the training images."""
 
 from __future__ import annotations
 
@@ -69,8 +71,13 @@ def run_latentzoo(kind: str, splits: Splits, precision: str) -> dict:
     x, y = splits.train.tensors(slice(0, cfg.batch_size))
     with FlopCounterMode(display=False) as counter:
         model(x, y).loss.backward()
-    return {"seconds": seconds, "test_mse_per_pixel": mse, "batch_size": cfg.batch_size,
-            "flops_per_step": counter.get_total_flops(), "precision": precision}
+    return {
+        "seconds": seconds,
+        "test_mse_per_pixel": mse,
+        "batch_size": cfg.batch_size,
+        "flops_per_step": counter.get_total_flops(),
+        "precision": precision,
+    }
 
 
 def run_pythae(kind: str, splits: Splits, precision: str) -> dict:
@@ -80,7 +87,13 @@ def run_pythae(kind: str, splits: Splits, precision: str) -> dict:
 
     cfg = config(kind)
     shape = (1, 28, 28)
-    vector = dict(backbone="conv", hidden=cfg.hidden, hidden2=cfg.hidden // 2, **image_args(cfg), **backbone_args(cfg))
+    vector = dict(
+        backbone="conv",
+        hidden=cfg.hidden,
+        hidden2=cfg.hidden // 2,
+        **image_args(cfg),
+        **backbone_args(cfg),
+    )
 
     class Encoder(BaseEncoder):
         def __init__(self):
@@ -88,7 +101,9 @@ def run_pythae(kind: str, splits: Splits, precision: str) -> dict:
             if kind == "vqvae":
                 self.net = GridEncoder(out_dim=cfg.latent_dim, in_channels=1, **backbone_args(cfg))
             else:
-                self.net = VectorEncoder(out_dim=cfg.latent_dim * (2 if kind == "vae" else 1), in_channels=1, **vector)
+                self.net = VectorEncoder(
+                    out_dim=cfg.latent_dim * (2 if kind == "vae" else 1), in_channels=1, **vector
+                )
 
         def forward(self, x):
             h = self.net(x)
@@ -100,31 +115,62 @@ def run_pythae(kind: str, splits: Splits, precision: str) -> dict:
     class Decoder(BaseDecoder):
         def __init__(self):
             super().__init__()
-            self.net = GridDecoder(in_dim=cfg.latent_dim, out_channels=1, **backbone_args(cfg)) if kind == "vqvae" \
+            self.net = (
+                GridDecoder(in_dim=cfg.latent_dim, out_channels=1, **backbone_args(cfg))
+                if kind == "vqvae"
                 else VectorDecoder(in_dim=cfg.latent_dim, out_channels=1, **vector)
+            )
 
         def forward(self, z):
             out = self.net(z)
-            return ModelOutput(reconstruction=torch.sigmoid(out) if kind == "vae" else out)  # pythae's bce takes p
+            # pythae's bce takes p
+            return ModelOutput(reconstruction=torch.sigmoid(out) if kind == "vae" else out)
 
     if kind == "ae":
-        model = AE(AEConfig(input_dim=shape, latent_dim=cfg.latent_dim), encoder=Encoder(), decoder=Decoder())
+        model = AE(
+            AEConfig(input_dim=shape, latent_dim=cfg.latent_dim),
+            encoder=Encoder(),
+            decoder=Decoder(),
+        )
     elif kind == "vae":
-        model = VAE(VAEConfig(input_dim=shape, latent_dim=cfg.latent_dim, reconstruction_loss="bce"),
-                    encoder=Encoder(), decoder=Decoder())
+        model = VAE(
+            VAEConfig(input_dim=shape, latent_dim=cfg.latent_dim, reconstruction_loss="bce"),
+            encoder=Encoder(),
+            decoder=Decoder(),
+        )
     else:
-        model = VQVAE(VQVAEConfig(input_dim=shape, latent_dim=cfg.latent_dim, num_embeddings=cfg.codebook_size,
-                                  commitment_loss_factor=cfg.beta, use_ema=True), encoder=Encoder(), decoder=Decoder())
-    seconds, _ = train_pythae(model, splits, num_epochs=1, learning_rate=LR, per_device_train_batch_size=cfg.batch_size,
-                              per_device_eval_batch_size=500, optimizer_cls="Adam",
-                              optimizer_params={"betas": (0.9, cfg.adam_beta2)})
-    return {"seconds": seconds, "test_mse_per_pixel": test_mse(lambda x: model({"data": x}).recon_x, splits.test),
-            "batch_size": cfg.batch_size}
+        model = VQVAE(
+            VQVAEConfig(
+                input_dim=shape,
+                latent_dim=cfg.latent_dim,
+                num_embeddings=cfg.codebook_size,
+                commitment_loss_factor=cfg.beta,
+                use_ema=True,
+            ),
+            encoder=Encoder(),
+            decoder=Decoder(),
+        )
+    seconds, _ = train_pythae(
+        model,
+        splits,
+        num_epochs=1,
+        learning_rate=LR,
+        per_device_train_batch_size=cfg.batch_size,
+        per_device_eval_batch_size=500,
+        optimizer_cls="Adam",
+        optimizer_params={"betas": (0.9, cfg.adam_beta2)},
+    )
+    return {
+        "seconds": seconds,
+        "test_mse_per_pixel": test_mse(lambda x: model({"data": x}).recon_x, splits.test),
+        "batch_size": cfg.batch_size,
+    }
 
 
 def train_pythae(model, splits: Splits, **options) -> tuple[float, object]:
-    """Train a pythae model with its BaseTrainer (config `options`, the rest its defaults) on the training
-    images, evaluated on the validation images; (wall seconds of trainer.train(), the trainer config)."""
+    """Train a pythae model with its BaseTrainer (config `options`, the rest its defaults) on the
+    training images, evaluated on the validation images; (wall seconds of trainer.train(), the
+    trainer config)."""
     from pythae.data.datasets import BaseDataset
     from pythae.trainers import BaseTrainer, BaseTrainerConfig
 
@@ -132,8 +178,12 @@ def train_pythae(model, splits: Splits, **options) -> tuple[float, object]:
     val_x, _ = splits.val.tensors()
     with tempfile.TemporaryDirectory() as tmp:
         tcfg = BaseTrainerConfig(output_dir=tmp, no_cuda=True, **options)
-        trainer = BaseTrainer(model=model, train_dataset=BaseDataset(train_x, torch.zeros(len(train_x))),
-                              eval_dataset=BaseDataset(val_x, torch.zeros(len(val_x))), training_config=tcfg)
+        trainer = BaseTrainer(
+            model=model,
+            train_dataset=BaseDataset(train_x, torch.zeros(len(train_x))),
+            eval_dataset=BaseDataset(val_x, torch.zeros(len(val_x))),
+            training_config=tcfg,
+        )
         t0 = time.perf_counter()
         trainer.train()
         seconds = time.perf_counter() - t0
@@ -145,12 +195,20 @@ def run_pythae_defaults(kind: str, splits: Splits, epochs: int) -> dict:
     from pythae.models import AE, VAE, VQVAE, AEConfig, VAEConfig, VQVAEConfig
 
     shape = (1, 28, 28)
-    model = {"ae": lambda: AE(AEConfig(input_dim=shape)), "vae": lambda: VAE(VAEConfig(input_dim=shape)),
-             "vqvae": lambda: VQVAE(VQVAEConfig(input_dim=shape))}[kind]()
+    model = {
+        "ae": lambda: AE(AEConfig(input_dim=shape)),
+        "vae": lambda: VAE(VAEConfig(input_dim=shape)),
+        "vqvae": lambda: VQVAE(VQVAEConfig(input_dim=shape)),
+    }[kind]()
     seconds, tcfg = train_pythae(model, splits, num_epochs=epochs)
-    return {"seconds": seconds, "test_mse_per_pixel": test_mse(lambda x: model({"data": x}).recon_x, splits.test),
-            "batch_size": tcfg.per_device_train_batch_size, "epochs": epochs, "lr": tcfg.learning_rate,
-            "latent_dim": model.model_config.latent_dim}
+    return {
+        "seconds": seconds,
+        "test_mse_per_pixel": test_mse(lambda x: model({"data": x}).recon_x, splits.test),
+        "batch_size": tcfg.per_device_train_batch_size,
+        "epochs": epochs,
+        "lr": tcfg.learning_rate,
+        "latent_dim": model.model_config.latent_dim,
+    }
 
 
 def main() -> int:
@@ -159,7 +217,9 @@ def main() -> int:
     ap.add_argument("kind", choices=("ae", "vae", "vqvae"))
     ap.add_argument("--images", type=int, default=10000)
     ap.add_argument("--precision", choices=("fp32", "bf16"), default="fp32")
-    ap.add_argument("--defaults", action="store_true", help="pythae: its own default model and trainer")
+    ap.add_argument(
+        "--defaults", action="store_true", help="pythae: its own default model and trainer"
+    )
     ap.add_argument("--epochs", type=int, default=100, help="with --defaults")
     ap.add_argument("--out", type=Path, required=True)
     a = ap.parse_args()
@@ -167,17 +227,31 @@ def main() -> int:
         ap.error("pythae trains in fp32 only here")
     if a.defaults and a.library != "pythae":
         ap.error("--defaults is pythae's; benchmarks/time_to_quality.py trains latentzoo's")
-    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))  # speed.py: 2; time_to_quality.py: --threads
+    # speed.py: 2; time_to_quality.py: --threads
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))
     full = load_dataset("mnist")
     torch.manual_seed(0)
     if a.defaults:
         res = run_pythae_defaults(a.kind, full, a.epochs)
         a.images = len(full.train) * a.epochs
     else:
-        splits = Splits("mnist", full.train.subset(slice(0, a.images)), full.val.subset(slice(0, 1000)), full.test)
-        res = (run_latentzoo if a.library == "latentzoo" else run_pythae)(a.kind, splits, a.precision)
-    res.update(library=a.library, kind=a.kind, images=a.images, images_per_second=a.images / res["seconds"],
-               peak_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, torch=torch.__version__)
+        splits = Splits(
+            "mnist",
+            full.train.subset(slice(0, a.images)),
+            full.val.subset(slice(0, 1000)),
+            full.test,
+        )
+        res = (run_latentzoo if a.library == "latentzoo" else run_pythae)(
+            a.kind, splits, a.precision
+        )
+    res.update(
+        library=a.library,
+        kind=a.kind,
+        images=a.images,
+        images_per_second=a.images / res["seconds"],
+        peak_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        torch=torch.__version__,
+    )
     a.out.write_text(json.dumps(res, indent=1))
     return 0
 

@@ -42,8 +42,11 @@ def main() -> int:
     splits = run_data(model.cfg)
     clf, _ = get_classifier()
     k = clf.head.out_features
-    ways = {"no label": (None, 1.0), "labels, guidance 1": ("labels", 1.0),
-            f"labels, guidance {GUIDANCE:g}": ("labels", GUIDANCE)}
+    ways = {
+        "no label": (None, 1.0),
+        "labels, guidance 1": ("labels", 1.0),
+        f"labels, guidance {GUIDANCE:g}": ("labels", GUIDANCE),
+    }
     rows = {}
     for name, (labels, guidance) in ways.items():
         gen = torch.Generator().manual_seed(EVAL_SEED)
@@ -53,16 +56,29 @@ def main() -> int:
             y = torch.randint(0, k, (m,), generator=gen) if labels else None
             out.append(model.sample(m, y=y, generator=gen, guidance=guidance).cpu())
         samples = torch.cat(out)
-        rows[name] = {split: sample_quality(clf, samples, getattr(splits, split).tensors()[0], "mnist_fid")
-                      for split in ("val", "test")}
+        rows[name] = {
+            split: sample_quality(clf, samples, getattr(splits, split).tensors()[0], "mnist_fid")
+            for split in ("val", "test")
+        }
         print(name, {s: round(r["mnist_fid"], 2) for s, r in rows[name].items()}, flush=True)
-    L = [f"# Drawing digits when none is asked for: {a.run.name}, {a.n:,} samples each", "",
-         f"Written by `python benchmarks/unconditional_samples.py {a.run.name} --n {a.n}`. MNIST-FID and class "
-         "entropy (nats, low = confident) against the validation images (where the choice is made) and the test "
-         "images.", "", "| way | val MNIST-FID | val class entropy | test MNIST-FID | test class entropy |",
-         "|---|---|---|---|---|"]
-    L += [f"| {name} | {r['val']['mnist_fid']:.2f} | {r['val']['class_entropy']:.3f} | {r['test']['mnist_fid']:.2f} | "
-          f"{r['test']['class_entropy']:.3f} |" for name, r in rows.items()]
+    L = [
+        f"# Drawing digits when none is asked for: {a.run.name}, {a.n:,} samples each",
+        "",
+        "Written by `python benchmarks/unconditional_samples.py "
+        f"{a.run.name} --n {a.n}`. MNIST-FID and class "
+        "entropy (nats, low = confident) against the validation images "
+        "(where the choice is made) and the test "
+        "images.",
+        "",
+        "| way | val MNIST-FID | val class entropy | test MNIST-FID | test class entropy |",
+        "|---|---|---|---|---|",
+    ]
+    L += [
+        f"| {name} | {r['val']['mnist_fid']:.2f} | "
+        f"{r['val']['class_entropy']:.3f} | {r['test']['mnist_fid']:.2f} | "
+        f"{r['test']['class_entropy']:.3f} |"
+        for name, r in rows.items()
+    ]
     write_json(RESULTS.with_suffix(".json"), {"run": str(a.run), "n": a.n, "rows": rows})
     atomic_write(RESULTS.with_suffix(".md"), "\n".join(L) + "\n")
     print("\n".join(L))

@@ -19,7 +19,7 @@ enforces it, imports inside functions included):
     config                             the run config, defaults per model kind, file versions
     nn                                 torch building blocks with explicit arguments
     models                             the model kinds behind one interface; the code prior
-    codec                              a VQ-VAE and its prior as an image codec: container, entropy coding
+    codec                              a VQ-VAE and its prior as an image codec
     runs                               run folders and `load`
     loop                               the one training loop
     eval                               metrics, the MNIST classifier, evaluation
@@ -30,6 +30,7 @@ enforces it, imports inside functions included):
     cli, __main__                      the command line
 """
 
+from . import jobs
 from .config import Config, make_config
 from .data import load_dataset
 from .errors import LatentzooError
@@ -38,9 +39,27 @@ from .noise import corrupt, parse_noise
 from .runs import load
 from .sources import load_source
 from .training import train, train_prior
-from . import jobs
 from .version import __version__
 
-__all__ = ["Config", "make_config", "load_dataset", "load_source", "jobs", "LatentzooError", "AE", "DAE", "VAE", "CVAE", "VQVAE",
-           "VQVAEWithPrior", "ModelOutput", "build_model", "corrupt", "parse_noise", "load", "train", "train_prior",
-           "__version__"]
+__all__ = [
+    "Config",
+    "make_config",
+    "load_dataset",
+    "load_source",
+    "jobs",
+    "LatentzooError",
+    "AE",
+    "DAE",
+    "VAE",
+    "CVAE",
+    "VQVAE",
+    "VQVAEWithPrior",
+    "ModelOutput",
+    "build_model",
+    "corrupt",
+    "parse_noise",
+    "load",
+    "train",
+    "train_prior",
+    "__version__",
+]

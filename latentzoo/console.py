@@ -1,13 +1,12 @@
 """What a long job shows the user: one log function and one progress bar for every loop.
 
-On a terminal (or with progress=True) loops show a tqdm bar; otherwise they print one line per
-epoch through `log`, which by default writes to stderr.
-"""
+On a terminal (or with progress=True) loops show a tqdm bar; otherwise they print one line per epoch
+through `log`, which by default writes to stderr."""
 
 from __future__ import annotations
 
 import sys
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 Log = Callable[[str], None]
 
@@ -24,8 +23,11 @@ def use_progress_bar(progress: bool | None) -> bool:
     return sys.stderr.isatty() if progress is None else progress
 
 
-def progress_bar(iterable: Iterable, total: int | None = None, desc: str = "", progress: bool | None = None):
-    """`iterable` wrapped in a tqdm bar on a terminal (or when progress=True); unchanged otherwise."""
+def progress_bar(
+    iterable: Iterable, total: int | None = None, desc: str = "", progress: bool | None = None
+):
+    """`iterable` wrapped in a tqdm bar on a terminal (or when progress=True); unchanged
+    otherwise."""
     if not use_progress_bar(progress):
         return iterable
     from tqdm import tqdm

@@ -6,7 +6,8 @@ MNIST (LeCun, Cortes & Burges, 1998) comes as four IDX files. IDX: two zero byte
 MNIST is looked for in this order:
   1. an explicit `data_dir` argument (`--data-dir`),
   2. the environment variable `LATENTZOO_DATA`,
-  3. the cache folder (`$LATENTZOO_CACHE`, else `$XDG_CACHE_HOME/latentzoo`, else `~/.cache/latentzoo`),
+  3. the cache folder (`$LATENTZOO_CACHE`, else `$XDG_CACHE_HOME/latentzoo`, else
+  `~/.cache/latentzoo`),
   4. a download from the canonical mirrors into the cache, verified against the SHA-256 of the
      decompressed contents before it is used.
 A folder "holds MNIST" when the four files (gzip or plain) are in it or in its `mnist/` subfolder.
@@ -28,10 +29,10 @@ import struct
 import sys
 import urllib.request
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import torch
@@ -40,14 +41,26 @@ from .errors import DataError
 
 # name -> (file name, SHA-256 of the decompressed bytes, expected shape)
 MNIST_FILES = {
-    "train_images": ("train-images-idx3-ubyte.gz",
-                     "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db", (60000, 28, 28)),
-    "train_labels": ("train-labels-idx1-ubyte.gz",
-                     "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5", (60000,)),
-    "test_images": ("t10k-images-idx3-ubyte.gz",
-                    "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7", (10000, 28, 28)),
-    "test_labels": ("t10k-labels-idx1-ubyte.gz",
-                    "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2", (10000,)),
+    "train_images": (
+        "train-images-idx3-ubyte.gz",
+        "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+        (60000, 28, 28),
+    ),
+    "train_labels": (
+        "train-labels-idx1-ubyte.gz",
+        "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+        (60000,),
+    ),
+    "test_images": (
+        "t10k-images-idx3-ubyte.gz",
+        "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+        (10000, 28, 28),
+    ),
+    "test_labels": (
+        "t10k-labels-idx1-ubyte.gz",
+        "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+        (10000,),
+    ),
 }
 # The mirrors torchvision uses, in its order. LATENTZOO_MNIST_MIRRORS (comma-separated) overrides.
 MNIST_MIRRORS = (
@@ -56,11 +69,14 @@ MNIST_MIRRORS = (
 )
 DATASETS = ("mnist", "digits")
 VAL_SIZE = 5000  # MNIST validation split: the last 5,000 training images, fixed
-HOW_TO_GET = ("pass --data-dir DIR or set LATENTZOO_DATA to a folder holding the four MNIST IDX files, "
-              "or use --dataset digits (bundled, no download)")
+HOW_TO_GET = (
+    "pass --data-dir DIR or set LATENTZOO_DATA to a folder holding the four MNIST IDX files, "
+    "or use --dataset digits (bundled, no download)"
+)
 
 
 # ----------------------------------------------------------------------------- IDX format
+
 
 def read_bytes(path: Path) -> bytes:
     try:
@@ -80,10 +96,15 @@ def parse_idx(raw: bytes, name: str = "<bytes>") -> np.ndarray:
     if len(raw) < 4:
         raise DataError(f"{name}: not an IDX file (only {len(raw)} bytes)")
     if raw[0] != 0 or raw[1] != 0:
-        raise DataError(f"{name}: not an IDX file (magic number {raw[:4].hex()} does not start with 0000)")
+        raise DataError(
+            f"{name}: not an IDX file (magic number {raw[:4].hex()} does not start with 0000)"
+        )
     dtype, ndim = raw[2], raw[3]
     if dtype != 0x08:
-        raise DataError(f"{name}: IDX data type 0x{dtype:02x} is not supported (MNIST uses unsigned bytes, 0x08)")
+        raise DataError(
+            f"{name}: IDX data type 0x{dtype:02x} is not supported "
+            "(MNIST uses unsigned bytes, 0x08)"
+        )
     if not 1 <= ndim <= 4:
         raise DataError(f"{name}: IDX file claims {ndim} dimensions (expected 1 to 4)")
     header = 4 + 4 * ndim
@@ -93,9 +114,15 @@ def parse_idx(raw: bytes, name: str = "<bytes>") -> np.ndarray:
     expected = int(np.prod(dims))
     found = len(raw) - header
     if found < expected:
-        raise DataError(f"{name}: truncated IDX file: shape {dims} needs {expected} bytes of data, found {found}")
+        raise DataError(
+            f"{name}: truncated IDX file: shape {dims} needs "
+            f"{expected} bytes of data, found {found}"
+        )
     if found > expected:
-        raise DataError(f"{name}: IDX file has {found - expected} unexpected bytes after the data of shape {dims}")
+        raise DataError(
+            f"{name}: IDX file has {found - expected} unexpected "
+            f"bytes after the data of shape {dims}"
+        )
     return np.frombuffer(raw, dtype=np.uint8, offset=header, count=expected).reshape(dims)
 
 
@@ -107,11 +134,14 @@ def read_idx(path: str | os.PathLike, shape: tuple[int, ...] | None = None) -> n
     if shape is not None:
         kind = "an image file (N x 28 x 28)" if len(shape) == 3 else "a label file (N)"
         if arr.ndim != len(shape) or any(s and s != a for s, a in zip(shape, arr.shape)):
-            raise DataError(f"{path}: expected {kind} of shape {shape}, found shape {tuple(arr.shape)}")
+            raise DataError(
+                f"{path}: expected {kind} of shape {shape}, found shape {tuple(arr.shape)}"
+            )
     return arr
 
 
 # ----------------------------------------------------------------------------- finding MNIST
+
 
 def cache_dir() -> Path:
     if os.environ.get("LATENTZOO_CACHE"):
@@ -139,14 +169,19 @@ def find_mnist(data_dir: str | os.PathLike | None = None, download: bool = True)
     if data_dir is not None:
         paths = _mnist_paths(Path(data_dir))
         if paths is None:
-            raise DataError(f"no MNIST files in {data_dir} (looked for train-images-idx3-ubyte.gz and the "
-                            f"other three there and in its mnist/ subfolder)")
+            raise DataError(
+                f"no MNIST files in {data_dir} (looked for train-images-idx3-ubyte.gz and the "
+                f"other three there and in its mnist/ subfolder)"
+            )
         return paths
     env = os.environ.get("LATENTZOO_DATA")
     if env:
         paths = _mnist_paths(Path(env))
         if paths is None:
-            raise DataError(f"LATENTZOO_DATA={env} holds no MNIST files (looked there and in its mnist/ subfolder)")
+            raise DataError(
+                f"LATENTZOO_DATA={env} holds no MNIST files (looked "
+                "there and in its mnist/ subfolder)"
+            )
         return paths
     cached = cache_dir() / "mnist"
     paths = _mnist_paths(cached)
@@ -163,8 +198,12 @@ def mirrors() -> list[str]:
     return [u if u.endswith("/") else u + "/" for u in urls]
 
 
-def download_mnist(dest: str | os.PathLike, urls: list[str] | None = None, timeout: float = 30.0,
-                   quiet: bool = False) -> dict[str, Path]:
+def download_mnist(
+    dest: str | os.PathLike,
+    urls: list[str] | None = None,
+    timeout: float = 30.0,
+    quiet: bool = False,
+) -> dict[str, Path]:
     """Download the four files into `dest`, verifying the SHA-256 of each decompressed payload.
 
     A file is written (to a temporary name, then renamed) only after its hash matched. A mirror
@@ -185,7 +224,8 @@ def download_mnist(dest: str | os.PathLike, urls: list[str] | None = None, timeo
                     print(f"latentzoo: downloading {url}", file=sys.stderr)
                 with urllib.request.urlopen(url, timeout=timeout) as resp:
                     blob = resp.read()
-            except Exception as e:  # network errors come in many types; all mean "try the next mirror"
+            # network errors come in many types; all mean "try the next mirror"
+            except Exception as e:
                 problems.append(f"{url}: {getattr(e, 'reason', e)}")
                 continue
             try:
@@ -195,7 +235,9 @@ def download_mnist(dest: str | os.PathLike, urls: list[str] | None = None, timeo
                 continue
             digest = hashlib.sha256(payload).hexdigest()
             if digest != sha:
-                problems.append(f"{url}: checksum mismatch (SHA-256 {digest[:12]}..., expected {sha[:12]}...)")
+                problems.append(
+                    f"{url}: checksum mismatch (SHA-256 {digest[:12]}..., expected {sha[:12]}...)"
+                )
                 continue
             dest.mkdir(parents=True, exist_ok=True)
             tmp = target.with_name(target.name + f".{os.getpid()}.tmp")
@@ -204,11 +246,14 @@ def download_mnist(dest: str | os.PathLike, urls: list[str] | None = None, timeo
             out[key] = target
             break
         else:
-            raise DataError(f"could not download MNIST {fname}: {'; '.join(problems)}; {HOW_TO_GET}")
+            raise DataError(
+                f"could not download MNIST {fname}: {'; '.join(problems)}; {HOW_TO_GET}"
+            )
     return out
 
 
 # ----------------------------------------------------------------------------- in-memory sets
+
 
 @dataclass
 class ImageSet:
@@ -219,8 +264,11 @@ class ImageSet:
 
     def __post_init__(self):
         if self.images.dim() != 4 or self.labels.shape != self.images.shape[:1]:
-            raise DataError(f"an image set needs images (N, C, H, W) and N labels, got {tuple(self.images.shape)} and "
-                            f"{tuple(self.labels.shape)}")
+            raise DataError(
+                "an image set needs images (N, C, H, W) and N labels, "
+                f"got {tuple(self.images.shape)} and "
+                f"{tuple(self.labels.shape)}"
+            )
 
     def __len__(self) -> int:
         return self.images.shape[0]
@@ -234,20 +282,27 @@ class ImageSet:
     def labelled(self) -> bool:
         return len(self) > 0 and bool((self.labels >= 0).all())
 
-    def subset(self, index: torch.Tensor | slice) -> "ImageSet":
+    def subset(self, index: torch.Tensor | slice) -> ImageSet:
         return ImageSet(self.images[index], self.labels[index])
 
-    def tensors(self, index=slice(None), device: str | torch.device = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+    def tensors(
+        self, index=slice(None), device: str | torch.device = "cpu"
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Float images in [0, 1], (B, C, H, W), and labels (B,), on `device`."""
         x = self.images[index].to(device).float().div_(255.0)  # (B, C, H, W)
         return x, self.labels[index].to(device)
 
-    def batches(self, batch_size: int, shuffle: bool = False, generator: torch.Generator | None = None,
-                device: str | torch.device = "cpu") -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    def batches(
+        self,
+        batch_size: int,
+        shuffle: bool = False,
+        generator: torch.Generator | None = None,
+        device: str | torch.device = "cpu",
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         n = len(self)
         order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
         for start in range(0, n, batch_size):
-            yield self.tensors(order[start:start + batch_size], device)
+            yield self.tensors(order[start : start + batch_size], device)
 
 
 @dataclass
@@ -270,32 +325,45 @@ def load_mnist(data_dir=None, download: bool = True) -> tuple[ImageSet, ImageSet
     """(train, test) MNIST image sets."""
     paths = find_mnist(data_dir, download=download)
     arrs = _load_mnist_arrays(tuple(sorted((k, str(v)) for k, v in paths.items())))
-    train = ImageSet(torch.from_numpy(arrs["train_images"].copy()).unsqueeze(1),  # (60000, 1, 28, 28)
-                     torch.from_numpy(arrs["train_labels"].astype(np.int64)))
-    test = ImageSet(torch.from_numpy(arrs["test_images"].copy()).unsqueeze(1),  # (10000, 1, 28, 28)
-                    torch.from_numpy(arrs["test_labels"].astype(np.int64)))
+    # (60000, 1, 28, 28)
+    train = ImageSet(
+        torch.from_numpy(arrs["train_images"].copy()).unsqueeze(1),
+        torch.from_numpy(arrs["train_labels"].astype(np.int64)),
+    )
+    test = ImageSet(
+        torch.from_numpy(arrs["test_images"].copy()).unsqueeze(1),  # (10000, 1, 28, 28)
+        torch.from_numpy(arrs["test_labels"].astype(np.int64)),
+    )
     return train, test
 
 
 def load_digits_28() -> tuple[ImageSet, ImageSet, ImageSet]:
-    """scikit-learn's 8x8 digits, upscaled to 20x20 and framed to 28x28; fixed (train, val, test)."""
+    """scikit-learn's 8x8 digits, upscaled to 20x20 and framed to 28x28; fixed (train, val,
+    test)."""
     from sklearn.datasets import load_digits
 
     d = load_digits()
     x = torch.from_numpy(d.images.astype(np.float32) / 16.0).unsqueeze(1)  # (1797, 1, 8, 8)
-    x = torch.nn.functional.interpolate(x, size=(20, 20), mode="bilinear", align_corners=False)  # (1797, 1, 20, 20)
-    x = torch.nn.functional.pad(x, (4, 4, 4, 4))  # (1797, 1, 28, 28), digit framed like MNIST's 20x20 box
+    # (1797, 1, 20, 20)
+    x = torch.nn.functional.interpolate(x, size=(20, 20), mode="bilinear", align_corners=False)
+    # (1797, 1, 28, 28), digit framed like MNIST's 20x20 box
+    x = torch.nn.functional.pad(x, (4, 4, 4, 4))
     images = (x.clamp(0, 1) * 255).round().to(torch.uint8)  # (1797, 1, 28, 28)
     labels = torch.from_numpy(d.target.astype(np.int64))
     order = torch.from_numpy(np.random.RandomState(0).permutation(len(labels)))  # fixed split
     images, labels = images[order], labels[order]
     full = ImageSet(images, labels)
-    return full.subset(slice(0, 1350)), full.subset(slice(1350, 1500)), full.subset(slice(1500, None))
+    return (
+        full.subset(slice(0, 1350)),
+        full.subset(slice(1350, 1500)),
+        full.subset(slice(1500, None)),
+    )
 
 
 def load_dataset(name: str = "mnist", data_dir=None, download: bool = True) -> Splits:
     """Train/val/test splits. MNIST: validation is the last 5,000 training images (fixed), training
-    the other 55,000 (a run's `limit` keeps the first N of them: latentzoo.training.training_splits)."""
+    the other 55,000 (a run's `limit` keeps the first N of them:
+    latentzoo.training.training_splits)."""
     if name == "mnist":
         train, test = load_mnist(data_dir, download=download)
         val = train.subset(slice(len(train) - VAL_SIZE, None))
@@ -303,7 +371,10 @@ def load_dataset(name: str = "mnist", data_dir=None, download: bool = True) -> S
     elif name == "digits":
         train, val, test = load_digits_28()
     elif name == "files":
-        raise DataError("the dataset 'files' is the images of --data: load them with latentzoo.sources.load_source")
+        raise DataError(
+            "the dataset 'files' is the images of --data: load them "
+            "with latentzoo.sources.load_source"
+        )
     else:
         raise DataError(f"unknown dataset '{name}' (choose {', '.join(DATASETS)})")
     return Splits(name, train, val, test)

@@ -1,6 +1,6 @@
-"""Which device a job runs on (CUDA when torch sees a GPU, else the CPU; `--device` overrides), and the
-precision its training steps compute in (fp32, or bf16 autocast: Micikevicius et al. 2018 for mixed
-precision; bf16 keeps fp32's exponent range, so no loss scaling is needed)."""
+"""Which device a job runs on (CUDA when torch sees a GPU, else the CPU; `--device` overrides), and
+the precision its training steps compute in (fp32, or bf16 autocast: Micikevicius et al. 2018 for
+mixed precision; bf16 keeps fp32's exponent range, so no loss scaling is needed)."""
 
 from __future__ import annotations
 
@@ -31,8 +31,9 @@ PRECISIONS = ("fp32", "bf16")
 
 
 def autocast(device: torch.device, precision: str):
-    """The context a training step runs in: nothing for fp32, bf16 autocast for bf16 (matrix products and
-    convolutions in bf16, reductions and losses in fp32 where torch's autocast lists say so)."""
+    """The context a training step runs in: nothing for fp32, bf16 autocast for bf16 (matrix
+    products and convolutions in bf16, reductions and losses in fp32 where torch's autocast lists
+    say so)."""
     if precision == "fp32":
         return contextlib.nullcontext()
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16)

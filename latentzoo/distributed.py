@@ -11,8 +11,7 @@ statistics, k-means initialisation, dead-code restarts) is made the same on ever
 writes files and logs; `same_on_every_rank` checks that no rank drifted.
 
 Without torchrun (no WORLD_SIZE in the environment) every function here is the single-process
-identity, so the rest of latentzoo calls them unconditionally.
-"""
+identity, so the rest of latentzoo calls them unconditionally."""
 
 from __future__ import annotations
 
@@ -65,17 +64,18 @@ def all_sum(t: torch.Tensor) -> torch.Tensor:
 
 
 def gather_rows(x: torch.Tensor) -> torch.Tensor:
-    """Every rank's rows of x (N_r, ...) concatenated in rank order: the whole batch, on every rank."""
+    """Every rank's rows of x (N_r, ...) concatenated in rank order: the whole batch, on every
+    rank."""
     if not active():
         return x
     sizes = [torch.zeros(1, dtype=torch.long, device=x.device) for _ in range(world_size())]
     dist.all_gather(sizes, torch.tensor([x.shape[0]], device=x.device))
     most = int(max(s.item() for s in sizes))
     padded = torch.zeros(most, *x.shape[1:], dtype=x.dtype, device=x.device)
-    padded[:x.shape[0]] = x
+    padded[: x.shape[0]] = x
     parts = [torch.empty_like(padded) for _ in sizes]
     dist.all_gather(parts, padded)
-    return torch.cat([p[:int(s.item())] for p, s in zip(parts, sizes)])
+    return torch.cat([p[: int(s.item())] for p, s in zip(parts, sizes)])
 
 
 def barrier() -> None:
@@ -84,7 +84,8 @@ def barrier() -> None:
 
 
 def wrap(model: torch.nn.Module) -> torch.nn.Module:
-    """The module whose forward averages gradients over the ranks (the model itself in one process)."""
+    """The module whose forward averages gradients over the ranks (the model itself in one
+    process)."""
     if not active():
         return model
     device_ids = [model_device(model).index] if model_device(model).type == "cuda" else None
@@ -96,7 +97,8 @@ def model_device(model: torch.nn.Module) -> torch.device:
 
 
 def same_on_every_rank(model: torch.nn.Module) -> bool:
-    """Whether every rank holds the same weights and buffers (a float64 checksum compared exactly)."""
+    """Whether every rank holds the same weights and buffers (a float64 checksum compared
+    exactly)."""
     if not active():
         return True
     total = torch.zeros(2, dtype=torch.float64, device=model_device(model))
@@ -109,5 +111,16 @@ def same_on_every_rank(model: torch.nn.Module) -> bool:
     return all(torch.equal(p, parts[0]) for p in parts)
 
 
-__all__ = ["setup", "active", "rank", "world_size", "is_main", "local_rows", "all_sum", "gather_rows", "barrier",
-           "wrap", "same_on_every_rank"]
+__all__ = [
+    "setup",
+    "active",
+    "rank",
+    "world_size",
+    "is_main",
+    "local_rows",
+    "all_sum",
+    "gather_rows",
+    "barrier",
+    "wrap",
+    "same_on_every_rank",
+]

@@ -13,8 +13,12 @@ class LatentzooError(Exception):
     exit_code = 2
 
     def __init__(self, message: str = ""):
-        super().__init__("".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
-                                 for c in str(message)))
+        super().__init__(
+            "".join(
+                c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                for c in str(message)
+            )
+        )
 
 
 class DataError(LatentzooError):
@@ -44,5 +48,5 @@ class Interrupted(LatentzooError):
 
 
 class CodecError(LatentzooError):
-    """A compressed file that is truncated, corrupted, of another format version or of another model,
-    or whose decoded codes fail their checksum."""
+    """A compressed file that is truncated, corrupted, of another format version or of another
+    model, or whose decoded codes fail their checksum."""

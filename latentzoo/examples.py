@@ -2,7 +2,8 @@
 
 - `write_digit_folder(dir)`: scikit-learn's 8x8 digits (UCI optdigits) upscaled to 28x28 grey PNG
   files, one subfolder per class (`0/` ... `9/`): the ImageFolder layout.
-- `write_photo_tiles(path)`: 32x32 colour tiles of scikit-learn's two sample photographs (a temple in
+- `write_photo_tiles(path)`: 32x32 colour tiles of scikit-learn's two sample photographs (a temple
+in
   China, a flower) as a uint8 .npy array (N, 32, 32, 3), unlabelled.
 - `write_idx_folder(dir)`: the same digits as IDX files in MNIST's layout (train and t10k).
 
@@ -27,7 +28,8 @@ def digits_28(n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     from sklearn.datasets import load_digits
 
     d = load_digits()
-    x = torch.from_numpy((d.images * (255 / 16)).round().astype(np.uint8))[:, None]  # (1797, 1, 8, 8)
+    # (1797, 1, 8, 8)
+    x = torch.from_numpy((d.images * (255 / 16)).round().astype(np.uint8))[:, None]
     x = torch.nn.functional.pad(conform(x, (20, 20), None), (4, 4, 4, 4))  # (1797, 1, 28, 28)
     n = n or len(x)
     return x[:n, 0].numpy(), d.target[:n].astype(np.int64)
@@ -43,7 +45,8 @@ def write_digit_folder(folder: str | Path, n: int | None = None) -> Path:
 
 
 def photo_tiles(size: int = 32) -> np.ndarray:
-    """uint8 (N, size, size, 3): every whole size x size tile of scikit-learn's sample photographs."""
+    """uint8 (N, size, size, 3): every whole size x size tile of scikit-learn's sample
+    photographs."""
     from sklearn.datasets import load_sample_images
 
     tiles = []
@@ -65,7 +68,9 @@ def write_idx_folder(folder: str | Path, n_train: int = 1500, n_test: int | None
     test_end = None if n_test is None else n_train + n_test
     parts = {"train": slice(0, n_train), "t10k": slice(n_train, test_end)}
     for split, sl in parts.items():
-        atomic_write(folder / f"{split}-images-idx3-ubyte", idx_bytes(np.ascontiguousarray(images[sl])))
+        atomic_write(
+            folder / f"{split}-images-idx3-ubyte", idx_bytes(np.ascontiguousarray(images[sl]))
+        )
         atomic_write(folder / f"{split}-labels-idx1-ubyte", idx_bytes(labels[sl].astype(np.uint8)))
     return folder
 
@@ -79,8 +84,10 @@ def main(argv: list[str] | None = None) -> int:
     write_digit_folder(root / "digits")
     write_photo_tiles(root / "photos.npy")
     write_idx_folder(root / "idx")
-    print(f"wrote {root / 'digits'} (1797 PNG files in 10 class folders), {root / 'photos.npy'} "
-          f"({len(photo_tiles())} colour tiles, 32x32) and {root / 'idx'} (IDX files)")
+    print(
+        f"wrote {root / 'digits'} (1797 PNG files in 10 class folders), {root / 'photos.npy'} "
+        f"({len(photo_tiles())} colour tiles, 32x32) and {root / 'idx'} (IDX files)"
+    )
     return 0
 
 

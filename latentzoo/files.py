@@ -23,7 +23,8 @@ from .errors import RunError
 
 def check_writable(path: str | os.PathLike, folder: bool = False) -> None:
     """Fail early, before any work, when `path` (a file, or with `folder` a folder) can never be
-    written: an over-long name, a folder where the file should go, a file where a folder should be."""
+    written: an over-long name, a folder where the file should go, a file where a folder should
+    be."""
     path = Path(path)
     for part in path.parts:
         if len(os.fsencode(part)) > 255:
@@ -49,7 +50,8 @@ def atomic_write(path: str | os.PathLike, data: bytes | str) -> Path:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:  # disk full, read-only folder, a signal: the old file stays, the partial one goes
+    # disk full, read-only folder, a signal: the old file stays, the partial one goes
+    except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     return path
@@ -82,8 +84,8 @@ def write_csv(path: str | os.PathLike, rows: list[dict[str, Any]]) -> Path:
 
 
 def read_csv(path: str | os.PathLike, numeric: tuple[str, ...] = ()) -> list[dict[str, str]]:
-    """The rows of a CSV file; a damaged file, or a row whose `numeric` columns are not numbers, is a
-    RunError naming the file."""
+    """The rows of a CSV file; a damaged file, or a row whose `numeric` columns are not numbers, is
+    a RunError naming the file."""
     try:
         with open(path, newline="") as f:
             rows = list(csv.DictReader(f))
@@ -95,12 +97,18 @@ def read_csv(path: str | os.PathLike, numeric: tuple[str, ...] = ()) -> list[dic
     return rows
 
 
-def save_tensors(path: str | os.PathLike, tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None = None) -> Path:
+def save_tensors(
+    path: str | os.PathLike,
+    tensors: dict[str, torch.Tensor],
+    metadata: dict[str, str] | None = None,
+) -> Path:
     cpu = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
     return atomic_write(path, st_save(cpu, metadata=metadata))
 
 
-def load_tensors(path: str | os.PathLike, device: str | torch.device = "cpu") -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+def load_tensors(
+    path: str | os.PathLike, device: str | torch.device = "cpu"
+) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
     path = Path(path)
     if not path.is_file():
         raise RunError(f"{path} is missing")

@@ -1,4 +1,5 @@
-"""The files the jobs read and write: image files, .npy/.npz arrays and IDX files, and folders of images.
+"""The files the jobs read and write: image files, .npy/.npz arrays and IDX files, and folders of
+images.
 
 `read_inputs(paths, shape)` reads every image of the given files and folders (a folder: its image
 files, subfolders included, in sorted order) as float (N, C, H, W) in [0, 1], with a name per
@@ -34,17 +35,18 @@ from .sources import IMAGE_SUFFIXES, array_to_images, conform, describe, read_im
 @dataclass
 class InputFile:
     path: Path
-    kind: str                 # "image", "npy" or "idx"
-    name: str                 # output name: relative path without suffix (image) or the file name (array)
-    start: int                # its first image in Inputs.images
+    kind: str  # "image", "npy" or "idx"
+    # output name: relative path without suffix (image) or the file name (array)
+    name: str
+    start: int  # its first image in Inputs.images
     count: int
-    layout: tuple = ()        # arrays: (had a channel axis, dtype name)
+    layout: tuple = ()  # arrays: (had a channel axis, dtype name)
 
 
 @dataclass
 class Inputs:
-    images: torch.Tensor                        # (N, C, H, W) float in [0, 1]
-    names: list[str]                            # one per image
+    images: torch.Tensor  # (N, C, H, W) float in [0, 1]
+    names: list[str]  # one per image
     files: list[InputFile] = field(default_factory=list)
 
     def __len__(self) -> int:
@@ -67,29 +69,42 @@ def read_array_file(path: Path) -> tuple[np.ndarray, tuple]:
             with arr:
                 key = next((k for k in ("images", "x", "x_test") if k in arr.files), None)
                 if key is None:
-                    raise DataError(f"{path}: no images in it (expected an array named images or x)")
+                    raise DataError(
+                        f"{path}: no images in it (expected an array named images or x)"
+                    )
                 arr = arr[key]
     except (ValueError, OSError, EOFError) as e:
         raise DataError(f"{path}: not a readable array without pickled objects ({e})") from None
-    return array_to_images(arr, str(path)), (arr.ndim == 4, "float32" if arr.dtype.kind == "f" else "uint8")
+    return array_to_images(arr, str(path)), (
+        arr.ndim == 4,
+        "float32" if arr.dtype.kind == "f" else "uint8",
+    )
 
 
-def fit_to(images: torch.Tensor, shape: tuple[int, int, int], where: str, resize: bool, convert: bool) -> torch.Tensor:
+def fit_to(
+    images: torch.Tensor, shape: tuple[int, int, int], where: str, resize: bool, convert: bool
+) -> torch.Tensor:
     """uint8 (N, C, H, W) -> the model's (C, H, W), or a DataError that says what to pass."""
     c, h, w = images.shape[1:]
     if c != shape[0] and not convert:
-        raise DataError(f"{where} is {describe((c, h, w))}; the run takes {describe(shape)} images "
-                        f"({shape[0]}x{shape[1]}x{shape[2]}): pass --convert to convert it")
+        raise DataError(
+            f"{where} is {describe((c, h, w))}; the run takes {describe(shape)} images "
+            f"({shape[0]}x{shape[1]}x{shape[2]}): pass --convert to convert it"
+        )
     if (h, w) != shape[1:] and not resize:
-        raise DataError(f"{where} is {describe((c, h, w))}; the run takes {describe(shape)} images "
-                        f"({shape[0]}x{shape[1]}x{shape[2]}): pass --resize to resize it")
+        raise DataError(
+            f"{where} is {describe((c, h, w))}; the run takes {describe(shape)} images "
+            f"({shape[0]}x{shape[1]}x{shape[2]}): pass --resize to resize it"
+        )
     return conform(images, shape[1:], shape[0])
 
 
 def expand(path: Path) -> list[tuple[Path, str]]:
     """(file, output name) of an input argument: a file, or a folder's image files."""
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        files = sorted(
+            p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+        )
         if not files:
             raise DataError(f"{path}: no image files ({', '.join(IMAGE_SUFFIXES)}) in this folder")
         return [(p, p.relative_to(path).with_suffix("").as_posix()) for p in files]
@@ -98,14 +113,21 @@ def expand(path: Path) -> list[tuple[Path, str]]:
     return [(path, path.stem if path.suffix.lower() in IMAGE_SUFFIXES else path.name)]
 
 
-def read_inputs(paths: list[str | os.PathLike], shape: tuple[int, int, int], *, resize: bool = False,
-                convert: bool = False) -> Inputs:
+def read_inputs(
+    paths: list[str | os.PathLike],
+    shape: tuple[int, int, int],
+    *,
+    resize: bool = False,
+    convert: bool = False,
+) -> Inputs:
     """Every image of `paths` fitted to `shape` (C, H, W) (see the module docstring)."""
     parts, names, files, seen = [], [], [], {}
     for arg in paths:
         for path, name in expand(Path(arg)):
             if name in seen:
-                raise DataError(f"{path} and {seen[name]} would both be written as {name}: give them separately")
+                raise DataError(
+                    f"{path} and {seen[name]} would both be written as {name}: give them separately"
+                )
             seen[name] = path
             suffix = path.suffix.lower()
             if suffix in IMAGE_SUFFIXES:
@@ -144,7 +166,9 @@ def npy_bytes(arr: np.ndarray) -> bytes:
 
 def idx_bytes(arr: np.ndarray) -> bytes:
     """uint8 array -> IDX bytes (type 0x08, big-endian sizes)."""
-    return bytes([0, 0, 8, arr.ndim]) + struct.pack(">" + "I" * arr.ndim, *arr.shape) + arr.tobytes()
+    return (
+        bytes([0, 0, 8, arr.ndim]) + struct.pack(">" + "I" * arr.ndim, *arr.shape) + arr.tobytes()
+    )
 
 
 def write_array(path: str | os.PathLike, arr: np.ndarray) -> Path:
@@ -157,12 +181,14 @@ def write_png(path: str | os.PathLike, image: torch.Tensor) -> Path:
 
 
 def channels_last(arr: np.ndarray) -> np.ndarray:
-    """(N, C, H, W) -> (N, H, W) for grey, (N, H, W, C) for colour: the layout of image arrays on disk."""
+    """(N, C, H, W) -> (N, H, W) for grey, (N, H, W, C) for colour: the layout of image arrays on
+    disk."""
     return arr[:, 0] if arr.shape[1] == 1 else arr.transpose(0, 2, 3, 1)
 
 
 def write_images(out: str | os.PathLike, images: torch.Tensor, stem: str) -> Path:
-    """Images (N, C, H, W) in [0, 1] as one uint8 `.npy` (when `out` ends so) or as `out/<stem>-00000.png`, ..."""
+    """Images (N, C, H, W) in [0, 1] as one uint8 `.npy` (when `out` ends so) or as
+    `out/<stem>-00000.png`, ..."""
     out = Path(out)
     if out.suffix.lower() == ".npy":
         return write_array(out, channels_last(to_uint8(images)))
@@ -171,21 +197,27 @@ def write_images(out: str | os.PathLike, images: torch.Tensor, stem: str) -> Pat
     return out
 
 
-def write_like_inputs(inputs: Inputs, images: torch.Tensor, out_dir: str | os.PathLike) -> list[Path]:
-    """Write `images` (N, C, H, W) in [0, 1], one result per input image, under the inputs' names."""
+def write_like_inputs(
+    inputs: Inputs, images: torch.Tensor, out_dir: str | os.PathLike
+) -> list[Path]:
+    """Write `images` (N, C, H, W) in [0, 1], one result per input image, under the inputs'
+    names."""
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
-        raise DataError(f"--out {out_dir} is a file; the results go into a folder (one file per input file)")
+        raise DataError(
+            f"--out {out_dir} is a file; the results go into a folder (one file per input file)"
+        )
     planned = []
     for f in inputs.files:
-        part = images[f.start:f.start + f.count]
+        part = images[f.start : f.start + f.count]
         if f.kind == "image":
             target = out_dir / f"{f.name}.png"
             data = png_bytes(to_uint8(part)[0])
         else:
             channel_axis, dtype = f.layout
             arr = part.detach().float().cpu().numpy() if dtype == "float32" else to_uint8(part)
-            arr = arr.transpose(0, 2, 3, 1) if channel_axis else channels_last(arr)  # back to (N, H, W[, C])
+            # back to (N, H, W[, C])
+            arr = arr.transpose(0, 2, 3, 1) if channel_axis else channels_last(arr)
             target = out_dir / f.name
             data = npy_bytes(arr) if f.kind == "npy" else idx_bytes(np.ascontiguousarray(arr))
             if f.kind == "idx" and f.name.lower().endswith(".gz"):
@@ -196,5 +228,13 @@ def write_like_inputs(inputs: Inputs, images: torch.Tensor, out_dir: str | os.Pa
     return [atomic_write(target, data) for target, data in planned]
 
 
-__all__ = ["Inputs", "InputFile", "read_inputs", "write_like_inputs", "write_array", "write_png", "write_images",
-           "to_uint8"]
+__all__ = [
+    "Inputs",
+    "InputFile",
+    "read_inputs",
+    "write_like_inputs",
+    "write_array",
+    "write_png",
+    "write_images",
+    "to_uint8",
+]

@@ -13,8 +13,7 @@ without gradients and returns CPU tensors:
   partner, normal)` with an AE and a VAE is the ensemble chosen on validation data
   (latentzoo.eval.anomaly.EnsembleScore), which `calibrate(..., score=)` takes too.
 A model that needs labels (CVAE) and is given none uses, per image, the label whose reconstruction
-scores lowest (`best_labels`).
-"""
+scores lowest (`best_labels`)."""
 
 from __future__ import annotations
 
@@ -32,26 +31,38 @@ DEFAULT_FPR = 0.01
 
 
 @torch.no_grad()
-def batched(fn, images: torch.Tensor, labels: torch.Tensor | None, model, batch: int = BATCH) -> torch.Tensor:
+def batched(
+    fn, images: torch.Tensor, labels: torch.Tensor | None, model, batch: int = BATCH
+) -> torch.Tensor:
     """fn(x, y) over batches of `images` on the model's device, concatenated on the CPU."""
     was_training = model.training
     model.eval()
     out = []
     for i in range(0, images.shape[0], batch):
-        y = None if labels is None else labels[i:i + batch].to(model.device)
-        out.append(fn(images[i:i + batch].to(model.device), y).cpu())
+        y = None if labels is None else labels[i : i + batch].to(model.device)
+        out.append(fn(images[i : i + batch].to(model.device), y).cpu())
     model.train(was_training)
     return torch.cat(out)
 
 
 def label_scores(model, images: torch.Tensor) -> torch.Tensor:
-    """The anomaly score of every image under every label (N, n_classes), for a model that needs labels."""
-    return torch.stack([batched(lambda x, _y: model.anomaly_score(x, torch.full((x.shape[0],), c, device=x.device)),
-                                images, None, model) for c in range(model.cfg.n_classes)], 1)
+    """The anomaly score of every image under every label (N, n_classes), for a model that needs
+    labels."""
+
+    def under(c: int):
+        return lambda x, _y: model.anomaly_score(x, torch.full((x.shape[0],), c, device=x.device))
+
+    return torch.stack(
+        [batched(under(c), images, None, model) for c in range(model.cfg.n_classes)],
+        1,
+    )
 
 
-def best_labels(model, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor | None:
-    """`labels` as given; for a model that needs labels and has none, the best-scoring label per image."""
+def best_labels(
+    model, images: torch.Tensor, labels: torch.Tensor | None = None
+) -> torch.Tensor | None:
+    """`labels` as given; for a model that needs labels and has none, the best-scoring label per
+    image."""
     if labels is not None or not model.needs_labels:
         return labels
     return label_scores(model, images).argmin(1)
@@ -66,8 +77,13 @@ def reconstruct(model, images: torch.Tensor, labels: torch.Tensor | None = None)
     return batched(model.reconstruct, images, best_labels(model, images, labels), model)
 
 
-def denoise(model, images: torch.Tensor, labels: torch.Tensor | None = None, noise: str | None = None,
-            seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+def denoise(
+    model,
+    images: torch.Tensor,
+    labels: torch.Tensor | None = None,
+    noise: str | None = None,
+    seed: int = 0,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(the input, corrupted by `noise` first when given; its denoised reconstruction)."""
     if noise:
         images = corrupt(images, parse_noise(noise), torch.Generator().manual_seed(seed))
@@ -84,22 +100,25 @@ def anomaly_scores(model, images: torch.Tensor, labels: torch.Tensor | None = No
 
 def scorer(model, partner=None, normal: ImageSet | None = None):
     """The anomaly score as a function of images (N, C, H, W) -> (N,): the model's own
-    (`anomaly_scores`), or, given a partner, the ensemble of an AE (or DAE) and a VAE in either order,
-    standardised on the `normal` images (EnsembleScore)."""
+    (`anomaly_scores`), or, given a partner, the ensemble of an AE (or DAE) and a VAE in either
+    order, standardised on the `normal` images (EnsembleScore)."""
     if partner is None:
         return lambda images: anomaly_scores(model, images)
     ae, vae = (model, partner) if model.fits_latent_gaussian else (partner, model)
     if not (ae.fits_latent_gaussian and vae.has_elbo):
-        raise ValueError(f"the ensemble takes an AE or DAE and a VAE; got a {model.cfg.model} and a {partner.cfg.model}")
+        raise ValueError(
+            "the ensemble takes an AE or DAE and a VAE; got a "
+            f"{model.cfg.model} and a {partner.cfg.model}"
+        )
     if normal is None:
         raise ValueError("the ensemble is standardised on normal images: pass normal=")
     return EnsembleScore(ae, vae, normal.tensors()[0])
 
 
 def calibrate(model, normal: ImageSet, fpr: float = DEFAULT_FPR, score=None) -> float:
-    """The score above which a fraction of at most about `fpr` of `normal` images lies (their (1 - fpr)
-    quantile, the next higher score); labels are not used, as for the user's images. `score` (from
-    `scorer`) replaces the model's own score."""
+    """The score above which a fraction of at most about `fpr` of `normal` images lies (their (1 -
+    fpr) quantile, the next higher score); labels are not used, as for the user's images. `score`
+    (from `scorer`) replaces the model's own score."""
     if not 0 < fpr < 1:
         raise ValueError(f"fpr must be in (0, 1), got {fpr}")
     x, _ = normal.tensors()
@@ -114,8 +133,22 @@ def flag(scores: torch.Tensor, threshold: float) -> torch.Tensor:
 
 def false_positive_rate(model, normal: ImageSet, threshold: float) -> float:
     x, _ = normal.tensors()
-    return float(flag(anomaly_scores(model, x), threshold).double().mean()) if len(normal) else math.nan
+    return (
+        float(flag(anomaly_scores(model, x), threshold).double().mean())
+        if len(normal)
+        else math.nan
+    )
 
 
-__all__ = ["encode", "reconstruct", "denoise", "anomaly_scores", "scorer", "calibrate", "flag", "best_labels",
-           "false_positive_rate", "DEFAULT_FPR"]
+__all__ = [
+    "encode",
+    "reconstruct",
+    "denoise",
+    "anomaly_scores",
+    "scorer",
+    "calibrate",
+    "flag",
+    "best_labels",
+    "false_positive_rate",
+    "DEFAULT_FPR",
+]

@@ -8,9 +8,9 @@ its last checkpoint therefore continues exactly as if it had never stopped.
 
 Files (each optional): `best` holds the weights of the epoch with the lowest validation value of
 `select_by`; `last` holds weights, optimizer state, the epoch and the best value so far after
-every epoch (resume from it); `history` gets one CSV row per epoch. With `checkpoint_every=N`, `last`
-is also written every N steps inside an epoch, with the step, the running sums of the epoch's loss
-terms and the global generator's state, so a resumed run continues exactly from that step.
+every epoch (resume from it); `history` gets one CSV row per epoch. With `checkpoint_every=N`,
+`last` is also written every N steps inside an epoch, with the step, the running sums of the epoch's
+loss terms and the global generator's state, so a resumed run continues exactly from that step.
 
 Signals: SIGINT and SIGTERM let the current step finish, write `last` at that step and raise
 `Interrupted` (exit status 128 + the signal's number), whose message says how to resume.
@@ -32,9 +32,10 @@ import math
 import signal
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import torch
 
@@ -59,7 +60,8 @@ def cosine_lr(base: float, step: int, total: int) -> float:
 
 
 def warmup_cosine_lr(base: float, step: int, total: int, warmup: float = 0.1) -> float:
-    """A linear warm-up to `base` over the first `warmup` fraction of the steps, then cosine decay to 0."""
+    """A linear warm-up to `base` over the first `warmup` fraction of the steps, then cosine decay
+    to 0."""
     w = max(1, int(warmup * total))
     return base * (step + 1) / w if step < w else cosine_lr(base, step - w, total - w)
 
@@ -77,7 +79,9 @@ def optimizer_state(opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor]
     return tensors, json.dumps(sd["param_groups"])
 
 
-def restore_optimizer(opt: torch.optim.Optimizer, tensors: dict[str, torch.Tensor], groups_json: str) -> None:
+def restore_optimizer(
+    opt: torch.optim.Optimizer, tensors: dict[str, torch.Tensor], groups_json: str
+) -> None:
     state: dict[int, dict[str, torch.Tensor]] = {}
     for key, v in tensors.items():
         if key.startswith("optim."):
@@ -87,7 +91,9 @@ def restore_optimizer(opt: torch.optim.Optimizer, tensors: dict[str, torch.Tenso
 
 
 def all_finite(model: torch.nn.Module) -> bool:
-    return all(bool(torch.isfinite(t).all()) for t in model.state_dict().values() if t.is_floating_point())
+    return all(
+        bool(torch.isfinite(t).all()) for t in model.state_dict().values() if t.is_floating_point()
+    )
 
 
 @contextlib.contextmanager
@@ -99,7 +105,11 @@ def stop_on_signals():
         yield flag
         return
     # a signal the process was started to ignore (SIGINT in a background job) stays ignored
-    old = {s: h for s in (signal.SIGINT, signal.SIGTERM) if (h := signal.getsignal(s)) is not signal.SIG_IGN}
+    old = {
+        s: h
+        for s in (signal.SIGINT, signal.SIGTERM)
+        if (h := signal.getsignal(s)) is not signal.SIG_IGN
+    }
 
     def handler(signum, _frame):
         flag["signum"] = signum
@@ -115,8 +125,18 @@ def stop_on_signals():
             signal.signal(s, h)
 
 
-def save_last(path: Path, model: torch.nn.Module, opt: torch.optim.Optimizer, *, epoch: int, best: float,
-              step: int = 0, sums: dict | None = None, seen: int = 0, seconds: float = 0.0) -> None:
+def save_last(
+    path: Path,
+    model: torch.nn.Module,
+    opt: torch.optim.Optimizer,
+    *,
+    epoch: int,
+    best: float,
+    step: int = 0,
+    sums: dict | None = None,
+    seen: int = 0,
+    seconds: float = 0.0,
+) -> None:
     """The resume checkpoint after `epoch` finished epochs and `step` steps of the next one."""
     opt_tensors, groups = optimizer_state(opt)
     tensors = {**{f"model.{k}": v for k, v in model.state_dict().items()}, **opt_tensors}
@@ -125,24 +145,41 @@ def save_last(path: Path, model: torch.nn.Module, opt: torch.optim.Optimizer, *,
         tensors["rng.torch"] = torch.get_rng_state()
         if torch.cuda.is_available():
             tensors["rng.cuda"] = torch.cuda.get_rng_state()
-        meta.update(step=str(step), sums=json.dumps(sums or {}), seen=str(seen), seconds=repr(seconds))
+        meta.update(
+            step=str(step), sums=json.dumps(sums or {}), seen=str(seen), seconds=repr(seconds)
+        )
     save_tensors(path, tensors, meta)
 
 
-def fit(model: torch.nn.Module, opt: torch.optim.Optimizer, *, epochs: int, steps: int,
-        batches: Callable[[torch.Generator], Iterable], step: Callable[[Any, float], tuple[torch.Tensor, dict, int]],
-        seed: int, lr_at: Callable[[int, int], float] | None = None,
-        validate: Callable[[], dict[str, float]] | None = None, select_by: str | None = None,
-        files: Files | None = None, resume: bool = False, clip_grad: float | None = None, name: str = "",
-        checkpoint_every: int = 0, log: Log = stderr_log, progress: bool | None = None,
-        after_epoch: Callable[[dict], bool] | None = None) -> list[dict]:
-    """Train `model` for `epochs` epochs of `steps` batches; returns the history (one dict per epoch).
+def fit(
+    model: torch.nn.Module,
+    opt: torch.optim.Optimizer,
+    *,
+    epochs: int,
+    steps: int,
+    batches: Callable[[torch.Generator], Iterable],
+    step: Callable[[Any, float], tuple[torch.Tensor, dict, int]],
+    seed: int,
+    lr_at: Callable[[int, int], float] | None = None,
+    validate: Callable[[], dict[str, float]] | None = None,
+    select_by: str | None = None,
+    files: Files | None = None,
+    resume: bool = False,
+    clip_grad: float | None = None,
+    name: str = "",
+    checkpoint_every: int = 0,
+    log: Log = stderr_log,
+    progress: bool | None = None,
+    after_epoch: Callable[[dict], bool] | None = None,
+) -> list[dict]:
+    """Train `model` for `epochs` epochs of `steps` batches; returns the history (one dict per
+    epoch).
 
     batches(order) yields the epoch's batches in the order drawn from the generator `order`;
-    step(batch, fractional_epoch) returns (scalar loss, mean terms of the batch incl. 'loss', batch size);
-    lr_at(step, total) sets the learning rate before every step; validate() gives validation terms;
-    after_epoch(row), on every rank once the epoch's files are written, stops training by returning
-    True (its own time is not in the next epoch's seconds)."""
+    step(batch, fractional_epoch) returns (scalar loss, mean terms of the batch incl. 'loss', batch
+    size); lr_at(step, total) sets the learning rate before every step; validate() gives validation
+    terms; after_epoch(row), on every rank once the epoch's files are written, stops training by
+    returning True (its own time is not in the next epoch's seconds)."""
     files = files or Files()
     main, ranks = distributed.is_main(), distributed.world_size()
     if not main:  # every rank reads the checkpoint; rank 0 alone writes and speaks
@@ -153,22 +190,40 @@ def fit(model: torch.nn.Module, opt: torch.optim.Optimizer, *, epochs: int, step
         if resume and files.last is not None:
             tensors, meta = load_tensors(files.last, next(model.parameters()).device)
             try:
-                model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+                model.load_state_dict(
+                    {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}
+                )
                 restore_optimizer(opt, tensors, meta["param_groups"])
                 start, best = int(meta["epoch"]), float(meta["best_val"])
                 start_step = int(meta.get("step", 0))
                 if start_step:
                     cuda_rng = tensors["rng.cuda"].cpu() if "rng.cuda" in tensors else None
-                    partial = (tensors["rng.torch"].cpu(), cuda_rng, json.loads(meta["sums"]), int(meta["seen"]),
-                               float(meta["seconds"]))
-            except (KeyError, ValueError, RuntimeError) as e:  # a checkpoint of another model, or damaged metadata
+                    partial = (
+                        tensors["rng.torch"].cpu(),
+                        cuda_rng,
+                        json.loads(meta["sums"]),
+                        int(meta["seen"]),
+                        float(meta["seconds"]),
+                    )
+            # a checkpoint of another model, or damaged metadata
+            except (KeyError, ValueError, RuntimeError) as e:
                 first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-                raise RunError(f"{files.last}: not a checkpoint this run can resume from ({first})") from None
+                raise RunError(
+                    f"{files.last}: not a checkpoint this run can resume from ({first})"
+                ) from None
             if files.history is not None and files.history.exists():
-                history = [r for r in read_csv(files.history, ("epoch", "seconds")) if float(r["epoch"]) <= start]
+                history = [
+                    r
+                    for r in read_csv(files.history, ("epoch", "seconds"))
+                    if float(r["epoch"]) <= start
+                ]
             where = files.last.parent
-            log(f"{where}: already trained for {start} epochs (asked for {epochs}); evaluating only" if start >= epochs
-                else f"resuming {where} at {prefix}epoch {start + 1}/{epochs}" + (f", step {start_step + 1}" if start_step else ""))
+            log(
+                f"{where}: already trained for {start} epochs (asked for {epochs}); evaluating only"
+                if start >= epochs
+                else f"resuming {where} at {prefix}epoch {start + 1}/{epochs}"
+                + (f", step {start_step + 1}" if start_step else "")
+            )
 
         bar = use_progress_bar(progress)
         for epoch in range(start, epochs):
@@ -178,13 +233,16 @@ def fit(model: torch.nn.Module, opt: torch.optim.Optimizer, *, epochs: int, step
             model.train()
             sums: dict[str, float] = {}
             seen, skip = 0, 0
-            if partial is not None and epoch == start:  # resumed inside this epoch: continue where it stood
+            # resumed inside this epoch: continue where it stood
+            if partial is not None and epoch == start:
                 rng, rng_cuda, sums, seen, elapsed = partial
                 torch.set_rng_state(rng)
                 if rng_cuda is not None and torch.cuda.is_available():
                     torch.cuda.set_rng_state(rng_cuda)
                 skip, t0 = start_step, t0 - elapsed
-            it = progress_bar(batches(order), steps, f"{prefix}epoch {epoch + 1}/{epochs}", progress)
+            it = progress_bar(
+                batches(order), steps, f"{prefix}epoch {epoch + 1}/{epochs}", progress
+            )
             for i, batch in enumerate(it):
                 if i < skip:
                     continue
@@ -192,12 +250,16 @@ def fit(model: torch.nn.Module, opt: torch.optim.Optimizer, *, epochs: int, step
                     for group in opt.param_groups:
                         group["lr"] = lr_at(epoch * steps + i, epochs * steps)
                 loss, terms, n = step(batch, epoch + i / steps)
-                if ranks > 1:  # each rank's mean, weighted by its share: the gradient of the global mean
+                # each rank's mean, weighted by its share: the gradient of the global mean
+                if ranks > 1:
                     total = distributed.all_sum(torch.tensor([float(n)], device=loss.device))
                     loss = loss * (n * ranks / float(total))
                 if not torch.isfinite(loss):
-                    raise TrainingDiverged(f"loss became {float(loss.detach())} at epoch {epoch + 1}, step {i + 1}; nothing "
-                                           f"was saved after the last checkpoint (try a lower --lr)")
+                    raise TrainingDiverged(
+                        f"loss became {float(loss.detach())} at epoch "
+                        f"{epoch + 1}, step {i + 1}; nothing "
+                        f"was saved after the last checkpoint (try a lower --lr)"
+                    )
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 if clip_grad is not None:
@@ -209,29 +271,57 @@ def fit(model: torch.nn.Module, opt: torch.optim.Optimizer, *, epochs: int, step
                 if bar:
                     it.set_postfix(loss=f"{sums['loss'] / seen:.3f}")
                 due = checkpoint_every and (i + 1) % checkpoint_every == 0 and i + 1 < steps
-                if main and files.last is not None and (due or flag["signum"]) and all_finite(model):
-                    save_last(files.last, model, opt, epoch=epoch, best=best, step=i + 1, sums=sums, seen=seen,
-                              seconds=time.time() - t0)
+                if (
+                    main
+                    and files.last is not None
+                    and (due or flag["signum"])
+                    and all_finite(model)
+                ):
+                    save_last(
+                        files.last,
+                        model,
+                        opt,
+                        epoch=epoch,
+                        best=best,
+                        step=i + 1,
+                        sums=sums,
+                        seen=seen,
+                        seconds=time.time() - t0,
+                    )
                 if flag["signum"]:
                     stopped(flag["signum"], f"epoch {epoch + 1}, step {i + 1}", files.last)
             if ranks > 1:  # the epoch's terms over the whole data
                 keys = sorted(sums)
-                packed = distributed.all_sum(torch.tensor([*(sums[k] for k in keys), float(seen)], dtype=torch.float64,
-                                                          device=next(model.parameters()).device))
+                packed = distributed.all_sum(
+                    torch.tensor(
+                        [*(sums[k] for k in keys), float(seen)],
+                        dtype=torch.float64,
+                        device=next(model.parameters()).device,
+                    )
+                )
                 sums, seen = {k: float(v) for k, v in zip(keys, packed[:-1])}, int(packed[-1])
                 if not distributed.same_on_every_rank(model):
-                    raise RuntimeError(f"the ranks' weights differ after epoch {epoch + 1}: data-parallel training "
-                                       f"went wrong")
+                    raise RuntimeError(
+                        "the ranks' weights differ after epoch "
+                        f"{epoch + 1}: data-parallel training "
+                        f"went wrong"
+                    )
             val: dict[str, float] = {}
             if validate is not None:
                 torch.manual_seed(epoch_seed(seed, epoch))
                 val = validate()
                 model.train()
             if not (all(math.isfinite(v) for v in val.values()) and all_finite(model)):
-                raise TrainingDiverged(f"weights or validation loss became non-finite in epoch {epoch + 1}; nothing "
-                                       f"was saved from this epoch (try a lower --lr)")
-            row = {"epoch": epoch + 1, **{f"train_{k}": round(v / seen, 6) for k, v in sums.items()},
-                   **{f"val_{k}": round(v, 6) for k, v in val.items()}, "seconds": round(time.time() - t0, 2)}
+                raise TrainingDiverged(
+                    f"weights or validation loss became non-finite in epoch {epoch + 1}; nothing "
+                    f"was saved from this epoch (try a lower --lr)"
+                )
+            row = {
+                "epoch": epoch + 1,
+                **{f"train_{k}": round(v / seen, 6) for k, v in sums.items()},
+                **{f"val_{k}": round(v, 6) for k, v in val.items()},
+                "seconds": round(time.time() - t0, 2),
+            }
             history.append(row)
             improved = select_by is not None and val[select_by] < best
             if improved:
@@ -243,9 +333,15 @@ def fit(model: torch.nn.Module, opt: torch.optim.Optimizer, *, epochs: int, step
             if main and files.history is not None:
                 write_csv(files.history, history)
             shown = ", ".join(f"{k} {v:.3f}" for k, v in val.items() if k != "loss")
-            val_text = (f"  val {val['loss']:.4f} ({shown})" if "loss" in val else f"  val {shown}") if val else ""
-            log(f"{prefix}epoch {epoch + 1}/{epochs}  train {sums['loss'] / seen:.4f}{val_text}  "
-                f"{row['seconds']:.1f}s{'  *best' if improved else ''}")
+            val_text = (
+                (f"  val {val['loss']:.4f} ({shown})" if "loss" in val else f"  val {shown}")
+                if val
+                else ""
+            )
+            log(
+                f"{prefix}epoch {epoch + 1}/{epochs}  train {sums['loss'] / seen:.4f}{val_text}  "
+                f"{row['seconds']:.1f}s{'  *best' if improved else ''}"
+            )
             if flag["signum"]:
                 stopped(flag["signum"], f"the end of epoch {epoch + 1}", files.last)
             if after_epoch is not None and after_epoch(row):
@@ -255,5 +351,9 @@ def fit(model: torch.nn.Module, opt: torch.optim.Optimizer, *, epochs: int, step
 
 def stopped(signum: int, where: str, last: Path | None) -> None:
     name = signal.Signals(signum).name
-    saved = f"checkpoint written to {last}: continue with --resume" if last is not None else "no checkpoint kept"
+    saved = (
+        f"checkpoint written to {last}: continue with --resume"
+        if last is not None
+        else "no checkpoint kept"
+    )
     raise Interrupted(f"stopped by {name} at {where}; {saved}", signum)

@@ -8,8 +8,7 @@ A noise spec is a string of terms joined by '+', applied left to right, each `ki
 e.g. `gaussian:0.3+mask:0.2`. Such chains joined by '|' are a mixture: each image gets one of them,
 drawn uniformly, e.g. `gaussian:0.2|gaussian:0.5|mask:0.4` (a denoiser trained on many kinds and
 strengths). The result is clipped to [0, 1]. `none` or '' means no corruption. The one parser here
-serves the command line and Python alike.
-"""
+serves the command line and Python alike."""
 
 from __future__ import annotations
 
@@ -20,6 +19,8 @@ import torch
 from .errors import ConfigError
 
 KINDS = ("gaussian", "mask", "salt_pepper")
+# One strong setting of each kind: the bench's DAEs and the report's denoising pictures.
+EXAMPLE_NOISES = ("gaussian:0.5", "mask:0.5", "salt_pepper:0.2")
 
 
 @dataclass(frozen=True)
@@ -32,12 +33,12 @@ class Corruption:
 
 
 Chain = tuple[Corruption, ...]  # terms applied left to right
-Noise = tuple[Chain, ...]        # a mixture: one chain per image; () is no corruption
+Noise = tuple[Chain, ...]  # a mixture: one chain per image; () is no corruption
 
 
 def parse_noise(spec: str | None) -> Noise:
-    """Parse a noise spec into its chains (one for a plain spec); a bad spec raises ConfigError with a
-    one-line reason."""
+    """Parse a noise spec into its chains (one for a plain spec); a bad spec raises ConfigError with
+    a one-line reason."""
     if spec is None or spec.strip().lower() in ("", "none"):
         return ()
     if any(not alt.strip() for alt in spec.split("|")):
@@ -52,17 +53,28 @@ def parse_chain(chain: str, spec: str) -> Chain:
         kind, sep, level_s = part.partition(":")
         kind = kind.strip().lower().replace("-", "_")
         if not sep:
-            raise ConfigError(f"bad noise spec '{spec}': term '{part}' needs the form kind:level, e.g. gaussian:0.3")
+            raise ConfigError(
+                f"bad noise spec '{spec}': term '{part}' needs the "
+                "form kind:level, e.g. gaussian:0.3"
+            )
         if kind not in KINDS:
-            raise ConfigError(f"bad noise spec '{spec}': unknown kind '{kind}' (choose {', '.join(KINDS)})")
+            raise ConfigError(
+                f"bad noise spec '{spec}': unknown kind '{kind}' (choose {', '.join(KINDS)})"
+            )
         try:
             level = float(level_s)
         except ValueError:
-            raise ConfigError(f"bad noise spec '{spec}': level '{level_s}' is not a number") from None
+            raise ConfigError(
+                f"bad noise spec '{spec}': level '{level_s}' is not a number"
+            ) from None
         if not level >= 0 or level == float("inf"):
-            raise ConfigError(f"bad noise spec '{spec}': level must be a finite number >= 0, got {level_s}")
+            raise ConfigError(
+                f"bad noise spec '{spec}': level must be a finite number >= 0, got {level_s}"
+            )
         if kind != "gaussian" and level > 1:
-            raise ConfigError(f"bad noise spec '{spec}': {kind} is a probability, got {level_s} (> 1)")
+            raise ConfigError(
+                f"bad noise spec '{spec}': {kind} is a probability, got {level_s} (> 1)"
+            )
         terms.append(Corruption(kind, level))
     return tuple(terms)
 
@@ -71,16 +83,19 @@ def format_noise(noise: Noise) -> str:
     return "|".join("+".join(str(t) for t in chain) for chain in noise) or "none"
 
 
-def corrupt(x: torch.Tensor, spec: str | Noise, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Corrupt images `x` (B, ...) in [0, 1] by `spec`; the result is clipped to [0, 1]. A mixture draws
-    each image's chain first, then corrupts each chain's images in order.
+def corrupt(
+    x: torch.Tensor, spec: str | Noise, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """Corrupt images `x` (B, ...) in [0, 1] by `spec`; the result is clipped to [0, 1]. A mixture
+    draws each image's chain first, then corrupts each chain's images in order.
 
     Random numbers are drawn on the CPU from `generator` (or the global generator) and then moved
     to x's device, so one seed gives the same corruption on every device."""
     noise = parse_noise(spec) if isinstance(spec, str) else spec
     if len(noise) <= 1:
         return apply_chain(x, noise[0] if noise else (), generator)
-    pick = torch.randint(len(noise), (x.shape[0],), generator=generator).to(x.device)  # (B,) a chain per image
+    # (B,) a chain per image
+    pick = torch.randint(len(noise), (x.shape[0],), generator=generator).to(x.device)
     out = x.clone()
     for i, chain in enumerate(noise):
         rows = pick == i

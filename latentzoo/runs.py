@@ -12,8 +12,8 @@ and after `train-prior` also prior.safetensors, prior_config.json, prior_history
 prior_metrics.json; a VAE measured by the bench also likelihood.json (IS-NLL, keyed by the weights'
 hash, k and the images). Files are written atomically by latentzoo.files; nothing is pickled.
 
-One writer per run folder: `run_lock(folder)` holds `.lock` (with the holder's process id) while a job
-writes there; a second job gets a one-line error, and a lock whose holder is gone is taken over.
+One writer per run folder: `run_lock(folder)` holds `.lock` (with the holder's process id) while a
+job writes there; a second job gets a one-line error, and a lock whose holder is gone is taken over.
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ import contextlib
 import dataclasses
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import torch
 
@@ -35,16 +36,39 @@ from .files import load_tensors, read_json
 from .models import Autoencoder, CodePrior, PriorConfig, VQVAEWithPrior, build_model
 from .sources import load_source
 
-CONFIG, BEST, LAST, HISTORY, METRICS = "config.json", "model.safetensors", "last.safetensors", "history.csv", "metrics.json"
+CONFIG, BEST, LAST, HISTORY, METRICS = (
+    "config.json",
+    "model.safetensors",
+    "last.safetensors",
+    "history.csv",
+    "metrics.json",
+)
 PRIOR_WEIGHTS, PRIOR_LAST, PRIOR_CONFIG, PRIOR_HISTORY, PRIOR_METRICS = (
-    "prior.safetensors", "prior_last.safetensors", "prior_config.json", "prior_history.csv", "prior_metrics.json")
+    "prior.safetensors",
+    "prior_last.safetensors",
+    "prior_config.json",
+    "prior_history.csv",
+    "prior_metrics.json",
+)
 LIKELIHOOD = "likelihood.json"
 
 
 LOCK = ".lock"
 # what latentzoo writes into a run folder: the files `clear_run` may remove
-RUN_FILES = (CONFIG, BEST, LAST, HISTORY, METRICS, PRIOR_WEIGHTS, PRIOR_LAST, PRIOR_CONFIG, PRIOR_HISTORY,
-             PRIOR_METRICS, LIKELIHOOD, "report.html")
+RUN_FILES = (
+    CONFIG,
+    BEST,
+    LAST,
+    HISTORY,
+    METRICS,
+    PRIOR_WEIGHTS,
+    PRIOR_LAST,
+    PRIOR_CONFIG,
+    PRIOR_HISTORY,
+    PRIOR_METRICS,
+    LIKELIHOOD,
+    "report.html",
+)
 
 
 def _alive(pid: int) -> bool:
@@ -59,7 +83,8 @@ def _alive(pid: int) -> bool:
 
 @contextlib.contextmanager
 def run_lock(run_dir: str | os.PathLike) -> Iterator[Path]:
-    """Hold the run folder's lock for the duration of a job that writes into it (see the module docstring)."""
+    """Hold the run folder's lock for the duration of a job that writes into it (see the module
+    docstring)."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     path = run_dir / LOCK
@@ -72,8 +97,11 @@ def run_lock(run_dir: str | os.PathLike) -> Iterator[Path]:
             except (OSError, ValueError):
                 pid = 0
             if pid and pid != os.getpid() and _alive(pid):
-                raise RunError(f"{run_dir} is being written by process {pid} (lock file {path}); wait for it to "
-                               f"finish or stop it") from None
+                raise RunError(
+                    f"{run_dir} is being written by process {pid} (lock "
+                    f"file {path}); wait for it to "
+                    f"finish or stop it"
+                ) from None
             path.unlink(missing_ok=True)  # its holder is gone: take the lock over
             continue
         with os.fdopen(fd, "w") as f:
@@ -100,11 +128,20 @@ def run_data(cfg: Config, data_dir=None) -> Splits:
     data's fingerprint, data that changed since is a DataError, never silently other data."""
     if cfg.dataset != "files":
         return load_dataset(cfg.dataset, data_dir)
-    splits = load_source(cfg.data, image_size=parse_size(cfg.image_size) if cfg.image_size else None, colour=cfg.colour,
-                         split_seed=cfg.split_seed, val_fraction=cfg.val_fraction, test_fraction=cfg.test_fraction)
+    splits = load_source(
+        cfg.data,
+        image_size=parse_size(cfg.image_size) if cfg.image_size else None,
+        colour=cfg.colour,
+        split_seed=cfg.split_seed,
+        val_fraction=cfg.val_fraction,
+        test_fraction=cfg.test_fraction,
+    )
     if cfg.data_hash is not None and splits.fingerprint != cfg.data_hash:
-        raise DataError(f"{cfg.data}: the data changed since the run was trained (SHA-256 {splits.fingerprint[:12]}..., "
-                        f"the run's config.json says {cfg.data_hash[:12]}...)")
+        raise DataError(
+            f"{cfg.data}: the data changed since the run was trained "
+            f"(SHA-256 {splits.fingerprint[:12]}..., "
+            f"the run's config.json says {cfg.data_hash[:12]}...)"
+        )
     return splits
 
 
@@ -112,8 +149,12 @@ def with_data(cfg: Config, splits: Splits) -> Config:
     """`cfg` completed by what the data says: image shape, number of labels, and for the user's own
     data its absolute path and fingerprint."""
     c, h, w = splits.train.shape
-    values = dict(image_channels=c, image_height=h, image_width=w,
-                  n_classes=len(splits.classes) if splits.train.labelled else 0)
+    values = dict(
+        image_channels=c,
+        image_height=h,
+        image_width=w,
+        n_classes=len(splits.classes) if splits.train.labelled else 0,
+    )
     if cfg.dataset == "files":
         values.update(data=str(Path(cfg.data).resolve()), data_hash=splits.fingerprint)
     return dataclasses.replace(cfg, **values)
@@ -136,9 +177,14 @@ def read_config(run_dir: str | os.PathLike) -> Config:
 
 
 def load_weights(model: torch.nn.Module, path: Path, prefix: str = "") -> None:
-    """Load the weights at `path` (those under `prefix`, stripped) into `model`; a mismatch is one line."""
+    """Load the weights at `path` (those under `prefix`, stripped) into `model`; a mismatch is one
+    line."""
     tensors, _ = load_tensors(path)
-    weights = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)} if prefix else tensors
+    weights = (
+        {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+        if prefix
+        else tensors
+    )
     try:
         model.load_state_dict(weights)
     except RuntimeError as e:
@@ -160,24 +206,34 @@ def load_prior(run_dir: str | os.PathLike, device: str | torch.device = "cpu") -
     return prior.to(device).eval()
 
 
-def load(run_dir: str | os.PathLike, which: str = "best", device: str | torch.device | None = None) -> Autoencoder:
+def load(
+    run_dir: str | os.PathLike, which: str = "best", device: str | torch.device | None = None
+) -> Autoencoder:
     """Rebuild the model of a run folder from config.json and its weights (eval mode).
 
     which: 'best' (model.safetensors, the kept epoch) or 'last' (the end of the last epoch). A model
-    with codes and a prior in its folder comes back composed with it (VQVAEWithPrior), so it samples."""
+    with codes and a prior in its folder comes back composed with it (VQVAEWithPrior), so it
+    samples."""
     if which not in ("best", "last"):
         raise ConfigError(f"which must be 'best' or 'last', got {which!r}")
     cfg = read_config(run_dir)
     dev = resolve_device(device)
     model = build_model(cfg)
-    load_weights(model, Path(run_dir) / (BEST if which == "best" else LAST), "model." if which == "last" else "")
+    load_weights(
+        model,
+        Path(run_dir) / (BEST if which == "best" else LAST),
+        "model." if which == "last" else "",
+    )
     model = model.to(dev).eval()
     prior = load_prior(run_dir, dev) if model.has_codes else None
     grid = model.grid[0] * model.grid[1] if prior is not None else 0
     if prior is not None and (prior.cfg.n_codes, prior.cfg.length) != (cfg.n_codes, grid):
-        raise RunError(f"{Path(run_dir) / PRIOR_WEIGHTS} is a prior over {prior.cfg.length} positions of "
-                       f"{prior.cfg.n_codes} codes, but the run's model has {grid} of {cfg.n_codes}: it belongs to "
-                       f"another VQ-VAE")
+        raise RunError(
+            f"{Path(run_dir) / PRIOR_WEIGHTS} is a prior over {prior.cfg.length} positions of "
+            f"{prior.cfg.n_codes} codes, but the run's model has "
+            f"{grid} of {cfg.n_codes}: it belongs to "
+            f"another VQ-VAE"
+        )
     return VQVAEWithPrior(model, prior).eval() if prior is not None else model
 
 

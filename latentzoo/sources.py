@@ -15,8 +15,7 @@ Images of other sizes or colour modes are an error unless `image_size` ('HxW') r
 Pillow's 'L'). A source without a test split gets one carved from it (`test_fraction`), and the
 validation images are carved from the training images (`val_fraction`), both by a permutation
 drawn from `split_seed`. `Splits.fingerprint` is a SHA-256 of the images and labels as loaded, so a
-run can tell whether its data changed.
-"""
+run can tell whether its data changed."""
 
 from __future__ import annotations
 
@@ -42,19 +41,31 @@ Image.MAX_IMAGE_PIXELS = 4096 * 4096  # a decompression bomb is an error, not an
 
 # ----------------------------------------------------------------------------- one image, one array
 
+
 def read_image(path: Path) -> np.ndarray:
     """An image file -> uint8 (C, H, W), C = 1 for grey modes, 3 for colour (alpha dropped)."""
     try:
         with Image.open(path) as img:
             img.load()
             if img.mode in ("I;16", "I;16B", "I;16L", "I"):
-                arr = (np.asarray(img, dtype=np.float64) / (65535 if "16" in img.mode else max(1, np.asarray(img).max())))
+                arr = np.asarray(img, dtype=np.float64) / (
+                    65535 if "16" in img.mode else max(1, np.asarray(img).max())
+                )
                 return (arr.clip(0, 1) * 255).round().astype(np.uint8)[None]
             grey = img.mode in ("1", "L", "LA", "F") or (img.mode == "P" and _grey_palette(img))
             img = img.convert("L" if grey else "RGB")
             arr = np.array(img, dtype=np.uint8)  # a copy: writable
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
-        raise DataError(f"{path}: not an image Pillow can read ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
+    except (
+        UnidentifiedImageError,
+        OSError,
+        ValueError,
+        SyntaxError,
+        Image.DecompressionBombError,
+    ) as e:
+        raise DataError(
+            f"{path}: not an image Pillow can read "
+            f"({str(e).splitlines()[0] if str(e) else type(e).__name__})"
+        ) from None
     return arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)  # (C, H, W)
 
 
@@ -65,13 +76,22 @@ def _grey_palette(img: Image.Image) -> bool:
 
 def array_to_images(arr: np.ndarray, name: str) -> np.ndarray:
     """An array (N, H, W) or (N, H, W, C), uint8 or float in [0, 1] -> uint8 (N, C, H, W)."""
-    if arr.dtype == object or arr.dtype.kind not in "uf" or (arr.dtype.kind == "u" and arr.dtype != np.uint8):
-        raise DataError(f"{name}: images of dtype {arr.dtype}; expected uint8 (0-255) or float in [0, 1]")
+    if (
+        arr.dtype == object
+        or arr.dtype.kind not in "uf"
+        or (arr.dtype.kind == "u" and arr.dtype != np.uint8)
+    ):
+        raise DataError(
+            f"{name}: images of dtype {arr.dtype}; expected uint8 (0-255) or float in [0, 1]"
+        )
     if arr.ndim == 3:
         arr = arr[..., None]
     if arr.ndim != 4 or arr.shape[-1] not in (1, 3) or arr.shape[0] == 0 or 0 in arr.shape:
-        raise DataError(f"{name}: an array of shape {tuple(arr.shape)}; expected images (N, H, W) or (N, H, W, C) "
-                        f"with C 1 or 3 and N at least 1")
+        raise DataError(
+            f"{name}: an array of shape {tuple(arr.shape)}; expected "
+            "images (N, H, W) or (N, H, W, C) "
+            f"with C 1 or 3 and N at least 1"
+        )
     if arr.dtype.kind == "f":
         if not np.isfinite(arr).all():
             raise DataError(f"{name}: the images hold NaN or infinite values")
@@ -82,16 +102,25 @@ def array_to_images(arr: np.ndarray, name: str) -> np.ndarray:
     return arr.transpose(0, 3, 1, 2).copy()  # (N, C, H, W), writable
 
 
-def conform(images: torch.Tensor, size: tuple[int, int] | None, channels: int | None) -> torch.Tensor:
-    """uint8 (N, C, H, W) resized to `size` (H, W) and converted to `channels` (1 or 3) where asked."""
+def conform(
+    images: torch.Tensor, size: tuple[int, int] | None, channels: int | None
+) -> torch.Tensor:
+    """uint8 (N, C, H, W) resized to `size` (H, W) and converted to `channels` (1 or 3) where
+    asked."""
     if channels is not None and images.shape[1] != channels:
         if channels == 3:
             images = images.expand(-1, 3, -1, -1)  # (N, 3, H, W)
         else:  # ITU-R 601-2 luma, Pillow's "L"
             w = torch.tensor([299, 587, 114], dtype=torch.int64).view(1, 3, 1, 1)
-            images = ((images.long() * w).sum(1, keepdim=True) + 500).div(1000, rounding_mode="floor").to(torch.uint8)
+            images = (
+                ((images.long() * w).sum(1, keepdim=True) + 500)
+                .div(1000, rounding_mode="floor")
+                .to(torch.uint8)
+            )
     if size is not None and tuple(images.shape[2:]) != tuple(size):
-        x = F.interpolate(images.float(), size=size, mode="bilinear", antialias=True, align_corners=False)
+        x = F.interpolate(
+            images.float(), size=size, mode="bilinear", antialias=True, align_corners=False
+        )
         images = x.round().clamp(0, 255).to(torch.uint8)
     return images.contiguous()
 
@@ -104,18 +133,24 @@ def describe(shape) -> str:
 
 # ----------------------------------------------------------------------------- sources
 
+
 def image_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
 
 
-def read_folder(folder: Path) -> tuple[list[np.ndarray], list[Path], np.ndarray, tuple[str, ...] | None]:
+def read_folder(
+    folder: Path,
+) -> tuple[list[np.ndarray], list[Path], np.ndarray, tuple[str, ...] | None]:
     """An image folder -> (images (C, H, W) each, their paths, labels, class names or None)."""
     subdirs = sorted(d for d in folder.iterdir() if d.is_dir() and not d.name.startswith("."))
     classes = [d for d in subdirs if image_files(d)]
     loose = image_files(folder)
     if classes and loose:
-        raise DataError(f"{folder}: holds both image files and class subfolders of images; keep one layout (a class "
-                        f"per subfolder, or all files unlabelled in one folder)")
+        raise DataError(
+            f"{folder}: holds both image files and class subfolders "
+            "of images; keep one layout (a class "
+            f"per subfolder, or all files unlabelled in one folder)"
+        )
     if classes:
         paths, labels = [], []
         for i, d in enumerate(classes):
@@ -126,20 +161,28 @@ def read_folder(folder: Path) -> tuple[list[np.ndarray], list[Path], np.ndarray,
     else:
         paths, labels, names = loose, [-1] * len(loose), None
     if not paths:
-        raise DataError(f"{folder}: no image files ({', '.join(IMAGE_SUFFIXES)}) in it or in its subfolders")
+        raise DataError(
+            f"{folder}: no image files ({', '.join(IMAGE_SUFFIXES)}) in it or in its subfolders"
+        )
     return [read_image(p) for p in paths], paths, np.asarray(labels, dtype=np.int64), names
 
 
 def stack(images: list[np.ndarray], paths: list[Path], size, channels) -> torch.Tensor:
-    """Images of one folder -> uint8 (N, C, H, W); mixed sizes or modes need `size` or `channels`."""
+    """Images of one folder -> uint8 (N, C, H, W); mixed sizes or modes need `size` or
+    `channels`."""
     if size is None and len({im.shape[1:] for im in images}) > 1:
         first = next(i for i, im in enumerate(images) if im.shape[1:] != images[0].shape[1:])
-        raise DataError(f"{paths[first]} is {describe(images[first].shape)} but {paths[0]} is "
-                        f"{describe(images[0].shape)}: images of different sizes; pass --image-size HxW to resize them")
+        raise DataError(
+            f"{paths[first]} is {describe(images[first].shape)} but {paths[0]} is "
+            f"{describe(images[0].shape)}: images of different sizes; "
+            "pass --image-size HxW to resize them"
+        )
     if channels is None and len({im.shape[0] for im in images}) > 1:
         first = next(i for i, im in enumerate(images) if im.shape[0] != images[0].shape[0])
-        raise DataError(f"{paths[first]} is {MODES[images[first].shape[0]]} but {paths[0]} is "
-                        f"{MODES[images[0].shape[0]]}: mixed colour modes; pass --colour grey or --colour rgb")
+        raise DataError(
+            f"{paths[first]} is {MODES[images[first].shape[0]]} but {paths[0]} is "
+            f"{MODES[images[0].shape[0]]}: mixed colour modes; pass --colour grey or --colour rgb"
+        )
     return torch.cat([conform(torch.from_numpy(im)[None], size, channels) for im in images])
 
 
@@ -147,8 +190,10 @@ def labels_for(arr: np.ndarray | None, n: int, name: str) -> np.ndarray:
     if arr is None:
         return np.full(n, -1, dtype=np.int64)
     if arr.dtype.kind not in "iu" or arr.ndim != 1:
-        raise DataError(f"{name}: labels must be whole numbers, one per image, got dtype {arr.dtype} shape "
-                        f"{tuple(arr.shape)}")
+        raise DataError(
+            f"{name}: labels must be whole numbers, one per image, got dtype {arr.dtype} shape "
+            f"{tuple(arr.shape)}"
+        )
     if len(arr) != n:
         raise DataError(f"{name}: {n} images but {len(arr)} labels")
     if len(arr) and arr.min() < 0:
@@ -157,7 +202,8 @@ def labels_for(arr: np.ndarray | None, n: int, name: str) -> np.ndarray:
 
 
 def find_idx(folder: Path, split: tuple[str, ...], kind: str) -> Path | None:
-    """The IDX file of a split ('train' or 't10k'/'test') and kind ('images' or 'labels') in `folder`."""
+    """The IDX file of a split ('train' or 't10k'/'test') and kind ('images' or 'labels') in
+    `folder`."""
     for p in sorted(folder.iterdir()):
         n = p.name.lower()
         if p.is_file() and "ubyte" in n and kind in n and any(s in n for s in split):
@@ -175,7 +221,9 @@ def read_idx_folder(folder: Path) -> dict[str, tuple[np.ndarray, np.ndarray | No
         lab_path = find_idx(folder, words, "labels")
         labels = parse_idx(read_bytes(lab_path), str(lab_path)) if lab_path else None
         if labels is not None and len(labels) != len(arr):
-            raise DataError(f"{img} holds {len(arr)} images but {lab_path} holds {len(labels)} labels")
+            raise DataError(
+                f"{img} holds {len(arr)} images but {lab_path} holds {len(labels)} labels"
+            )
         out[split] = (arr, labels, str(img))
     return out
 
@@ -186,13 +234,23 @@ def read_npz(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray | None, str]]
             arrays = {k: z[k] for k in z.files}
     except (ValueError, OSError, zipfile.BadZipFile, EOFError) as e:
         raise DataError(f"{path}: not a readable .npz without pickled objects ({e})") from None
-    pairs = {"train": ("x_train", "y_train"), "test": ("x_test", "y_test")} if "x_train" in arrays else \
-        {"train": next(((x, y) for x, y in (("images", "labels"), ("x", "y")) if x in arrays), (None, None))}
+    pairs = (
+        {"train": ("x_train", "y_train"), "test": ("x_test", "y_test")}
+        if "x_train" in arrays
+        else {
+            "train": next(
+                ((x, y) for x, y in (("images", "labels"), ("x", "y")) if x in arrays), (None, None)
+            )
+        }
+    )
     out = {}
     for split, (x, y) in pairs.items():
         if x is None or x not in arrays:
-            raise DataError(f"{path}: no images in it (expected an array named images, x, or x_train and x_test; "
-                            f"found {', '.join(arrays) or 'none'})")
+            raise DataError(
+                f"{path}: no images in it (expected an array named "
+                "images, x, or x_train and x_test; "
+                f"found {', '.join(arrays) or 'none'})"
+            )
         out[split] = (arrays[x], arrays.get(y), f"{path}[{x}]")
     return out
 
@@ -214,24 +272,43 @@ def load_raw(path: Path, size, channels) -> tuple[dict[str, ImageSet], tuple[str
     """{'train': ImageSet[, 'test': ImageSet]} and the class names of a source."""
     if not path.exists():
         raise DataError(f"{path}: no such file or folder")
-    if path.is_dir() and not any(find_idx(path, w, "images") for w in (("train",), ("t10k", "test"))):
+    if path.is_dir() and not any(
+        find_idx(path, w, "images") for w in (("train",), ("t10k", "test"))
+    ):
         images, paths, labels, names = read_folder(path)
-        return {"train": ImageSet(stack(images, paths, size, channels), torch.from_numpy(labels))}, names
-    raw = read_idx_folder(path) if path.is_dir() else read_arrays(path) if path.suffix.lower() in ARRAY_SUFFIXES \
+        return {
+            "train": ImageSet(stack(images, paths, size, channels), torch.from_numpy(labels))
+        }, names
+    raw = (
+        read_idx_folder(path)
+        if path.is_dir()
+        else read_arrays(path)
+        if path.suffix.lower() in ARRAY_SUFFIXES
         else None
+    )
     if raw is None:
-        raise DataError(f"{path}: not a data source (give a folder of images, a folder of IDX files, or a .npy/.npz)")
+        raise DataError(
+            f"{path}: not a data source (give a folder of images, a "
+            "folder of IDX files, or a .npy/.npz)"
+        )
     if "train" not in raw:
         raise DataError(f"{path}: no training images (an IDX folder needs a *train-images* file)")
     sets = {}
     for split, (arr, labels, name) in raw.items():
         x = torch.from_numpy(array_to_images(np.asarray(arr), name))
-        sets[split] = ImageSet(conform(x, size, channels), torch.from_numpy(labels_for(labels, len(x), name)))
+        sets[split] = ImageSet(
+            conform(x, size, channels), torch.from_numpy(labels_for(labels, len(x), name))
+        )
     if "test" in sets and sets["test"].shape != sets["train"].shape:
-        raise DataError(f"{path}: test images are {describe(sets['test'].shape)}, training images "
-                        f"{describe(sets['train'].shape)}")
+        raise DataError(
+            f"{path}: test images are {describe(sets['test'].shape)}, training images "
+            f"{describe(sets['train'].shape)}"
+        )
     if any(s.labelled for s in sets.values()) and not all(s.labelled for s in sets.values()):
-        raise DataError(f"{path}: the training images have labels and the test images not, or the other way round")
+        raise DataError(
+            f"{path}: the training images have labels and the test "
+            "images not, or the other way round"
+        )
     n = max(int(s.labels.max()) + 1 for s in sets.values()) if sets["train"].labelled else 0
     return sets, (tuple(str(i) for i in range(n)) if n else None)
 
@@ -253,18 +330,29 @@ def carve(n: int, fraction: float, generator: torch.Generator) -> tuple[torch.Te
     return perm[k:].sort().values, perm[:k].sort().values
 
 
-def load_source(source: str | os.PathLike, *, image_size: tuple[int, int] | None = None, colour: str | None = None,
-                split_seed: int = 0, val_fraction: float = 0.1, test_fraction: float = 0.1) -> Splits:
+def load_source(
+    source: str | os.PathLike,
+    *,
+    image_size: tuple[int, int] | None = None,
+    colour: str | None = None,
+    split_seed: int = 0,
+    val_fraction: float = 0.1,
+    test_fraction: float = 0.1,
+) -> Splits:
     """The user's data as train/val/test splits (see the module docstring)."""
     path = Path(source)
     channels = {"grey": 1, "rgb": 3, None: None}[colour]
     sets, classes = load_raw(path, image_size, channels)
     shape = sets["train"].shape
     if shape[0] not in (1, 3):
-        raise DataError(f"{path}: images with {shape[0]} channels; latentzoo takes grey (1) or colour (3)")
+        raise DataError(
+            f"{path}: images with {shape[0]} channels; latentzoo takes grey (1) or colour (3)"
+        )
     total = sum(len(s) for s in sets.values())
     if len(sets["train"]) < (2 if "test" in sets else 3):
-        raise DataError(f"{path}: {total} images are too few to carve training, validation and test images from")
+        raise DataError(
+            f"{path}: {total} images are too few to carve training, validation and test images from"
+        )
     gen = torch.Generator().manual_seed(split_seed)
     train = sets["train"]
     if "test" in sets:
@@ -273,8 +361,14 @@ def load_source(source: str | os.PathLike, *, image_size: tuple[int, int] | None
         keep, held = carve(len(train), test_fraction, gen)
         train, test = train.subset(keep), train.subset(held)
     keep, held = carve(len(train), val_fraction, gen)
-    return Splits(path.name or str(path), train.subset(keep), train.subset(held), test,
-                  classes=classes or (), fingerprint=fingerprint(sets))
+    return Splits(
+        path.name or str(path),
+        train.subset(keep),
+        train.subset(held),
+        test,
+        classes=classes or (),
+        fingerprint=fingerprint(sets),
+    )
 
 
 __all__ = ["load_source", "read_image", "array_to_images", "conform", "describe", "IMAGE_SUFFIXES"]

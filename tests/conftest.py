@@ -45,8 +45,10 @@ def mnist_dir() -> Path | None:
     return Path(env) if env and _mnist_paths(Path(env)) else None
 
 
-needs_mnist = pytest.mark.skipif(mnist_dir() is None, reason="MNIST not found: set LATENTZOO_DATA or put "
-                                                              "../shared/data beside the project")
+needs_mnist = pytest.mark.skipif(
+    mnist_dir() is None,
+    reason="MNIST not found: set LATENTZOO_DATA or put ../shared/data beside the project",
+)
 
 
 @pytest.fixture(scope="session")
@@ -57,7 +59,12 @@ def small_splits():
     from latentzoo.data import Splits, load_dataset
 
     s = load_dataset("mnist")
-    return Splits("mnist", s.train.subset(slice(0, 512)), s.val.subset(slice(0, 256)), s.test.subset(slice(0, 256)))
+    return Splits(
+        "mnist",
+        s.train.subset(slice(0, 512)),
+        s.val.subset(slice(0, 256)),
+        s.test.subset(slice(0, 256)),
+    )
 
 
 class TrainedRuns:
@@ -71,7 +78,9 @@ class TrainedRuns:
             from latentzoo.training import train
 
             cfg = kind_config(name, epochs=1, batch_size=64, lr=2e-3)
-            self.done[name] = train(cfg, self.root / name, splits=self.splits, progress=False, log=lambda m: None)
+            self.done[name] = train(
+                cfg, self.root / name, splits=self.splits, progress=False, log=lambda m: None
+            )
         return self.done[name]
 
 
@@ -98,7 +107,8 @@ def readme_cli_lines() -> list[str]:
 
 @pytest.fixture(scope="session")
 def readme_cli(tmp_path_factory):
-    """The README's command-line example run as written, in a fresh folder: (folder, [(line, exit status)])."""
+    """The README's command-line example run as written, in a fresh folder: (folder, [(line, exit
+    status)])."""
     if mnist_dir() is None:
         pytest.skip("MNIST not found")
     import shlex

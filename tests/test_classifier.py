@@ -28,7 +28,9 @@ def small_classifier(small_splits):
     model = Classifier()
     opt = torch.optim.Adam(model.parameters(), lr=2e-3)
     for _ in range(8):
-        for x, y in small_splits.train.batches(64, shuffle=True, generator=torch.Generator().manual_seed(0)):
+        for x, y in small_splits.train.batches(
+            64, shuffle=True, generator=torch.Generator().manual_seed(0)
+        ):
             loss = F.cross_entropy(model(x), y)
             opt.zero_grad()
             loss.backward()
@@ -55,26 +57,39 @@ def test_generation_metrics_of_a_conditional_model(small_classifier, small_split
     from latentzoo.eval.evaluation import generation_metrics
     from latentzoo.models import build_model
 
-    monkeypatch.setattr(evaluation, "get_classifier", lambda *a, **k: (small_classifier, {"test_accuracy": 0.5}))
+    monkeypatch.setattr(
+        evaluation, "get_classifier", lambda *a, **k: (small_classifier, {"test_accuracy": 0.5})
+    )
     torch.manual_seed(0)
     cvae = build_model(make_config("cvae", backbone="mlp"))
     m = generation_metrics(cvae, small_splits.test, n=100)
     assert m["classifier_test_accuracy"] == 0.5 and m["sample_n_samples"] == 100
     assert m["sample_mnist_fid"] > 0 and 0 <= m["digit_accuracy_min"] <= m["digit_accuracy"] <= 1
-    assert m["asked_mnist_fid"] > 0 and m["asked_mnist_fid"] != m["sample_mnist_fid"] and m["asked_class_entropy"] >= 0
+    assert (
+        m["asked_mnist_fid"] > 0
+        and m["asked_mnist_fid"] != m["sample_mnist_fid"]
+        and m["asked_class_entropy"] >= 0
+    )
     ae = build_model(make_config("ae", backbone="mlp"))
-    assert generation_metrics(ae, small_splits.test, n=10) == {}  # no fitted Gaussian: cannot sample
+    # no fitted Gaussian: cannot sample
+    assert generation_metrics(ae, small_splits.test, n=10) == {}
 
 
-def test_the_real_data_floor_is_held_out_digits_against_the_test_set(small_classifier, small_splits, monkeypatch):
+def test_the_real_data_floor_is_held_out_digits_against_the_test_set(
+    small_classifier, small_splits, monkeypatch
+):
     from latentzoo.config import make_config
     from latentzoo.eval import evaluation
     from latentzoo.eval.evaluation import generation_metrics, real_data_floor
     from latentzoo.models import build_model
 
-    monkeypatch.setattr(evaluation, "get_classifier", lambda *a, **k: (small_classifier, {"test_accuracy": 0.5}))
+    monkeypatch.setattr(
+        evaluation, "get_classifier", lambda *a, **k: (small_classifier, {"test_accuracy": 0.5})
+    )
     floor = real_data_floor(small_splits.val, small_splits.test, n=200)
     assert floor["sample_n_samples"] == 200 and floor["sample_digits_covered"] == 10
     torch.manual_seed(0)
-    untrained = generation_metrics(build_model(make_config("vae", backbone="mlp")), small_splits.test, n=200)
+    untrained = generation_metrics(
+        build_model(make_config("vae", backbone="mlp")), small_splits.test, n=200
+    )
     assert 0 < floor["sample_mnist_fid"] < untrained["sample_mnist_fid"] / 10

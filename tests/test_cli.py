@@ -1,14 +1,14 @@
-"""The command line: the whole path on the README's runs, and every user mistake as one line + exit 2."""
+"""The command line: the whole path on the README's runs, and every user mistake as one line + exit
+2."""
 
 import json
 import subprocess
 import sys
 
 import pytest
+from conftest import needs_mnist
 
 from latentzoo.cli import main
-
-from conftest import needs_mnist
 
 
 def run_cli(capsys, *args):
@@ -31,8 +31,8 @@ def one_line_error(capsys, *args, code=2):
 
 @pytest.fixture(scope="module")
 def trained(readme_cli):
-    """The runs that the README's command-line block made (an mlp AE, a VAE, a DAE, an mlp CVAE and a
-    VQ-VAE with 64 codes and a prior), each trained for 1 epoch on 2,000 images."""
+    """The runs that the README's command-line block made (an mlp AE, a VAE, a DAE, an mlp CVAE and
+    a VQ-VAE with 64 codes and a prior), each trained for 1 epoch on 2,000 images."""
     return readme_cli[0] / "runs"
 
 
@@ -42,53 +42,87 @@ def test_eval_json_and_pictures(trained, capsys, tmp_path):
     m = json.loads(out)
     assert code == 0 and m["model"] == "vqvae" and m["n_images"] == 10000
     assert 0 < m["codebook_usage"] <= 1 and 1 <= m["perplexity"] <= 64 and m["psnr"] > 5
-    _, out, _ = run_cli(capsys, "eval", trained / "vq", "--json", "--samples", "0", "--checkpoint", "last")
+    _, out, _ = run_cli(
+        capsys, "eval", trained / "vq", "--json", "--samples", "0", "--checkpoint", "last"
+    )
     last = json.loads(out)
     assert last["checkpoint"] == "last" and m["checkpoint"] == "best" and last["psnr"] > 5
     _, out, _ = run_cli(capsys, "eval", trained / "dae", "--json", "--samples", "0")
     m = json.loads(out)
-    assert m["psnr_denoised"] > m["psnr_noisy"] and m["mse_per_image"] == pytest.approx(784 * m["mse_per_pixel"])
+    assert m["psnr_denoised"] > m["psnr_noisy"] and m["mse_per_image"] == pytest.approx(
+        784 * m["mse_per_pixel"]
+    )
     _, out, _ = run_cli(capsys, "eval", trained / "cvae", "--json", "--samples", "0")
     assert json.loads(out)["elbo"] < 0
-    for args in (["reconstruct", trained / "ae", "--out", tmp_path / "r.png"],
-                 ["sample", trained / "ae", "-n", "16", "--out", tmp_path / "s.png"],
-                 ["sample", trained / "cvae", "--digit", "3", "--out", tmp_path / "c.png"],
-                 ["denoise", trained / "dae", "--noise", "gaussian:0.4", "--out", tmp_path / "d.png"],
-                 ["interpolate", trained / "vq", "--out", tmp_path / "i.png", "--pairs", "2"]):
+    for args in (
+        ["reconstruct", trained / "ae", "--out", tmp_path / "r.png"],
+        ["sample", trained / "ae", "-n", "16", "--out", tmp_path / "s.png"],
+        ["sample", trained / "cvae", "--digit", "3", "--out", tmp_path / "c.png"],
+        ["denoise", trained / "dae", "--noise", "gaussian:0.4", "--out", tmp_path / "d.png"],
+        ["interpolate", trained / "vq", "--out", tmp_path / "i.png", "--pairs", "2"],
+    ):
         assert run_cli(capsys, *args)[0] == 0
         png = args[args.index("--out") + 1]
         assert png.read_bytes()[:4] == b"\x89PNG"
     from PIL import Image
-    assert Image.open(tmp_path / "d.png").size[1] > Image.open(tmp_path / "d.png").size[0] / 8 * 2  # 3 rows
+
+    # 3 rows
+    assert Image.open(tmp_path / "d.png").size[1] > Image.open(tmp_path / "d.png").size[0] / 8 * 2
 
 
 @needs_mnist
 def test_user_mistakes(trained, capsys, tmp_path):
     assert "invalid choice" in one_line_error(capsys, "train", "gan", "--out", tmp_path / "x")
-    assert "unknown kind" in one_line_error(capsys, "train", "dae", "--out", tmp_path / "x", "--noise", "blur:2")
+    assert "unknown kind" in one_line_error(
+        capsys, "train", "dae", "--out", tmp_path / "x", "--noise", "blur:2"
+    )
     assert "no run folder" in one_line_error(capsys, "eval", tmp_path / "missing")
-    assert "not a whole number" in one_line_error(capsys, "train", "ae", "--out", tmp_path / "x", "--epochs", "ten")
-    assert "must be 1 to" in one_line_error(capsys, "sample", trained / "ae", "-n", "0", "--out", tmp_path / "s.png")
-    assert "positive" in one_line_error(capsys, "train", "ae", "--out", tmp_path / "x", "--lr", "-1")
+    assert "not a whole number" in one_line_error(
+        capsys, "train", "ae", "--out", tmp_path / "x", "--epochs", "ten"
+    )
+    assert "must be 1 to" in one_line_error(
+        capsys, "sample", trained / "ae", "-n", "0", "--out", tmp_path / "s.png"
+    )
+    assert "positive" in one_line_error(
+        capsys, "train", "ae", "--out", tmp_path / "x", "--lr", "-1"
+    )
     assert ".png" in one_line_error(capsys, "sample", trained / "ae", "--out", tmp_path / "s.jpg")
     import shutil
 
-    shutil.copytree(trained / "vq", tmp_path / "vq-no-prior", ignore=shutil.ignore_patterns("prior*"))
-    assert "learned prior" in one_line_error(capsys, "sample", tmp_path / "vq-no-prior", "--out", tmp_path / "s.png")
-    assert "conditional" in one_line_error(capsys, "sample", trained / "ae", "--digit", "3", "--out", tmp_path / "s.png")
-    assert "guidance applies" in one_line_error(capsys, "sample", trained / "ae", "--guidance", "2", "--out",
-                                                tmp_path / "s.png")
-    assert "already holds a run" in one_line_error(capsys, "train", "ae", "--out", trained / "ae", "--epochs", "1")
-    assert "differs" in one_line_error(capsys, "train", "ae", "--out", trained / "ae", "--resume", "--lr", "0.1")
-    assert "no MNIST files" in one_line_error(capsys, "train", "ae", "--out", tmp_path / "x", "--data-dir", tmp_path)
-    assert "needs the conv backbone" in one_line_error(capsys, "train", "vqvae", "--out", tmp_path / "x",
-                                                       "--backbone", "mlp")
+    shutil.copytree(
+        trained / "vq", tmp_path / "vq-no-prior", ignore=shutil.ignore_patterns("prior*")
+    )
+    assert "learned prior" in one_line_error(
+        capsys, "sample", tmp_path / "vq-no-prior", "--out", tmp_path / "s.png"
+    )
+    assert "conditional" in one_line_error(
+        capsys, "sample", trained / "ae", "--digit", "3", "--out", tmp_path / "s.png"
+    )
+    assert "guidance applies" in one_line_error(
+        capsys, "sample", trained / "ae", "--guidance", "2", "--out", tmp_path / "s.png"
+    )
+    assert "already holds a run" in one_line_error(
+        capsys, "train", "ae", "--out", trained / "ae", "--epochs", "1"
+    )
+    assert "differs" in one_line_error(
+        capsys, "train", "ae", "--out", trained / "ae", "--resume", "--lr", "0.1"
+    )
+    assert "no MNIST files" in one_line_error(
+        capsys, "train", "ae", "--out", tmp_path / "x", "--data-dir", tmp_path
+    )
+    assert "needs the conv backbone" in one_line_error(
+        capsys, "train", "vqvae", "--out", tmp_path / "x", "--backbone", "mlp"
+    )
     (tmp_path / "broken").mkdir()
     (tmp_path / "broken" / "config.json").write_text("{not json")
     assert "unreadable config" in one_line_error(capsys, "eval", tmp_path / "broken")
     assert not (tmp_path / "x").exists()
-    shutil.copytree(trained / "ae", tmp_path / "no-last", ignore=shutil.ignore_patterns("last.safetensors"))
-    assert "last.safetensors is missing" in one_line_error(capsys, "eval", tmp_path / "no-last", "--checkpoint", "last")
+    shutil.copytree(
+        trained / "ae", tmp_path / "no-last", ignore=shutil.ignore_patterns("last.safetensors")
+    )
+    assert "last.safetensors is missing" in one_line_error(
+        capsys, "eval", tmp_path / "no-last", "--checkpoint", "last"
+    )
 
 
 @needs_mnist
@@ -97,14 +131,20 @@ def test_resume_extends_a_run(trained, capsys, tmp_path):
 
     run = tmp_path / "ae"
     shutil.copytree(trained / "ae", run)
-    assert main(["train", "ae", "--out", str(run), "--resume", "--epochs", "3", "--no-progress"]) == 0
+    assert (
+        main(["train", "ae", "--out", str(run), "--resume", "--epochs", "3", "--no-progress"]) == 0
+    )
     assert (run / "history.csv").read_text().count("\n") == 4  # header + 3 epochs
 
 
 def test_module_entry_point_and_help():
-    res = subprocess.run([sys.executable, "-m", "latentzoo", "--help"], capture_output=True, text=True)
+    res = subprocess.run(
+        [sys.executable, "-m", "latentzoo", "--help"], capture_output=True, text=True
+    )
     assert res.returncode == 0 and "train" in res.stdout
-    res = subprocess.run([sys.executable, "-m", "latentzoo", "train"], capture_output=True, text=True)
+    res = subprocess.run(
+        [sys.executable, "-m", "latentzoo", "train"], capture_output=True, text=True
+    )
     assert res.returncode == 2 and res.stderr.count("\n") == 1 and "Traceback" not in res.stderr
 
 
@@ -113,6 +153,8 @@ def test_demo_falls_back_to_digits_when_mnist_is_missing(capsys, tmp_path, monke
     code, out, err = run_cli(capsys, "demo", "--out", tmp_path / "demo", "--epochs", "1")
     assert code == 0, err
     assert "notice: MNIST is not available" in err and "bundled 8x8 digits" in err
-    assert {"reconstructions.png", "samples.png", "interpolation.png"} <= {p.name for p in (tmp_path / "demo").iterdir()}
+    assert {"reconstructions.png", "samples.png", "interpolation.png"} <= {
+        p.name for p in (tmp_path / "demo").iterdir()
+    }
     code, _, _ = run_cli(capsys, "demo", "--out", tmp_path / "demo", "--epochs", "1")
     assert code == 0 and (tmp_path / "demo-2").is_dir()  # an earlier demo is never overwritten

@@ -9,8 +9,8 @@ import zlib
 import numpy as np
 import pytest
 import torch
-
 from conftest import needs_mnist
+
 from latentzoo import codec, files
 from latentzoo.cli import main
 from latentzoo.codec.container import Header, pack, unpack
@@ -38,15 +38,18 @@ def vq_run(trained, tmp_path_factory):
 @needs_mnist
 def test_the_round_trip_is_exact_and_the_size_tracks_the_cross_entropy(vq_run, small_splits):
     model = load(vq_run)
-    x = torch.cat([small_splits.val.tensors()[0], small_splits.test.tensors()[0]])  # 512 images: two chunks
+    # 512 images: two chunks
+    x = torch.cat([small_splits.val.tensors()[0], small_splits.test.tensors()[0]])
     blob = codec.compress(model, x)
     codes = codec.encode_images(model, x)
     assert torch.equal(codes, model.encode(x))  # the codes of `encode`
     assert torch.equal(codec.decompress_codes(model, blob), codes)
-    assert torch.equal(codec.decompress(model, blob), model.decode(codes))  # the images of decode(encode(x))
+    # the images of decode(encode(x))
+    assert torch.equal(codec.decompress(model, blob), model.decode(codes))
     header, payload = unpack(blob)
     bits, xent = 8 * len(payload) / len(x), codec.cross_entropy_bits(model, codes)
-    assert xent - 0.5 <= bits <= xent + 64 / len(x) + 0.5, (bits, xent)  # within a word per file of the rate
+    # within a word per file of the rate
+    assert xent - 0.5 <= bits <= xent + 64 / len(x) + 0.5, (bits, xent)
     assert len(blob) - len(payload) == 20 and header.count == 512 and header.shape == (1, 28, 28)
 
 
@@ -80,7 +83,8 @@ def test_every_truncation_and_every_flipped_bit_is_caught(vq_run, small_splits):
 
 
 def forge(blob: bytes, rng: random.Random) -> bytes:
-    """A mutation of a valid file whose file checksum is made right again: it reaches the decoder."""
+    """A mutation of a valid file whose file checksum is made right again: it reaches the
+    decoder."""
     header, payload = unpack(blob)
     payload = bytearray(payload)
     kind = rng.randrange(3)
@@ -121,7 +125,7 @@ def test_100000_hostile_inputs_get_a_codec_error_and_never_wrong_images(vq_run, 
                     elif op == 1:
                         bad.insert(pos, rng.randrange(256))
                     else:
-                        del bad[pos:pos + rng.randrange(1, 6)]
+                        del bad[pos : pos + rng.randrange(1, 6)]
             data, kind = bytes(bad), "mutated"
         counts[kind] += 1
         try:
@@ -129,9 +133,11 @@ def test_100000_hostile_inputs_get_a_codec_error_and_never_wrong_images(vq_run, 
         except CodecError:
             continue
         assert len(out) == len(right) and torch.equal(out, right), kind  # never other images
-        passed[kind] += 1  # a forgery that left the codes as they were (slack bits of the last word)
+        # a forgery that left the codes as they were (slack bits of the last word)
+        passed[kind] += 1
     assert sum(counts.values()) == 100_000 and counts["forged"] == 400
-    assert passed["random bytes"] == passed["mutated"] == 0  # the file checksum stops every one of these
+    # the file checksum stops every one of these
+    assert passed["random bytes"] == passed["mutated"] == 0
 
 
 def test_the_container_refuses_a_count_its_payload_cannot_hold():
@@ -155,23 +161,35 @@ def test_compress_and_decompress_on_the_command_line(vq_run, small_splits, tmp_p
     assert main(["compress", str(vq_run), str(tmp_path / "digits.npy"), "--out", str(out)]) == 0
     said = capsys.readouterr().out
     assert "20 images in" in said and "bits per image" in said and "cross-entropy" in said
-    assert main(["decompress", str(out), "--run", str(vq_run), "--out", str(tmp_path / "back.npy")]) == 0
+    assert (
+        main(["decompress", str(out), "--run", str(vq_run), "--out", str(tmp_path / "back.npy")])
+        == 0
+    )
     model = load(vq_run)
     x, _ = small_splits.test.tensors(slice(0, 20))
-    expected = (model.decode(model.encode(x)).clamp(0, 1) * 255).round().to(torch.uint8)[:, 0].numpy()
+    expected = (
+        (model.decode(model.encode(x)).clamp(0, 1) * 255).round().to(torch.uint8)[:, 0].numpy()
+    )
     assert np.array_equal(np.load(tmp_path / "back.npy"), expected)
-    assert main(["decompress", str(out), "--run", str(vq_run), "--out", str(tmp_path / "pngs")]) == 0
+    assert (
+        main(["decompress", str(out), "--run", str(vq_run), "--out", str(tmp_path / "pngs")]) == 0
+    )
     assert len(list((tmp_path / "pngs").glob("image-*.png"))) == 20
     out.write_bytes(out.read_bytes()[:-3])
     capsys.readouterr()
-    assert main(["decompress", str(out), "--run", str(vq_run), "--out", str(tmp_path / "x.npy")]) == 2
+    assert (
+        main(["decompress", str(out), "--run", str(vq_run), "--out", str(tmp_path / "x.npy")]) == 2
+    )
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "damaged or cut short" in err and not (tmp_path / "x.npy").exists()
+    assert (
+        err.count("\n") == 1 and "damaged or cut short" in err and not (tmp_path / "x.npy").exists()
+    )
 
 
 @needs_mnist
 def test_a_decoder_that_computes_other_probabilities_says_so(vq_run, small_splits, monkeypatch):
-    """As when another torch build or device decodes: the codes checksum catches it, no images come back."""
+    """As when another torch build or device decodes: the codes checksum catches it, no images come
+    back."""
     from latentzoo.codec import entropy
 
     model = load(vq_run)
@@ -185,5 +203,7 @@ def test_a_decoder_that_computes_other_probabilities_says_so(vq_run, small_split
         return p / p.sum(1, keepdims=True)
 
     monkeypatch.setattr(entropy, "probabilities", drifted)
-    with pytest.raises(CodecError, match="computes the prior's probabilities differently|cannot be decoded"):
+    with pytest.raises(
+        CodecError, match="computes the prior's probabilities differently|cannot be decoded"
+    ):
         codec.decompress(model, blob, "f.lzc")

@@ -25,7 +25,10 @@ def test_old_run_folders_evaluate_to_the_same_numbers(kind):
     with torch.no_grad():
         assert float(model.reconstruct(x, y).double().sum()) == expected["recon_sum"]
         yy = torch.arange(8) % 10 if model.conditional else None
-        assert float(model.sample(8, y=yy, generator=torch.Generator().manual_seed(0)).double().sum()) == \
-            expected["sample_sum"]
+        assert (
+            float(model.sample(8, y=yy, generator=torch.Generator().manual_seed(0)).double().sum())
+            == expected["sample_sum"]
+        )
     if model.has_codes:
-        assert model.encode(x).tolist() == expected["codes"] and model.guided  # composed with its prior
+        # composed with its prior
+        assert model.encode(x).tolist() == expected["codes"] and model.guided

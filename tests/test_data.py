@@ -12,15 +12,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import mnist_dir, needs_mnist
 
 from latentzoo import data
 from latentzoo.errors import DataError
 
-from conftest import mnist_dir, needs_mnist
-
 
 def idx_bytes(arr: np.ndarray) -> bytes:
-    return bytes([0, 0, 8, arr.ndim]) + struct.pack(">" + "I" * arr.ndim, *arr.shape) + arr.astype(np.uint8).tobytes()
+    return (
+        bytes([0, 0, 8, arr.ndim])
+        + struct.pack(">" + "I" * arr.ndim, *arr.shape)
+        + arr.astype(np.uint8).tobytes()
+    )
 
 
 def test_parse_idx_round_trip(tmp_path):
@@ -31,14 +34,17 @@ def test_parse_idx_round_trip(tmp_path):
     assert np.array_equal(data.read_idx(p), arr)
 
 
-@pytest.mark.parametrize("mutate, words", [
-    (lambda b: b[:-5], "truncated IDX file"),
-    (lambda b: b[:6], "truncated IDX header"),
-    (lambda b: b"\x01\x02" + b[2:], "not an IDX file"),
-    (lambda b: b[:2] + b"\x0d" + b[3:], "data type 0x0d"),
-    (lambda b: b + b"xx", "unexpected bytes"),
-    (lambda b: b[:2], "only 2 bytes"),
-])
+@pytest.mark.parametrize(
+    "mutate, words",
+    [
+        (lambda b: b[:-5], "truncated IDX file"),
+        (lambda b: b[:6], "truncated IDX header"),
+        (lambda b: b"\x01\x02" + b[2:], "not an IDX file"),
+        (lambda b: b[:2] + b"\x0d" + b[3:], "data type 0x0d"),
+        (lambda b: b + b"xx", "unexpected bytes"),
+        (lambda b: b[:2], "only 2 bytes"),
+    ],
+)
 def test_bad_idx_files_name_the_file_and_the_problem(tmp_path, mutate, words):
     p = tmp_path / "bad-idx3-ubyte"
     p.write_bytes(mutate(idx_bytes(np.zeros((3, 28, 28), np.uint8))))
@@ -122,7 +128,7 @@ def server(tmp_path_factory):
 def test_download_verifies_and_falls_back(server, tmp_path):
     dest = tmp_path / "dl"
     paths = data.download_mnist(dest, [server + "/bad/", server + "/good/"], quiet=True)
-    for key, (fname, sha, _) in data.MNIST_FILES.items():
+    for key, (_name, sha, _) in data.MNIST_FILES.items():
         assert hashlib.sha256(gzip.decompress(paths[key].read_bytes())).hexdigest() == sha
     assert not list(dest.glob("*.tmp"))
 
@@ -151,7 +157,8 @@ def test_mnist_splits():
 
     full = data.load_dataset("mnist")
     assert (len(full.train), len(full.val), len(full.test)) == (55000, 5000, 10000)
-    s = training_splits(make_config("ae", limit=1000), full)  # a run's limit keeps the first N training images
+    # a run's limit keeps the first N training images
+    s = training_splits(make_config("ae", limit=1000), full)
     assert (len(s.train), len(s.val), len(s.test)) == (1000, 5000, 10000)
     assert torch.equal(s.train.images, full.train.images[:1000])
     x, y = s.test.tensors(slice(0, 4))
@@ -159,8 +166,22 @@ def test_mnist_splits():
     assert s.train.images.dtype == torch.uint8
     counts = torch.bincount(s.test.labels, minlength=10).tolist()
     assert counts == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
-    a = torch.cat([b for b, _ in s.train.batches(100, shuffle=True, generator=torch.Generator().manual_seed(1))])
-    b = torch.cat([b for b, _ in s.train.batches(100, shuffle=True, generator=torch.Generator().manual_seed(1))])
+    a = torch.cat(
+        [
+            b
+            for b, _ in s.train.batches(
+                100, shuffle=True, generator=torch.Generator().manual_seed(1)
+            )
+        ]
+    )
+    b = torch.cat(
+        [
+            b
+            for b, _ in s.train.batches(
+                100, shuffle=True, generator=torch.Generator().manual_seed(1)
+            )
+        ]
+    )
     assert torch.equal(a, b) and not torch.equal(a, s.train.tensors()[0])
 
 
@@ -168,7 +189,8 @@ def test_digits_dataset_needs_no_download():
     s = data.load_dataset("digits")
     assert (len(s.train), len(s.val), len(s.test)) == (1350, 150, 297)
     assert s.train.images.shape[1:] == (1, 28, 28)
-    assert s.train.images[:, :, :4].max() == 0 and s.train.images[:, :, 24:].max() == 0  # framed like MNIST
+    # framed like MNIST
+    assert s.train.images[:, :, :4].max() == 0 and s.train.images[:, :, 24:].max() == 0
     assert set(s.train.labels.tolist()) == set(range(10))
     with pytest.raises(DataError, match="unknown dataset"):
         data.load_dataset("cifar")

@@ -11,14 +11,40 @@ from latentzoo import examples
 from latentzoo.files import load_tensors
 
 # a constant learning rate: a finished 1-epoch run continued to 2 epochs is then the 2-epoch run
-ARGS = ["train", "vqvae", "--epochs", "2", "--batch-size", "32", "--channels", "8", "--codebook-size", "32",
-        "--lr-schedule", "constant", "--no-progress"]
+ARGS = [
+    "train",
+    "vqvae",
+    "--epochs",
+    "2",
+    "--batch-size",
+    "32",
+    "--channels",
+    "8",
+    "--codebook-size",
+    "32",
+    "--lr-schedule",
+    "constant",
+    "--no-progress",
+]
 
 
 def launch(args, cwd, ranks=2):
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={ranks}", "-m", "latentzoo"]
-    res = subprocess.run([*cmd, *args] if ranks > 1 else [sys.executable, "-m", "latentzoo", *args], cwd=cwd,
-                         capture_output=True, text=True, timeout=300)
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc_per_node={ranks}",
+        "-m",
+        "latentzoo",
+    ]
+    res = subprocess.run(
+        [*cmd, *args] if ranks > 1 else [sys.executable, "-m", "latentzoo", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert res.returncode == 0, res.stderr[-2000:]
     return res
 
@@ -42,7 +68,9 @@ def test_two_processes_train_the_weights_of_one_and_resume(digits):
     launch([*ARGS, *data, "--out", "one"], digits, ranks=1)
     a, b = weights(digits / "two"), weights(digits / "one")
     scale = max(float(v.abs().max()) for v in b.values() if v.is_floating_point())
-    diff = max(float((a[k].double() - b[k].double()).abs().max()) for k in a if a[k].is_floating_point())
+    diff = max(
+        float((a[k].double() - b[k].double()).abs().max()) for k in a if a[k].is_floating_point()
+    )
     assert diff <= 1e-3 * scale, (diff, scale)  # the same training, up to the order of float sums
     # one epoch, then continued to two, still on two processes: exactly the 2-epoch run
     launch([*ARGS[:2], "--epochs", "1", *ARGS[4:], *data, "--out", "resumed"], digits)

@@ -12,4 +12,6 @@ def test_every_test_the_reliability_table_names_exists():
     assert len(named) >= 15
     for path, name in named:
         tree = ast.parse((ROOT / path).read_text())
-        assert name in {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}, f"{path}::{name} does not exist"
+        assert name in {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}, (
+            f"{path}::{name} does not exist"
+        )

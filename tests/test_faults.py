@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import ROOT, needs_mnist
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,15 +24,33 @@ from latentzoo.files import load_tensors
 from latentzoo.noise import parse_noise
 from latentzoo.runs import LAST, run_lock
 
-from conftest import ROOT, needs_mnist
-
-TRAIN = ["train", "ae", "--backbone", "mlp", "--hidden", "64", "--epochs", "3", "--limit", "3000", "--no-progress",
-         "--checkpoint-every", "5"]  # 24 steps an epoch: most kills land between mid-epoch checkpoints
+TRAIN = [
+    "train",
+    "ae",
+    "--backbone",
+    "mlp",
+    "--hidden",
+    "64",
+    "--epochs",
+    "3",
+    "--limit",
+    "3000",
+    "--no-progress",
+    # 24 steps an epoch: most kills land between mid-epoch checkpoints
+    "--checkpoint-every",
+    "5",
+]
 
 
 def start(args, **kw) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "latentzoo", *args], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, **kw)
+    return subprocess.Popen(
+        [sys.executable, "-m", "latentzoo", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kw,
+    )
 
 
 def wait_for(path: Path, proc: subprocess.Popen, limit: float = 60.0) -> None:
@@ -66,23 +85,31 @@ def test_killed_at_random_moments_then_resumed_ends_as_an_uninterrupted_run(tmp_
 
 @needs_mnist
 def test_sigterm_finishes_the_step_writes_a_checkpoint_and_says_how_to_resume(tmp_path):
-    run, longer = tmp_path / "term", [*TRAIN, "--epochs", "40", "--checkpoint-every", "0"]  # 0.1 s an epoch
+    # 0.1 s an epoch
+    run, longer = tmp_path / "term", [*TRAIN, "--epochs", "40", "--checkpoint-every", "0"]
     proc = start([*longer, "--out", str(run)])
-    wait_for(run / "last.safetensors", proc)  # after the first epoch, so that the stop lands inside another
+    # after the first epoch, so that the stop lands inside another
+    wait_for(run / "last.safetensors", proc)
     time.sleep(0.3)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
     if proc.returncode == 0:
         pytest.skip("training ended before the signal landed")
     lines = [line for line in err.splitlines() if line.startswith("latentzoo:")]
-    assert proc.returncode == 128 + signal.SIGTERM and len(lines) == 1 and "continue with --resume" in lines[0], err
+    assert (
+        proc.returncode == 128 + signal.SIGTERM
+        and len(lines) == 1
+        and "continue with --resume" in lines[0]
+    ), err
     assert "Traceback" not in err
     meta = load_tensors(run / LAST)[1]
     assert not (run / ".lock").exists()
     assert main([*longer, "--out", str(run), "--resume"]) == 0
     assert main([*longer, "--out", str(tmp_path / "straight")]) == 0
     a, b = load_tensors(run / LAST)[0], load_tensors(tmp_path / "straight" / LAST)[0]
-    assert all(torch.equal(a[k], b[k]) for k in b), f"resumed from {meta.get('step', 0)} steps into epoch {meta['epoch']}"
+    assert all(torch.equal(a[k], b[k]) for k in b), (
+        f"resumed from {meta.get('step', 0)} steps into epoch {meta['epoch']}"
+    )
 
 
 @needs_mnist
@@ -102,9 +129,18 @@ def test_a_run_killed_before_its_first_checkpoint_is_no_dead_end(tmp_path, capsy
 
 
 def test_one_writer_per_run_folder(tmp_path):
-    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from latentzoo.runs import run_lock\n"
-                               "with run_lock(sys.argv[1]):\n print('held', flush=True); time.sleep(60)",
-                               str(tmp_path)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from latentzoo.runs import run_lock\n"
+            "with run_lock(sys.argv[1]):\n print('held', flush=True); time.sleep(60)",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         with pytest.raises(RunError, match=f"being written by process {holder.pid}"):
@@ -113,19 +149,26 @@ def test_one_writer_per_run_folder(tmp_path):
     finally:
         holder.send_signal(signal.SIGKILL)
         holder.wait()
-    assert (tmp_path / ".lock").read_text().strip() == str(holder.pid)  # left behind by the killed holder
+    # left behind by the killed holder
+    assert (tmp_path / ".lock").read_text().strip() == str(holder.pid)
     with run_lock(tmp_path):  # its holder is gone: taken over
         assert (tmp_path / ".lock").read_text().strip() == str(os.getpid())
     assert not (tmp_path / ".lock").exists()
 
 
-@pytest.mark.parametrize("args, words", [
-    (["sample", "RUN", "-n", "99999999999", "--out", "s.png"], "must be 1 to 10,000"),
-    (["sample", "RUN", "--temperature", "nan", "--out", "s.png"], "not a finite number"),
-    (["train", "ae", "--out", "x", "--lr", "inf"], "not a finite number"),
-    (["train", "ae", "--out", "x", "--batch-size", "-3"], "batch_size must be in [1, 1,000,000]"),
-    (["train", "ae", "--out", "x", "--resume", "--overwrite"], "choose one"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["sample", "RUN", "-n", "99999999999", "--out", "s.png"], "must be 1 to 10,000"),
+        (["sample", "RUN", "--temperature", "nan", "--out", "s.png"], "not a finite number"),
+        (["train", "ae", "--out", "x", "--lr", "inf"], "not a finite number"),
+        (
+            ["train", "ae", "--out", "x", "--batch-size", "-3"],
+            "batch_size must be in [1, 1,000,000]",
+        ),
+        (["train", "ae", "--out", "x", "--resume", "--overwrite"], "choose one"),
+    ],
+)
 def test_hostile_numbers_get_one_line_and_exit_2(args, words, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     try:
@@ -149,8 +192,12 @@ def test_any_noise_spec_parses_or_is_a_config_error(spec):
 
 
 @settings(max_examples=1000, deadline=None, derandomize=True)  # the same cases in every run
-@given(st.binary(max_size=64) | st.builds(lambda tail: bytes([0, 0, 8, 2, 0, 0, 0, 2, 0, 0, 0, 3]) + tail,
-                                          st.binary(max_size=12)))
+@given(
+    st.binary(max_size=64)
+    | st.builds(
+        lambda tail: bytes([0, 0, 8, 2, 0, 0, 0, 2, 0, 0, 0, 3]) + tail, st.binary(max_size=12)
+    )
+)
 def test_random_bytes_never_crash_the_idx_reader(raw):
     try:
         arr = parse_idx(raw)
@@ -161,8 +208,8 @@ def test_random_bytes_never_crash_the_idx_reader(raw):
 
 
 # the names spelt in pieces, so that a grep of the project for unsafe loading finds none here
-UNSAFE_MODULES = {"pickle", "dill", "cloud" "pickle"}
-UNSAFE_CALLS = {"eval", "exec", "torch." "load", "pickle." "load", "pickle." "loads"}
+UNSAFE_MODULES = {"pickle", "dill", "cloudpickle"}
+UNSAFE_CALLS = {"eval", "exec", "torch.load", "pickle.load", "pickle.loads"}
 
 
 def test_nothing_in_the_package_runs_code_from_a_file():
@@ -170,23 +217,35 @@ def test_nothing_in_the_package_runs_code_from_a_file():
     for path in (ROOT / "latentzoo").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, (ast.Import, ast.ImportFrom)):
-                names = [a.name for a in node.names] + ([node.module] if getattr(node, "module", None) else [])
-                found += [f"{path.name}: import {n}" for n in names if n.split(".")[0] in UNSAFE_MODULES]
+                names = [a.name for a in node.names] + (
+                    [node.module] if getattr(node, "module", None) else []
+                )
+                found += [
+                    f"{path.name}: import {n}" for n in names if n.split(".")[0] in UNSAFE_MODULES
+                ]
             elif isinstance(node, ast.Call):
                 f = node.func
-                name = f.id if isinstance(f, ast.Name) else f"{getattr(f.value, 'id', '')}.{f.attr}" \
-                    if isinstance(f, ast.Attribute) else ""
+                name = (
+                    f.id
+                    if isinstance(f, ast.Name)
+                    else f"{getattr(f.value, 'id', '')}.{f.attr}"
+                    if isinstance(f, ast.Attribute)
+                    else ""
+                )
                 if name in UNSAFE_CALLS:
-                    safe = name == "torch." "load" and any(k.arg == "weights_only" and getattr(k.value, "value", None) is True
-                                                        for k in node.keywords)
+                    safe = name == "torch.load" and any(
+                        k.arg == "weights_only" and getattr(k.value, "value", None) is True
+                        for k in node.keywords
+                    )
                     if not safe:
                         found.append(f"{path.name}:{node.lineno}: {name}")
     assert not found, found
 
 
 def test_a_signal_inside_an_epoch_resumes_exactly_from_that_step(tmp_path):
-    """The loop on a toy problem: SIGTERM at a chosen step writes a mid-epoch checkpoint (with the random
-    state the rest of the epoch draws from) and stops; resuming gives the uninterrupted weights."""
+    """The loop on a toy problem: SIGTERM at a chosen step writes a mid-epoch checkpoint (with the
+    random state the rest of the epoch draws from) and stops; resuming gives the uninterrupted
+    weights."""
     from latentzoo import loop
     from latentzoo.errors import Interrupted
 
@@ -202,20 +261,38 @@ def test_a_signal_inside_an_epoch_resumes_exactly_from_that_step(tmp_path):
             count["n"] += 1
             if count["n"] == signal_at:
                 os.kill(os.getpid(), signal.SIGTERM)
-            noisy = x + 0.1 * torch.randn_like(x)  # draws from the global generator, as the DAE and VAE do
+            # draws from the global generator, as the DAE and VAE do
+            noisy = x + 0.1 * torch.randn_like(x)
             loss = (model(noisy) - x.sum(1, keepdim=True)).pow(2).mean()
             return loss, {"loss": float(loss.detach())}, len(x)
 
-        files = loop.Files(folder / "best.safetensors", folder / "last.safetensors", folder / "history.csv")
-        loop.fit(model, opt, epochs=3, steps=6, seed=0, files=files, resume=resume, select_by="loss",
-                 batches=lambda order: (data[i] for i in torch.randperm(96, generator=order).split(16)), step=step,
-                 validate=lambda: {"loss": float((model(data) - data.sum(1, keepdim=True)).pow(2).mean().detach())},
-                 log=lambda m: None, progress=False)
+        files = loop.Files(
+            folder / "best.safetensors", folder / "last.safetensors", folder / "history.csv"
+        )
+        loop.fit(
+            model,
+            opt,
+            epochs=3,
+            steps=6,
+            seed=0,
+            files=files,
+            resume=resume,
+            select_by="loss",
+            batches=lambda order: (data[i] for i in torch.randperm(96, generator=order).split(16)),
+            step=step,
+            validate=lambda: {
+                "loss": float((model(data) - data.sum(1, keepdim=True)).pow(2).mean().detach())
+            },
+            log=lambda m: None,
+            progress=False,
+        )
         return model.state_dict()
 
     before = signal.getsignal(signal.SIGTERM)
     straight = run(tmp_path / "a")
-    with pytest.raises(Interrupted, match="stopped by SIGTERM at epoch 2, step 3; checkpoint written") as e:
+    with pytest.raises(
+        Interrupted, match="stopped by SIGTERM at epoch 2, step 3; checkpoint written"
+    ) as e:
         run(tmp_path / "b", signal_at=9)
     assert e.value.exit_code == 143
     assert load_tensors(tmp_path / "b" / "last.safetensors")[1]["step"] == "3"

@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT
 
 PKG = ROOT / "latentzoo"
@@ -58,13 +57,21 @@ def imports(name: str, path: Path) -> list[tuple[str, bool]]:
 
     def visit(node, in_function):
         for child in ast.iter_child_nodes(node):
-            inner = in_function or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
+            inner = in_function or isinstance(
+                child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+            )
             targets = []
             if isinstance(child, ast.Import):
                 targets = [a.name for a in child.names]
             elif isinstance(child, ast.ImportFrom):
-                mod = ".".join(base[: len(base) - (child.level - 1)] + ([child.module] if child.module else [])) \
-                    if child.level else (child.module or "")
+                mod = (
+                    ".".join(
+                        base[: len(base) - (child.level - 1)]
+                        + ([child.module] if child.module else [])
+                    )
+                    if child.level
+                    else (child.module or "")
+                )
                 targets = [f"{mod}.{a.name}" for a in child.names] + [mod]
             for t in targets:
                 while t and t not in mods:
@@ -107,7 +114,8 @@ def test_no_import_cycles():
 
 
 def test_no_model_name_branches_outside_the_registry():
-    """`cfg.model == "vqvae"`, `model.cfg.model in ("vae", "cvae")` and the like: callers ask the model."""
+    """`cfg.model == "vqvae"`, `model.cfg.model in ("vae", "cvae")` and the like: callers ask the
+    model."""
     offenders = []
     for name, path in modules().items():
         if name == "latentzoo.models.registry":
@@ -116,10 +124,16 @@ def test_no_model_name_branches_outside_the_registry():
             if isinstance(node, ast.Compare):
                 sides = [node.left, *node.comparators]
                 names_model = any(isinstance(s, ast.Attribute) and s.attr == "model" for s in sides)
-                literal = any(isinstance(s, ast.Constant) and isinstance(s.value, str) or
-                              isinstance(s, (ast.Tuple, ast.List, ast.Set)) and s.elts and
-                              all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in s.elts)
-                              for s in sides)
+                literal = any(
+                    isinstance(s, ast.Constant)
+                    and isinstance(s.value, str)
+                    or isinstance(s, (ast.Tuple, ast.List, ast.Set))
+                    and s.elts
+                    and all(
+                        isinstance(e, ast.Constant) and isinstance(e.value, str) for e in s.elts
+                    )
+                    for s in sides
+                )
                 if names_model and literal:
                     offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert not offenders, f"model-name branches: {offenders}"
@@ -129,12 +143,19 @@ def test_every_file_opens_with_a_docstring_and_stays_short():
     for path in PKG.rglob("*.py"):
         tree = ast.parse(path.read_text())
         assert ast.get_docstring(tree), f"{path.relative_to(ROOT)} has no docstring"
-        assert len(path.read_text().splitlines()) <= MAX_LINES, f"{path.relative_to(ROOT)} is over {MAX_LINES} lines"
+        assert len(path.read_text().splitlines()) <= MAX_LINES, (
+            f"{path.relative_to(ROOT)} is over {MAX_LINES} lines"
+        )
 
 
 def test_the_layer_order_is_written_once_more_in_the_package_docstring():
     doc = ast.get_docstring(ast.parse((PKG / "__init__.py").read_text())).split("layered", 1)[1]
-    listed = [w for line in doc.splitlines() if re.match(r"    \S", line) for w in re.findall(r"[a-z_]+", line.strip().split("  ")[0])]
+    listed = [
+        w
+        for line in doc.splitlines()
+        if re.match(r"    \S", line)
+        for w in re.findall(r"[a-z_]+", line.strip().split("  ")[0])
+    ]
     assert [w for w in listed if w in RANK] == [n for names in LAYERS for n in names]
 
 

@@ -7,8 +7,16 @@ import torch
 
 from latentzoo.config import make_config
 from latentzoo.data import ImageSet
-from latentzoo.eval import (auroc, classical_denoise, codebook_stats, probe_accuracy, psnr, ssim,
-                               uniform_bits_per_image, vae_likelihood)
+from latentzoo.eval import (
+    auroc,
+    classical_denoise,
+    codebook_stats,
+    probe_accuracy,
+    psnr,
+    ssim,
+    uniform_bits_per_image,
+    vae_likelihood,
+)
 from latentzoo.models import build_model
 
 
@@ -16,7 +24,8 @@ def test_identical_images():
     x = torch.rand(4, 1, 28, 28)
     assert torch.allclose(ssim(x, x), torch.ones(4), atol=1e-5)
     assert torch.allclose(psnr(x, x), torch.full((4,), 100.0))
-    assert torch.allclose(psnr(x, (x + 0.1)), torch.full((4,), 20.0), atol=1e-3)  # MSE 0.01 -> 20 dB
+    # MSE 0.01 -> 20 dB
+    assert torch.allclose(psnr(x, (x + 0.1)), torch.full((4,), 20.0), atol=1e-3)
     assert float(ssim(x, torch.rand(4, 1, 28, 28)).mean()) < 0.2
 
 
@@ -29,8 +38,9 @@ def test_codebook_stats_and_uniform_rate():
 
 
 def _vae_with_known_likelihood(mu: float):
-    """A 2-d MLP VAE whose decoder ignores z (constant logits 0: p(x|z) = 2^-784) and whose posterior
-    is N(mu, I) for every image: then -log p(x) = 784 ln 2, and the negative ELBO adds KL = mu^2."""
+    """A 2-d MLP VAE whose decoder ignores z (constant logits 0: p(x|z) = 2^-784) and whose
+    posterior is N(mu, I) for every image: then -log p(x) = 784 ln 2, and the negative ELBO adds KL
+    = mu^2."""
     model = build_model(make_config("vae", backbone="mlp", latent_dim=2))
     with torch.no_grad():
         for p in model.parameters():
@@ -41,13 +51,16 @@ def _vae_with_known_likelihood(mu: float):
 
 @pytest.mark.parametrize("mu", [0.0, 1.0])
 def test_vae_likelihood_known_gaussian(mu):
-    images = (torch.rand(3, 1, 28, 28, generator=torch.Generator().manual_seed(0)) > 0.5).to(torch.uint8) * 255
+    images = (torch.rand(3, 1, 28, 28, generator=torch.Generator().manual_seed(0)) > 0.5).to(
+        torch.uint8
+    ) * 255
     data = ImageSet(images, torch.zeros(3, dtype=torch.long))
     res = vae_likelihood(_vae_with_known_likelihood(mu), data, k=5000)
     exact = 784 * math.log(2)
     assert res["k"] == 5000 and res["n_images"] == 3
     assert abs(res["nll"] - exact) < 0.05
-    assert abs(res["neg_elbo"] - (exact + mu ** 2)) < 0.1  # KL(N(mu, I) || N(0, I)) over 2 dims = mu^2
+    # KL(N(mu, I) || N(0, I)) over 2 dims = mu^2
+    assert abs(res["neg_elbo"] - (exact + mu**2)) < 0.1
     assert res["nll"] <= res["neg_elbo"] + 1e-6
 
 
@@ -78,8 +91,9 @@ def test_classical_denoisers():
 def test_the_anomaly_ensemble_known_answers():
     from latentzoo.eval import standardised_max
 
-    normal = {"a": torch.tensor([0.0, 2.0]), "b": torch.tensor([10.0, 30.0])}  # means 1, 20; stds sqrt 2, sqrt 200
-    terms = {"a": torch.tensor([1.0, 1.0 + 3 * 2 ** 0.5]), "b": torch.tensor([20.0 + 200 ** 0.5, 20.0])}
+    # means 1, 20; stds sqrt 2, sqrt 200
+    normal = {"a": torch.tensor([0.0, 2.0]), "b": torch.tensor([10.0, 30.0])}
+    terms = {"a": torch.tensor([1.0, 1.0 + 3 * 2**0.5]), "b": torch.tensor([20.0 + 200**0.5, 20.0])}
     assert torch.allclose(standardised_max(terms, normal), torch.tensor([1.0, 3.0]), atol=1e-6)
 
 
@@ -93,6 +107,9 @@ def test_code_nll_is_zero_at_the_fitted_mean_and_a_halved_mahalanobis_distance()
     ae.latent_mean.copy_(z[0])
     ae.latent_scale_tril.copy_(torch.diag(torch.tensor([2.0, 0.5])))
     d = (z - z[0]) / torch.tensor([2.0, 0.5])
-    assert torch.allclose(code_nll(ae, x), 0.5 * d.pow(2).sum(1), atol=1e-5) and float(code_nll(ae, x)[0]) == 0.0
+    assert (
+        torch.allclose(code_nll(ae, x), 0.5 * d.pow(2).sum(1), atol=1e-5)
+        and float(code_nll(ae, x)[0]) == 0.0
+    )
     with pytest.raises(ValueError, match="fitted"):
         code_nll(build_model(make_config("vae", backbone="mlp")), x)

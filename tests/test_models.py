@@ -1,13 +1,13 @@
-"""Every model kind through one parametrized test, plus layer- and quantizer-specific known answers."""
+"""Every model kind through one parametrized test, plus layer- and quantizer-specific known
+answers."""
 
 import pytest
 import torch
+from conftest import KINDS, kind_config
 
 import latentzoo
 from latentzoo.config import make_config
 from latentzoo.models import build_model
-
-from conftest import KINDS, kind_config
 
 
 def v1_dict(cfg, *drop):
@@ -29,7 +29,9 @@ def test_model_kind(name, small_splits, trained):
     out = model(x, y)
     assert out.recon.shape == (64, 1, 28, 28) and 0 <= out.recon.min() and out.recon.max() <= 1
     assert out.loss.dim() == 0 and torch.isfinite(out.loss)
-    assert "recon" in out.losses and all(v.shape == (64,) and torch.isfinite(v).all() for v in out.losses.values())
+    assert "recon" in out.losses and all(
+        v.shape == (64,) and torch.isfinite(v).all() for v in out.losses.values()
+    )
     if model.has_codes:
         assert out.codes.shape == (64, 7, 7) and out.latent.shape == (64, cfg.latent_dim, 7, 7)
         codes = model.encode(x)
@@ -62,15 +64,21 @@ def test_model_kind(name, small_splits, trained):
     # the trained run: its files, a save / load round trip with identical outputs, and sampling
     # exactly when the model says it can
     run = trained[name]
-    assert {"config.json", "model.safetensors", "last.safetensors", "history.csv", "metrics.json"} <= \
-        {p.name for p in run.iterdir()}
+    assert {
+        "config.json",
+        "model.safetensors",
+        "last.safetensors",
+        "history.csv",
+        "metrics.json",
+    } <= {p.name for p in run.iterdir()}
     assert not (run / "report.html").exists()  # the library's train draws nothing; the CLI's does
     loaded, again = latentzoo.load(run), latentzoo.load(run)
     xt, yt = small_splits.test.tensors(slice(0, 16))
     with torch.no_grad():
         assert torch.equal(loaded.reconstruct(xt, yt), again.reconstruct(xt, yt))
         assert torch.equal(loaded.features(xt, yt), again.features(xt, yt))
-    assert loaded.cfg == cfg and loaded.can_sample == (not loaded.has_codes)  # a VQ-VAE samples with a prior only
+    # a VQ-VAE samples with a prior only
+    assert loaded.cfg == cfg and loaded.can_sample == (not loaded.has_codes)
     if loaded.can_sample:
         y4 = torch.arange(4) if loaded.needs_labels else None
         assert loaded.sample(4, y=y4).shape == (4, 1, 28, 28)
@@ -114,12 +122,15 @@ def test_group_norm_in_residual_blocks_and_old_configs_load_without_it():
     def blocks(model):
         return [m for m in model.modules() if isinstance(m, ResBlock)]
 
-    for model_kind, extra in (("vqvae", {}), ("ae", dict(channels=6))):  # 6 and 12 channels: 2 and 4 groups
+    # 6 and 12 channels: 2 and 4 groups
+    for model_kind, extra in (("vqvae", {}), ("ae", dict(channels=6))):
         for norm in ("none", "group"):
             model = build_model(make_config(model_kind, norm=norm, **extra))
             assert model(torch.rand(2, 1, 28, 28)).recon.shape == (2, 1, 28, 28)
             norms = [m for b in blocks(model) for m in b.body if isinstance(m, torch.nn.GroupNorm)]
-            assert len(norms) == (2 * len(blocks(model)) if norm == "group" else 0) and blocks(model)
+            assert len(norms) == (2 * len(blocks(model)) if norm == "group" else 0) and blocks(
+                model
+            )
     # "none" keeps the block layout (and so the weight names) of runs saved before the option
     plain = blocks(build_model(make_config("vqvae", norm="none", act="relu")))[0].body
     assert [type(m).__name__ for m in plain] == ["ReLU", "Conv2d", "ReLU", "Conv2d"]
@@ -132,7 +143,11 @@ def test_activation_option_swaps_every_hidden_nonlinearity_and_old_configs_keep_
     from latentzoo.config import Config
 
     def acts(model):
-        return {type(m).__name__ for m in model.modules() if isinstance(m, (torch.nn.ReLU, torch.nn.SiLU, torch.nn.GELU, torch.nn.Tanh))}
+        return {
+            type(m).__name__
+            for m in model.modules()
+            if isinstance(m, (torch.nn.ReLU, torch.nn.SiLU, torch.nn.GELU, torch.nn.Tanh))
+        }
 
     for model_kind, extra in (("vqvae", {}), ("ae", {}), ("vae", dict(backbone="mlp"))):
         relu = build_model(make_config(model_kind, act="relu", **extra))
@@ -140,10 +155,17 @@ def test_activation_option_swaps_every_hidden_nonlinearity_and_old_configs_keep_
         for act, name in (("silu", "SiLU"), ("gelu", "GELU"), ("tanh", "Tanh")):
             other = build_model(make_config(model_kind, act=act, **extra))
             assert acts(other) == {name}
-            assert list(relu.state_dict()) == list(other.state_dict())  # same weight names either way
-            assert other(torch.rand(2, 1, 28, 28), torch.tensor([1, 2])).recon.shape == (2, 1, 28, 28)
+            # same weight names either way
+            assert list(relu.state_dict()) == list(other.state_dict())
+            assert other(torch.rand(2, 1, 28, 28), torch.tensor([1, 2])).recon.shape == (
+                2,
+                1,
+                28,
+                28,
+            )
     assert make_config("vqvae").act == "gelu" and make_config("ae").act == "relu"
-    assert Config.from_dict(v1_dict(make_config("vqvae"), "act")).act == "relu"  # v1 files before --act: ReLU
+    # v1 files before --act: ReLU
+    assert Config.from_dict(v1_dict(make_config("vqvae"), "act")).act == "relu"
     with pytest.raises(latentzoo.LatentzooError, match="unknown act 'swish'"):
         make_config("vqvae", act="swish")
 
@@ -185,7 +207,9 @@ def test_vq_losses_and_straight_through():
     out = vq(z)
     e = vq.embed[out.indices]  # (2, 7, 7, 3)
     ref = (z.permute(0, 2, 3, 1) - e).pow(2).sum(-1).flatten(1).sum(1)
-    assert torch.allclose(out.losses["codebook"], ref) and torch.allclose(out.losses["commitment"], ref)
+    assert torch.allclose(out.losses["codebook"], ref) and torch.allclose(
+        out.losses["commitment"], ref
+    )
     # nearest: no code is closer than the chosen one
     flat = z.detach().permute(0, 2, 3, 1).reshape(-1, 3)
     d = torch.cdist(flat, vq.embed.detach())
@@ -198,13 +222,15 @@ def test_vq_losses_and_straight_through():
 def test_vq_ema_kmeans_and_restart_change_the_codebook():
     from latentzoo.nn.quantizers import VectorQuantizer
 
-    vq = VectorQuantizer(codebook_size=16, dim=2, dead_threshold=1e9).train()  # every code counts as dead
+    # every code counts as dead
+    vq = VectorQuantizer(codebook_size=16, dim=2, dead_threshold=1e9).train()
     z = torch.randn(4, 2, 7, 7) * 5
     vq(z)
     assert bool(vq.initialized)
     flat = z.permute(0, 2, 3, 1).reshape(-1, 2)
     # after a restart every code is one of the batch vectors
-    exact = torch.cdist(vq.embed.detach(), flat, compute_mode="donot_use_mm_for_euclid_dist")  # mm loses ~1e-3
+    # mm loses ~1e-3
+    exact = torch.cdist(vq.embed.detach(), flat, compute_mode="donot_use_mm_for_euclid_dist")
     assert exact.min(1).values.max() < 1e-5
 
 
@@ -218,7 +244,8 @@ def test_fsq_codes_round_trip():
 
 
 def test_the_importance_weighted_bound_is_tighter_than_the_elbo_and_trains():
-    """Burda et al. (2016): L_1 is the ELBO and L_K rises with K; iw_samples needs a Bernoulli decoder."""
+    """Burda et al. (2016): L_1 is the ELBO and L_K rises with K; iw_samples needs a Bernoulli
+    decoder."""
     from latentzoo.errors import ConfigError
 
     x = (torch.rand(64, 1, 28, 28, generator=torch.Generator().manual_seed(0)) > 0.7).float()

@@ -1,4 +1,5 @@
-"""Noise specs: parsing, errors, ranges, reproducibility; the fixed corruptions and foreign sets of the eval."""
+"""Noise specs: parsing, errors, ranges, reproducibility; the fixed corruptions and foreign sets of
+the eval."""
 
 import pytest
 import torch
@@ -8,22 +9,27 @@ from latentzoo.noise import Corruption, corrupt, format_noise, parse_noise
 
 
 def test_parse_combined_spec():
-    assert parse_noise("gaussian:0.3+mask:0.2") == ((Corruption("gaussian", 0.3), Corruption("mask", 0.2)),)
+    assert parse_noise("gaussian:0.3+mask:0.2") == (
+        (Corruption("gaussian", 0.3), Corruption("mask", 0.2)),
+    )
     assert parse_noise("salt-pepper:0.1") == ((Corruption("salt_pepper", 0.1),),)
     assert parse_noise("none") == () and parse_noise("") == ()
     assert format_noise(parse_noise("gaussian:0.5+mask:0.25")) == "gaussian:0.5+mask:0.25"
 
 
-@pytest.mark.parametrize("spec, words", [
-    ("gauss:0.3", "unknown kind"),
-    ("gaussian", "kind:level"),
-    ("mask:abc", "not a number"),
-    ("mask:1.5", "probability"),
-    ("gaussian:-1", ">= 0"),
-    ("gaussian:nan", ">= 0"),
-    ("gaussian:0.3|", "empty alternative"),
-    ("mask:0.2||mask:0.3", "empty alternative"),
-])
+@pytest.mark.parametrize(
+    "spec, words",
+    [
+        ("gauss:0.3", "unknown kind"),
+        ("gaussian", "kind:level"),
+        ("mask:abc", "not a number"),
+        ("mask:1.5", "probability"),
+        ("gaussian:-1", ">= 0"),
+        ("gaussian:nan", ">= 0"),
+        ("gaussian:0.3|", "empty alternative"),
+        ("mask:0.2||mask:0.3", "empty alternative"),
+    ],
+)
 def test_bad_specs_raise_one_line(spec, words):
     with pytest.raises(ConfigError) as e:
         parse_noise(spec)
@@ -52,16 +58,20 @@ def test_a_mixture_gives_each_image_one_of_its_chains():
     assert len(noise) == 3 and format_noise(noise) == "gaussian:0.3|mask:0.5+salt_pepper:0.1|mask:1"
     x = torch.full((3000, 1, 8, 8), 0.5)
     out = corrupt(x, noise, torch.Generator().manual_seed(0))
-    blank = (out == 0).flatten(1).all(1)                       # mask:1 wipes the image
-    gaussian = ((out != 0) & (out != 1) & (out != 0.5)).flatten(1).any(1)  # only gaussian moves 0.5 elsewhere
+    blank = (out == 0).flatten(1).all(1)  # mask:1 wipes the image
+    # only gaussian moves 0.5 elsewhere
+    gaussian = ((out != 0) & (out != 1) & (out != 0.5)).flatten(1).any(1)
     binary_or_kept = ((out == 0) | (out == 1) | (out == 0.5)).flatten(1).all(1) & ~blank
-    assert (blank.int() + gaussian.int() + binary_or_kept.int() == 1).all()  # exactly one chain per image
+    # exactly one chain per image
+    assert (blank.int() + gaussian.int() + binary_or_kept.int() == 1).all()
     for share in (blank, gaussian, binary_or_kept):
         assert abs(float(share.float().mean()) - 1 / 3) < 0.03
     assert torch.equal(out, corrupt(x, noise, torch.Generator().manual_seed(0)))
     # one chain: the same draws as before mixtures existed
-    assert torch.equal(corrupt(x, "gaussian:0.3", torch.Generator().manual_seed(1)),
-                       (x + 0.3 * torch.randn(x.shape, generator=torch.Generator().manual_seed(1))).clamp(0, 1))
+    assert torch.equal(
+        corrupt(x, "gaussian:0.3", torch.Generator().manual_seed(1)),
+        (x + 0.3 * torch.randn(x.shape, generator=torch.Generator().manual_seed(1))).clamp(0, 1),
+    )
 
 
 def test_the_unseen_corruptions_are_eight_reproducible_images_in_range():
@@ -80,10 +90,20 @@ def test_the_foreign_sets_are_five_fixed_sets_of_grey_28_by_28_images_unlike_eac
     from latentzoo.eval import foreign_sets
 
     a, b = foreign_sets(40), foreign_sets(40)
-    assert list(a) == ["photo tiles", "pen strokes", "scikit-learn digits, scaled up", "letters", "uniform noise"]
+    assert list(a) == [
+        "photo tiles",
+        "pen strokes",
+        "scikit-learn digits, scaled up",
+        "letters",
+        "uniform noise",
+    ]
     means = []
     for name, v in a.items():
-        assert v.shape == (40, 1, 28, 28) and v.min() >= 0 and v.max() <= 1 and torch.equal(v, b[name]), name
+        assert (
+            v.shape == (40, 1, 28, 28) and v.min() >= 0 and v.max() <= 1 and torch.equal(v, b[name])
+        ), name
         assert v.std(0).mean() > 0.02, name  # the images of a set differ from one another
         means.append(v.mean(0))
-    assert min(float((p - q).abs().mean()) for i, p in enumerate(means) for q in means[i + 1:]) > 0.02
+    assert (
+        min(float((p - q).abs().mean()) for i, p in enumerate(means) for q in means[i + 1 :]) > 0.02
+    )

@@ -1,6 +1,7 @@
 """The user's own images: every model kind trained on a folder of PNG files, a 32x32 colour .npy and
-an IDX folder (all written by the tests from scikit-learn's images); encode, reconstruct, denoise and
-score on those files; the false-positive rate of the score's threshold; bad input in one line."""
+an IDX folder (all written by the tests from scikit-learn's images); encode, reconstruct, denoise
+and score on those files; the false-positive rate of the score's threshold; bad input in one
+line."""
 
 import csv
 import json
@@ -8,9 +9,9 @@ import json
 import numpy as np
 import pytest
 import torch
+from conftest import ONE_PER_MODEL, kind_config
 from PIL import Image
 
-from conftest import ONE_PER_MODEL, kind_config
 from latentzoo import examples, jobs
 from latentzoo.cli import main
 from latentzoo.eval import ensemble_terms, standardised_max
@@ -27,9 +28,11 @@ SMALL = dict(epochs=1, batch_size=32, channels=8, hidden=64)
 def sources(tmp_path_factory):
     root = tmp_path_factory.mktemp("own")
     return {
-        "png": examples.write_digit_folder(root / "digits", n=150),  # 28x28 grey, labels from subfolders
+        # 28x28 grey, labels from subfolders
+        "png": examples.write_digit_folder(root / "digits", n=150),
         "npy": examples.write_photo_tiles(root / "photos.npy", n=120),  # 32x32 colour, unlabelled
-        "idx": examples.write_idx_folder(root / "idx", n_train=150, n_test=50),  # 28x28 grey, MNIST's layout
+        # 28x28 grey, MNIST's layout
+        "idx": examples.write_idx_folder(root / "idx", n_train=150, n_test=50),
     }
 
 
@@ -44,9 +47,12 @@ def job_input(source: str, path):
 
 @pytest.mark.parametrize("source", ["png", "npy", "idx"])
 @pytest.mark.parametrize("name", ONE_PER_MODEL)
-def test_every_kind_trains_on_each_source_and_the_jobs_run_on_its_files(name, source, sources, tmp_path, capsys):
+def test_every_kind_trains_on_each_source_and_the_jobs_run_on_its_files(
+    name, source, sources, tmp_path, capsys
+):
     cfg = kind_config(name, data=str(sources[source]), **SMALL)
-    if source == "npy" and name.startswith("cvae"):  # unlabelled images: a CVAE has nothing to condition on
+    # unlabelled images: a CVAE has nothing to condition on
+    if source == "npy" and name.startswith("cvae"):
         with pytest.raises(Exception, match="conditioned on labels"):
             train(cfg, tmp_path / "run", **quiet)
         return
@@ -57,7 +63,9 @@ def test_every_kind_trains_on_each_source_and_the_jobs_run_on_its_files(name, so
     assert saved["dataset"] == "files" and len(saved["data_hash"]) == 64
     assert saved["n_classes"] == (0 if source == "npy" else 10)
     metrics = json.loads((run / "metrics.json").read_text())
-    assert metrics["n_test"] == (50 if source == "idx" else round(0.1 * (150 if source == "png" else 120)))
+    assert metrics["n_test"] == (
+        50 if source == "idx" else round(0.1 * (150 if source == "png" else 120))
+    )
 
     given, names = job_input(source, sources[source])
     n = 120 if source == "npy" else 50 if source == "idx" else len(names)
@@ -67,7 +75,10 @@ def test_every_kind_trains_on_each_source_and_the_jobs_run_on_its_files(name, so
     expected = (n, shape[1] // 4, shape[2] // 4) if model.has_codes else (n, model.cfg.latent_dim)
     assert feats.shape == expected
     assert len((tmp_path / "f.names.txt").read_text().splitlines()) == n
-    for job, extra in (("reconstruct", []), ("denoise", ["--noise", "gaussian:0.2"] if name.startswith("dae") else [])):
+    for job, extra in (
+        ("reconstruct", []),
+        ("denoise", ["--noise", "gaussian:0.2"] if name.startswith("dae") else []),
+    ):
         out = tmp_path / job
         assert main([job, str(run), str(given), "--out", str(out), *extra]) == 0
         assert sorted(p.name for p in out.iterdir()) == names
@@ -88,16 +99,37 @@ def test_every_kind_trains_on_each_source_and_the_jobs_run_on_its_files(name, so
 @pytest.mark.parametrize("source", ["png", "npy", "idx"])
 def test_eval_and_the_report_work_for_every_source(source, sources, tmp_path, capsys):
     run = tmp_path / "run"
-    assert main(["train", "vae", "--data", str(sources[source]), "--epochs", "1", "--channels", "8",
-                 "--out", str(run), "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "vae",
+                "--data",
+                str(sources[source]),
+                "--epochs",
+                "1",
+                "--channels",
+                "8",
+                "--out",
+                str(run),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     page = (run / "report.html").read_text()
     assert "files" in page and "data_hash" in page and page.count("<img") >= 5
     assert main(["eval", str(run), "--json", "--samples", "200"]) == 0
     out, err = capsys.readouterr()
-    metrics = json.loads(out[out.index("{"):])
-    assert metrics["dataset"] == "files" and "sample_mnist_fid" not in metrics  # MNIST's classifier: MNIST only
+    metrics = json.loads(out[out.index("{") :])
+    # MNIST's classifier: MNIST only
+    assert metrics["dataset"] == "files" and "sample_mnist_fid" not in metrics
     if source == "npy":  # unlabelled: no classifier to measure samples with
-        assert "notice: sample metrics" in err and "no labels" in err and "sample_data_fid" not in metrics
+        assert (
+            "notice: sample metrics" in err
+            and "no labels" in err
+            and "sample_data_fid" not in metrics
+        )
     else:  # labelled: a classifier trained on this data, cached under its fingerprint
         assert metrics["sample_data_fid"] > 0 and metrics["sample_n_samples"] == 200
         assert list((tmp_path / "cache").glob("classifier-v2-*/model.safetensors"))
@@ -106,19 +138,56 @@ def test_eval_and_the_report_work_for_every_source(source, sources, tmp_path, ca
 def test_the_score_flags_about_the_chosen_rate_of_held_out_normal_images(tmp_path, capsys):
     images, labels = examples.digits_28()
     np.savez(tmp_path / "digits.npz", images=images, labels=labels)
-    cfg = kind_config("ae-mlp", data=str(tmp_path / "digits.npz"), epochs=3, batch_size=32, val_fraction=0.3,
-                      test_fraction=0.2)
+    cfg = kind_config(
+        "ae-mlp",
+        data=str(tmp_path / "digits.npz"),
+        epochs=3,
+        batch_size=32,
+        val_fraction=0.3,
+        test_fraction=0.2,
+    )
     run = train(cfg, tmp_path / "run", **quiet)
     test = run_data(load(run).cfg).test  # held out: never seen in training or calibration
     np.save(tmp_path / "held-out.npy", test.images[:, 0].numpy())
     np.save(tmp_path / "photos.npy", examples.photo_tiles()[:200])
-    assert main(["score", str(run), str(tmp_path / "held-out.npy"), "--fpr", "0.1", "--out", str(tmp_path / "a.csv")]) == 0
-    assert main(["score", str(run), str(tmp_path / "photos.npy"), "--fpr", "0.1", "--resize", "--convert",
-                 "--out", str(tmp_path / "b.csv")]) == 0
+    assert (
+        main(
+            [
+                "score",
+                str(run),
+                str(tmp_path / "held-out.npy"),
+                "--fpr",
+                "0.1",
+                "--out",
+                str(tmp_path / "a.csv"),
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "score",
+                str(run),
+                str(tmp_path / "photos.npy"),
+                "--fpr",
+                "0.1",
+                "--resize",
+                "--convert",
+                "--out",
+                str(tmp_path / "b.csv"),
+            ]
+        )
+        == 0
+    )
     rate = lambda f: np.mean([r["flag"] == "1" for r in csv.DictReader((tmp_path / f).open())])  # noqa: E731
     n, n_val = len(test), len(run_data(load(run).cfg).val)
     # about 10 %: within three standard deviations of the two samples' binomial noise
-    assert rate("a.csv") <= 0.1 + 3 * (0.1 * 0.9 * (1 / n + 1 / n_val)) ** 0.5, (rate("a.csv"), n, n_val)
+    assert rate("a.csv") <= 0.1 + 3 * (0.1 * 0.9 * (1 / n + 1 / n_val)) ** 0.5, (
+        rate("a.csv"),
+        n,
+        n_val,
+    )
     assert rate("b.csv") >= 0.9  # photographs are not digits
     model = load(run)
     threshold = jobs.calibrate(model, run_data(model.cfg).val, 0.1)
@@ -129,8 +198,14 @@ def test_splits_are_carved_by_the_seed_and_recorded(sources):
     a = load_source(sources["npy"], split_seed=0)
     b = load_source(sources["npy"], split_seed=0)
     c = load_source(sources["npy"], split_seed=1)
-    assert torch.equal(a.test.images, b.test.images) and not torch.equal(a.test.images, c.test.images)
-    assert (len(a.train), len(a.val), len(a.test)) == (97, 11, 12) and a.fingerprint == c.fingerprint
+    assert torch.equal(a.test.images, b.test.images) and not torch.equal(
+        a.test.images, c.test.images
+    )
+    assert (len(a.train), len(a.val), len(a.test)) == (
+        97,
+        11,
+        12,
+    ) and a.fingerprint == c.fingerprint
     assert load_source(sources["png"]).classes == tuple(str(d) for d in range(10))
 
 
@@ -152,25 +227,50 @@ def bad_sources(tmp_path):
     np.save(tmp_path / "rank2.npy", np.zeros((10, 8), dtype=np.uint8))
     np.save(tmp_path / "nan.npy", np.full((10, 8, 8), np.nan, dtype=np.float32))
     np.save(tmp_path / "range.npy", np.full((10, 8, 8), 2.0, dtype=np.float32))
-    np.savez(tmp_path / "labels.npz", images=np.zeros((10, 8, 8), np.uint8), labels=np.zeros(9, np.int64))
+    np.savez(
+        tmp_path / "labels.npz", images=np.zeros((10, 8, 8), np.uint8), labels=np.zeros(9, np.int64)
+    )
     (tmp_path / "idx").mkdir()
-    (tmp_path / "idx" / "train-images-idx3-ubyte").write_bytes(idx_bytes(np.zeros((10, 8, 8), np.uint8)))
+    (tmp_path / "idx" / "train-images-idx3-ubyte").write_bytes(
+        idx_bytes(np.zeros((10, 8, 8), np.uint8))
+    )
     (tmp_path / "idx" / "train-labels-idx1-ubyte").write_bytes(idx_bytes(np.zeros(9, np.uint8)))
     write_png(tmp_path / "odd" / "a.png", (30, 30))
     write_png(tmp_path / "odd" / "b.png", (30, 30))
     write_png(tmp_path / "odd" / "c.png", (30, 30))
 
 
-@pytest.mark.parametrize("data, words", [
-    ("empty", "no image files"), ("missing", "no such file or folder"),
-    ("mixed", "different sizes; pass --image-size HxW"), ("modes", "mixed colour modes; pass --colour"),
-    ("corrupt", "b.png: not an image Pillow can read"), ("int64.npy", "dtype int64"),
-    ("rank2.npy", "expected images (N, H, W)"), ("nan.npy", "NaN"), ("range.npy", "must lie in [0, 1]"),
-    ("labels.npz", "10 images but 9 labels"), ("idx", "holds 10 images but"), ("odd", "divisible by 4"),
-])
+@pytest.mark.parametrize(
+    "data, words",
+    [
+        ("empty", "no image files"),
+        ("missing", "no such file or folder"),
+        ("mixed", "different sizes; pass --image-size HxW"),
+        ("modes", "mixed colour modes; pass --colour"),
+        ("corrupt", "b.png: not an image Pillow can read"),
+        ("int64.npy", "dtype int64"),
+        ("rank2.npy", "expected images (N, H, W)"),
+        ("nan.npy", "NaN"),
+        ("range.npy", "must lie in [0, 1]"),
+        ("labels.npz", "10 images but 9 labels"),
+        ("idx", "holds 10 images but"),
+        ("odd", "divisible by 4"),
+    ],
+)
 def test_bad_data_gets_one_line_and_exit_2(data, words, tmp_path, capsys):
     bad_sources(tmp_path)
-    code = main(["train", "ae", "--data", str(tmp_path / data), "--epochs", "1", "--out", str(tmp_path / "run")])
+    code = main(
+        [
+            "train",
+            "ae",
+            "--data",
+            str(tmp_path / data),
+            "--epochs",
+            "1",
+            "--out",
+            str(tmp_path / "run"),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and words in err and "Traceback" not in err, err
     assert not (tmp_path / "run").exists()
@@ -179,17 +279,63 @@ def test_bad_data_gets_one_line_and_exit_2(data, words, tmp_path, capsys):
 def test_options_fix_sizes_and_modes_and_inputs_must_fit_the_run(tmp_path, capsys):
     bad_sources(tmp_path)
     run = tmp_path / "run"
-    assert main(["train", "ae", "--backbone", "mlp", "--hidden", "16", "--data", str(tmp_path / "mixed"),
-                 "--image-size", "28x28", "--colour", "grey", "--epochs", "1", "--out", str(run)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "ae",
+                "--backbone",
+                "mlp",
+                "--hidden",
+                "16",
+                "--data",
+                str(tmp_path / "mixed"),
+                "--image-size",
+                "28x28",
+                "--colour",
+                "grey",
+                "--epochs",
+                "1",
+                "--out",
+                str(run),
+            ]
+        )
+        == 0
+    )
     assert json.loads((run / "config.json").read_text())["image_size"] == "28x28"
     write_png(tmp_path / "in" / "big.png", (40, 32), "RGB")
     capsys.readouterr()
     assert main(["encode", str(run), str(tmp_path / "in"), "--out", str(tmp_path / "f.npy")]) == 2
     err = capsys.readouterr().err
     assert "big.png is 32x40 rgb; the run takes 28x28 grey images (1x28x28): pass --convert" in err
-    assert main(["encode", str(run), str(tmp_path / "in"), "--convert", "--out", str(tmp_path / "f.npy")]) == 2
+    assert (
+        main(
+            [
+                "encode",
+                str(run),
+                str(tmp_path / "in"),
+                "--convert",
+                "--out",
+                str(tmp_path / "f.npy"),
+            ]
+        )
+        == 2
+    )
     assert "pass --resize" in capsys.readouterr().err
-    assert main(["encode", str(run), str(tmp_path / "in"), "--convert", "--resize", "--out", str(tmp_path / "f.npy")]) == 0
+    assert (
+        main(
+            [
+                "encode",
+                str(run),
+                str(tmp_path / "in"),
+                "--convert",
+                "--resize",
+                "--out",
+                str(tmp_path / "f.npy"),
+            ]
+        )
+        == 0
+    )
     assert np.load(tmp_path / "f.npy").shape == (1, 32)
 
 
@@ -197,8 +343,25 @@ def test_data_that_changed_since_training_is_refused(tmp_path, capsys):
     arr = examples.photo_tiles()[:40]
     np.save(tmp_path / "p.npy", arr)
     run = tmp_path / "run"
-    assert main(["train", "ae", "--backbone", "mlp", "--hidden", "16", "--data", str(tmp_path / "p.npy"),
-                 "--epochs", "1", "--out", str(run)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "ae",
+                "--backbone",
+                "mlp",
+                "--hidden",
+                "16",
+                "--data",
+                str(tmp_path / "p.npy"),
+                "--epochs",
+                "1",
+                "--out",
+                str(run),
+            ]
+        )
+        == 0
+    )
     arr[0, 0, 0, 0] ^= 1
     np.save(tmp_path / "p.npy", arr)
     capsys.readouterr()
@@ -209,7 +372,13 @@ def test_data_that_changed_since_training_is_refused(tmp_path, capsys):
 def test_score_with_an_ae_and_a_vae_is_the_validated_ensemble(tmp_path, capsys):
     images, labels = examples.digits_28()
     np.savez(tmp_path / "digits.npz", images=images, labels=labels)
-    data = dict(data=str(tmp_path / "digits.npz"), epochs=3, batch_size=32, val_fraction=0.3, test_fraction=0.2)
+    data = dict(
+        data=str(tmp_path / "digits.npz"),
+        epochs=3,
+        batch_size=32,
+        val_fraction=0.3,
+        test_fraction=0.2,
+    )
     ae_run = train(kind_config("ae-mlp", **data), tmp_path / "ae", **quiet)
     vae_run = train(kind_config("vae-mlp-mse", **data), tmp_path / "vae", **quiet)
     ae, vae = load(ae_run), load(vae_run)
@@ -218,8 +387,22 @@ def test_score_with_an_ae_and_a_vae_is_the_validated_ensemble(tmp_path, capsys):
     np.save(tmp_path / "photos.npy", examples.photo_tiles()[:200])
     # either order of the two runs gives the same ensemble
     for i, (a, b) in enumerate(((ae_run, vae_run), (vae_run, ae_run))):
-        assert main(["score", str(a), str(tmp_path / "held-out.npy"), "--with", str(b), "--fpr", "0.1",
-                     "--out", str(tmp_path / f"held-{i}.csv")]) == 0
+        assert (
+            main(
+                [
+                    "score",
+                    str(a),
+                    str(tmp_path / "held-out.npy"),
+                    "--with",
+                    str(b),
+                    "--fpr",
+                    "0.1",
+                    "--out",
+                    str(tmp_path / f"held-{i}.csv"),
+                ]
+            )
+            == 0
+        )
     assert "the ensemble's score" in capsys.readouterr().out
     rows = [list(csv.DictReader((tmp_path / f"held-{i}.csv").open())) for i in range(2)]
     assert rows[0] == rows[1]
@@ -233,18 +416,75 @@ def test_score_with_an_ae_and_a_vae_is_the_validated_ensemble(tmp_path, capsys):
     rate = lambda f: np.mean([r["flag"] == "1" for r in csv.DictReader((tmp_path / f).open())])  # noqa: E731
     n, n_val = len(splits.test), len(splits.val)
     assert rate("held-0.csv") <= 0.1 + 3 * (0.1 * 0.9 * (1 / n + 1 / n_val)) ** 0.5
-    assert main(["score", str(ae_run), str(tmp_path / "photos.npy"), "--with", str(vae_run), "--fpr", "0.1",
-                 "--resize", "--convert", "--out", str(tmp_path / "photos.csv")]) == 0
+    assert (
+        main(
+            [
+                "score",
+                str(ae_run),
+                str(tmp_path / "photos.npy"),
+                "--with",
+                str(vae_run),
+                "--fpr",
+                "0.1",
+                "--resize",
+                "--convert",
+                "--out",
+                str(tmp_path / "photos.csv"),
+            ]
+        )
+        == 0
+    )
     assert rate("photos.csv") >= 0.9  # photographs are not digits
     # two AEs, or runs on different data: a one-line error, exit 2, no file
-    assert main(["score", str(ae_run), str(tmp_path / "held-out.npy"), "--with", str(ae_run),
-                 "--out", str(tmp_path / "x.csv")]) == 2
+    assert (
+        main(
+            [
+                "score",
+                str(ae_run),
+                str(tmp_path / "held-out.npy"),
+                "--with",
+                str(ae_run),
+                "--out",
+                str(tmp_path / "x.csv"),
+            ]
+        )
+        == 2
+    )
     assert "an AE (or DAE) and a VAE" in capsys.readouterr().err
-    cvae = train(kind_config("cvae-mlp", **data), tmp_path / "cvae", **quiet)  # it needs labels the images lack
-    assert main(["score", str(ae_run), str(tmp_path / "held-out.npy"), "--with", str(cvae),
-                 "--out", str(tmp_path / "x.csv")]) == 2
+    # it needs labels the images lack
+    cvae = train(kind_config("cvae-mlp", **data), tmp_path / "cvae", **quiet)
+    assert (
+        main(
+            [
+                "score",
+                str(ae_run),
+                str(tmp_path / "held-out.npy"),
+                "--with",
+                str(cvae),
+                "--out",
+                str(tmp_path / "x.csv"),
+            ]
+        )
+        == 2
+    )
     assert "an AE (or DAE) and a VAE" in capsys.readouterr().err
-    other = train(kind_config("vae-mlp-mse", **{**data, "split_seed": 1}), tmp_path / "other", **quiet)
-    assert main(["score", str(ae_run), str(tmp_path / "held-out.npy"), "--with", str(other),
-                 "--out", str(tmp_path / "x.csv")]) == 2
-    assert "trained on different data" in capsys.readouterr().err and not (tmp_path / "x.csv").exists()
+    other = train(
+        kind_config("vae-mlp-mse", **{**data, "split_seed": 1}), tmp_path / "other", **quiet
+    )
+    assert (
+        main(
+            [
+                "score",
+                str(ae_run),
+                str(tmp_path / "held-out.npy"),
+                "--with",
+                str(other),
+                "--out",
+                str(tmp_path / "x.csv"),
+            ]
+        )
+        == 2
+    )
+    assert (
+        "trained on different data" in capsys.readouterr().err and not (tmp_path / "x.csv").exists()
+    )

@@ -1,4 +1,5 @@
-"""The code prior: cached sampling, a known answer it must learn, training from a run, CLI sampling."""
+"""The code prior: cached sampling, a known answer it must learn, training from a run, CLI
+sampling."""
 
 import math
 
@@ -27,12 +28,13 @@ def test_cached_sampling_matches_the_full_forward():
             h = blk(h, c)
         outs.append(prior.out(prior.norm(h[:, -1])))
         if t < 48:
-            h = prior.tok(flat[:, t:t + 1]) + prior.pos[t + 1]
+            h = prior.tok(flat[:, t : t + 1]) + prior.pos[t + 1]
     assert torch.allclose(torch.stack(outs, 1), prior(codes, y), atol=1e-4)
 
 
 def test_prior_learns_a_code_grid_per_label():
-    """Known answer: label d always comes with the grid filled by code d; the prior must learn it."""
+    """Known answer: label d always comes with the grid filled by code d; the prior must learn
+    it."""
     torch.manual_seed(0)
     prior = CodePrior(PriorConfig(n_codes=16, d_model=32, n_layers=1, n_heads=2, dropout=0.0))
     y = torch.arange(10).repeat(8)
@@ -49,29 +51,58 @@ def test_prior_learns_a_code_grid_per_label():
     prior.eval()
     with torch.no_grad():
         assert float(prior.nll(codes, y).mean()) < 1.0
-    drawn = prior.sample(10, torch.arange(10), temperature=0.5, generator=torch.Generator().manual_seed(0))
+    drawn = prior.sample(
+        10, torch.arange(10), temperature=0.5, generator=torch.Generator().manual_seed(0)
+    )
     assert torch.equal(drawn, torch.arange(10).view(-1, 1, 1).expand(-1, 7, 7))
 
 
 def test_train_prior_from_a_run_and_sample_a_digit(small_splits, tmp_path, capsys):
-    run = train(make_config("vqvae", epochs=1, codebook_size=32, limit=512), tmp_path / "vq",
-                splits=small_splits, progress=False, log=lambda m: None)
+    run = train(
+        make_config("vqvae", epochs=1, codebook_size=32, limit=512),
+        tmp_path / "vq",
+        splits=small_splits,
+        progress=False,
+        log=lambda m: None,
+    )
     assert main(["sample", str(run), "--out", str(tmp_path / "no.png")]) == 2  # no prior yet
-    metrics = train_prior(run, PriorConfig(epochs=8, lr=3e-3, d_model=32, n_layers=1, n_heads=2), progress=False,
-                          log=lambda m: None)
+    metrics = train_prior(
+        run,
+        PriorConfig(epochs=8, lr=3e-3, d_model=32, n_layers=1, n_heads=2),
+        progress=False,
+        log=lambda m: None,
+    )
     assert (run / PRIOR_METRICS).is_file() and load_prior(run) is not None
     assert metrics["uniform_bits_per_image"] == pytest.approx(49 * 5)
     assert 0 < metrics["test_bits_per_image"] < metrics["uniform_bits_per_image"]
     capsys.readouterr()
-    assert main(["sample", str(run), "--digit", "7", "-n", "8", "--out", str(tmp_path / "sevens.png")]) == 0
-    assert main(["sample", str(run), "-n", "8", "--temperature", "0.8", "--out", str(tmp_path / "any.png")]) == 0
+    assert (
+        main(["sample", str(run), "--digit", "7", "-n", "8", "--out", str(tmp_path / "sevens.png")])
+        == 0
+    )
+    assert (
+        main(
+            [
+                "sample",
+                str(run),
+                "-n",
+                "8",
+                "--temperature",
+                "0.8",
+                "--out",
+                str(tmp_path / "any.png"),
+            ]
+        )
+        == 0
+    )
     assert (tmp_path / "sevens.png").read_bytes()[:4] == b"\x89PNG"
     assert main(["train-prior", str(tmp_path / "nothing")]) == 2
     assert "no run folder" in capsys.readouterr().err
 
 
 def test_guidance_mixes_the_conditional_and_unconditional_logits(monkeypatch):
-    """Classifier-free guidance: the first code is drawn from softmax(l_none + g * (l_y - l_none))."""
+    """Classifier-free guidance: the first code is drawn from softmax(l_none + g * (l_y -
+    l_none))."""
     torch.manual_seed(0)
     prior = CodePrior(PriorConfig(n_codes=16, d_model=32, n_layers=1, n_heads=2)).eval()
     seen = []
@@ -87,10 +118,12 @@ def test_guidance_mixes_the_conditional_and_unconditional_logits(monkeypatch):
     with torch.no_grad():
         cond, uncond = prior(first, 3)[:, 0], prior(first, None)[:, 0]  # (2, K) each
     assert torch.allclose(seen[0], torch.softmax(uncond + 2.5 * (cond - uncond), -1), atol=1e-5)
-    assert not torch.allclose(seen[0], torch.softmax(cond, -1), atol=1e-3)  # guidance changed something
+    # guidance changed something
+    assert not torch.allclose(seen[0], torch.softmax(cond, -1), atol=1e-3)
     seen.clear()
     prior.sample(2, 3, guidance=1.0)
-    assert torch.allclose(seen[0], torch.softmax(cond, -1), atol=1e-5)  # guidance 1: the plain conditional
+    # guidance 1: the plain conditional
+    assert torch.allclose(seen[0], torch.softmax(cond, -1), atol=1e-5)
 
 
 def test_unasked_samples_draw_a_label_each_then_the_unguided_conditional_prior():
@@ -104,7 +137,8 @@ def test_unasked_samples_draw_a_label_each_then_the_unguided_conditional_prior()
 
     def walk(n, choose, y=None, guidance=GUIDANCE):
         seen.update(y=y, guidance=guidance)
-        return prior._labels(y, n).clamp(max=15).view(n, 1, 1).expand(n, 7, 7)  # label d -> the grid of code d
+        # label d -> the grid of code d
+        return prior._labels(y, n).clamp(max=15).view(n, 1, 1).expand(n, 7, 7)
 
     prior.walk = walk
     model = VQVAEWithPrior(vq, prior)

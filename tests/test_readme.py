@@ -25,9 +25,20 @@ def test_readme_command_line_block_runs(readme_cli):
     assert len(results) >= 10
     failed = [line for line, code in results if code != 0]
     assert not failed, f"README commands that failed: {failed}"
-    assert {"recon.png", "samples.png", "sevens.png", "denoise.png", "walk.png", "vq-sevens.png", "page.html",
-            "samples.lzc", "samples-back.npy"} <= {p.name for p in root.iterdir()}
-    assert (root / "runs" / "vq" / "prior.safetensors").is_file() and (root / "runs" / "vae" / "report.html").is_file()
+    assert {
+        "recon.png",
+        "samples.png",
+        "sevens.png",
+        "denoise.png",
+        "walk.png",
+        "vq-sevens.png",
+        "page.html",
+        "samples.lzc",
+        "samples-back.npy",
+    } <= {p.name for p in root.iterdir()}
+    assert (root / "runs" / "vq" / "prior.safetensors").is_file() and (
+        root / "runs" / "vae" / "report.html"
+    ).is_file()
 
 
 def test_readme_names_the_two_commands_ci_runs():
@@ -46,7 +57,11 @@ def test_readme_own_data_block_runs(tmp_path, monkeypatch, capsys):
 
     section = (ROOT / "README.md").read_text().split("## Your own data", 1)[1]
     block = re.search(r"```bash\n(.*?)```", section, flags=re.S).group(1)
-    lines = [shlex.split(line, comments=True) for line in block.splitlines() if shlex.split(line, comments=True)]
+    lines = [
+        shlex.split(line, comments=True)
+        for line in block.splitlines()
+        if shlex.split(line, comments=True)
+    ]
     monkeypatch.chdir(tmp_path)
     for args in lines:
         if args[:3] == ["python", "-m", "latentzoo.examples"]:
@@ -55,5 +70,9 @@ def test_readme_own_data_block_runs(tmp_path, monkeypatch, capsys):
             assert args[0] == "latentzoo", args
             assert main(args[1:]) == 0, args
     assert len(lines) >= 10
-    assert (tmp_path / "own-recon" / "0003.png").is_file() and (tmp_path / "own-denoised" / "photos.npy").is_file()
-    assert (tmp_path / "own-samples" / "sample-00015.png").is_file() and (tmp_path / "own-scores.csv").is_file()
+    assert (tmp_path / "own-recon" / "0003.png").is_file() and (
+        tmp_path / "own-denoised" / "photos.npy"
+    ).is_file()
+    assert (tmp_path / "own-samples" / "sample-00015.png").is_file() and (
+        tmp_path / "own-scores.csv"
+    ).is_file()

@@ -1,20 +1,26 @@
-"""The HTML report: every plot for the kind, and the page as a browser shows it (headless Chromium)."""
+"""The HTML report: every plot for the kind, and the page as a browser shows it (headless
+Chromium)."""
 
 import shutil
 
 import pytest
+from conftest import ONE_PER_MODEL
 
 from latentzoo.cli import main
 from latentzoo.viz.report import make_report
 
-from conftest import ONE_PER_MODEL
-
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 
 
-# the pictures each kind's page must show beyond loss curves, reconstructions, interpolation and latent map
-PICTURES = {"ae-mlp": {"samples.png"}, "dae-conv": {"samples.png", "denoising.png"}, "vae-conv": {"samples.png"},
-            "cvae-mlp": {"samples_per_digit.png"}, "vqvae": {"codebook_usage.png", "code_grids.png"}}
+# the pictures each kind's page must show beyond loss curves, reconstructions, interpolation and
+# latent map
+PICTURES = {
+    "ae-mlp": {"samples.png"},
+    "dae-conv": {"samples.png", "denoising.png"},
+    "vae-conv": {"samples.png"},
+    "cvae-mlp": {"samples_per_digit.png"},
+    "vqvae": {"codebook_usage.png", "code_grids.png"},
+}
 COMMON = {"loss_curves.png", "reconstructions.png", "interpolation.png", "latent_map.png"}
 
 
@@ -30,8 +36,13 @@ def test_report_shows_what_belongs_to_the_kind(name, trained, small_splits, tmp_
     codebook_settings = ("codebook_size", "dead_threshold", "fsq_levels")
     shows = {k: f"<th>{k}</th>" in page for k in (*codebook_settings, "kl_warmup", "noise", "psnr")}
     assert shows["psnr"] and "dB" in page  # metrics carry their units
-    assert all(shows[k] for k in codebook_settings[:2]) == name.startswith("vq") and not shows["fsq_levels"]
-    assert shows["kl_warmup"] == name.startswith(("vae", "cvae")) and shows["noise"] == name.startswith("dae")
+    assert (
+        all(shows[k] for k in codebook_settings[:2]) == name.startswith("vq")
+        and not shows["fsq_levels"]
+    )
+    assert shows["kl_warmup"] == name.startswith(("vae", "cvae")) and shows[
+        "noise"
+    ] == name.startswith("dae")
 
 
 @pytest.fixture(scope="module")
@@ -47,10 +58,15 @@ def test_report_command_writes_a_page(vq_run, tmp_path, capsys):
     assert "should end in .html" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(not (CHROMIUM and DRIVER), reason="Chromium not installed (Debian: apt-get install chromium "
-                                                      "chromium-driver); the browser check is skipped")
+@pytest.mark.skipif(
+    not (CHROMIUM and DRIVER),
+    reason="Chromium not installed (Debian: apt-get install chromium "
+    "chromium-driver); the browser check is skipped",
+)
 def test_report_renders_in_headless_chromium(vq_run, tmp_path):
-    pytest.importorskip("selenium", reason="selenium is in the test extras: pip install -e '.[test]'")
+    pytest.importorskip(
+        "selenium", reason="selenium is in the test extras: pip install -e '.[test]'"
+    )
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
@@ -58,15 +74,27 @@ def test_report_renders_in_headless_chromium(vq_run, tmp_path):
     page = make_report(vq_run, tmp_path / "report.html")
     opts = webdriver.ChromeOptions()
     opts.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1200,2000"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--window-size=1200,2000",
+    ):
         opts.add_argument(flag)
     driver = webdriver.Chrome(service=Service(DRIVER), options=opts)
     try:
         driver.get(page.resolve().as_uri())
         images = driver.execute_script(
-            "return Array.from(document.images).map(i => [i.alt, i.complete, i.naturalWidth, i.naturalHeight])")
+            "return Array.from(document.images).map(i => [i.alt, "
+            "i.complete, i.naturalWidth, i.naturalHeight])"
+        )
         assert len(images) == 6
         broken = [alt for alt, done, w, h in images if not (done and w > 0 and h > 0)]
         assert not broken, f"images that did not load: {broken}"

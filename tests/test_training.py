@@ -18,24 +18,38 @@ quiet = dict(progress=False, log=lambda m: None)
 @pytest.mark.parametrize("model", ["vae", "vqvae"])
 def test_resume_continues_exactly(model, small_splits, tmp_path):
     kw = dict(batch_size=64, backbone="mlp") if model == "vae" else dict(batch_size=64)
-    straight = train(make_config(model, epochs=2, **kw), tmp_path / "a", splits=small_splits, **quiet)
+    straight = train(
+        make_config(model, epochs=2, **kw), tmp_path / "a", splits=small_splits, **quiet
+    )
 
     def interrupt_after_epoch_1(msg):
         if msg.startswith("epoch 1/"):
             raise KeyboardInterrupt  # as if the user pressed Ctrl-C right after epoch 1 was saved
 
     with pytest.raises(KeyboardInterrupt):
-        train(make_config(model, epochs=2, **kw), tmp_path / "b", splits=small_splits, progress=False,
-              log=interrupt_after_epoch_1)
+        train(
+            make_config(model, epochs=2, **kw),
+            tmp_path / "b",
+            splits=small_splits,
+            progress=False,
+            log=interrupt_after_epoch_1,
+        )
     assert load_tensors(tmp_path / "b" / "last.safetensors")[1]["epoch"] == "1"
-    resumed = train(make_config(model, epochs=2, **kw), tmp_path / "b", resume=True, splits=small_splits, **quiet)
+    resumed = train(
+        make_config(model, epochs=2, **kw),
+        tmp_path / "b",
+        resume=True,
+        splits=small_splits,
+        **quiet,
+    )
     a, _ = load_tensors(straight / "last.safetensors")
     b, meta = load_tensors(resumed / "last.safetensors")
     assert meta["epoch"] == "2"
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     ha, hb = read_csv(straight / "history.csv"), read_csv(resumed / "history.csv")
     assert [r["val_loss"] for r in ha] == [r["val_loss"] for r in hb]
-    # the kept checkpoint is the epoch with the lowest validation total (VAE) or reconstruction (VQ-VAE)
+    # the kept checkpoint is the epoch with the lowest validation total (VAE) or reconstruction
+    # (VQ-VAE)
     term = "val_recon" if model == "vqvae" else "val_loss"
     assert float(meta["best_val"]) == pytest.approx(min(float(r[term]) for r in ha), abs=1e-5)
 
@@ -53,7 +67,12 @@ def test_nan_loss_stops_without_saving(small_splits, tmp_path, monkeypatch):
 
     monkeypatch.setattr(ae, "reconstruction_loss", poisoned)
     with pytest.raises(TrainingDiverged, match="loss became nan at epoch 1, step 3"):
-        train(make_config("ae", backbone="mlp", batch_size=64), tmp_path / "r", splits=small_splits, **quiet)
+        train(
+            make_config("ae", backbone="mlp", batch_size=64),
+            tmp_path / "r",
+            splits=small_splits,
+            **quiet,
+        )
     assert not (tmp_path / "r" / "model.safetensors").exists()
     assert not (tmp_path / "r" / "last.safetensors").exists()
 
@@ -75,7 +94,12 @@ def test_seed_fixes_everything(small_splits, tmp_path):
     ta, _ = load_tensors(a / "model.safetensors")
     tb, _ = load_tensors(b / "model.safetensors")
     assert all(torch.equal(ta[k], tb[k]) for k in ta)
-    c = train(make_config("dae", backbone="mlp", epochs=1, seed=6), tmp_path / "c", splits=small_splits, **quiet)
+    c = train(
+        make_config("dae", backbone="mlp", epochs=1, seed=6),
+        tmp_path / "c",
+        splits=small_splits,
+        **quiet,
+    )
     tc, _ = load_tensors(c / "model.safetensors")
     assert not torch.equal(ta["encoder.head.weight"], tc["encoder.head.weight"])
     assert latentzoo.load(a).cfg.seed == 5
@@ -83,11 +107,14 @@ def test_seed_fixes_everything(small_splits, tmp_path):
 
 def test_adam_beta2_reaches_the_optimizer_and_old_configs_keep_0_999(small_splits, tmp_path):
     cfg = make_config("ae", backbone="mlp", epochs=1, batch_size=64, adam_beta2=0.5)
-    _, meta = load_tensors(train(cfg, tmp_path / "r", splits=small_splits, **quiet) / "last.safetensors")
+    _, meta = load_tensors(
+        train(cfg, tmp_path / "r", splits=small_splits, **quiet) / "last.safetensors"
+    )
     assert json.loads(meta["param_groups"])[0]["betas"] == [0.9, 0.5]
     assert make_config("vqvae").adam_beta2 == 0.95 and make_config("ae").adam_beta2 == 0.999
     old = make_config("vqvae").to_dict()
-    for k in ("config_version", "adam_beta2"):  # a v1 config.json written before the option: 0.999, VQ-VAE too
+    # a v1 config.json written before the option: 0.999, VQ-VAE too
+    for k in ("config_version", "adam_beta2"):
         old.pop(k)
     assert Config.from_dict(old).adam_beta2 == 0.999
     with pytest.raises(latentzoo.LatentzooError, match="adam_beta2 must be in"):
@@ -98,15 +125,25 @@ def test_vqvae_defaults_to_15_epochs_and_an_explicit_epochs_wins():
     from latentzoo.cli import build_parser
 
     assert make_config("vqvae").epochs == 15 and make_config("ae").epochs == 10
-    assert make_config("vqvae", epochs=3).epochs == 3 and make_config("vqvae", epochs=None).epochs == 15
-    # `latentzoo train vqvae` without --epochs hands make_config None, so the model's default applies
+    assert (
+        make_config("vqvae", epochs=3).epochs == 3
+        and make_config("vqvae", epochs=None).epochs == 15
+    )
+    # `latentzoo train vqvae` without --epochs hands make_config None, so the model's default
+    # applies
     assert build_parser().parse_args(["train", "vqvae", "--out", "x"]).epochs is None
     assert build_parser().parse_args(["train", "vqvae", "--out", "x", "--epochs", "2"]).epochs == 2
 
 
 def test_a_runs_limit_is_what_it_trains_on(small_splits, tmp_path):
-    """The config says what was done: given the full splits, train() keeps the first `limit` images."""
-    run = train(make_config("ae", backbone="mlp", epochs=1, limit=100), tmp_path / "r", splits=small_splits, **quiet)
+    """The config says what was done: given the full splits, train() keeps the first `limit`
+    images."""
+    run = train(
+        make_config("ae", backbone="mlp", epochs=1, limit=100),
+        tmp_path / "r",
+        splits=small_splits,
+        **quiet,
+    )
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["n_train"] == json.loads((run / "config.json").read_text())["limit"] == 100
 
@@ -119,14 +156,26 @@ def test_the_prior_and_the_classifier_train_in_the_same_loop(monkeypatch, small_
 
     seen = []
     real = loop.fit
-    monkeypatch.setattr(classifier, "fit", lambda *a, **k: seen.append(k["name"]) or real(*a, **{**k, "epochs": 1}))
-    monkeypatch.setattr(classifier, "load_mnist", lambda d=None: (small_splits.train, small_splits.test))
+    monkeypatch.setattr(
+        classifier, "fit", lambda *a, **k: seen.append(k["name"]) or real(*a, **{**k, "epochs": 1})
+    )
+    monkeypatch.setattr(
+        classifier, "load_mnist", lambda d=None: (small_splits.train, small_splits.test)
+    )
     _, info = classifier.train_classifier(log=lambda m: None)
     assert seen == ["classifier"] and 0 <= info["test_accuracy"] <= 1
-    vq = train(make_config("vqvae", epochs=1, codebook_size=16, limit=256), tmp_path / "vq", splits=small_splits, **quiet)
+    vq = train(
+        make_config("vqvae", epochs=1, codebook_size=16, limit=256),
+        tmp_path / "vq",
+        splits=small_splits,
+        **quiet,
+    )
     import latentzoo.training.prior as prior_module
+
     monkeypatch.setattr(prior_module, "run_data", lambda *a, **k: small_splits)
-    monkeypatch.setattr(prior_module, "fit", lambda *a, **k: seen.append(k["name"]) or real(*a, **k))
+    monkeypatch.setattr(
+        prior_module, "fit", lambda *a, **k: seen.append(k["name"]) or real(*a, **k)
+    )
     train_prior(vq, PriorConfig(epochs=1, d_model=16, n_layers=1, n_heads=2), log=lambda m: None)
     assert seen == ["classifier", "prior"]
     rows = read_csv(vq / "prior_history.csv")
@@ -134,20 +183,34 @@ def test_the_prior_and_the_classifier_train_in_the_same_loop(monkeypatch, small_
 
 
 def test_a_collapsed_codebook_is_a_warning_and_a_column(small_splits, tmp_path):
-    """The textbook VQ-VAE (no EMA, no k-means, no restarts) collapses onto a few codes; the default does not."""
+    """The textbook VQ-VAE (no EMA, no k-means, no restarts) collapses onto a few codes; the default
+    does not."""
     logs = {}
-    for name, kw in {"textbook": dict(ema=False, kmeans_init=False, restart_dead=False), "default": {}}.items():
+    for name, kw in {
+        "textbook": dict(ema=False, kmeans_init=False, restart_dead=False),
+        "default": {},
+    }.items():
         logs[name] = []
-        run = train(make_config("vqvae", epochs=1, batch_size=64, **kw), tmp_path / name, splits=small_splits,
-                    progress=False, log=logs[name].append)
+        run = train(
+            make_config("vqvae", epochs=1, batch_size=64, **kw),
+            tmp_path / name,
+            splits=small_splits,
+            progress=False,
+            log=logs[name].append,
+        )
         usage = float(read_csv(run / "history.csv")[0]["val_codebook_usage"])
         logs[name].append(usage)
     assert logs["textbook"][-1] < 0.05 <= logs["default"][-1]
-    assert any(str(m).startswith("warning: codebook collapse") and "of 512 codes" in m for m in logs["textbook"][:-1])
+    assert any(
+        str(m).startswith("warning: codebook collapse") and "of 512 codes" in m
+        for m in logs["textbook"][:-1]
+    )
     assert not any("collapse" in str(m) for m in logs["default"])
 
 
-def test_nan_in_the_input_images_stops_with_the_step_and_keeps_the_last_checkpoint(small_splits, tmp_path, monkeypatch):
+def test_nan_in_the_input_images_stops_with_the_step_and_keeps_the_last_checkpoint(
+    small_splits, tmp_path, monkeypatch
+):
     from latentzoo.data import ImageSet
 
     real = ImageSet.tensors
@@ -162,22 +225,46 @@ def test_nan_in_the_input_images_stops_with_the_step_and_keeps_the_last_checkpoi
 
     monkeypatch.setattr(ImageSet, "tensors", poisoned)
     with pytest.raises(TrainingDiverged, match="loss became nan at epoch 1, step 5"):
-        train(make_config("ae", backbone="mlp", batch_size=64), tmp_path / "r", splits=small_splits,
-              checkpoint_every=2, **quiet)
+        train(
+            make_config("ae", backbone="mlp", batch_size=64),
+            tmp_path / "r",
+            splits=small_splits,
+            checkpoint_every=2,
+            **quiet,
+        )
     tensors, meta = load_tensors(tmp_path / "r" / "last.safetensors")
-    assert meta["step"] == "4" and all(torch.isfinite(v).all() for v in tensors.values() if v.is_floating_point())
+    assert meta["step"] == "4" and all(
+        torch.isfinite(v).all() for v in tensors.values() if v.is_floating_point()
+    )
 
 
 def test_a_codebook_learned_by_gradients_trains_the_same_twice(small_splits, tmp_path):
-    """The textbook codebook's gradient goes through the code lookup; it must not depend on thread timing."""
-    cfg = make_config("vqvae", epochs=1, batch_size=64, ema=False, kmeans_init=False, restart_dead=False, limit=256)
-    a, b = (load_tensors(train(cfg, tmp_path / r, splits=small_splits, **quiet) / "model.safetensors")[0] for r in "ab")
+    """The textbook codebook's gradient goes through the code lookup; it must not depend on thread
+    timing."""
+    cfg = make_config(
+        "vqvae",
+        epochs=1,
+        batch_size=64,
+        ema=False,
+        kmeans_init=False,
+        restart_dead=False,
+        limit=256,
+    )
+    a, b = (
+        load_tensors(train(cfg, tmp_path / r, splits=small_splits, **quiet) / "model.safetensors")[
+            0
+        ]
+        for r in "ab"
+    )
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
 @pytest.mark.parametrize("model", ["ae", "vae", "vqvae"])
-def test_bf16_autocast_trains_close_to_fp32_and_keeps_the_codebook_in_fp32(model, small_splits, tmp_path, monkeypatch):
-    """--precision bf16: the steps run under bf16 autocast, the codebook distances and EMA updates in fp32."""
+def test_bf16_autocast_trains_close_to_fp32_and_keeps_the_codebook_in_fp32(
+    model, small_splits, tmp_path, monkeypatch
+):
+    """--precision bf16: the steps run under bf16 autocast, the codebook distances and EMA updates
+    in fp32."""
     from latentzoo.nn.quantizers import VectorQuantizer
 
     seen = []
@@ -189,16 +276,23 @@ def test_bf16_autocast_trains_close_to_fp32_and_keeps_the_codebook_in_fp32(model
 
     monkeypatch.setattr(VectorQuantizer, "forward", spy)
     kw = dict(epochs=1, batch_size=64, limit=256)
-    runs = {p: train(make_config(model, precision=p, **kw), tmp_path / p, splits=small_splits, **quiet)
-            for p in ("fp32", "bf16")}
+    runs = {
+        p: train(make_config(model, precision=p, **kw), tmp_path / p, splits=small_splits, **quiet)
+        for p in ("fp32", "bf16")
+    }
     weights = {p: load_tensors(r / "model.safetensors")[0] for p, r in runs.items()}
     assert all(v.dtype == torch.float32 for v in weights["bf16"].values() if v.is_floating_point())
-    assert any(not torch.equal(weights["fp32"][k], weights["bf16"][k]) for k in weights["fp32"])  # bf16 did run
-    mse = {p: json.loads((r / "metrics.json").read_text())["mse_per_pixel"] for p, r in runs.items()}
+    # bf16 did run
+    assert any(not torch.equal(weights["fp32"][k], weights["bf16"][k]) for k in weights["fp32"])
+    mse = {
+        p: json.loads((r / "metrics.json").read_text())["mse_per_pixel"] for p, r in runs.items()
+    }
     assert mse["bf16"] == pytest.approx(mse["fp32"], rel=0.1)
     assert json.loads((runs["bf16"] / "config.json").read_text())["precision"] == "bf16"
     if model == "vqvae":
-        assert (torch.float32, False) in seen and all(d == torch.float32 and not on for d, on in seen)
+        assert (torch.float32, False) in seen and all(
+            d == torch.float32 and not on for d, on in seen
+        )
 
 
 def test_after_epoch_sees_each_epoch_and_stops_training_early(small_splits, tmp_path):
@@ -208,16 +302,30 @@ def test_after_epoch_sees_each_epoch_and_stops_training_early(small_splits, tmp_
         seen.append((row["epoch"], model.training))
         return row["epoch"] == 2
 
-    run = train(make_config("ae", backbone="mlp", epochs=5), tmp_path / "r", splits=small_splits, **quiet,
-                after_epoch=stop_after_two)
+    run = train(
+        make_config("ae", backbone="mlp", epochs=5),
+        tmp_path / "r",
+        splits=small_splits,
+        **quiet,
+        after_epoch=stop_after_two,
+    )
     assert [e for e, _ in seen] == [1, 2]
     assert [int(r["epoch"]) for r in read_csv(run / "history.csv")] == [1, 2]
     assert json.loads((run / "metrics.json").read_text())["epochs"] == 2
 
 
 def test_burdas_mlp_is_two_layers_of_200_with_tanh(small_splits, tmp_path):
-    cfg = make_config("vae", backbone="mlp", hidden=200, hidden2=200, latent_dim=50, act="tanh", epochs=1,
-                      binarize=True, iw_samples=5)
+    cfg = make_config(
+        "vae",
+        backbone="mlp",
+        hidden=200,
+        hidden2=200,
+        latent_dim=50,
+        act="tanh",
+        epochs=1,
+        binarize=True,
+        iw_samples=5,
+    )
     model = latentzoo.load(train(cfg, tmp_path / "r", splits=small_splits, **quiet))
     shapes = [tuple(p.shape) for n, p in model.named_parameters() if n.endswith("weight")]
     assert shapes == [(200, 784), (200, 200), (100, 200), (200, 50), (200, 200), (784, 200)]

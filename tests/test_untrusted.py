@@ -3,12 +3,13 @@ hostile run files. Each gets one line naming the file and the problem; nothing e
 the command line, fuzzed with hostile option values, answers one line and exit 2 every time."""
 
 import errno
-import os
 import json
+import os
 import shutil
 
 import pytest
 import torch
+from conftest import needs_mnist
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -20,22 +21,22 @@ from latentzoo.config import make_config
 from latentzoo.errors import LatentzooError, RunError
 from latentzoo.training import train
 
-from conftest import needs_mnist
-
 quiet = dict(progress=False, log=lambda m: None)
 
 
 @needs_mnist
 @pytest.mark.parametrize("err", [errno.ENOSPC, errno.EROFS])
-def test_a_full_or_read_only_disk_mid_run_loses_nothing_written_before(err, small_splits, tmp_path, monkeypatch,
-                                                                      capsys):
+def test_a_full_or_read_only_disk_mid_run_loses_nothing_written_before(
+    err, small_splits, tmp_path, monkeypatch, capsys
+):
     run = tmp_path / "r"
     cfg = make_config("ae", backbone="mlp", epochs=2, hidden=32)
     real, calls = files.os.fsync, {"n": 0}
 
     def failing(fd):
         calls["n"] += 1
-        if calls["n"] > 4:  # config.json, then epoch 1's model, last and history.csv: then the disk fails
+        # config.json, then epoch 1's model, last and history.csv: then the disk fails
+        if calls["n"] > 4:
             raise OSError(err, "injected: " + errno.errorcode[err])
         return real(fd)
 
@@ -43,9 +44,11 @@ def test_a_full_or_read_only_disk_mid_run_loses_nothing_written_before(err, smal
     with pytest.raises(OSError):
         train(cfg, run, splits=small_splits, **quiet)
     monkeypatch.setattr(files.os, "fsync", real)
-    assert files.load_tensors(run / "last.safetensors")[1]["epoch"] == "1"  # the earlier checkpoint still loads
+    # the earlier checkpoint still loads
+    assert files.load_tensors(run / "last.safetensors")[1]["epoch"] == "1"
     assert latentzoo.load(run, "last").cfg == cfg
-    assert not list(run.glob(".*.tmp")) and not (run / ".lock").exists()  # no half-written file, no stale lock
+    # no half-written file, no stale lock
+    assert not list(run.glob(".*.tmp")) and not (run / ".lock").exists()
 
 
 @pytest.fixture(scope="module")
@@ -61,20 +64,32 @@ def damaged(tmp_path, good_run, name, data):
 
 
 @needs_mnist
-@pytest.mark.parametrize("name, data, words", [
-    ("model.safetensors", b"", "not a readable safetensors file"),
-    ("model.safetensors", b"\x08\x00\x00\x00\x00\x00\x00\x00{}", "not a readable safetensors file"),
-    ("config.json", "", "unreadable config"),
-    ("config.json", '{"model": "ae", "flavour": 3}', "unknown config keys: flavour"),
-    ("config.json", '{"model": "ae", "epochs": "ten"}', "epochs must be int"),
-    ("config.json", '{"model": "ae", "lr": NaN}', "lr must be a finite number"),
-    ("config.json", '{"model": "ae", "latent_dim": 100000000000}', "latent_dim must be in"),
-    ("config.json", '[1, 2]', "a config must be a JSON object"),
-    ("metrics.json", "{", "metrics.json: unreadable JSON"),
-])
+@pytest.mark.parametrize(
+    "name, data, words",
+    [
+        ("model.safetensors", b"", "not a readable safetensors file"),
+        (
+            "model.safetensors",
+            b"\x08\x00\x00\x00\x00\x00\x00\x00{}",
+            "not a readable safetensors file",
+        ),
+        ("config.json", "", "unreadable config"),
+        ("config.json", '{"model": "ae", "flavour": 3}', "unknown config keys: flavour"),
+        ("config.json", '{"model": "ae", "epochs": "ten"}', "epochs must be int"),
+        ("config.json", '{"model": "ae", "lr": NaN}', "lr must be a finite number"),
+        ("config.json", '{"model": "ae", "latent_dim": 100000000000}', "latent_dim must be in"),
+        ("config.json", "[1, 2]", "a config must be a JSON object"),
+        ("metrics.json", "{", "metrics.json: unreadable JSON"),
+    ],
+)
 def test_damaged_files_get_one_line_naming_the_file(name, data, words, tmp_path, good_run, capsys):
     run = damaged(tmp_path, good_run, name, data)
-    assert main(["eval", str(run), "--samples", "0"] if name != "metrics.json" else ["report", str(run)]) == 2
+    assert (
+        main(
+            ["eval", str(run), "--samples", "0"] if name != "metrics.json" else ["report", str(run)]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and words in err and name in err, err
 
@@ -86,7 +101,12 @@ def test_truncated_weights_and_weights_of_another_kind(tmp_path, good_run, train
         run = damaged(tmp_path / str(cut), good_run, "model.safetensors", blob[:cut])
         with pytest.raises(RunError, match="not a readable safetensors file"):
             latentzoo.load(run)
-    run = damaged(tmp_path / "other", good_run, "model.safetensors", (trained["vae-conv"] / "model.safetensors").read_bytes())
+    run = damaged(
+        tmp_path / "other",
+        good_run,
+        "model.safetensors",
+        (trained["vae-conv"] / "model.safetensors").read_bytes(),
+    )
     with pytest.raises(RunError, match="does not fit its config"):
         latentzoo.load(run)
 
@@ -114,54 +134,105 @@ def numeric_options():
     out = []
     for name, sub in build_parser()._subparsers._group_actions[0].choices.items():
         for a in sub._actions:
-            if a.option_strings and a.type is not None and getattr(a.type, "__name__", "") == "parse":
+            if (
+                a.option_strings
+                and a.type is not None
+                and getattr(a.type, "__name__", "") == "parse"
+            ):
                 out.append((name, a.option_strings[-1]))
     return out
 
 
 OPTIONS = numeric_options()
-HOSTILE = st.sampled_from(["nan", "inf", "-inf", "1e999", "-1", "-0.5", "abc", "", "0x1f", "1e5000", "٣", "--"]) | \
-    st.text(st.characters(blacklist_categories=["Nd"]), min_size=1, max_size=6)
+HOSTILE = st.sampled_from(
+    ["nan", "inf", "-inf", "1e999", "-1", "-0.5", "abc", "", "0x1f", "1e5000", "٣", "--"]
+) | st.text(st.characters(blacklist_categories=["Nd"]), min_size=1, max_size=6)
 
 
-@settings(max_examples=2000, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=2000,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(st.sampled_from(OPTIONS), HOSTILE)
 def test_hostile_option_values_get_one_line_and_exit_2(tmp_path, capsys, option, value):
     command, flag = option
-    # no data where a command would look for it: a value taken by mistake fails fast, naming no option
+    # no data where a command would look for it: a value taken by mistake fails fast, naming no
+    # option
     nowhere = ["--data-dir", str(tmp_path / "no-data")]
-    positional = {"train": ["ae", "--out", str(tmp_path / "x"), *nowhere], "demo": ["--out", str(tmp_path / "x")],
-                  "encode": [str(tmp_path / "run"), str(tmp_path / "in.png")],
-                  "score": [str(tmp_path / "run"), str(tmp_path / "in.png")]}.get(command, [str(tmp_path / "run")])
-    out = ["--out", str(tmp_path / {"encode": "f.npy", "score": "s.csv"}.get(command, "o.png"))] \
-        if command in ("sample", "reconstruct", "denoise", "interpolate", "encode", "score") else []
+    positional = {
+        "train": ["ae", "--out", str(tmp_path / "x"), *nowhere],
+        "demo": ["--out", str(tmp_path / "x")],
+        "encode": [str(tmp_path / "run"), str(tmp_path / "in.png")],
+        "score": [str(tmp_path / "run"), str(tmp_path / "in.png")],
+    }.get(command, [str(tmp_path / "run")])
+    out = (
+        ["--out", str(tmp_path / {"encode": "f.npy", "score": "s.csv"}.get(command, "o.png"))]
+        if command in ("sample", "reconstruct", "denoise", "interpolate", "encode", "score")
+        else []
+    )
     extra = ["--noise", "gaussian:0.5"] if command == "denoise" else []
     try:
         code = main([command, *positional, *out, *extra, f"{flag}={value}"])
     except SystemExit as e:
         code = e.code
     err = capsys.readouterr().err
-    assert code == 2 and err.count("\n") == 1 and err.startswith("latentzoo: error:") and "Traceback" not in err, \
-        (command, flag, value, err)
-    assert flag in err or flag.lstrip("-").replace("-", "_") in err, (command, flag, value, err)  # refused for it
+    assert (
+        code == 2
+        and err.count("\n") == 1
+        and err.startswith("latentzoo: error:")
+        and "Traceback" not in err
+    ), (command, flag, value, err)
+    # refused for it
+    assert flag in err or flag.lstrip("-").replace("-", "_") in err, (command, flag, value, err)
     assert not (tmp_path / "x").exists()
 
 
 def test_the_fuzzed_options_cover_every_subcommand_that_takes_numbers():
     commands = {c for c, _ in OPTIONS}
-    assert {"train", "train-prior", "eval", "sample", "reconstruct", "denoise", "interpolate", "demo", "score"} <= commands
+    assert {
+        "train",
+        "train-prior",
+        "eval",
+        "sample",
+        "reconstruct",
+        "denoise",
+        "interpolate",
+        "demo",
+        "score",
+    } <= commands
     assert len(OPTIONS) >= 25
 
 
 @needs_mnist
 def test_the_same_command_gives_the_same_metrics_twice(tmp_path):
-    args = ["train", "vae", "--backbone", "mlp", "--hidden", "32", "--epochs", "1", "--limit", "500", "--no-progress"]
-    assert main([*args, "--out", str(tmp_path / "a")]) == 0 and main([*args, "--out", str(tmp_path / "b")]) == 0
+    args = [
+        "train",
+        "vae",
+        "--backbone",
+        "mlp",
+        "--hidden",
+        "32",
+        "--epochs",
+        "1",
+        "--limit",
+        "500",
+        "--no-progress",
+    ]
+    assert (
+        main([*args, "--out", str(tmp_path / "a")]) == 0
+        and main([*args, "--out", str(tmp_path / "b")]) == 0
+    )
     a, b = (json.loads((tmp_path / r / "metrics.json").read_text()) for r in "ab")
     for m in (a, b):
         m.pop("train_seconds")
-    assert a == b and torch.equal(*(files.load_tensors(tmp_path / r / "model.safetensors")[0]["encoder.head.weight"]
-                                    for r in "ab"))
+    assert a == b and torch.equal(
+        *(
+            files.load_tensors(tmp_path / r / "model.safetensors")[0]["encoder.head.weight"]
+            for r in "ab"
+        )
+    )
 
 
 def test_a_user_error_is_a_latentzoo_error():
@@ -170,22 +241,39 @@ def test_a_user_error_is_a_latentzoo_error():
 
 @needs_mnist
 def test_resuming_from_a_checkpoint_of_another_model_is_one_line(tmp_path, trained, small_splits):
-    run = damaged(tmp_path, trained["ae-mlp"], "last.safetensors", (trained["vae-conv"] / "last.safetensors").read_bytes())
+    run = damaged(
+        tmp_path,
+        trained["ae-mlp"],
+        "last.safetensors",
+        (trained["vae-conv"] / "last.safetensors").read_bytes(),
+    )
     cfg = latentzoo.load(run).cfg
     cfg.epochs = 2
-    with pytest.raises(RunError, match="last.safetensors: not a checkpoint this run can resume from"):
+    with pytest.raises(
+        RunError, match="last.safetensors: not a checkpoint this run can resume from"
+    ):
         train(cfg, run, resume=True, splits=small_splits, **quiet)
 
 
 RUN_COMMANDS = {  # subcommand -> its arguments after RUN (an --out that is fine)
-    "eval": ["--samples", "0"], "report": [], "train-prior": ["--epochs", "1"], "sample": ["--out", "{tmp}/s.png"],
-    "interpolate": ["--out", "{tmp}/i.png"], "reconstruct": ["--out", "{tmp}/r.png"],
-    "denoise": ["--noise", "gaussian:0.5", "--out", "{tmp}/d.png"], "encode": ["{img}", "--out", "{tmp}/f.npy"],
+    "eval": ["--samples", "0"],
+    "report": [],
+    "train-prior": ["--epochs", "1"],
+    "sample": ["--out", "{tmp}/s.png"],
+    "interpolate": ["--out", "{tmp}/i.png"],
+    "reconstruct": ["--out", "{tmp}/r.png"],
+    "denoise": ["--noise", "gaussian:0.5", "--out", "{tmp}/d.png"],
+    "encode": ["{img}", "--out", "{tmp}/f.npy"],
     "score": ["{img}", "--out", "{tmp}/s.csv"],
 }
 OUT_COMMANDS = {  # subcommand -> (its arguments with RUN, the --out name)
-    "sample": ("s.png",), "interpolate": ("i.png",), "reconstruct": ("r.png",), "report": ("p.html",),
-    "denoise": ("d.png", "--noise", "gaussian:0.5"), "encode": ("f.npy", "{img}"), "score": ("s.csv", "{img}"),
+    "sample": ("s.png",),
+    "interpolate": ("i.png",),
+    "reconstruct": ("r.png",),
+    "report": ("p.html",),
+    "denoise": ("d.png", "--noise", "gaussian:0.5"),
+    "encode": ("f.npy", "{img}"),
+    "score": ("s.csv", "{img}"),
     "train": ("run",),
 }
 INPUT_COMMANDS = ("encode", "score", "reconstruct", "denoise")
@@ -227,14 +315,20 @@ def img(tmp_path):
 
 
 def assert_one_line(code, err, case):
-    assert code == 2 and err.count("\n") == 1 and err.startswith("latentzoo: error:") and "Traceback" not in err, \
-        (case, code, err)
+    assert (
+        code == 2
+        and err.count("\n") == 1
+        and err.startswith("latentzoo: error:")
+        and "Traceback" not in err
+    ), (case, code, err)
 
 
 @needs_mnist
 @pytest.mark.parametrize("kind", ["missing", "a file", "an empty folder"])
 @pytest.mark.parametrize("command", sorted(RUN_COMMANDS))
-def test_a_run_folder_that_is_not_there_gets_one_line(command, kind, tmp_path, img, trained, capsys):
+def test_a_run_folder_that_is_not_there_gets_one_line(
+    command, kind, tmp_path, img, trained, capsys
+):
     rest = [a.format(tmp=tmp_path, img=img) for a in RUN_COMMANDS[command]]
     code, err = run_cli([command, path_case(tmp_path, kind), *rest], capsys)
     assert_one_line(code, err, (command, kind))
@@ -245,11 +339,16 @@ def test_a_run_folder_that_is_not_there_gets_one_line(command, kind, tmp_path, i
 @needs_mnist
 @pytest.mark.parametrize("kind", ["under a file", "a folder", "too long a name"])
 @pytest.mark.parametrize("command", sorted(OUT_COMMANDS))
-def test_an_output_that_cannot_be_written_gets_one_line_and_leaves_nothing(command, kind, tmp_path, img, trained,
-                                                                           capsys):
+def test_an_output_that_cannot_be_written_gets_one_line_and_leaves_nothing(
+    command, kind, tmp_path, img, trained, capsys
+):
     name, *rest = OUT_COMMANDS[command]
     out = path_case(tmp_path, kind)
-    out = out if kind == "a folder" and command == "train" else (out + "." + name.split(".")[-1] if "." in name else out)
+    out = (
+        out
+        if kind == "a folder" and command == "train"
+        else (out + "." + name.split(".")[-1] if "." in name else out)
+    )
     if kind == "a folder" and command != "train":
         os.makedirs(out, exist_ok=True)  # a folder where the output file should go
     run = shutil.copytree(trained["ae-mlp"], tmp_path / "run")
@@ -263,7 +362,8 @@ def test_an_output_that_cannot_be_written_gets_one_line_and_leaves_nothing(comma
     code, err = run_cli(args, capsys)
     assert_one_line(code, err, (command, kind, out))
     after = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
-    assert after == before, (command, kind, set(after) ^ set(before))  # nothing written, nothing half-written
+    # nothing written, nothing half-written
+    assert after == before, (command, kind, set(after) ^ set(before))
 
 
 @needs_mnist
@@ -275,7 +375,10 @@ def test_an_input_that_is_not_an_image_gets_one_line(command, kind, tmp_path, tr
         given.write_text("not an image\n")
     else:
         given = path_case(tmp_path, kind)
-    out = str(tmp_path / ("f.npy" if command == "encode" else "s.csv" if command == "score" else "results"))
+    out = str(
+        tmp_path
+        / ("f.npy" if command == "encode" else "s.csv" if command == "score" else "results")
+    )
     code, err = run_cli([command, str(trained["ae-mlp"]), str(given), "--out", out], capsys)
     assert_one_line(code, err, (command, kind))
     assert str(given) in err and not os.path.exists(out)

@@ -30,7 +30,9 @@ def cmd_train(a) -> int:
     if "data" in given:
         given["data"] = str(Path(given["data"]).resolve())  # config.json keeps the absolute path
     if a.resume and a.overwrite:
-        raise ConfigError("--resume continues the run in --out and --overwrite replaces it: choose one")
+        raise ConfigError(
+            "--resume continues the run in --out and --overwrite replaces it: choose one"
+        )
     if a.resume and (a.out / CONFIG).is_file():
         cfg = read_config(a.out)
         if cfg.model != a.model:
@@ -38,14 +40,25 @@ def cmd_train(a) -> int:
         clash = [k for k, v in given.items() if k != "epochs" and getattr(cfg, k) != v]
         if clash:
             k = clash[0]
-            raise ConfigError(f"--resume continues the saved config; --{k.replace('_', '-')} {given[k]} differs from "
-                              f"its {getattr(cfg, k)} (only --epochs may change)")
+            raise ConfigError(
+                "--resume continues the saved config; "
+                f"--{k.replace('_', '-')} {given[k]} differs from "
+                f"its {getattr(cfg, k)} (only --epochs may change)"
+            )
         if "epochs" in given:
             cfg.epochs = given["epochs"]
     else:
         cfg = make_config(a.model, **given)
-    train(cfg, a.out, resume=a.resume, overwrite=a.overwrite, checkpoint_every=a.checkpoint_every, data_dir=a.data_dir,
-          device=a.device, progress=a.progress)
+    train(
+        cfg,
+        a.out,
+        resume=a.resume,
+        overwrite=a.overwrite,
+        checkpoint_every=a.checkpoint_every,
+        data_dir=a.data_dir,
+        device=a.device,
+        progress=a.progress,
+    )
     if distributed.is_main():  # under torchrun, rank 0 alone draws and speaks
         make_report(a.out, data_dir=a.data_dir, device=a.device)
         print(f"run written to {a.out}")
@@ -63,74 +76,122 @@ def _inputs(a, model):
 
 
 def format_metrics(metrics: dict) -> str:
-    return "\n".join(f"{k:>16}  {v:.6g}" if isinstance(v, float) else f"{k:>16}  {v}" for k, v in metrics.items())
+    return "\n".join(
+        f"{k:>16}  {v:.6g}" if isinstance(v, float) else f"{k:>16}  {v}" for k, v in metrics.items()
+    )
 
 
 def guidance_option(model, guidance: float | None) -> dict:
-    """{'guidance': g} for a model that takes it; a value given for one that does not is a mistake."""
+    """{'guidance': g} for a model that takes it; a value given for one that does not is a
+    mistake."""
     if guidance is not None and not model.guided:
-        raise ConfigError(f"--guidance applies to a VQ-VAE's learned prior; this run is a {model.cfg.model} without one")
+        raise ConfigError(
+            "--guidance applies to a VQ-VAE's learned prior; this "
+            f"run is a {model.cfg.model} without one"
+        )
     return {"guidance": guidance} if guidance is not None else {}
 
 
 def cmd_eval(a) -> int:
     model, data = _load_run(a)
     cfg = model.cfg
-    metrics = {"model": cfg.model, "backbone": cfg.backbone, "dataset": cfg.dataset, "checkpoint": a.checkpoint,
-               **evaluate(model, data.test)}
+    metrics = {
+        "model": cfg.model,
+        "backbone": cfg.backbone,
+        "dataset": cfg.dataset,
+        "checkpoint": a.checkpoint,
+        **evaluate(model, data.test),
+    }
     guidance_option(model, a.guidance)
-    why = None if cfg.dataset == "mnist" else unavailable(data)  # MNIST's classifier, or one trained on the data
+    # MNIST's classifier, or one trained on the data
+    why = None if cfg.dataset == "mnist" else unavailable(data)
     if a.samples and model.can_sample and why:
-        print(f"latentzoo: notice: sample metrics (FID in a classifier's features, asked-label accuracy) skipped: "
-              f"{why}", file=sys.stderr)
+        print(
+            "latentzoo: notice: sample metrics (FID in a classifier's "
+            "features, asked-label accuracy) skipped: "
+            f"{why}",
+            file=sys.stderr,
+        )
     elif a.samples and model.can_sample:
-        metrics.update(generation_metrics(model, data.test, a.samples, data_dir=a.data_dir, temperature=a.temperature,
-                                          guidance=a.guidance, splits=None if cfg.dataset == "mnist" else data))
+        metrics.update(
+            generation_metrics(
+                model,
+                data.test,
+                a.samples,
+                data_dir=a.data_dir,
+                temperature=a.temperature,
+                guidance=a.guidance,
+                splits=None if cfg.dataset == "mnist" else data,
+            )
+        )
         metrics["sample_temperature"] = a.temperature
     print(json.dumps(metrics, indent=2) if a.json else format_metrics(metrics))
     return 0
 
 
 def cmd_train_prior(a) -> int:
-    given = {k: getattr(a, k) for k in ("epochs", "batch_size", "lr", "d_model", "n_layers", "seed")
-             if getattr(a, k) is not None}
+    given = {
+        k: getattr(a, k)
+        for k in ("epochs", "batch_size", "lr", "d_model", "n_layers", "seed")
+        if getattr(a, k) is not None
+    }
     if a.resume and (a.run / PRIOR_CONFIG).is_file():
         cfg = PriorConfig.from_dict(read_json(a.run / PRIOR_CONFIG))
         clash = [k for k, v in given.items() if k != "epochs" and getattr(cfg, k) != v]
         if clash:
-            raise ConfigError(f"--resume continues the saved prior; --{clash[0].replace('_', '-')} differs from its "
-                              f"{getattr(cfg, clash[0])} (only --epochs may change)")
+            raise ConfigError(
+                "--resume continues the saved prior; "
+                f"--{clash[0].replace('_', '-')} differs from its "
+                f"{getattr(cfg, clash[0])} (only --epochs may change)"
+            )
         cfg.epochs = given.get("epochs", cfg.epochs)
     else:
         cfg = PriorConfig(**given)
-    metrics = train_prior(a.run, cfg, data_dir=a.data_dir, device=a.device, resume=a.resume,
-                          checkpoint_every=a.checkpoint_every, progress=a.progress)
+    metrics = train_prior(
+        a.run,
+        cfg,
+        data_dir=a.data_dir,
+        device=a.device,
+        resume=a.resume,
+        checkpoint_every=a.checkpoint_every,
+        progress=a.progress,
+    )
     make_report(a.run, data_dir=a.data_dir, device=a.device)  # now with samples
     given_label = metrics["test_bits_per_image_given_label"]
-    print(f"prior written to {a.run}: test {metrics['test_bits_per_image']:.1f} bits per image ("
-          + (f"{given_label:.1f} given the label; " if given_label is not None else "")
-          + f"uniform codes {metrics['uniform_bits_per_image']:.1f})")
+    print(
+        f"prior written to {a.run}: test {metrics['test_bits_per_image']:.1f} bits per image ("
+        + (f"{given_label:.1f} given the label; " if given_label is not None else "")
+        + f"uniform codes {metrics['uniform_bits_per_image']:.1f})"
+    )
     return 0
 
 
 def folder_out(a) -> None:
     """With INPUT files, --out is the folder of the results; without, a .png of test images."""
     if a.inputs and a.out.suffix:
-        raise ConfigError(f"--out {a.out}: with INPUT files the results go into a folder (one file per input)")
+        raise ConfigError(
+            f"--out {a.out}: with INPUT files the results go into a folder (one file per input)"
+        )
     if not a.inputs and a.out.suffix.lower() != ".png":
-        raise ConfigError(f"--out {a.out}: without INPUT files, {a.command} writes one picture of test images: "
-                          f"give FILE.png")
+        raise ConfigError(
+            f"--out {a.out}: without INPUT files, {a.command} writes one picture of test images: "
+            f"give FILE.png"
+        )
 
 
 def cmd_encode(a) -> int:
     model = load(a.run, device=a.device)
     inputs = _inputs(a, model)
     z = jobs.encode(model, inputs.images)
-    arr = z.numpy().astype("int32" if model.has_codes else "float32")  # (N, H/4, W/4) codes or (N, L) means
+    # (N, H/4, W/4) codes or (N, L) means
+    arr = z.numpy().astype("int32" if model.has_codes else "float32")
     names = a.out.with_suffix(".names.txt")
     write_array(a.out, arr)
     atomic_write(names, "".join(f"{n}\n" for n in inputs.names))
-    print(f"wrote {a.out} ({'x'.join(map(str, arr.shape))} {'codes' if model.has_codes else 'latent means'}) and {names}")
+    print(
+        f"wrote {a.out} ({'x'.join(map(str, arr.shape))} "
+        f"{'codes' if model.has_codes else 'latent means'}) and {names}"
+    )
     return 0
 
 
@@ -139,40 +200,77 @@ def cmd_score(a) -> int:
     partner = None
     if a.with_run is not None:
         partner = load(a.with_run, device=a.device)
-        same = ("dataset", "data_hash", "image_size", "colour", "split_seed", "val_fraction", "test_fraction",
-                "only_digit")
+        same = (
+            "dataset",
+            "data_hash",
+            "image_size",
+            "colour",
+            "split_seed",
+            "val_fraction",
+            "test_fraction",
+            "only_digit",
+        )
         if any(getattr(model.cfg, k) != getattr(partner.cfg, k) for k in same):
-            raise ConfigError(f"{a.run} and {a.with_run} were trained on different data; the ensemble needs two runs "
-                              f"on the same images")
-        if {model.fits_latent_gaussian, partner.fits_latent_gaussian} != {True, False} or not (
-                model.has_elbo or partner.has_elbo) or model.needs_labels or partner.needs_labels:
-            raise ConfigError(f"--with makes the ensemble of an AE (or DAE) and a VAE; {a.run} holds a "
-                              f"{model.cfg.model} and {a.with_run} a {partner.cfg.model}")
+            raise ConfigError(
+                f"{a.run} and {a.with_run} were trained on different "
+                "data; the ensemble needs two runs "
+                f"on the same images"
+            )
+        if (
+            {model.fits_latent_gaussian, partner.fits_latent_gaussian} != {True, False}
+            or not (model.has_elbo or partner.has_elbo)
+            or model.needs_labels
+            or partner.needs_labels
+        ):
+            raise ConfigError(
+                f"--with makes the ensemble of an AE (or DAE) and a VAE; {a.run} holds a "
+                f"{model.cfg.model} and {a.with_run} a {partner.cfg.model}"
+            )
     inputs = _inputs(a, model)
     score = jobs.scorer(model, partner, data.val)
     threshold = jobs.calibrate(model, data.val, a.fpr, score=score)
     scores = score(inputs.images)
     flags = jobs.flag(scores, threshold)
-    write_csv(a.out, [{"name": n, "score": round(float(v), 6), "threshold": round(threshold, 6), "flag": int(f)}
-                      for n, v, f in zip(inputs.names, scores, flags)])
+    write_csv(
+        a.out,
+        [
+            {
+                "name": n,
+                "score": round(float(v), 6),
+                "threshold": round(threshold, 6),
+                "flag": int(f),
+            }
+            for n, v, f in zip(inputs.names, scores, flags)
+        ],
+    )
     what = "the ensemble's" if partner is not None else "the"
-    print(f"wrote {a.out}: {int(flags.sum())} of {len(inputs)} images flagged (threshold {threshold:.4g}, {what} score "
-          f"that {a.fpr:g} of the run's {len(data.val)} validation images exceed)")
+    print(
+        f"wrote {a.out}: {int(flags.sum())} of {len(inputs)} images "
+        f"flagged (threshold {threshold:.4g}, {what} score "
+        f"that {a.fpr:g} of the run's {len(data.val)} validation images exceed)"
+    )
     return 0
 
 
 def cmd_compress(a) -> int:
     model = load(a.run, device=a.device)
     if not model.can_compress:
-        raise ConfigError(f"compress needs a VQ-VAE with a prior over its codes; {a.run} holds a {model.cfg.model}"
-                          + (" without one (train it with `latentzoo train-prior`)" if model.has_codes else ""))
+        raise ConfigError(
+            "compress needs a VQ-VAE with a prior over its codes; "
+            f"{a.run} holds a {model.cfg.model}"
+            + (" without one (train it with `latentzoo train-prior`)" if model.has_codes else "")
+        )
     inputs = _inputs(a, model)
     codes = codec.encode_images(model, inputs.images)
     data = codec.compress_codes(model, codes)
     atomic_write(a.out, data)
     n = len(inputs)
-    print(f"wrote {a.out}: {n} images in {len(data):,} bytes, {8 * len(data) / n:.1f} bits per image with the header "
-          f"(the prior's cross-entropy on them: {codec.cross_entropy_bits(model, codes):.1f} bits per image)")
+    print(
+        f"wrote {a.out}: {n} images in {len(data):,} bytes, "
+        f"{8 * len(data) / n:.1f} bits per image with the header "
+        "(the prior's cross-entropy on them: "
+        f"{codec.cross_entropy_bits(model, codes):.1f} bits per image)"
+    )
     return 0
 
 
@@ -210,8 +308,10 @@ def cmd_sample(a) -> int:
     classes = model.cfg.n_classes
     if a.digit is not None:
         if not model.conditional:
-            raise ConfigError(f"--digit needs a conditional model (a cvae, or a vqvae with a prior from "
-                              f"`latentzoo train-prior`); this run is a {model.cfg.model}")
+            raise ConfigError(
+                f"--digit needs a conditional model (a cvae, or a vqvae with a prior from "
+                f"`latentzoo train-prior`); this run is a {model.cfg.model}"
+            )
         if a.digit >= classes:
             raise ConfigError(f"--digit {a.digit}: the run's data has labels 0 to {classes - 1}")
         y = torch.full((a.n,), a.digit)
@@ -220,10 +320,13 @@ def cmd_sample(a) -> int:
     else:
         y = None
     images = model.sample(a.n, y=y, generator=gen, temperature=a.temperature, **options)
-    if a.out.suffix.lower() == ".npy" or not a.out.suffix:  # (N, H, W[, C]) uint8, or one PNG per sample
+    # (N, H, W[, C]) uint8, or one PNG per sample
+    if a.out.suffix.lower() == ".npy" or not a.out.suffix:
         write_images(a.out, images, "sample")
     else:
-        save_grid(a.out, images, nrow=min(classes, 10) if model.needs_labels and a.digit is None else 8)
+        save_grid(
+            a.out, images, nrow=min(classes, 10) if model.needs_labels and a.digit is None else 8
+        )
     print(f"wrote {a.out}" + ("" if a.out.suffix else f" ({a.n} PNG files)"))
     return 0
 
@@ -235,10 +338,16 @@ def cmd_denoise(a) -> int:
         inputs = _inputs(a, model)
         _, clean = jobs.denoise(model, inputs.images, noise=a.noise, seed=a.seed)
         written = write_like_inputs(inputs, clean, a.out)
-        print(f"wrote {len(written)} denoised files to {a.out}" + (f" (corrupted first by {a.noise})" if a.noise else ""))
+        print(
+            f"wrote {len(written)} denoised files to {a.out}"
+            + (f" (corrupted first by {a.noise})" if a.noise else "")
+        )
         return 0
     if not a.noise:
-        raise ConfigError("denoise without INPUT files corrupts the run's test images: give --noise, e.g. gaussian:0.5")
+        raise ConfigError(
+            "denoise without INPUT files corrupts the run's test "
+            "images: give --noise, e.g. gaussian:0.5"
+        )
     spec = parse_noise(a.noise)
     model, data = _load_run(a)
     x, y = data.test.tensors(slice(0, a.n), model.device)
@@ -246,8 +355,10 @@ def cmd_denoise(a) -> int:
     with torch.no_grad():
         clean = model.reconstruct(noisy, y)
     save_rows(a.out, [x, noisy, clean])
-    print(f"wrote {a.out}  (PSNR noisy {float(psnr(x, noisy).mean()):.2f} dB -> denoised "
-          f"{float(psnr(x, clean).mean()):.2f} dB on these {a.n} digits)")
+    print(
+        f"wrote {a.out}  (PSNR noisy {float(psnr(x, noisy).mean()):.2f} dB -> denoised "
+        f"{float(psnr(x, clean).mean()):.2f} dB on these {a.n} digits)"
+    )
     return 0
 
 
@@ -265,19 +376,37 @@ def cmd_demo(a) -> int:
         find_mnist(a.data_dir)
         dataset = "mnist"
     except DataError as e:
-        print(f"latentzoo: notice: MNIST is not available ({e}); the demo uses the bundled 8x8 digits instead",
-              file=sys.stderr)
+        print(
+            f"latentzoo: notice: MNIST is not available ({e}); the "
+            "demo uses the bundled 8x8 digits instead",
+            file=sys.stderr,
+        )
         dataset = "digits"
     out, n = a.out, 2
     while out.exists():  # never overwrite an earlier demo
         out = a.out.with_name(f"{a.out.name}-{n}")
         n += 1
     # the MLP VAE: the quickest of the family to give recognisable samples on a CPU
-    cfg = make_config("vae", backbone="mlp", dataset=dataset, epochs=a.epochs if dataset == "mnist" else 5 * a.epochs)
-    print(f"demo: training a {cfg.backbone} VAE on {dataset} for {cfg.epochs} epochs into {out}", file=sys.stderr)
+    cfg = make_config(
+        "vae",
+        backbone="mlp",
+        dataset=dataset,
+        epochs=a.epochs if dataset == "mnist" else 5 * a.epochs,
+    )
+    print(
+        f"demo: training a {cfg.backbone} VAE on {dataset} for {cfg.epochs} epochs into {out}",
+        file=sys.stderr,
+    )
     train(cfg, out, data_dir=a.data_dir, device=a.device)
     make_report(out, data_dir=a.data_dir, device=a.device)
-    a.run, a.json, a.samples, a.temperature, a.checkpoint, a.guidance = out, False, 0, 1.0, "best", None
+    a.run, a.json, a.samples, a.temperature, a.checkpoint, a.guidance = (
+        out,
+        False,
+        0,
+        1.0,
+        "best",
+        None,
+    )
     cmd_eval(a)
     pictures = sorted(p.name for p in out.glob("*.png"))
     print(f"demo done: {out} holds {', '.join(pictures)}")
@@ -298,7 +427,19 @@ def cmd_report(a) -> int:
     return 0
 
 
-COMMANDS = {"bench": cmd_bench, "report": cmd_report, "train": cmd_train, "train-prior": cmd_train_prior,
-            "eval": cmd_eval, "encode": cmd_encode, "score": cmd_score, "compress": cmd_compress,
-            "decompress": cmd_decompress, "reconstruct": cmd_reconstruct,
-            "sample": cmd_sample, "denoise": cmd_denoise, "interpolate": cmd_interpolate, "demo": cmd_demo}
+COMMANDS = {
+    "bench": cmd_bench,
+    "report": cmd_report,
+    "train": cmd_train,
+    "train-prior": cmd_train_prior,
+    "eval": cmd_eval,
+    "encode": cmd_encode,
+    "score": cmd_score,
+    "compress": cmd_compress,
+    "decompress": cmd_decompress,
+    "reconstruct": cmd_reconstruct,
+    "sample": cmd_sample,
+    "denoise": cmd_denoise,
+    "interpolate": cmd_interpolate,
+    "demo": cmd_demo,
+}

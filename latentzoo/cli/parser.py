@@ -1,5 +1,6 @@
 """The command line's parser: argument types that fail in one line, `train`'s options generated from
-the Config fields (their help and defaults come from latentzoo.config), every subcommand's options."""
+the Config fields (their help and defaults come from latentzoo.config), every subcommand's
+options."""
 
 from __future__ import annotations
 
@@ -15,8 +16,14 @@ from ..viz.report import REPORT_CONTENTS
 
 
 def one_line(msg: str) -> str:
-    """A message with line breaks and unprintable text escaped: a value the user typed may hold either."""
-    return msg.replace("\r", "\\r").replace("\n", "\\n").encode("utf-8", "backslashreplace").decode("utf-8")
+    """A message with line breaks and unprintable text escaped: a value the user typed may hold
+    either."""
+    return (
+        msg.replace("\r", "\\r")
+        .replace("\n", "\\n")
+        .encode("utf-8", "backslashreplace")
+        .decode("utf-8")
+    )
 
 
 class Parser(argparse.ArgumentParser):
@@ -28,13 +35,16 @@ class Parser(argparse.ArgumentParser):
 
     def parse_known_args(self, args=None, namespace=None):
         for a in sys.argv[1:] if args is None else args:
-            if isinstance(a, str) and a.startswith("-") and a.endswith("=--"):  # argparse would drop the value
+            # argparse would drop the value
+            if isinstance(a, str) and a.startswith("-") and a.endswith("=--"):
                 self.error(f"argument {a[:-3]}: '--' is not a value")
         return super().parse_known_args(args, namespace)
 
 
 def number(cast, what: str, ok=lambda v: True, rule: str = ""):
-    """An argparse type: `cast` the text (finite numbers only), then check `ok`; mistakes are one line."""
+    """An argparse type: `cast` the text (finite numbers only), then check `ok`; mistakes are one
+    line."""
+
     def parse(s: str):
         try:
             if not s.isascii():  # int() and float() also read other scripts' digits
@@ -54,13 +64,17 @@ def number(cast, what: str, ok=lambda v: True, rule: str = ""):
 positive_int = number(int, "a whole number", lambda v: v >= 1, "must be at least 1")
 nonneg_int = number(int, "a whole number", lambda v: v >= 0, "must be 0 or more")
 positive_float = number(float, "a number", lambda v: v > 0, "must be a positive number")
-label = number(int, "a label (a digit 0-9 for MNIST)", lambda v: 0 <= v < 100_000, "must be 0 or more")
+label = number(
+    int, "a label (a digit 0-9 for MNIST)", lambda v: 0 <= v < 100_000, "must be 0 or more"
+)
 fraction = number(float, "a number", lambda v: 0 < v < 1, "must be between 0 and 1")
 MAX_SAMPLES = 10_000  # one PNG grid: 10,000 digits already make it 75,000 pixels tall
 
 
 def suffixed(*suffixes: str, folder: bool = False):
-    """An argparse type: a path ending in one of `suffixes` (or, with `folder`, one without a suffix)."""
+    """An argparse type: a path ending in one of `suffixes` (or, with `folder`, one without a
+    suffix)."""
+
     def path_with_suffix(s: str) -> Path:
         p = Path(s)
         if p.suffix.lower() not in suffixes and not (folder and not p.suffix):
@@ -75,8 +89,16 @@ png_path = suffixed(".png")
 
 
 def add_input_options(sp) -> None:
-    sp.add_argument("--resize", action="store_true", help="resize inputs of another size to the run's (bilinear)")
-    sp.add_argument("--convert", action="store_true", help="convert inputs to the run's colour mode (grey or rgb)")
+    sp.add_argument(
+        "--resize",
+        action="store_true",
+        help="resize inputs of another size to the run's (bilinear)",
+    )
+    sp.add_argument(
+        "--convert",
+        action="store_true",
+        help="convert inputs to the run's colour mode (grey or rgb)",
+    )
 
 
 def add_config_options(p: argparse.ArgumentParser) -> None:
@@ -91,143 +113,302 @@ def add_config_options(p: argparse.ArgumentParser) -> None:
         elif meta["choices"]:
             p.add_argument(flag, choices=meta["choices"], help=help_)
         else:
-            cast = {int: number(int, "a whole number"), float: number(float, "a number"), str: str}[kind]
+            cast = {int: number(int, "a whole number"), float: number(float, "a number"), str: str}[
+                kind
+            ]
             p.add_argument(flag, type=cast, help=help_)
 
 
 def build_parser() -> Parser:
-    p = Parser(prog="latentzoo", description="Autoencoders (AE, DAE, VAE, CVAE, VQ-VAE) on MNIST and your own images.")
+    p = Parser(
+        prog="latentzoo",
+        description="Autoencoders (AE, DAE, VAE, CVAE, VQ-VAE) on MNIST and your own images.",
+    )
     p.add_argument("--version", action="version", version=f"latentzoo {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def common(sp, data=True):
         sp.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
         if data:
-            sp.add_argument("--data-dir", default=None, help="folder with the MNIST IDX files (else $LATENTZOO_DATA, "
-                                                             "the cache, a download)")
+            sp.add_argument(
+                "--data-dir",
+                default=None,
+                help="folder with the MNIST IDX files (else $LATENTZOO_DATA, "
+                "the cache, a download)",
+            )
 
-    t = sub.add_parser("train", help="train a model into a run folder (then its pictures and report)")
+    t = sub.add_parser(
+        "train", help="train a model into a run folder (then its pictures and report)"
+    )
     t.add_argument("model", choices=MODELS)
-    t.add_argument("--out", required=True, type=Path, help="run folder to create (or continue with --resume)")
+    t.add_argument(
+        "--out", required=True, type=Path, help="run folder to create (or continue with --resume)"
+    )
     add_config_options(t)
-    t.add_argument("--resume", action="store_true",
-                   help="continue the run in --out from its last checkpoint (one stopped before its first starts again)")
+    t.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run in --out from its last checkpoint (one "
+        "stopped before its first starts again)",
+    )
     t.add_argument("--overwrite", action="store_true", help="replace the run that --out holds")
-    t.add_argument("--checkpoint-every", type=nonneg_int, default=0,
-                   help="also write the resume checkpoint every N steps inside an epoch (0: at epoch ends only)")
-    t.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                   help="progress bar (default: when stderr is a terminal)")
+    t.add_argument(
+        "--checkpoint-every",
+        type=nonneg_int,
+        default=0,
+        help="also write the resume checkpoint every N steps inside "
+        "an epoch (0: at epoch ends only)",
+    )
+    t.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bar (default: when stderr is a terminal)",
+    )
     common(t)
 
     e = sub.add_parser("eval", help="test-set metrics of a run")
     e.add_argument("run", type=Path)
     e.add_argument("--json", action="store_true", help="print JSON")
-    e.add_argument("--checkpoint", choices=("best", "last"), default="best",
-                   help="the kept epoch (model.safetensors, default) or the last one (last.safetensors)")
-    e.add_argument("--samples", type=nonneg_int, default=2000,
-                   help="samples for MNIST-FID and the classifier checks, where the model samples (2000; 0: skip)")
-    e.add_argument("--temperature", type=positive_float, default=1.0, help="sampling temperature for those (1.0)")
-    e.add_argument("--guidance", type=positive_float, default=None,
-                   help="a VQ-VAE with a prior: classifier-free guidance for the per-digit samples (default GUIDANCE "
-                        "in latentzoo/models/prior.py)")
+    e.add_argument(
+        "--checkpoint",
+        choices=("best", "last"),
+        default="best",
+        help="the kept epoch (model.safetensors, default) or the last one (last.safetensors)",
+    )
+    e.add_argument(
+        "--samples",
+        type=nonneg_int,
+        default=2000,
+        help="samples for MNIST-FID and the classifier checks, where "
+        "the model samples (2000; 0: skip)",
+    )
+    e.add_argument(
+        "--temperature",
+        type=positive_float,
+        default=1.0,
+        help="sampling temperature for those (1.0)",
+    )
+    e.add_argument(
+        "--guidance",
+        type=positive_float,
+        default=None,
+        help="a VQ-VAE with a prior: classifier-free guidance for the "
+        "per-digit samples (default GUIDANCE "
+        "in latentzoo/models/prior.py)",
+    )
     common(e)
 
-    b = sub.add_parser("bench", help="train/reuse the benchmark models; write results.json and RESULTS.md")
-    b.add_argument("--quick", action="store_true", help="small budgets (minutes on 2 CPU cores), recorded as such")
-    b.add_argument("--out", type=Path, default=None, help="folder (default benchmarks/results, or "
-                                                           "benchmarks/results-quick with --quick)")
+    b = sub.add_parser(
+        "bench", help="train/reuse the benchmark models; write results.json and RESULTS.md"
+    )
+    b.add_argument(
+        "--quick",
+        action="store_true",
+        help="small budgets (minutes on 2 CPU cores), recorded as such",
+    )
+    b.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="folder (default benchmarks/results, or benchmarks/results-quick with --quick)",
+    )
     common(b)
 
-    rp = sub.add_parser("report", help="one self-contained HTML page: settings, metrics, every plot",
-                        epilog="plots: " + REPORT_CONTENTS)
+    rp = sub.add_parser(
+        "report",
+        help="one self-contained HTML page: settings, metrics, every plot",
+        epilog="plots: " + REPORT_CONTENTS,
+    )
     rp.add_argument("run", type=Path)
     rp.add_argument("--out", type=Path, help="HTML file to write (default RUN/report.html)")
     rp.add_argument("--tsne", action="store_true", help="latent map by t-SNE instead of PCA")
     common(rp)
 
     prior_defaults = PriorConfig()
-    tp = sub.add_parser("train-prior", help="fit an autoregressive prior to a VQ-VAE's codes (enables sampling)")
+    tp = sub.add_parser(
+        "train-prior", help="fit an autoregressive prior to a VQ-VAE's codes (enables sampling)"
+    )
     tp.add_argument("run", type=Path)
-    for name, cast, what in (("epochs", positive_int, "passes over the training codes"),
-                             ("batch_size", positive_int, "code grids per step"), ("lr", positive_float, "peak learning rate"),
-                             ("d_model", positive_int, "transformer width"), ("n_layers", positive_int, "transformer blocks"),
-                             ("seed", nonneg_int, "fixes initialisation and data order")):
-        tp.add_argument("--" + name.replace("_", "-"), type=cast,
-                        help=f"{what} (default {getattr(prior_defaults, name):g})")
-    tp.add_argument("--resume", action="store_true", help="continue the prior from prior_last.safetensors "
-                                                          "(its saved settings; only --epochs may change)")
-    tp.add_argument("--checkpoint-every", type=nonneg_int, default=0,
-                    help="also write the prior's resume checkpoint every N steps inside an epoch (0: at epoch ends only)")
+    for name, cast, what in (
+        ("epochs", positive_int, "passes over the training codes"),
+        ("batch_size", positive_int, "code grids per step"),
+        ("lr", positive_float, "peak learning rate"),
+        ("d_model", positive_int, "transformer width"),
+        ("n_layers", positive_int, "transformer blocks"),
+        ("seed", nonneg_int, "fixes initialisation and data order"),
+    ):
+        tp.add_argument(
+            "--" + name.replace("_", "-"),
+            type=cast,
+            help=f"{what} (default {getattr(prior_defaults, name):g})",
+        )
+    tp.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the prior from prior_last.safetensors "
+        "(its saved settings; only --epochs may change)",
+    )
+    tp.add_argument(
+        "--checkpoint-every",
+        type=nonneg_int,
+        default=0,
+        help="also write the prior's resume checkpoint every N steps "
+        "inside an epoch (0: at epoch ends only)",
+    )
     tp.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
     common(tp)
 
     inputs = "image files, folders of them, .npy/.npz arrays or IDX files"
-    en = sub.add_parser("encode", help="latent means (code grids for a VQ-VAE) of your images, as .npy")
+    en = sub.add_parser(
+        "encode", help="latent means (code grids for a VQ-VAE) of your images, as .npy"
+    )
     en.add_argument("run", type=Path)
     en.add_argument("inputs", nargs="+", metavar="INPUT", help=inputs)
-    en.add_argument("--out", required=True, type=suffixed(".npy"),
-                    help="FEATURES.npy, one row per image; FEATURES.names.txt beside it names the rows")
+    en.add_argument(
+        "--out",
+        required=True,
+        type=suffixed(".npy"),
+        help="FEATURES.npy, one row per image; FEATURES.names.txt beside it names the rows",
+    )
     add_input_options(en)
     common(en, data=False)
 
-    sc = sub.add_parser("score", help="an anomaly score per image and a flag at a false-positive rate, as CSV")
+    sc = sub.add_parser(
+        "score", help="an anomaly score per image and a flag at a false-positive rate, as CSV"
+    )
     sc.add_argument("run", type=Path)
-    sc.add_argument("--with", dest="with_run", type=Path, metavar="RUN2",
-                    help="a second run on the same data: an AE (or DAE) and a VAE together score with the ensemble "
-                         "chosen on validation data (recommended; benchmarks/results/anomaly-study.md)")
+    sc.add_argument(
+        "--with",
+        dest="with_run",
+        type=Path,
+        metavar="RUN2",
+        help="a second run on the same data: an AE (or DAE) and a "
+        "VAE together score with the ensemble "
+        "chosen on validation data (recommended; benchmarks/results/anomaly-study.md)",
+    )
     sc.add_argument("inputs", nargs="+", metavar="INPUT", help=inputs)
-    sc.add_argument("--out", required=True, type=suffixed(".csv"), help="scores.csv: name, score, threshold, flag")
-    sc.add_argument("--fpr", type=fraction, default=0.01,
-                    help="false-positive rate on the run's validation images that sets the threshold (0.01)")
+    sc.add_argument(
+        "--out",
+        required=True,
+        type=suffixed(".csv"),
+        help="scores.csv: name, score, threshold, flag",
+    )
+    sc.add_argument(
+        "--fpr",
+        type=fraction,
+        default=0.01,
+        help="false-positive rate on the run's validation images that sets the threshold (0.01)",
+    )
     add_input_options(sc)
     common(sc)
 
-    cp = sub.add_parser("compress", help="compress your images with a VQ-VAE and its prior into one file")
+    cp = sub.add_parser(
+        "compress", help="compress your images with a VQ-VAE and its prior into one file"
+    )
     cp.add_argument("run", type=Path)
     cp.add_argument("inputs", nargs="+", metavar="INPUT", help=inputs)
     cp.add_argument("--out", required=True, type=Path, help="the compressed file to write")
     add_input_options(cp)
     common(cp, data=False)
 
-    dp = sub.add_parser("decompress", help="the images of a compressed file, as PNG files or one .npy")
+    dp = sub.add_parser(
+        "decompress", help="the images of a compressed file, as PNG files or one .npy"
+    )
     dp.add_argument("file", type=Path)
-    dp.add_argument("--run", required=True, type=Path, help="the run that compressed it (its model is checked)")
-    dp.add_argument("--out", required=True, type=suffixed(".npy", folder=True),
-                    help="a folder (image-00000.png, ...) or FILE.npy (N, H, W[, C]) uint8")
+    dp.add_argument(
+        "--run", required=True, type=Path, help="the run that compressed it (its model is checked)"
+    )
+    dp.add_argument(
+        "--out",
+        required=True,
+        type=suffixed(".npy", folder=True),
+        help="a folder (image-00000.png, ...) or FILE.npy (N, H, W[, C]) uint8",
+    )
     common(dp, data=False)
 
-    r = sub.add_parser("reconstruct", help="reconstruct your images (or test images above their reconstructions)")
+    r = sub.add_parser(
+        "reconstruct", help="reconstruct your images (or test images above their reconstructions)"
+    )
     r.add_argument("run", type=Path)
-    r.add_argument("inputs", nargs="*", metavar="INPUT", help=inputs + "; none: the run's test images")
-    r.add_argument("--out", required=True, type=suffixed(".png", folder=True),
-                   help="a folder for the results (one file per input, under its name), or FILE.png without inputs")
-    r.add_argument("-n", type=positive_int, default=32, help="number of test images without inputs (32)")
+    r.add_argument(
+        "inputs", nargs="*", metavar="INPUT", help=inputs + "; none: the run's test images"
+    )
+    r.add_argument(
+        "--out",
+        required=True,
+        type=suffixed(".png", folder=True),
+        help="a folder for the results (one file per input, under "
+        "its name), or FILE.png without inputs",
+    )
+    r.add_argument(
+        "-n", type=positive_int, default=32, help="number of test images without inputs (32)"
+    )
     add_input_options(r)
     common(r)
 
     s = sub.add_parser("sample", help="draw new images")
     s.add_argument("run", type=Path)
-    s.add_argument("--out", required=True, type=suffixed(".png", ".npy", folder=True),
-                   help="FILE.png (a grid), FILE.npy (N, H, W[, C]) uint8, or a folder (one PNG per sample)")
-    s.add_argument("-n", type=number(int, "a whole number", lambda v: 1 <= v <= MAX_SAMPLES,
-                                     f"must be 1 to {MAX_SAMPLES:,}"), default=64, help="number of samples (64)")
-    s.add_argument("--digit", "--label", dest="digit", type=label,
-                   help="draw this digit (this label on your own data; conditional models)")
-    s.add_argument("--temperature", type=positive_float, default=1.0, help="scale of the prior noise (1.0)")
-    s.add_argument("--guidance", type=positive_float, default=None,
-                   help="a VQ-VAE with a prior, with --digit: classifier-free guidance, 1 = none (default GUIDANCE in "
-                        "latentzoo/models/prior.py)")
+    s.add_argument(
+        "--out",
+        required=True,
+        type=suffixed(".png", ".npy", folder=True),
+        help="FILE.png (a grid), FILE.npy (N, H, W[, C]) uint8, or a folder (one PNG per sample)",
+    )
+    s.add_argument(
+        "-n",
+        type=number(
+            int, "a whole number", lambda v: 1 <= v <= MAX_SAMPLES, f"must be 1 to {MAX_SAMPLES:,}"
+        ),
+        default=64,
+        help="number of samples (64)",
+    )
+    s.add_argument(
+        "--digit",
+        "--label",
+        dest="digit",
+        type=label,
+        help="draw this digit (this label on your own data; conditional models)",
+    )
+    s.add_argument(
+        "--temperature", type=positive_float, default=1.0, help="scale of the prior noise (1.0)"
+    )
+    s.add_argument(
+        "--guidance",
+        type=positive_float,
+        default=None,
+        help="a VQ-VAE with a prior, with --digit: classifier-free "
+        "guidance, 1 = none (default GUIDANCE in "
+        "latentzoo/models/prior.py)",
+    )
     s.add_argument("--seed", type=nonneg_int, default=0)
     common(s, data=False)
 
-    d = sub.add_parser("denoise", help="denoise your images (or test images: rows clean, noisy, denoised)")
+    d = sub.add_parser(
+        "denoise", help="denoise your images (or test images: rows clean, noisy, denoised)"
+    )
     d.add_argument("run", type=Path)
-    d.add_argument("inputs", nargs="*", metavar="INPUT", help=inputs + "; none: the run's test images, with --noise")
-    d.add_argument("--noise", help="corrupt the images first, e.g. gaussian:0.5 (a demonstration; needed without inputs)")
-    d.add_argument("--out", required=True, type=suffixed(".png", folder=True),
-                   help="a folder for the denoised images (one file per input, under its name), or FILE.png without "
-                        "inputs")
-    d.add_argument("-n", type=positive_int, default=8, help="number of test images without inputs (8)")
+    d.add_argument(
+        "inputs",
+        nargs="*",
+        metavar="INPUT",
+        help=inputs + "; none: the run's test images, with --noise",
+    )
+    d.add_argument(
+        "--noise",
+        help="corrupt the images first, e.g. gaussian:0.5 (a demonstration; needed without inputs)",
+    )
+    d.add_argument(
+        "--out",
+        required=True,
+        type=suffixed(".png", folder=True),
+        help="a folder for the denoised images (one file per input, "
+        "under its name), or FILE.png without "
+        "inputs",
+    )
+    d.add_argument(
+        "-n", type=positive_int, default=8, help="number of test images without inputs (8)"
+    )
     d.add_argument("--seed", type=nonneg_int, default=0)
     add_input_options(d)
     common(d)
@@ -235,12 +416,20 @@ def build_parser() -> Parser:
     i = sub.add_parser("interpolate", help="decode walks between pairs of test digits")
     i.add_argument("run", type=Path)
     i.add_argument("--out", required=True, type=png_path)
-    i.add_argument("--pairs", type=positive_int, default=6, help="number of pairs, one row each (6)")
-    i.add_argument("--steps", type=number(int, "a whole number", lambda v: 2 <= v <= 1000, "must be 2 to 1000"),
-                   default=10, help="images per row, ends included (10)")
+    i.add_argument(
+        "--pairs", type=positive_int, default=6, help="number of pairs, one row each (6)"
+    )
+    i.add_argument(
+        "--steps",
+        type=number(int, "a whole number", lambda v: 2 <= v <= 1000, "must be 2 to 1000"),
+        default=10,
+        help="images per row, ends included (10)",
+    )
     common(i)
 
-    m = sub.add_parser("demo", help="train a small VAE and write pictures (MNIST, else the bundled digits)")
+    m = sub.add_parser(
+        "demo", help="train a small VAE and write pictures (MNIST, else the bundled digits)"
+    )
     m.add_argument("--out", type=Path, default=Path("runs/demo"))
     m.add_argument("--epochs", type=positive_int, default=5)
     common(m)

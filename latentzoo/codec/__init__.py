@@ -27,7 +27,8 @@ BATCH = 500
 
 
 def fingerprint(model) -> bytes:
-    """4 bytes naming a model with its prior: the start of a SHA-256 over their weights and shapes."""
+    """4 bytes naming a model with its prior: the start of a SHA-256 over their weights and
+    shapes."""
     h = hashlib.sha256()
     for part in (model.vqvae, model.prior):
         for k, v in sorted(part.state_dict().items()):
@@ -38,8 +39,10 @@ def fingerprint(model) -> bytes:
 
 def check_model(model) -> None:
     if not model.can_compress:
-        raise CodecError("compressing needs a VQ-VAE with a prior over its codes: train one with "
-                         "`latentzoo train vqvae` and `latentzoo train-prior`")
+        raise CodecError(
+            "compressing needs a VQ-VAE with a prior over its codes: train one with "
+            "`latentzoo train vqvae` and `latentzoo train-prior`"
+        )
 
 
 def grid_bytes(codes: torch.Tensor) -> bytes:
@@ -49,7 +52,12 @@ def grid_bytes(codes: torch.Tensor) -> bytes:
 @torch.no_grad()
 def encode_images(model, images: torch.Tensor) -> torch.Tensor:
     """Code grids (N, h, w) of images (N, C, H, W), batched as `latentzoo.jobs` does."""
-    return torch.cat([model.encode(images[i:i + BATCH].to(model.device)).cpu() for i in range(0, len(images), BATCH)])
+    return torch.cat(
+        [
+            model.encode(images[i : i + BATCH].to(model.device)).cpu()
+            for i in range(0, len(images), BATCH)
+        ]
+    )
 
 
 def compress(model, images: torch.Tensor) -> bytes:
@@ -57,14 +65,22 @@ def compress(model, images: torch.Tensor) -> bytes:
     check_model(model)
     shape = tuple(model.cfg.image_shape)
     if images.dim() != 4 or tuple(images.shape[1:]) != shape or images.shape[0] == 0:
-        raise CodecError(f"compress takes images (N, {shape[0]}, {shape[1]}, {shape[2]}), got {tuple(images.shape)}")
+        raise CodecError(
+            f"compress takes images (N, {shape[0]}, {shape[1]}, "
+            f"{shape[2]}), got {tuple(images.shape)}"
+        )
     return compress_codes(model, encode_images(model, images))
 
 
 def compress_codes(model, codes: torch.Tensor) -> bytes:
     check_model(model)
     payload = encode_codes(model.prior, codes)
-    header = Header(fingerprint(model), codes.shape[0], tuple(model.cfg.image_shape), codes_checksum(grid_bytes(codes)))
+    header = Header(
+        fingerprint(model),
+        codes.shape[0],
+        tuple(model.cfg.image_shape),
+        codes_checksum(grid_bytes(codes)),
+    )
     return pack(header, payload)
 
 
@@ -74,15 +90,24 @@ def decompress_codes(model, data: bytes, name: str = "<bytes>") -> torch.Tensor:
     header, payload = unpack(data, name)
     mine = fingerprint(model)
     if header.model != mine:
-        raise CodecError(f"{name} was written by the model with fingerprint {header.model.hex()}, and this run's "
-                         f"model is {mine.hex()}: decompress it with the run that compressed it")
+        raise CodecError(
+            f"{name} was written by the model with fingerprint "
+            f"{header.model.hex()}, and this run's "
+            f"model is {mine.hex()}: decompress it with the run that compressed it"
+        )
     if header.shape != tuple(model.cfg.image_shape):
-        raise CodecError(f"{name}: images of {header.shape}, and this run's model takes {tuple(model.cfg.image_shape)}")
+        raise CodecError(
+            f"{name}: images of {header.shape}, and this run's model "
+            f"takes {tuple(model.cfg.image_shape)}"
+        )
     codes = decode_codes(model.prior, payload, header.count, name)
     if codes_checksum(grid_bytes(codes)) != header.codes_crc:
-        raise CodecError(f"{name}: the decoded codes fail their checksum: this machine computes the prior's "
-                         f"probabilities differently from the one that compressed the file (another torch build, "
-                         f"device or CPU kind); no images were returned")
+        raise CodecError(
+            f"{name}: the decoded codes fail their checksum: this machine computes the prior's "
+            "probabilities differently from the one that "
+            "compressed the file (another torch build, "
+            f"device or CPU kind); no images were returned"
+        )
     return codes
 
 
@@ -90,16 +115,33 @@ def decompress_codes(model, data: bytes, name: str = "<bytes>") -> torch.Tensor:
 def decompress(model, data: bytes, name: str = "<bytes>") -> torch.Tensor:
     """The bytes of a compressed file -> images (N, C, H, W) in [0, 1]."""
     codes = decompress_codes(model, data, name)
-    return torch.cat([model.decode(codes[i:i + BATCH].to(model.device)).cpu() for i in range(0, len(codes), BATCH)])
+    return torch.cat(
+        [
+            model.decode(codes[i : i + BATCH].to(model.device)).cpu()
+            for i in range(0, len(codes), BATCH)
+        ]
+    )
 
 
 def cross_entropy_bits(model, codes: torch.Tensor) -> float:
     """The prior's cross-entropy on these code grids, bits per image (what the file size tracks)."""
     with torch.no_grad():
         flat = codes.reshape(codes.shape[0], -1).to(model.prior.device)
-        nats = torch.cat([model.prior.nll(flat[i:i + BATCH]).double().cpu() for i in range(0, len(flat), BATCH)])
+        nats = torch.cat(
+            [
+                model.prior.nll(flat[i : i + BATCH]).double().cpu()
+                for i in range(0, len(flat), BATCH)
+            ]
+        )
     return float(nats.mean()) / math.log(2)
 
 
-__all__ = ["compress", "decompress", "compress_codes", "decompress_codes", "cross_entropy_bits", "fingerprint",
-           "FORMAT_VERSION"]
+__all__ = [
+    "compress",
+    "decompress",
+    "compress_codes",
+    "decompress_codes",
+    "cross_entropy_bits",
+    "fingerprint",
+    "FORMAT_VERSION",
+]

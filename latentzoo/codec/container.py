@@ -25,12 +25,13 @@ MAGIC = b"LZ"
 FORMAT_VERSION = 1
 MAX_COUNT = 10_000_000  # images in one file
 MAX_SIDE = 4096
-IMAGES_PER_BIT = 32  # a file holds at most this many images per payload bit, so decoding time is bounded by its size
+# a file holds at most this many images per payload bit, so decoding time is bounded by its size
+IMAGES_PER_BIT = 32
 
 
 @dataclass(frozen=True)
 class Header:
-    model: bytes                 # 4-byte fingerprint
+    model: bytes  # 4-byte fingerprint
     count: int
     shape: tuple[int, int, int]  # (C, H, W)
     codes_crc: int
@@ -57,22 +58,34 @@ def read_varint(data: bytes, pos: int, name: str) -> tuple[int, int]:
 
 def pack(header: Header, payload: bytes) -> bytes:
     if not 1 <= header.count <= min(MAX_COUNT, IMAGES_PER_BIT * 8 * len(payload)):
-        raise CodecError(f"cannot store {header.count} images in one file with {len(payload)} payload bytes "
-                         f"(at most {MAX_COUNT:,} images, and {IMAGES_PER_BIT} per payload bit)")
-    head = (MAGIC + bytes([FORMAT_VERSION]) + header.model + varint(header.count)
-            + b"".join(varint(v) for v in header.shape) + struct.pack("<I", header.codes_crc))
+        raise CodecError(
+            f"cannot store {header.count} images in one file with {len(payload)} payload bytes "
+            f"(at most {MAX_COUNT:,} images, and {IMAGES_PER_BIT} per payload bit)"
+        )
+    head = (
+        MAGIC
+        + bytes([FORMAT_VERSION])
+        + header.model
+        + varint(header.count)
+        + b"".join(varint(v) for v in header.shape)
+        + struct.pack("<I", header.codes_crc)
+    )
     return head + struct.pack("<I", zlib.crc32(payload, zlib.crc32(head))) + payload
 
 
 def unpack(data: bytes, name: str = "<bytes>") -> tuple[Header, bytes]:
     """(header, payload) of a file's bytes, or a CodecError naming `name` and what is wrong."""
     if len(data) < 2 or data[:2] != MAGIC:
-        raise CodecError(f"{name}: not a latentzoo compressed file (it does not start with {MAGIC!r})")
+        raise CodecError(
+            f"{name}: not a latentzoo compressed file (it does not start with {MAGIC!r})"
+        )
     if len(data) < 3:
         raise CodecError(f"{name}: cut short after its first bytes")
     if data[2] != FORMAT_VERSION:
-        raise CodecError(f"{name}: format version {data[2]}, and this latentzoo reads version {FORMAT_VERSION}"
-                         + ("; upgrade latentzoo" if data[2] > FORMAT_VERSION else ""))
+        raise CodecError(
+            f"{name}: format version {data[2]}, and this latentzoo reads version {FORMAT_VERSION}"
+            + ("; upgrade latentzoo" if data[2] > FORMAT_VERSION else "")
+        )
     if len(data) < 7:
         raise CodecError(f"{name}: cut short in its header")
     model, pos = bytes(data[3:7]), 7
@@ -83,15 +96,26 @@ def unpack(data: bytes, name: str = "<bytes>") -> tuple[Header, bytes]:
         dims.append(v)
     if len(data) < pos + 8:
         raise CodecError(f"{name}: cut short in its header")
-    codes_crc, file_crc = struct.unpack("<II", data[pos:pos + 8])
-    payload = bytes(data[pos + 8:])
-    if zlib.crc32(payload, zlib.crc32(bytes(data[:pos + 4]))) != file_crc:
-        raise CodecError(f"{name}: damaged or cut short (its checksum does not match); nothing was decoded")
+    codes_crc, file_crc = struct.unpack("<II", data[pos : pos + 8])
+    payload = bytes(data[pos + 8 :])
+    if zlib.crc32(payload, zlib.crc32(bytes(data[: pos + 4]))) != file_crc:
+        raise CodecError(
+            f"{name}: damaged or cut short (its checksum does not match); nothing was decoded"
+        )
     c, h, w = dims
-    if not (1 <= count <= min(MAX_COUNT, IMAGES_PER_BIT * 8 * len(payload)) and c in (1, 3) and 1 <= h <= MAX_SIDE
-            and 1 <= w <= MAX_SIDE) or len(payload) % 4:
-        raise CodecError(f"{name}: a header that no latentzoo writes ({count} images of {c}x{h}x{w}, "
-                         f"{len(payload)} payload bytes)")
+    if (
+        not (
+            1 <= count <= min(MAX_COUNT, IMAGES_PER_BIT * 8 * len(payload))
+            and c in (1, 3)
+            and 1 <= h <= MAX_SIDE
+            and 1 <= w <= MAX_SIDE
+        )
+        or len(payload) % 4
+    ):
+        raise CodecError(
+            f"{name}: a header that no latentzoo writes ({count} images of {c}x{h}x{w}, "
+            f"{len(payload)} payload bytes)"
+        )
     return Header(model, count, (c, h, w), codes_crc), payload
 
 

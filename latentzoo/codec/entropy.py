@@ -2,8 +2,8 @@
 
 The prior (latentzoo.models.prior) gives, position after position in raster order, a categorical
 distribution over the K codes given the codes before it. A range coder (constriction's
-`stream.queue`, Bamler 2022) turns each code into about -log2 p(code) bits, so the payload tracks the
-prior's cross-entropy plus at most one 32-bit word per file.
+`stream.queue`, Bamler 2022) turns each code into about -log2 p(code) bits, so the payload tracks
+the prior's cross-entropy plus at most one 32-bit word per file.
 
 Exactness: encoder and decoder get their probabilities from the same function, `CodePrior.walk`, on
 the same chunks of CHUNK images, so on one machine both see the same float32 logits bit for bit; the
@@ -21,8 +21,12 @@ import torch
 from ..errors import CodecError
 
 CHUNK = 256  # images per prior pass, the same on both sides
-Categorical = constriction.stream.model.Categorical  # a Rust extension: its submodules are attributes
-RangeEncoder, RangeDecoder = constriction.stream.queue.RangeEncoder, constriction.stream.queue.RangeDecoder
+# a Rust extension: its submodules are attributes
+Categorical = constriction.stream.model.Categorical
+RangeEncoder, RangeDecoder = (
+    constriction.stream.queue.RangeEncoder,
+    constriction.stream.queue.RangeDecoder,
+)
 
 
 def probabilities(logits: torch.Tensor) -> np.ndarray:
@@ -37,7 +41,7 @@ def encode_codes(prior, codes: torch.Tensor) -> bytes:
     coder = RangeEncoder()
     flat = codes.reshape(codes.shape[0], -1).cpu()  # (N, L)
     for start in range(0, flat.shape[0], CHUNK):
-        chunk = flat[start:start + CHUNK]
+        chunk = flat[start : start + CHUNK]
 
         def teacher(t: int, logits: torch.Tensor, chunk=chunk) -> torch.Tensor:
             symbols = chunk[:, t]
@@ -62,9 +66,15 @@ def decode_codes(prior, payload: bytes, count: int, name: str = "<bytes>") -> to
 
         def read(_t: int, logits: torch.Tensor) -> torch.Tensor:
             try:
-                return torch.from_numpy(decoder.decode(family, probabilities(logits)).astype(np.int64))
-            except Exception as e:  # constriction reports a payload that cannot be decoded in its own types
-                raise CodecError(f"{name}: the payload cannot be decoded ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
+                return torch.from_numpy(
+                    decoder.decode(family, probabilities(logits)).astype(np.int64)
+                )
+            # constriction reports a payload that cannot be decoded in its own types
+            except Exception as e:
+                raise CodecError(
+                    f"{name}: the payload cannot be decoded "
+                    f"({str(e).splitlines()[0] if str(e) else type(e).__name__})"
+                ) from None
 
         grids.append(prior.walk(n, read, None).cpu())
     return torch.cat(grids)

@@ -12,16 +12,47 @@
 
 from .anomaly import EnsembleScore, code_nll, codes_nll, ensemble_terms, standardised_max
 from .corruptions import unseen_corruptions
-from .foreign import FOREIGN, foreign_sets
-from .downstream import anomaly_scores, classical_denoise, features_of, pca_features, probe_accuracy
+from .downstream import classical_denoise, features_of, pca_features, probe_accuracy
 from .evaluation import METRIC_INFO, evaluate, generation_metrics, real_data_floor
+from .foreign import FOREIGN, foreign_sets
 from .likelihood import vae_likelihood
-from .metrics import (EVAL_SEED, auroc, code_histogram, codebook_stats, frechet_distance, mse_per_pixel, psnr, ssim,
-                      uniform_bits_per_image)
+from .metrics import (
+    EVAL_SEED,
+    auroc,
+    code_histogram,
+    codebook_stats,
+    frechet_distance,
+    mse_per_pixel,
+    psnr,
+    ssim,
+    uniform_bits_per_image,
+)
 
-__all__ = ["anomaly_scores", "classical_denoise", "features_of", "pca_features", "probe_accuracy", "METRIC_INFO",
-           "real_data_floor",
-           "evaluate", "generation_metrics", "vae_likelihood", "EVAL_SEED", "auroc", "code_histogram",
-           "codebook_stats", "frechet_distance", "mse_per_pixel", "psnr", "ssim", "uniform_bits_per_image",
-           "unseen_corruptions", "code_nll", "codes_nll", "ensemble_terms", "standardised_max", "EnsembleScore",
-           "FOREIGN", "foreign_sets"]
+__all__ = [
+    "classical_denoise",
+    "features_of",
+    "pca_features",
+    "probe_accuracy",
+    "METRIC_INFO",
+    "real_data_floor",
+    "evaluate",
+    "generation_metrics",
+    "vae_likelihood",
+    "EVAL_SEED",
+    "auroc",
+    "code_histogram",
+    "codebook_stats",
+    "frechet_distance",
+    "mse_per_pixel",
+    "psnr",
+    "ssim",
+    "uniform_bits_per_image",
+    "unseen_corruptions",
+    "code_nll",
+    "codes_nll",
+    "ensemble_terms",
+    "standardised_max",
+    "EnsembleScore",
+    "FOREIGN",
+    "foreign_sets",
+]

@@ -6,8 +6,8 @@
 - `ensemble_terms`: the three scores that the chosen ensemble takes: an AE's squared reconstruction
   error, its code's `code_nll`, and a VAE's negative ELBO (VAE.anomaly_score).
 - `standardised_max`: each score less its mean over normal validation images, over its standard
-  deviation there, and the largest of them per image: an image is anomalous when any one view finds it
-  so. Each view alone fails somewhere (reconstruction error on smooth or simple images, the code
+  deviation there, and the largest of them per image: an image is anomalous when any one view finds
+  it so. Each view alone fails somewhere (reconstruction error on smooth or simple images, the code
   density on blurred digits, the ELBO on pen strokes).
 - `EnsembleScore(ae, vae, normal)`: that chosen score as one function of images, standardised on the
   given normal images; what `latentzoo score RUN --with RUN2` uses.
@@ -27,8 +27,11 @@ def code_nll(ae, x: torch.Tensor) -> torch.Tensor:
 def codes_nll(ae, z: torch.Tensor) -> torch.Tensor:
     """`code_nll` of codes z (B, L) that the AE's encoder already gave."""
     if not ae.fits_latent_gaussian:
-        raise ValueError("code_nll needs an autoencoder with a Gaussian fitted to its training codes (ae, dae)")
-    w = torch.linalg.solve_triangular(ae.latent_scale_tril, (z - ae.latent_mean).t(), upper=False)  # (L, B)
+        raise ValueError(
+            "code_nll needs an autoencoder with a Gaussian fitted to its training codes (ae, dae)"
+        )
+    # (L, B)
+    w = torch.linalg.solve_triangular(ae.latent_scale_tril, (z - ae.latent_mean).t(), upper=False)
     return 0.5 * w.pow(2).sum(0)
 
 
@@ -39,7 +42,7 @@ def ensemble_terms(ae, vae, x: torch.Tensor, batch: int = 500) -> dict[str, torc
     vae.eval()
     out: dict[str, list[torch.Tensor]] = {"ae recon": [], "ae code": [], "vae neg elbo": []}
     for i in range(0, len(x), batch):
-        b = x[i:i + batch].to(ae.device)
+        b = x[i : i + batch].to(ae.device)
         z = ae.encode(b)  # (B, L), once for both AE scores
         out["ae recon"].append((ae.decode(z) - b).pow(2).flatten(1).sum(1).cpu())
         out["ae code"].append(codes_nll(ae, z).cpu())
@@ -47,21 +50,27 @@ def ensemble_terms(ae, vae, x: torch.Tensor, batch: int = 500) -> dict[str, torc
     return {k: torch.cat(v).double() for k, v in out.items()}
 
 
-def standardised_max(terms: dict[str, torch.Tensor], normal: dict[str, torch.Tensor]) -> torch.Tensor:
+def standardised_max(
+    terms: dict[str, torch.Tensor], normal: dict[str, torch.Tensor]
+) -> torch.Tensor:
     """max over the scores k of (terms[k] - mean(normal[k])) / std(normal[k]), per image (N,)."""
     z = [(terms[k] - normal[k].mean()) / (normal[k].std() + 1e-12) for k in terms]
     return torch.stack(z).amax(0)
 
 
 class EnsembleScore:
-    """The chosen anomaly score of an AE (or DAE) and a VAE trained on the same data: `standardised_max`
+    """The chosen anomaly score of an AE (or DAE) and a VAE trained on the same data:
+    `standardised_max`
     of their `ensemble_terms`, standardised on `normal` images (N, C, H, W), e.g. validation images.
     Calling it on images (N, C, H, W) gives a score per image (N,), float64, in standard deviations
     above the normal images' mean of the view that finds the image most unusual."""
 
     def __init__(self, ae, vae, normal: torch.Tensor):
         if not ae.fits_latent_gaussian or not vae.has_elbo:
-            raise ValueError("the ensemble takes an AE or DAE (with its fitted code Gaussian) and a VAE, in that order")
+            raise ValueError(
+                "the ensemble takes an AE or DAE (with its fitted code "
+                "Gaussian) and a VAE, in that order"
+            )
         self.ae, self.vae = ae, vae
         self.normal = ensemble_terms(ae, vae, normal)
 

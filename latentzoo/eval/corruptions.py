@@ -28,13 +28,15 @@ def jpeg(x: torch.Tensor, quality: int) -> torch.Tensor:
 
 
 def unseen_corruptions(x: torch.Tensor, generator: torch.Generator) -> dict[str, torch.Tensor]:
-    """Eight corrupted copies of grey images x (B, 1, H, W) in [0, 1], by name, each clipped to [0, 1]."""
+    """Eight corrupted copies of grey images x (B, 1, H, W) in [0, 1], by name, each clipped to [0,
+    1]."""
     from scipy import ndimage
 
     x = x.cpu()
     n = lambda: torch.randn(x.shape, generator=generator)  # noqa: E731
     u = lambda: torch.rand(x.shape, generator=generator)  # noqa: E731
-    rows = torch.rand(x.shape[0], 1, x.shape[2], 1, generator=generator) < 0.12  # (B, 1, H, 1) white rows
+    # (B, 1, H, 1) white rows
+    rows = torch.rand(x.shape[0], 1, x.shape[2], 1, generator=generator) < 0.12
     blurred = torch.from_numpy(ndimage.gaussian_filter(x.numpy(), sigma=(0, 0, 0.8, 0.8))).float()
     out = {
         "speckle 0.6 (x times 1 + 0.6 N)": x * (1 + 0.6 * n()),

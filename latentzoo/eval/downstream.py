@@ -1,8 +1,8 @@
-"""The jobs a trained model is used for, measured: features, anomaly scores, denoising baselines.
+"""The jobs a trained model is used for, measured: features and denoising baselines (anomaly
+scores: each model's `anomaly_score`, latentzoo.eval.anomaly).
 
 - Features (`features_of`, `probe_accuracy`, `pca_features`): linear-probe and k-NN accuracy of
   latents, with PCA as the baseline.
-- Anomalies (`anomaly_scores`): the one-class protocol of Ruff et al. 2018.
 - Denoising baselines (`classical_denoise`): median filter, Gaussian blur, BM3D (Dabov et al. 2007).
 """
 
@@ -11,27 +11,6 @@ from __future__ import annotations
 import torch
 
 from ..data import ImageSet
-from .metrics import EVAL_SEED
-
-
-@torch.no_grad()
-def anomaly_scores(model: torch.nn.Module, data: ImageSet, kind: str = "recon", batch: int = 500,
-                   seed: int = EVAL_SEED) -> torch.Tensor:
-    """Per-image anomaly scores (N,), higher = more anomalous: 'recon' = squared reconstruction error
-    of the deterministic reconstruction; 'elbo' = negative ELBO in nats (one posterior sample, fixed
-    seed; models with has_elbo)."""
-    if kind == "elbo" and not model.has_elbo:
-        raise ValueError("the 'elbo' anomaly score needs a model with an ELBO (a VAE)")
-    model.eval()
-    torch.manual_seed(seed)
-    out = []
-    for x, y in data.batches(batch, device=model.device):
-        if kind == "elbo":
-            o = model(x, y)
-            out.append((o.losses["recon"] + o.losses["kl"]).cpu())
-        else:
-            out.append((model.reconstruct(x, y) - x).pow(2).flatten(1).sum(1).cpu())
-    return torch.cat(out)
 
 
 @torch.no_grad()
@@ -41,9 +20,16 @@ def features_of(model: torch.nn.Module, data: ImageSet, batch: int = 1000) -> to
     return torch.cat([model.features(x).cpu() for x, _ in data.batches(batch, device=model.device)])
 
 
-def probe_accuracy(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.Tensor, test_y: torch.Tensor,
-                   knn: int = 5, seed: int = 0) -> dict[str, float]:
-    """Linear probe (logistic regression on standardized features, train -> test) and k-NN accuracy."""
+def probe_accuracy(
+    train_x: torch.Tensor,
+    train_y: torch.Tensor,
+    test_x: torch.Tensor,
+    test_y: torch.Tensor,
+    knn: int = 5,
+    seed: int = 0,
+) -> dict[str, float]:
+    """Linear probe (logistic regression on standardized features, train -> test) and k-NN
+    accuracy."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.neighbors import KNeighborsClassifier
     from sklearn.pipeline import make_pipeline
@@ -51,16 +37,25 @@ def probe_accuracy(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.T
 
     a, b = train_x.double().numpy(), test_x.double().numpy()
     ya, yb = train_y.numpy(), test_y.numpy()
-    lin = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500, random_state=seed)).fit(a, ya)
+    lin = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500, random_state=seed)).fit(
+        a, ya
+    )
     nn_ = KNeighborsClassifier(knn).fit(a, ya)
-    return {"linear_probe": float((lin.predict(b) == yb).mean()), "knn": float((nn_.predict(b) == yb).mean())}
+    return {
+        "linear_probe": float((lin.predict(b) == yb).mean()),
+        "knn": float((nn_.predict(b) == yb).mean()),
+    }
 
 
-def pca_features(train_x: torch.Tensor, test_x: torch.Tensor, dim: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+def pca_features(
+    train_x: torch.Tensor, test_x: torch.Tensor, dim: int, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor]:
     from sklearn.decomposition import PCA
 
     pca = PCA(dim, random_state=seed).fit(train_x.double().numpy())
-    return torch.from_numpy(pca.transform(train_x.double().numpy())), torch.from_numpy(pca.transform(test_x.double().numpy()))
+    return torch.from_numpy(pca.transform(train_x.double().numpy())), torch.from_numpy(
+        pca.transform(test_x.double().numpy())
+    )
 
 
 def classical_denoise(noisy: torch.Tensor, method: str, sigma: float | None = None) -> torch.Tensor:

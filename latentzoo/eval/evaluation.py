@@ -3,9 +3,8 @@
 What is measured follows what the model declares it can do: every model gets reconstruction MSE,
 PSNR and SSIM; a model with an ELBO its terms; a model with codes its codebook usage and
 perplexity; a denoiser the PSNR of noisy and denoised images; a model that samples MNIST-FID and
-the classifier's view of its samples (latentzoo.eval.classifier). `METRIC_INFO` gives each
-metric's unit and a one-line meaning (the report shows them).
-"""
+the classifier's view of its samples (latentzoo.eval.classifier). `METRIC_INFO` gives each metric's
+unit and a one-line meaning (the report shows them)."""
 
 from __future__ import annotations
 
@@ -23,37 +22,66 @@ from .metrics import EVAL_SEED, code_histogram, codebook_stats, mse_per_pixel, p
 # metric -> (unit, what it means)
 METRIC_INFO: dict[str, tuple[str, str]] = {
     "mse_per_pixel": ("", "squared error of the reconstruction, mean over pixels and images"),
-    "mse_per_image": ("", "squared error of the reconstruction summed over an image's pixels, mean over images"),
+    "mse_per_image": (
+        "",
+        "squared error of the reconstruction summed over an image's pixels, mean over images",
+    ),
     "psnr": ("dB", "peak signal-to-noise ratio of the reconstruction, mean of per-image values"),
     "ssim": ("", "structural similarity of the reconstruction (1 = identical), mean over images"),
     "recon": ("nats", "reconstruction term of the loss per image (posterior sample)"),
     "kl": ("nats", "KL(q(z|x) || N(0, I)) per image"),
     "elbo": ("nats", "evidence lower bound per image (one posterior sample; higher is better)"),
     "psnr_noisy": ("dB", "PSNR of the corrupted input against the clean image"),
-    "psnr_denoised": ("dB", "PSNR of the reconstruction of the corrupted input against the clean image"),
+    "psnr_denoised": (
+        "dB",
+        "PSNR of the reconstruction of the corrupted input against the clean image",
+    ),
     "noise": ("", "the corruption used for the two denoising PSNRs"),
     "codes_used": ("codes", "codes used at least once on the test set"),
     "codebook_usage": ("", "fraction of the codebook used on the test set"),
-    "perplexity": ("codes", "exp(entropy) of the test set's code histogram: the effective number of codes"),
+    "perplexity": (
+        "codes",
+        "exp(entropy) of the test set's code histogram: the effective number of codes",
+    ),
     "n_images": ("images", "test images evaluated"),
-    "sample_mnist_fid": ("", "Fréchet distance of samples to test digits in the MNIST classifier's features "
-                             "(not Inception FID)"),
-    "sample_data_fid": ("", "Fréchet distance of samples to test images in the features of a classifier trained "
-                            "on this data (compare only across runs on the same data)"),
-    "sample_class_entropy": ("nats", "mean entropy of the classifier's p(y|sample); low = confident"),
-    "sample_class_diversity": ("nats", "entropy of the mean class distribution of samples; log 10 = 2.303 is even"),
+    "sample_mnist_fid": (
+        "",
+        "Fréchet distance of samples to test digits in the MNIST classifier's features "
+        "(not Inception FID)",
+    ),
+    "sample_data_fid": (
+        "",
+        "Fréchet distance of samples to test images in the features of a classifier trained "
+        "on this data (compare only across runs on the same data)",
+    ),
+    "sample_class_entropy": (
+        "nats",
+        "mean entropy of the classifier's p(y|sample); low = confident",
+    ),
+    "sample_class_diversity": (
+        "nats",
+        "entropy of the mean class distribution of samples; log 10 = 2.303 is even",
+    ),
     "digit_accuracy": ("", "fraction of samples asked for digit d that the classifier calls d"),
     "digit_accuracy_min": ("", "the same for the worst digit"),
-    "asked_mnist_fid": ("", "MNIST-FID of the samples asked for each label in turn (n/K per label)"),
+    "asked_mnist_fid": (
+        "",
+        "MNIST-FID of the samples asked for each label in turn (n/K per label)",
+    ),
     "asked_data_fid": ("", "the same in the features of the data's own classifier"),
-    "asked_class_entropy": ("nats", "mean entropy of the classifier's p(y|sample) for those samples"),
+    "asked_class_entropy": (
+        "nats",
+        "mean entropy of the classifier's p(y|sample) for those samples",
+    ),
     "test_bits_per_image": ("bits", "prior: -log2 p(codes) per test image"),
     "train_seconds": ("s", "wall time of training"),
 }
 
 
 @torch.no_grad()
-def evaluate(model: torch.nn.Module, data: ImageSet, batch_size: int = 500, seed: int = EVAL_SEED) -> dict[str, float]:
+def evaluate(
+    model: torch.nn.Module, data: ImageSet, batch_size: int = 500, seed: int = EVAL_SEED
+) -> dict[str, float]:
     """Test metrics of `model` on `data`, every image once (see the module docstring).
 
     MSE and PSNR are of the deterministic reconstruction: the code (AE, DAE on the clean input), the
@@ -68,14 +96,20 @@ def evaluate(model: torch.nn.Module, data: ImageSet, batch_size: int = 500, seed
     rng_state = torch.random.get_rng_state()
     torch.manual_seed(seed)
     try:
-        for x, y in progress_bar(data.batches(batch_size, device=device), math.ceil(len(data) / batch_size), "eval"):
+        for x, y in progress_bar(
+            data.batches(batch_size, device=device), math.ceil(len(data) / batch_size), "eval"
+        ):
             if counts is not None:  # one encoder pass gives both the codes and the reconstruction
                 q = model.quantize(x)
                 counts += code_histogram(q.indices, cfg.n_codes)
                 x_hat = model.decode(q.quantized)
             else:
                 x_hat = model.reconstruct(x, y)
-            rows = {"mse_per_pixel": mse_per_pixel(x, x_hat), "psnr": psnr(x, x_hat), "ssim": ssim(x, x_hat)}
+            rows = {
+                "mse_per_pixel": mse_per_pixel(x, x_hat),
+                "psnr": psnr(x, x_hat),
+                "ssim": ssim(x, x_hat),
+            }
             if model.has_elbo:
                 out = model(x, y)
                 rows["recon"], rows["kl"] = out.losses["recon"], out.losses["kl"]
@@ -102,21 +136,33 @@ def evaluate(model: torch.nn.Module, data: ImageSet, batch_size: int = 500, seed
 
 
 @torch.no_grad()
-def real_data_floor(held_out: ImageSet, real: ImageSet, n: int = 2000, data_dir=None) -> dict[str, float]:
-    """The sample metrics of `n` real images that no model trained on (MNIST: validation digits, carved
-    from the training file) against the real test images: the MNIST-FID that a perfect generator would
-    get with this many samples, the floor each model's figure is read against."""
+def real_data_floor(
+    held_out: ImageSet, real: ImageSet, n: int = 2000, data_dir=None
+) -> dict[str, float]:
+    """The sample metrics of `n` real images that no model trained on (MNIST: validation digits,
+    carved from the training file) against the real test images: the MNIST-FID that a perfect
+    generator would get with this many samples, the floor each model's figure is read against."""
     clf, info = get_classifier(data_dir)
     x, _ = held_out.tensors(slice(0, min(n, len(held_out))))
     real_x, _ = real.tensors(slice(0, min(len(real), 10000)))
-    return {**{f"sample_{k}": v for k, v in sample_quality(clf, x, real_x).items()},
-            "classifier_test_accuracy": info["test_accuracy"]}
+    return {
+        **{f"sample_{k}": v for k, v in sample_quality(clf, x, real_x).items()},
+        "classifier_test_accuracy": info["test_accuracy"],
+    }
 
 
 @torch.no_grad()
-def generation_metrics(model: torch.nn.Module, real: ImageSet, n: int = 2000, seed: int = EVAL_SEED,
-                       data_dir=None, temperature: float = 1.0, guidance: float | None = None,
-                       batch: int = 500, splits: Splits | None = None) -> dict[str, float]:
+def generation_metrics(
+    model: torch.nn.Module,
+    real: ImageSet,
+    n: int = 2000,
+    seed: int = EVAL_SEED,
+    data_dir=None,
+    temperature: float = 1.0,
+    guidance: float | None = None,
+    batch: int = 500,
+    splits: Splits | None = None,
+) -> dict[str, float]:
     """Sample quality of `n` samples against the real images; {} when the model cannot sample.
     Conditional models are also asked for n/K samples of each of the K labels (a guided model with
     classifier-free `guidance`, default GUIDANCE), and `digit_accuracy` is how often the classifier
@@ -134,8 +180,12 @@ def generation_metrics(model: torch.nn.Module, real: ImageSet, n: int = 2000, se
     def draw(y_all):
         out = []
         for i in range(0, n, batch):
-            y = None if y_all is None else y_all[i:i + batch]
-            out.append(model.sample(min(batch, n - i), y=y, generator=gen, temperature=temperature, **options).cpu())
+            y = None if y_all is None else y_all[i : i + batch]
+            out.append(
+                model.sample(
+                    min(batch, n - i), y=y, generator=gen, temperature=temperature, **options
+                ).cpu()
+            )
         return torch.cat(out)
 
     was_training = model.training
@@ -151,10 +201,17 @@ def generation_metrics(model: torch.nn.Module, real: ImageSet, n: int = 2000, se
         _, probs = classify(clf, asked)
         hits = probs.argmax(1) == digits
         m["digit_accuracy"] = float(hits.float().mean())
-        m["digit_accuracy_min"] = min(float(hits[digits == d].float().mean()) for d in range(min(k, n)))
+        m["digit_accuracy_min"] = min(
+            float(hits[digits == d].float().mean()) for d in range(min(k, n))
+        )
         # the asked samples, n/K of each label, are also samples of p(x) for evenly spread labels
-        m.update({f"asked_{name}": v for name, v in sample_quality(clf, asked, real_x, fid_name).items()
-                  if name in (fid_name, "class_entropy")})
+        m.update(
+            {
+                f"asked_{name}": v
+                for name, v in sample_quality(clf, asked, real_x, fid_name).items()
+                if name in (fid_name, "class_entropy")
+            }
+        )
         if model.guided:
             m["digit_guidance"] = guidance
     model.train(was_training)

@@ -1,13 +1,14 @@
-"""Foreign image sets: 28 x 28 grey images that are not MNIST digits, for out-of-distribution scoring.
+"""Foreign image sets: 28 x 28 grey images that are not MNIST digits, for out-of-distribution
+scoring.
 
 `foreign_sets(n)` makes n images of each of five sets, from a fixed seed and from what the installed
-packages ship (no download): grey tiles of scikit-learn's two sample photographs, synthetic pen strokes
-(one to three polylines), scikit-learn's 8 x 8 digits scaled up to MNIST's 20 x 20 box (other
-handwriting, and smooth), capital letters in Pillow's default font, and uniform noise. Reconstruction
-error alone is known to rank simple, smooth inputs as normal (Nalisnick et al. 2019 report the same of
-likelihoods); these sets test that a score does not. `FOREIGN` is the size of each half: the
-first half is for choosing a score (against validation digits), the second for reporting it.
-"""
+packages ship (no download): grey tiles of scikit-learn's two sample photographs, synthetic pen
+strokes (one to three polylines), scikit-learn's 8 x 8 digits scaled up to MNIST's 20 x 20 box
+(other handwriting, and smooth), capital letters in Pillow's default font, and uniform noise.
+Reconstruction error alone is known to rank simple, smooth inputs as normal (Nalisnick et al. 2019
+report the same of likelihoods); these sets test that a score does not. `FOREIGN` is the size of
+each half: the first half is for choosing a score (against validation digits), the second for
+reporting it."""
 
 from __future__ import annotations
 
@@ -28,7 +29,9 @@ def photo_tiles(n: int, rng: np.random.Generator) -> np.ndarray:
     for i in range(n):
         g = greys[i % len(greys)]
         r, c = rng.integers(0, g.shape[0] - 84), rng.integers(0, g.shape[1] - 84)
-        out.append(np.asarray(Image.fromarray(g[r:r + 84, c:c + 84]).resize((28, 28), Image.BILINEAR)))
+        out.append(
+            np.asarray(Image.fromarray(g[r : r + 84, c : c + 84]).resize((28, 28), Image.BILINEAR))
+        )
     return np.stack(out)
 
 
@@ -46,33 +49,54 @@ def strokes(n: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def small_digits(n: int) -> np.ndarray:
-    """(n, 28, 28) uint8: the first n of scikit-learn's 1,797 8 x 8 digits, scaled to 20 x 20, padded by 4."""
+    """(n, 28, 28) uint8: the first n of scikit-learn's 1,797 8 x 8 digits, scaled to 20 x 20,
+    padded by 4."""
     from sklearn.datasets import load_digits
 
     imgs = load_digits().images[:n] / 16 * 255
-    return np.stack([np.asarray(Image.fromarray(im.astype(np.uint8)).resize((20, 20), Image.BILINEAR).crop(
-        (-4, -4, 24, 24))) for im in imgs])
+    return np.stack(
+        [
+            np.asarray(
+                Image.fromarray(im.astype(np.uint8))
+                .resize((20, 20), Image.BILINEAR)
+                .crop((-4, -4, 24, 24))
+            )
+            for im in imgs
+        ]
+    )
 
 
 def letters(n: int, rng: np.random.Generator) -> np.ndarray:
-    """(n, 28, 28) uint8: the capitals of LETTERS in turn, Pillow's default font at size 22, jittered."""
+    """(n, 28, 28) uint8: the capitals of LETTERS in turn, Pillow's default font at size 22,
+    jittered."""
     font = ImageFont.load_default(size=22)
     out = []
     for i in range(n):
         im = Image.new("L", (28, 28))
-        ImageDraw.Draw(im).text((int(rng.integers(4, 9)), int(rng.integers(0, 4))), LETTERS[i % len(LETTERS)],
-                                fill=255, font=font)
+        ImageDraw.Draw(im).text(
+            (int(rng.integers(4, 9)), int(rng.integers(0, 4))),
+            LETTERS[i % len(LETTERS)],
+            fill=255,
+            font=font,
+        )
         out.append(np.asarray(im))
     return np.stack(out)
 
 
 def foreign_sets(n: int = 2 * FOREIGN) -> dict[str, torch.Tensor]:
-    """n images of each set (n <= 1,797, scikit-learn's digit count), (n, 1, 28, 28) float in [0, 1], seed 0."""
+    """n images of each set (n <= 1,797, scikit-learn's digit count), (n, 1, 28, 28) float in [0,
+    1], seed 0."""
     rng = np.random.default_rng(0)  # one generator, drawn in this order, so the sets never change
-    sets = {"photo tiles": photo_tiles(n, rng), "pen strokes": strokes(n, rng),
-            "scikit-learn digits, scaled up": small_digits(n), "letters": letters(n, rng),
-            "uniform noise": rng.integers(0, 256, (n, 28, 28)).astype(np.uint8)}
-    return {k: torch.from_numpy(v.astype(np.uint8)).float().div(255)[:, None] for k, v in sets.items()}
+    sets = {
+        "photo tiles": photo_tiles(n, rng),
+        "pen strokes": strokes(n, rng),
+        "scikit-learn digits, scaled up": small_digits(n),
+        "letters": letters(n, rng),
+        "uniform noise": rng.integers(0, 256, (n, 28, 28)).astype(np.uint8),
+    }
+    return {
+        k: torch.from_numpy(v.astype(np.uint8)).float().div(255)[:, None] for k, v in sets.items()
+    }
 
 
 __all__ = ["FOREIGN", "foreign_sets"]

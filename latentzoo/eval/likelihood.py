@@ -17,13 +17,20 @@ from .metrics import EVAL_SEED
 
 
 def binarize(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Dynamic binarization: each pixel drawn as Bernoulli(intensity), from `generator`, on the CPU."""
+    """Dynamic binarization: each pixel drawn as Bernoulli(intensity), from `generator`, on the
+    CPU."""
     return torch.bernoulli(x.cpu(), generator=generator).to(x.device)
 
 
 @torch.no_grad()
-def vae_likelihood(model: torch.nn.Module, data: ImageSet, k: int = 5000, n_images: int | None = None,
-                   seed: int = EVAL_SEED, chunk: int = 200) -> dict[str, float]:
+def vae_likelihood(
+    model: torch.nn.Module,
+    data: ImageSet,
+    k: int = 5000,
+    n_images: int | None = None,
+    seed: int = EVAL_SEED,
+    chunk: int = 200,
+) -> dict[str, float]:
     """Negative ELBO and IS-NLL in nats per image over the first `n_images` of `data` (default all).
 
     The k draws go through the decoder `chunk` at a time; 200 keeps a conv decoder's activations in
@@ -36,8 +43,16 @@ def vae_likelihood(model: torch.nn.Module, data: ImageSet, k: int = 5000, n_imag
     nll_sum = elbo_sum = 0.0
     for i in progress_bar(range(n), n, f"IS-NLL k={k}"):
         x, y = data.tensors(slice(i, i + 1), model.device)
-        log_w = model.log_weights(binarize(x, gen), y if model.needs_labels else None, k, gen, chunk).double()  # (k,)
+        # (k,)
+        log_w = model.log_weights(
+            binarize(x, gen), y if model.needs_labels else None, k, gen, chunk
+        ).double()
         nll_sum += float(-(torch.logsumexp(log_w, 0) - math.log(k)))
         elbo_sum += float(log_w.mean())
-    return {"nll": nll_sum / n, "neg_elbo": -elbo_sum / n, "k": k, "n_images": n,
-            "protocol": "dynamically binarized MNIST test images, Bernoulli decoder, nats per image"}
+    return {
+        "nll": nll_sum / n,
+        "neg_elbo": -elbo_sum / n,
+        "k": k,
+        "n_images": n,
+        "protocol": "dynamically binarized MNIST test images, Bernoulli decoder, nats per image",
+    }

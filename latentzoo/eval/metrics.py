@@ -25,8 +25,8 @@ def mse_per_pixel(x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
 
 def psnr(x: torch.Tensor, x_hat: torch.Tensor, max_val: float = 1.0) -> torch.Tensor:
     """Peak signal-to-noise ratio per image (B,) in dB; identical images are capped at 100 dB."""
-    mse = mse_per_pixel(x, x_hat).clamp(min=max_val ** 2 * 1e-10)
-    return 10.0 * torch.log10(max_val ** 2 / mse)
+    mse = mse_per_pixel(x, x_hat).clamp(min=max_val**2 * 1e-10)
+    return 10.0 * torch.log10(max_val**2 / mse)
 
 
 def ssim(x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
@@ -43,12 +43,17 @@ def code_histogram(codes: torch.Tensor, n_codes: int) -> torch.Tensor:
 
 
 def codebook_stats(counts: torch.Tensor) -> dict[str, float]:
-    """Usage of a codebook from its histogram over a whole pass: codes used, fraction, perplexity."""
+    """Usage of a codebook from its histogram over a whole pass: codes used, fraction,
+    perplexity."""
     p = counts.double() / counts.double().sum()
     nz = p[p > 0]
     entropy = float(-(nz * nz.log()).sum())
     used = int((counts > 0).sum())
-    return {"codes_used": used, "codebook_usage": used / len(counts), "perplexity": math.exp(entropy)}
+    return {
+        "codes_used": used,
+        "codebook_usage": used / len(counts),
+        "perplexity": math.exp(entropy),
+    }
 
 
 def uniform_bits_per_image(grid: tuple[int, int], n_codes: int) -> float:

@@ -1,15 +1,14 @@
 """The one interface and the one output type of every model, and the loss terms they share.
 
 Every model is an `Autoencoder`: `forward(x, y=None) -> ModelOutput`, `encode`, `decode`,
-`reconstruct`, `features`, `interpolate` and `sample`. Callers ask a model what it can do through its
-declared capabilities (`can_sample`, `conditional`, `needs_labels`, `has_codes`, `has_elbo`,
+`reconstruct`, `features`, `interpolate` and `sample`. Callers ask a model what it can do through
+its declared capabilities (`can_sample`, `conditional`, `needs_labels`, `has_codes`, `has_elbo`,
 `guided`, `noise`, `fits_latent_gaussian`, `select_by`) instead of checking its name.
 
 Reductions: every loss term is summed over its elements for each image (pixels for
 reconstruction, latent units for KL, grid and D for the VQ terms) and kept per image, shape (B,);
-`ModelOutput.loss` is the weighted total averaged over the batch. Each model's docstring states
-its weights.
-"""
+`ModelOutput.loss` is the weighted total averaged over the batch. Each model's docstring states its
+weights."""
 
 from __future__ import annotations
 
@@ -25,11 +24,13 @@ from ..noise import Noise
 
 @dataclass
 class ModelOutput:
-    recon: torch.Tensor                    # (B, C, H, W) reconstruction in [0, 1]; MNIST (B, 1, 28, 28)
-    latent: torch.Tensor                   # (B, L) code vector, or (B, D, H/4, W/4) quantized grid (VQ-VAE)
-    losses: dict[str, torch.Tensor]        # named unweighted terms, each (B,): summed per image
-    loss: torch.Tensor                     # scalar: weighted total, mean over the batch
-    codes: torch.Tensor | None = None      # (B, H/4, W/4) int64 codes (VQ-VAE)
+    # (B, C, H, W) reconstruction in [0, 1]; MNIST (B, 1, 28, 28)
+    recon: torch.Tensor
+    # (B, L) code vector, or (B, D, H/4, W/4) quantized grid (VQ-VAE)
+    latent: torch.Tensor
+    losses: dict[str, torch.Tensor]  # named unweighted terms, each (B,): summed per image
+    loss: torch.Tensor  # scalar: weighted total, mean over the batch
+    codes: torch.Tensor | None = None  # (B, H/4, W/4) int64 codes (VQ-VAE)
     extras: dict[str, torch.Tensor] = field(default_factory=dict)  # e.g. 'mu', 'logvar' (VAE)
 
     def mean_losses(self) -> dict[str, float]:
@@ -62,15 +63,22 @@ def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
 
 
 def line(za: torch.Tensor, zb: torch.Tensor, steps: int) -> torch.Tensor:
-    """Points on the straight lines from za to zb (B, ...) -> (B * steps, ...), row-major by pair."""
+    """Points on the straight lines from za to zb (B, ...) -> (B * steps, ...), row-major by
+    pair."""
     t = torch.linspace(0.0, 1.0, steps, device=za.device).view(1, steps, *([1] * (za.dim() - 1)))
     return (za.unsqueeze(1) * (1 - t) + zb.unsqueeze(1) * t).flatten(0, 1)  # (B * steps, ...)
 
 
 def backbone_args(cfg: Config) -> dict:
-    """The backbone's keyword arguments, taken from a config (the image shape apart: see image_args)."""
-    return dict(channels=cfg.channels, res_blocks=cfg.res_blocks, fine_blocks=cfg.fine_blocks, norm=cfg.norm,
-                act=cfg.act)
+    """The backbone's keyword arguments, taken from a config (the image shape apart: see
+    image_args)."""
+    return dict(
+        channels=cfg.channels,
+        res_blocks=cfg.res_blocks,
+        fine_blocks=cfg.fine_blocks,
+        norm=cfg.norm,
+        act=cfg.act,
+    )
 
 
 def image_args(cfg: Config) -> dict:
@@ -81,15 +89,18 @@ def image_args(cfg: Config) -> dict:
 class Autoencoder(nn.Module):
     """The interface every model kind implements; the class attributes declare what it can do."""
 
-    conditional = False             # encode/decode/sample take digit labels y
-    needs_labels = False            # ... and cannot work without them (CVAE)
-    has_codes = False               # encode gives integer code grids (B, H/4, W/4), decode takes them (VQ-VAE)
-    has_elbo = False                # forward's losses hold 'recon' and 'kl' of an ELBO (VAE, CVAE)
-    guided = False                  # sample takes guidance= (a VQ-VAE composed with its prior)
-    can_compress = False            # latentzoo.codec can compress its images (a VQ-VAE with its prior)
-    fits_latent_gaussian = False    # after training, a Gaussian is fitted to the training latents (AE, DAE)
-    noise: Noise = ()               # the corruption it learned to remove (DAE)
-    select_by = "loss"              # the validation term that picks the kept epoch
+    conditional = False  # encode/decode/sample take digit labels y
+    needs_labels = False  # ... and cannot work without them (CVAE)
+    # encode gives integer code grids (B, H/4, W/4), decode takes them (VQ-VAE)
+    has_codes = False
+    has_elbo = False  # forward's losses hold 'recon' and 'kl' of an ELBO (VAE, CVAE)
+    guided = False  # sample takes guidance= (a VQ-VAE composed with its prior)
+    # latentzoo.codec can compress its images (a VQ-VAE with its prior)
+    can_compress = False
+    # after training, a Gaussian is fitted to the training latents (AE, DAE)
+    fits_latent_gaussian = False
+    noise: Noise = ()  # the corruption it learned to remove (DAE)
+    select_by = "loss"  # the validation term that picks the kept epoch
     backbones: tuple[str, ...] = ("mlp", "conv")  # backbones this kind can be built with
 
     def __init__(self, cfg: Config):
@@ -127,14 +138,20 @@ class Autoencoder(nn.Module):
         return self.encode(x, y).flatten(1)
 
     def anomaly_score(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        """Per-image anomaly score (B,), higher = less like the training images: the squared error of
-        the deterministic reconstruction, summed over pixels."""
+        """Per-image anomaly score (B,), higher = less like the training images: the squared error
+        of the deterministic reconstruction, summed over pixels."""
         return (self.reconstruct(x, y) - x).pow(2).flatten(1).sum(1)
 
-    def interpolate(self, xa: torch.Tensor, xb: torch.Tensor, steps: int = 10,
-                    y: torch.Tensor | None = None) -> torch.Tensor:
+    def interpolate(
+        self, xa: torch.Tensor, xb: torch.Tensor, steps: int = 10, y: torch.Tensor | None = None
+    ) -> torch.Tensor:
         raise NotImplementedError
 
-    def sample(self, n: int, y: torch.Tensor | None = None, generator: torch.Generator | None = None,
-               temperature: float = 1.0) -> torch.Tensor:
+    def sample(
+        self,
+        n: int,
+        y: torch.Tensor | None = None,
+        generator: torch.Generator | None = None,
+        temperature: float = 1.0,
+    ) -> torch.Tensor:
         raise NotImplementedError

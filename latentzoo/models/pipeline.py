@@ -2,11 +2,11 @@
 
 `sample` draws code grids from the prior (with classifier-free guidance for an asked digit) and
 decodes them with the VQ-VAE. Asked for no digit, a prior trained with labels draws a label per
-sample uniformly and then the codes given it, unguided: ancestral sampling of sum_y p(y) p(codes | y).
-Its "no label" token, trained on a tenth of the batches, gives far worse digits (MNIST-FID 85.7
+sample uniformly and then the codes given it, unguided: ancestral sampling of sum_y p(y) p(codes |
+y). Its "no label" token, trained on a tenth of the batches, gives far worse digits (MNIST-FID 85.7
 against 9.2: benchmarks/results/unconditional-samples.md). The two keep their own weights and files
-(model.safetensors, prior.safetensors); `latentzoo.load` composes them when a run folder holds a prior.
-"""
+(model.safetensors, prior.safetensors); `latentzoo.load` composes them when a run folder holds a
+prior."""
 
 from __future__ import annotations
 
@@ -58,15 +58,23 @@ class VQVAEWithPrior(Autoencoder):
     def anomaly_score(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         return self.vqvae.anomaly_score(x)
 
-    def interpolate(self, xa: torch.Tensor, xb: torch.Tensor, steps: int = 10, y=None) -> torch.Tensor:
+    def interpolate(
+        self, xa: torch.Tensor, xb: torch.Tensor, steps: int = 10, y=None
+    ) -> torch.Tensor:
         return self.vqvae.interpolate(xa, xb, steps)
 
     @torch.no_grad()
-    def sample(self, n: int, y=None, generator: torch.Generator | None = None, temperature: float = 1.0,
-               guidance: float = GUIDANCE) -> torch.Tensor:
+    def sample(
+        self,
+        n: int,
+        y=None,
+        generator: torch.Generator | None = None,
+        temperature: float = 1.0,
+        guidance: float = GUIDANCE,
+    ) -> torch.Tensor:
         """n new images (n, C, H, W) from codes drawn by the prior; y: a label, n labels, or None (a
-        uniformly drawn label per sample, unguided, when the prior has labels). guidance: classifier-free
-        guidance for an asked y (1.0: none)."""
+        uniformly drawn label per sample, unguided, when the prior has labels). guidance:
+        classifier-free guidance for an asked y (1.0: none)."""
         if y is None and self.conditional:
             y, guidance = torch.randint(0, self.prior.cfg.n_classes, (n,), generator=generator), 1.0
         return self.vqvae.decode(self.prior.sample(n, y, temperature, generator, guidance))

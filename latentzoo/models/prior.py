@@ -4,9 +4,9 @@
 van den Oord et al. (2017) fit an autoregressive prior (a PixelCNN) to the codes of a trained VQ-VAE
 and sample new images by drawing codes from it; here the autoregressive model is a decoder-only
 transformer (Vaswani et al. 2017; as the VQGAN of Esser et al. 2021 does) over the grid in raster
-order. The first token is the label (a digit 0-9 for MNIST) or a "no label" token; labels are dropped to
-"no label" with probability `label_dropout` in training, so one prior draws both a chosen digit and
-unconditional digits, and classifier-free guidance (Ho & Salimans 2022) mixes the two.
+order. The first token is the label (a digit 0-9 for MNIST) or a "no label" token; labels are
+dropped to "no label" with probability `label_dropout` in training, so one prior draws both a chosen
+digit and unconditional digits, and classifier-free guidance (Ho & Salimans 2022) mixes the two.
 
 Likelihoods: `nll(codes, y)` is -log p(codes | y) in nats per image (summed over the grid's
 positions); bits per image = nats / ln 2. A uniform code costs positions * log2(K) bits.
@@ -30,25 +30,26 @@ GUIDANCE = 2.0  # default classifier-free guidance for a chosen digit (benchmark
 
 @dataclass
 class PriorConfig:
-    n_codes: int = 512           # K, from the VQ-VAE
-    length: int = 49             # positions of the grid in raster order (MNIST: 7 x 7)
-    grid_width: int = 7          # W/4: the grid's row length
-    n_classes: int = 10          # label tokens 0..n_classes-1; token n_classes means "no label" (0: unlabelled data)
-    d_model: int = 128           # transformer width
-    n_layers: int = 4            # transformer blocks
+    n_codes: int = 512  # K, from the VQ-VAE
+    length: int = 49  # positions of the grid in raster order (MNIST: 7 x 7)
+    grid_width: int = 7  # W/4: the grid's row length
+    # label tokens 0..n_classes-1; token n_classes means "no label" (0: unlabelled data)
+    n_classes: int = 10
+    d_model: int = 128  # transformer width
+    n_layers: int = 4  # transformer blocks
     n_heads: int = 4
-    dropout: float = 0.0         # the best validation epoch is kept instead
-    label_dropout: float = 0.1   # P(label replaced by "no label") in training
+    dropout: float = 0.0  # the best validation epoch is kept instead
+    label_dropout: float = 0.1  # P(label replaced by "no label") in training
     epochs: int = 10
     batch_size: int = 128
-    lr: float = 1e-3             # peak of the warm-up / cosine schedule
+    lr: float = 1e-3  # peak of the warm-up / cosine schedule
     seed: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: Any) -> "PriorConfig":
+    def from_dict(cls, d: Any) -> PriorConfig:
         if not isinstance(d, dict):
             raise ConfigError(f"a prior config must be a JSON object, got {type(d).__name__}")
         unknown = sorted(set(d) - {f.name for f in fields(cls)})
@@ -63,14 +64,28 @@ class PriorConfig:
             v = getattr(self, f.name)
             if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v):
                 raise ConfigError(f"prior {f.name} must be a finite number, got {v!r}")
-        for k in ("n_codes", "length", "grid_width", "d_model", "n_layers", "n_heads", "epochs", "batch_size"):
+        for k in (
+            "n_codes",
+            "length",
+            "grid_width",
+            "d_model",
+            "n_layers",
+            "n_heads",
+            "epochs",
+            "batch_size",
+        ):
             if getattr(self, k) < 1:
                 raise ConfigError(f"prior {k} must be at least 1, got {getattr(self, k)}")
         if self.length % self.grid_width or self.n_classes < 0:
-            raise ConfigError(f"prior length ({self.length}) must be a multiple of grid_width ({self.grid_width}) "
-                              f"and n_classes at least 0")
+            raise ConfigError(
+                f"prior length ({self.length}) must be a multiple of "
+                f"grid_width ({self.grid_width}) "
+                f"and n_classes at least 0"
+            )
         if self.d_model % self.n_heads:
-            raise ConfigError(f"prior d_model ({self.d_model}) must be a multiple of n_heads ({self.n_heads})")
+            raise ConfigError(
+                f"prior d_model ({self.d_model}) must be a multiple of n_heads ({self.n_heads})"
+            )
         if not (0 <= self.dropout < 1 and 0 <= self.label_dropout <= 1 and self.lr > 0):
             raise ConfigError("prior dropout must be in [0, 1), label_dropout in [0, 1], lr > 0")
 
@@ -86,7 +101,9 @@ class CodePrior(nn.Module):
         self.label = nn.Embedding(cfg.n_classes + 1, cfg.d_model)  # + the "no label" token
         self.pos = nn.Parameter(torch.zeros(cfg.length, cfg.d_model))
         nn.init.normal_(self.pos, std=0.02)
-        self.blocks = nn.ModuleList(Block(cfg.d_model, cfg.n_heads, cfg.dropout) for _ in range(cfg.n_layers))
+        self.blocks = nn.ModuleList(
+            Block(cfg.d_model, cfg.n_heads, cfg.dropout) for _ in range(cfg.n_layers)
+        )
         self.norm = nn.LayerNorm(cfg.d_model)
         self.out = nn.Linear(cfg.d_model, cfg.n_codes)
 
@@ -101,10 +118,12 @@ class CodePrior(nn.Module):
         return y.expand(n) if y.numel() == 1 else y
 
     def forward(self, codes: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        """codes (B, h, w) or (B, L) -> logits (B, L, K): position t given the label and codes < t."""
+        """codes (B, h, w) or (B, L) -> logits (B, L, K): position t given the label and codes <
+        t."""
         codes = codes.reshape(codes.shape[0], -1)  # (B, L) raster order
         B, L = codes.shape
-        h = torch.cat([self.label(self._labels(y, B))[:, None], self.tok(codes[:, :-1])], 1)  # (B, L, d)
+        # (B, L, d)
+        h = torch.cat([self.label(self._labels(y, B))[:, None], self.tok(codes[:, :-1])], 1)
         h = h + self.pos[:L]
         for blk in self.blocks:
             h = blk(h)
@@ -117,14 +136,22 @@ class CodePrior(nn.Module):
         return F.cross_entropy(logits.transpose(1, 2), codes, reduction="none").sum(1)
 
     @torch.no_grad()
-    def sample(self, n: int, y=None, temperature: float = 1.0, generator: torch.Generator | None = None,
-               guidance: float = GUIDANCE) -> torch.Tensor:
-        """n code grids (n, h, w) drawn in raster order with cached keys/values; y: a digit, n digits, or None.
+    def sample(
+        self,
+        n: int,
+        y=None,
+        temperature: float = 1.0,
+        generator: torch.Generator | None = None,
+        guidance: float = GUIDANCE,
+    ) -> torch.Tensor:
+        """n code grids (n, h, w) drawn in raster order with cached keys/values; y: a digit, n
+        digits, or None.
 
-        guidance: classifier-free guidance (Ho & Salimans 2022) when y is given: the next-code logits are
-        l_none + guidance * (l_y - l_none), l_none from the "no label" token; 1.0 is the plain conditional
-        prior, larger values trade diversity for samples that look more like the asked digit. Ignored
-        when y is None."""
+        guidance: classifier-free guidance (Ho & Salimans 2022) when y is given: the next-code
+        logits are l_none + guidance * (l_y - l_none), l_none from the "no label" token; 1.0 is the
+        plain conditional prior, larger values trade diversity for samples that look more like the
+        asked digit. Ignored when y is None."""
+
         def draw(_t: int, logits: torch.Tensor) -> torch.Tensor:
             probs = F.softmax(logits / temperature, -1).cpu()  # (n, K)
             return torch.multinomial(probs, 1, generator=generator).squeeze(1)  # (n,)
@@ -133,14 +160,15 @@ class CodePrior(nn.Module):
 
     @torch.no_grad()
     def walk(self, n: int, choose, y=None, guidance: float = GUIDANCE) -> torch.Tensor:
-        """The raster-order loop behind `sample` and the codec: at each position t, `choose(t, logits)`
-        gets the next-code logits (n, K) (float32, guided when y is given and guidance != 1) and returns
-        the n codes (n,) to feed on. Returns the code grids (n, h, w). Encoder and decoder of the codec
-        both call it, so both see bit-identical logits on one machine."""
+        """The raster-order loop behind `sample` and the codec: at each position t, `choose(t,
+        logits)` gets the next-code logits (n, K) (float32, guided when y is given and guidance !=
+        1) and returns the n codes (n,) to feed on. Returns the code grids (n, h, w). Encoder and
+        decoder of the codec both call it, so both see bit-identical logits on one machine."""
         guided = y is not None and guidance != 1.0
         labels = self._labels(y, n)
         if guided:
-            labels = torch.cat([labels, self._labels(None, n)])  # (2n,): asked labels, then "no label"
+            # (2n,): asked labels, then "no label"
+            labels = torch.cat([labels, self._labels(None, n)])
         caches = [dict() for _ in self.blocks]
         h = (self.label(labels) + self.pos[0])[:, None]  # (n or 2n, 1, d)
         drawn = []
@@ -154,17 +182,23 @@ class CodePrior(nn.Module):
             nxt = torch.as_tensor(choose(t, logits)).to(self.device).long().view(n, 1)  # (n, 1)
             drawn.append(nxt)
             if t + 1 < self.cfg.length:
-                h = self.tok(nxt.repeat(2, 1) if guided else nxt) + self.pos[t + 1]  # (n or 2n, 1, d)
-        return torch.cat(drawn, 1).view(n, self.cfg.length // self.cfg.grid_width, self.cfg.grid_width)
+                # (n or 2n, 1, d)
+                h = self.tok(nxt.repeat(2, 1) if guided else nxt) + self.pos[t + 1]
+        return torch.cat(drawn, 1).view(
+            n, self.cfg.length // self.cfg.grid_width, self.cfg.grid_width
+        )
 
 
 @torch.no_grad()
-def mean_bits(prior: CodePrior, codes: torch.Tensor, labels: torch.Tensor | None, batch: int = 1000) -> float:
-    """Mean -log2 p(codes | labels) per image over code grids (N, h, w); labels None: unconditional."""
+def mean_bits(
+    prior: CodePrior, codes: torch.Tensor, labels: torch.Tensor | None, batch: int = 1000
+) -> float:
+    """Mean -log2 p(codes | labels) per image over code grids (N, h, w); labels None:
+    unconditional."""
     prior.eval()
     total = 0.0
     for i in range(0, codes.shape[0], batch):
-        c = codes[i:i + batch].to(prior.device)
-        y = None if labels is None else labels[i:i + batch].to(prior.device)
+        c = codes[i : i + batch].to(prior.device)
+        y = None if labels is None else labels[i : i + batch].to(prior.device)
         total += float(prior.nll(c, y).double().sum())
     return total / codes.shape[0] / math.log(2)

@@ -1,8 +1,7 @@
 """The model registry: the one place that maps a model kind's name to its class.
 
 `build_model(cfg)` checks the config against what the kind accepts and builds it; everything else
-asks the built model what it can do.
-"""
+asks the built model what it can do."""
 
 from __future__ import annotations
 
@@ -13,7 +12,13 @@ from .base import Autoencoder
 from .vae import CVAE, VAE
 from .vqvae import VQVAE
 
-MODEL_CLASSES: dict[str, type[Autoencoder]] = {"ae": AE, "dae": DAE, "vae": VAE, "cvae": CVAE, "vqvae": VQVAE}
+MODEL_CLASSES: dict[str, type[Autoencoder]] = {
+    "ae": AE,
+    "dae": DAE,
+    "vae": VAE,
+    "cvae": CVAE,
+    "vqvae": VQVAE,
+}
 assert tuple(MODEL_CLASSES) == MODELS, "config.MODELS and the registry must name the same kinds"
 
 
@@ -28,10 +33,14 @@ def check_config(cfg: Config) -> None:
     cfg.validate()
     cls = model_class(cfg.model)
     if cfg.backbone not in cls.backbones:
-        raise ConfigError(f"{cfg.model} needs the {' or '.join(cls.backbones)} backbone (not {cfg.backbone})")
+        raise ConfigError(
+            f"{cfg.model} needs the {' or '.join(cls.backbones)} backbone (not {cfg.backbone})"
+        )
     if cls.needs_labels and cfg.n_classes == 0:
-        raise ConfigError(f"a {cfg.model} is conditioned on labels, and the images of {cfg.data} have none (give "
-                          f"each class its own subfolder, or labels in the .npz)")
+        raise ConfigError(
+            f"a {cfg.model} is conditioned on labels, and the images of {cfg.data} have none (give "
+            f"each class its own subfolder, or labels in the .npz)"
+        )
 
 
 def build_model(cfg: Config) -> Autoencoder:

@@ -3,10 +3,10 @@
 - `VAE` (Kingma & Welling 2014): Gaussian q(z|x) with mean and log-variance heads,
   reparameterisation z = mu + eps * sigma; loss per image: reconstruction (BCE = Bernoulli decoder,
   or MSE) + beta * KL(q(z|x) || N(0, I)) (beta-VAE: Higgins et al. 2017), beta ramped up over
-  `kl_warmup` epochs. `sample` draws z from N(0, I).
-  With `iw_samples` K > 1 (and a Bernoulli decoder) the loss per image is instead the negative
-  importance-weighted bound -log (1/K) sum_k p(x, z_k) / q(z_k | x) of Burda et al. (2016, IWAE),
-  in nats; the reported `recon` and `kl` terms are then those of the first of the K samples.
+  `kl_warmup` epochs. `sample` draws z from N(0, I). With `iw_samples` K > 1 (and a Bernoulli
+  decoder) the loss per image is instead the negative importance-weighted bound -log (1/K) sum_k
+  p(x, z_k) / q(z_k | x) of Burda et al. (2016, IWAE), in nats; the reported `recon` and `kl` terms
+  are then those of the first of the K samples.
 - `CVAE` (Sohn et al. 2015): encoder and decoder also see the one-hot digit label.
 """
 
@@ -47,7 +47,9 @@ class VAE(AE):
         w = self.cfg.kl_warmup
         self.kl_scale = min(1.0, epoch / w) if w > 0 else 1.0
 
-    def posterior(self, x: torch.Tensor, y: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def posterior(
+        self, x: torch.Tensor, y: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         mu, logvar = self.encoder(x, self.condition(y, x.shape[0])).chunk(2, dim=1)  # (B, L) each
         return mu, logvar
 
@@ -67,15 +69,18 @@ class VAE(AE):
         if self.cfg.iw_samples > 1:  # beta and the warm-up do not apply to the bound
             extras["iwae"] = self.iwae_bound(x, cond, mu, logvar, eps, out)
             total = -extras["iwae"].mean()
-        return ModelOutput(to_image(out, self.cfg.recon), z, {"recon": recon, "kl": kl}, total, extras=extras)
+        return ModelOutput(
+            to_image(out, self.cfg.recon), z, {"recon": recon, "kl": kl}, total, extras=extras
+        )
 
     def iwae_bound(self, x, cond, mu, logvar, eps0, out0) -> torch.Tensor:
-        """The K-sample importance-weighted bound per image (B,) in nats (Burda et al. 2016); the first
-        sample (noise eps0, decoder output out0) is the one the ELBO terms used."""
+        """The K-sample importance-weighted bound per image (B,) in nats (Burda et al. 2016); the
+        first sample (noise eps0, decoder output out0) is the one the ELBO terms used."""
         k, (b, L) = self.cfg.iw_samples, mu.shape
         eps = torch.cat([eps0[None], torch.randn(k - 1, b, L, device=mu.device)])  # (K, B, L)
         z = mu + eps * (0.5 * logvar).exp()  # (K, B, L)
-        rest = self.decoder(z[1:].flatten(0, 1), None if cond is None else cond.repeat(k - 1, 1))  # ((K-1) B, C, H, W)
+        # ((K-1) B, C, H, W)
+        rest = self.decoder(z[1:].flatten(0, 1), None if cond is None else cond.repeat(k - 1, 1))
         outs = torch.cat([out0, rest])  # (K B, C, H, W), sample-major
         log_px = -reconstruction_loss(outs, x.repeat(k, 1, 1, 1), "bce").view(k, b)
         log_pz = -0.5 * (z.pow(2) + LOG_2PI).sum(2)  # (K, B)
@@ -83,18 +88,26 @@ class VAE(AE):
         return torch.logsumexp(log_px + log_pz - log_qz, 0) - math.log(k)  # (B,)
 
     def anomaly_score(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        """The negative ELBO per image (B,) in nats, its reconstruction term taken at the posterior mean
-        (deterministic): reconstruction loss + KL(q(z|x) || N(0, I)), beta not applied."""
+        """The negative ELBO per image (B,) in nats, its reconstruction term taken at the posterior
+        mean (deterministic): reconstruction loss + KL(q(z|x) || N(0, I)), beta not applied."""
         cond = self.condition(y, x.shape[0])
         mu, logvar = self.encoder(x, cond).chunk(2, dim=1)  # (B, L) each
-        return reconstruction_loss(self.decoder(mu, cond), x, self.cfg.recon) + gaussian_kl(mu, logvar)
+        return reconstruction_loss(self.decoder(mu, cond), x, self.cfg.recon) + gaussian_kl(
+            mu, logvar
+        )
 
     @torch.no_grad()
-    def log_weights(self, x: torch.Tensor, y: torch.Tensor | None, k: int, generator: torch.Generator,
-                    chunk: int) -> torch.Tensor:
-        """Importance log-weights log p(x|z_i) + log p(z_i) - log q(z_i|x) for one image x (1, C, H, W)
-        and k draws z_i ~ q(z|x) (Burda et al. 2015), in nats, (k,), decoded `chunk` at a time; the decoder
-        is Bernoulli."""
+    def log_weights(
+        self,
+        x: torch.Tensor,
+        y: torch.Tensor | None,
+        k: int,
+        generator: torch.Generator,
+        chunk: int,
+    ) -> torch.Tensor:
+        """Importance log-weights log p(x|z_i) + log p(z_i) - log q(z_i|x) for one image x (1, C, H,
+        W) and k draws z_i ~ q(z|x) (Burda et al. 2015), in nats, (k,), decoded `chunk` at a time;
+        the decoder is Bernoulli."""
         mu, logvar = self.posterior(x, y)  # (1, L) each
         std = (0.5 * logvar).exp()
         out = []
@@ -110,14 +123,21 @@ class VAE(AE):
         return torch.cat(out)
 
     @torch.no_grad()
-    def sample(self, n: int, y: torch.Tensor | None = None, generator: torch.Generator | None = None,
-               temperature: float = 1.0) -> torch.Tensor:
-        z = temperature * torch.randn(n, self.cfg.latent_dim, generator=generator).to(self.device)  # (n, L)
+    def sample(
+        self,
+        n: int,
+        y: torch.Tensor | None = None,
+        generator: torch.Generator | None = None,
+        temperature: float = 1.0,
+    ) -> torch.Tensor:
+        # (n, L)
+        z = temperature * torch.randn(n, self.cfg.latent_dim, generator=generator).to(self.device)
         return self.decode(z, y)
 
 
 class CVAE(VAE):
-    """Conditional VAE: encoder and decoder see the one-hot digit label; `sample(n, y=7)` draws 7s."""
+    """Conditional VAE: encoder and decoder see the one-hot digit label; `sample(n, y=7)` draws
+    7s."""
 
     conditional = True
     needs_labels = True

@@ -3,7 +3,8 @@
 x (B, C, H, W) -> grid (B, D, H/4, W/4) (MNIST: 7 x 7) -> each vector snapped to a codebook (see
 `latentzoo.nn.quantizers`) -> x_hat. Loss per image: reconstruction + codebook + beta * commitment
 (beta = `cfg.beta`, 0.25 in the paper), each summed over pixels or over the grid and D. `encode`
-gives the integer code grid (B, H/4, W/4) and `decode` takes it back. A VQ-VAE draws new images only with a prior over its codes:
+gives the integer code grid (B, H/4, W/4) and `decode` takes it back. A VQ-VAE draws new images only
+with a prior over its codes:
 `VQVAEWithPrior` (latentzoo.models.pipeline) composes the two.
 """
 
@@ -23,9 +24,17 @@ from .base import Autoencoder, ModelOutput, backbone_args, line, reconstruction_
 def make_quantizer(cfg: Config) -> nn.Module:
     if cfg.quantizer == "fsq":
         return FSQ(levels=cfg.levels, dim=cfg.latent_dim)
-    return VectorQuantizer(codebook_size=cfg.codebook_size, dim=cfg.latent_dim, codebook_dim=cfg.codebook_dim,
-                           ema=cfg.ema, decay=cfg.ema_decay, kmeans_init=cfg.kmeans_init,
-                           restart_dead=cfg.restart_dead, dead_threshold=cfg.dead_threshold, cosine=cfg.cosine)
+    return VectorQuantizer(
+        codebook_size=cfg.codebook_size,
+        dim=cfg.latent_dim,
+        codebook_dim=cfg.codebook_dim,
+        ema=cfg.ema,
+        decay=cfg.ema_decay,
+        kmeans_init=cfg.kmeans_init,
+        restart_dead=cfg.restart_dead,
+        dead_threshold=cfg.dead_threshold,
+        cosine=cfg.cosine,
+    )
 
 
 class VQVAE(Autoencoder):
@@ -39,9 +48,13 @@ class VQVAE(Autoencoder):
 
     def __init__(self, cfg: Config):
         super().__init__(cfg)
-        self.encoder = GridEncoder(out_dim=cfg.latent_dim, in_channels=cfg.image_channels, **backbone_args(cfg))
+        self.encoder = GridEncoder(
+            out_dim=cfg.latent_dim, in_channels=cfg.image_channels, **backbone_args(cfg)
+        )
         self.quantizer = make_quantizer(cfg)
-        self.decoder = GridDecoder(in_dim=cfg.latent_dim, out_channels=cfg.image_channels, **backbone_args(cfg))
+        self.decoder = GridDecoder(
+            in_dim=cfg.latent_dim, out_channels=cfg.image_channels, **backbone_args(cfg)
+        )
         self.grid = grid_size(cfg.image_height, cfg.image_width)  # (H/4, W/4)
 
     @property
@@ -52,8 +65,9 @@ class VQVAE(Autoencoder):
         return {"conv", "beta", "codes", self.cfg.quantizer}
 
     def quantize(self, x: torch.Tensor) -> QuantizerOutput:
-        """Images -> the quantizer's output: quantized grid (B, D, H/4, W/4) and codes (B, H/4, W/4).
-        The quantizer runs in fp32 under bf16 autocast: distances and EMA updates in bf16 pick wrong codes."""
+        """Images -> the quantizer's output: quantized grid (B, D, H/4, W/4) and codes (B, H/4,
+        W/4). The quantizer runs in fp32 under bf16 autocast: distances and EMA updates in bf16 pick
+        wrong codes."""
         z = self.encoder(x)  # (B, D, H/4, W/4)
         with full_precision(z):
             return self.quantizer(z.float())
@@ -73,8 +87,11 @@ class VQVAE(Autoencoder):
         return self.quantize(x).quantized.flatten(1)  # (B, D * H/4 * W/4)
 
     @torch.no_grad()
-    def interpolate(self, xa: torch.Tensor, xb: torch.Tensor, steps: int = 10, y=None) -> torch.Tensor:
-        """Quantize and decode points between the encoder grids of xa and xb -> (B, steps, C, H, W)."""
+    def interpolate(
+        self, xa: torch.Tensor, xb: torch.Tensor, steps: int = 10, y=None
+    ) -> torch.Tensor:
+        """Quantize and decode points between the encoder grids of xa and xb -> (B, steps, C, H,
+        W)."""
         z = line(self.encoder(xa), self.encoder(xb), steps)  # (B * steps, D, H/4, W/4)
         return self.decode(self.quantizer(z).quantized).view(xa.shape[0], steps, *xa.shape[1:])
 
@@ -84,8 +101,12 @@ class VQVAE(Autoencoder):
         recon = reconstruction_loss(out, x, self.cfg.recon)
         losses = {"recon": recon, **q.losses}
         total = (recon + losses["codebook"] + self.cfg.beta * losses["commitment"]).mean()
-        return ModelOutput(to_image(out, self.cfg.recon), q.quantized, losses, total, codes=q.indices)
+        return ModelOutput(
+            to_image(out, self.cfg.recon), q.quantized, losses, total, codes=q.indices
+        )
 
     def sample(self, n: int, y=None, generator=None, temperature: float = 1.0) -> torch.Tensor:
-        raise LatentzooError("a VQ-VAE samples codes from a learned prior and this run has none yet: "
-                             "train one with `latentzoo train-prior RUN`")
+        raise LatentzooError(
+            "a VQ-VAE samples codes from a learned prior and this run has none yet: "
+            "train one with `latentzoo train-prior RUN`"
+        )

@@ -1,4 +1,5 @@
-"""Building blocks in plain torch, each built from explicit keyword arguments, no application config.
+"""Building blocks in plain torch, each built from explicit keyword arguments, no application
+config.
 
 - `layers`: activations, GroupNorm placement, the residual block.
 - `backbones`: the mlp and conv encoder/decoder trunks and the heads that make vectors or grids.

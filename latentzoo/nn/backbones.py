@@ -11,11 +11,11 @@ built from explicit keyword arguments.
   same grid.
 
 `VectorEncoder` maps images to a vector (AE, DAE, VAE, CVAE); `GridEncoder` maps them to an
-H/4 x W/4 grid of vectors (VQ-VAE). Both use the same conv trunk; the decoders mirror them. An optional condition
-vector (a one-hot label for the CVAE) is concatenated to the features before the heads. Decoders
-return raw outputs (logits for a Bernoulli decoder); the models map them to images. Every output is
-fp32, also under bf16 autocast, so the heads' statistics and the losses are computed in fp32.
-"""
+H/4 x W/4 grid of vectors (VQ-VAE). Both use the same conv trunk; the decoders mirror them. An
+optional condition vector (a one-hot label for the CVAE) is concatenated to the features before the
+heads. Decoders return raw outputs (logits for a Bernoulli decoder); the models map them to images.
+Every output is fp32, also under bf16 autocast, so the heads' statistics and the losses are computed
+in fp32."""
 
 from __future__ import annotations
 
@@ -24,66 +24,111 @@ from torch import nn
 
 from .layers import ResBlock, activation
 
+
 def grid_size(height: int, width: int) -> tuple[int, int]:
     """The conv trunk's grid for H x W images: (H/4, W/4); (7, 7) for MNIST."""
     if height % 4 or width % 4:
-        raise ValueError(f"the conv backbone needs a height and width divisible by 4, got {height}x{width}")
+        raise ValueError(
+            f"the conv backbone needs a height and width divisible by 4, got {height}x{width}"
+        )
     return height // 4, width // 4
 
 
-def conv_trunk(*, in_channels: int, channels: int, res_blocks: int, fine_blocks: int, norm: str,
-               act: str) -> nn.Sequential:
+def conv_trunk(
+    *, in_channels: int, channels: int, res_blocks: int, fine_blocks: int, norm: str, act: str
+) -> nn.Sequential:
     c = channels
     if fine_blocks:  # a 3x3 conv at full size first, then residual blocks at half size
-        layers = [nn.Conv2d(in_channels, c // 2, 3, padding=1), activation(act),  # (B, c/2, H, W)
-                  nn.Conv2d(c // 2, c, 4, stride=2, padding=1),                   # (B, c, H/2, W/2)
-                  *[ResBlock(c, norm, act) for _ in range(fine_blocks)], activation(act)]
+        layers = [
+            nn.Conv2d(in_channels, c // 2, 3, padding=1),
+            activation(act),  # (B, c/2, H, W)
+            nn.Conv2d(c // 2, c, 4, stride=2, padding=1),  # (B, c, H/2, W/2)
+            *[ResBlock(c, norm, act) for _ in range(fine_blocks)],
+            activation(act),
+        ]
     else:
-        layers = [nn.Conv2d(in_channels, c, 4, stride=2, padding=1), activation(act)]  # (B, c, H/2, W/2)
+        # (B, c, H/2, W/2)
+        layers = [nn.Conv2d(in_channels, c, 4, stride=2, padding=1), activation(act)]
     layers += [
-        nn.Conv2d(c, 2 * c, 4, stride=2, padding=1),              # (B, 2c, H/4, W/4)
+        nn.Conv2d(c, 2 * c, 4, stride=2, padding=1),  # (B, 2c, H/4, W/4)
         *[ResBlock(2 * c, norm, act) for _ in range(res_blocks)],
         activation(act),
     ]
     return nn.Sequential(*layers)
 
 
-def deconv_trunk(*, out_channels: int, channels: int, res_blocks: int, fine_blocks: int, norm: str,
-                 act: str) -> nn.Sequential:
+def deconv_trunk(
+    *, out_channels: int, channels: int, res_blocks: int, fine_blocks: int, norm: str, act: str
+) -> nn.Sequential:
     c, o = channels, out_channels
     layers = [
-        *[ResBlock(2 * c, norm, act) for _ in range(res_blocks)],    # (B, 2c, H/4, W/4)
+        *[ResBlock(2 * c, norm, act) for _ in range(res_blocks)],  # (B, 2c, H/4, W/4)
         activation(act),
-        nn.ConvTranspose2d(2 * c, c, 4, stride=2, padding=1),      # (B, c, H/2, W/2)
+        nn.ConvTranspose2d(2 * c, c, 4, stride=2, padding=1),  # (B, c, H/2, W/2)
     ]
-    if fine_blocks:  # residual blocks at half size (each starts with [norm,] act), then a 3x3 conv at full size
-        layers += [*[ResBlock(c, norm, act) for _ in range(fine_blocks)], activation(act),
-                   nn.ConvTranspose2d(c, c // 2, 4, stride=2, padding=1), activation(act),  # (B, c/2, H, W)
-                   nn.Conv2d(c // 2, o, 3, padding=1)]                                     # (B, C, H, W) raw output
+    # residual blocks at half size (each starts with [norm,] act), then a 3x3 conv at full size
+    if fine_blocks:
+        layers += [
+            *[ResBlock(c, norm, act) for _ in range(fine_blocks)],
+            activation(act),
+            # (B, c/2, H, W)
+            nn.ConvTranspose2d(c, c // 2, 4, stride=2, padding=1),
+            activation(act),
+            # (B, C, H, W) raw output
+            nn.Conv2d(c // 2, o, 3, padding=1),
+        ]
     else:
-        layers += [activation(act), nn.ConvTranspose2d(c, o, 4, stride=2, padding=1)]     # (B, C, H, W) raw output
+        # (B, C, H, W) raw output
+        layers += [activation(act), nn.ConvTranspose2d(c, o, 4, stride=2, padding=1)]
     return nn.Sequential(*layers)
 
 
 def mlp_trunk(*, pixels: int, hidden: int, hidden2: int, act: str) -> nn.Sequential:
-    return nn.Sequential(nn.Flatten(), nn.Linear(pixels, hidden), activation(act), nn.Linear(hidden, hidden2),
-                         activation(act))  # (B, hidden2)
+    return nn.Sequential(
+        nn.Flatten(),
+        nn.Linear(pixels, hidden),
+        activation(act),
+        nn.Linear(hidden, hidden2),
+        activation(act),
+    )  # (B, hidden2)
 
 
 class VectorEncoder(nn.Module):
     """Images (B, C, H, W) [+ condition (B, K)] -> vector (B, out_dim)."""
 
-    def __init__(self, *, backbone: str, out_dim: int, cond_dim: int = 0, in_channels: int, height: int, width: int,
-                 channels: int, hidden: int, hidden2: int, res_blocks: int, fine_blocks: int, norm: str,
-                 act: str):
+    def __init__(
+        self,
+        *,
+        backbone: str,
+        out_dim: int,
+        cond_dim: int = 0,
+        in_channels: int,
+        height: int,
+        width: int,
+        channels: int,
+        hidden: int,
+        hidden2: int,
+        res_blocks: int,
+        fine_blocks: int,
+        norm: str,
+        act: str,
+    ):
         super().__init__()
         if backbone == "conv":
             gh, gw = grid_size(height, width)
-            self.trunk = conv_trunk(in_channels=in_channels, channels=channels, res_blocks=res_blocks,
-                                    fine_blocks=fine_blocks, norm=norm, act=act)
+            self.trunk = conv_trunk(
+                in_channels=in_channels,
+                channels=channels,
+                res_blocks=res_blocks,
+                fine_blocks=fine_blocks,
+                norm=norm,
+                act=act,
+            )
             features = 2 * channels * gh * gw
         else:
-            self.trunk = mlp_trunk(pixels=in_channels * height * width, hidden=hidden, hidden2=hidden2, act=act)
+            self.trunk = mlp_trunk(
+                pixels=in_channels * height * width, hidden=hidden, hidden2=hidden2, act=act
+            )
             features = hidden2
         self.head = nn.Linear(features + cond_dim, out_dim)
 
@@ -97,9 +142,23 @@ class VectorEncoder(nn.Module):
 class VectorDecoder(nn.Module):
     """Vector (B, in_dim) [+ condition (B, K)] -> raw output (B, C, H, W)."""
 
-    def __init__(self, *, backbone: str, in_dim: int, cond_dim: int = 0, out_channels: int, height: int, width: int,
-                 channels: int, hidden: int, hidden2: int, res_blocks: int, fine_blocks: int, norm: str,
-                 act: str):
+    def __init__(
+        self,
+        *,
+        backbone: str,
+        in_dim: int,
+        cond_dim: int = 0,
+        out_channels: int,
+        height: int,
+        width: int,
+        channels: int,
+        hidden: int,
+        hidden2: int,
+        res_blocks: int,
+        fine_blocks: int,
+        norm: str,
+        act: str,
+    ):
         super().__init__()
         self.conv = backbone == "conv"
         self.ch = 2 * channels
@@ -107,12 +166,22 @@ class VectorDecoder(nn.Module):
         if self.conv:
             self.grid = grid_size(height, width)
             self.head = nn.Linear(in_dim + cond_dim, self.ch * self.grid[0] * self.grid[1])
-            self.trunk = deconv_trunk(out_channels=out_channels, channels=channels, res_blocks=res_blocks,
-                                      fine_blocks=fine_blocks, norm=norm, act=act)
+            self.trunk = deconv_trunk(
+                out_channels=out_channels,
+                channels=channels,
+                res_blocks=res_blocks,
+                fine_blocks=fine_blocks,
+                norm=norm,
+                act=act,
+            )
         else:
             self.head = nn.Linear(in_dim + cond_dim, hidden2)
-            self.trunk = nn.Sequential(activation(act), nn.Linear(hidden2, hidden), activation(act),
-                                       nn.Linear(hidden, out_channels * height * width))
+            self.trunk = nn.Sequential(
+                activation(act),
+                nn.Linear(hidden2, hidden),
+                activation(act),
+                nn.Linear(hidden, out_channels * height * width),
+            )
 
     def forward(self, z: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
         if cond is not None:
@@ -126,11 +195,26 @@ class VectorDecoder(nn.Module):
 class GridEncoder(nn.Module):
     """Images (B, C, H, W) -> grid of vectors (B, out_dim, H/4, W/4) (VQ-VAE)."""
 
-    def __init__(self, *, out_dim: int, in_channels: int, channels: int, res_blocks: int, fine_blocks: int, norm: str,
-                 act: str):
+    def __init__(
+        self,
+        *,
+        out_dim: int,
+        in_channels: int,
+        channels: int,
+        res_blocks: int,
+        fine_blocks: int,
+        norm: str,
+        act: str,
+    ):
         super().__init__()
-        self.trunk = conv_trunk(in_channels=in_channels, channels=channels, res_blocks=res_blocks,
-                                fine_blocks=fine_blocks, norm=norm, act=act)
+        self.trunk = conv_trunk(
+            in_channels=in_channels,
+            channels=channels,
+            res_blocks=res_blocks,
+            fine_blocks=fine_blocks,
+            norm=norm,
+            act=act,
+        )
         self.head = nn.Conv2d(2 * channels, out_dim, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -140,12 +224,27 @@ class GridEncoder(nn.Module):
 class GridDecoder(nn.Module):
     """Grid of vectors (B, in_dim, H/4, W/4) -> raw output (B, C, H, W) (VQ-VAE)."""
 
-    def __init__(self, *, in_dim: int, out_channels: int, channels: int, res_blocks: int, fine_blocks: int, norm: str,
-                 act: str):
+    def __init__(
+        self,
+        *,
+        in_dim: int,
+        out_channels: int,
+        channels: int,
+        res_blocks: int,
+        fine_blocks: int,
+        norm: str,
+        act: str,
+    ):
         super().__init__()
         self.head = nn.Conv2d(in_dim, 2 * channels, 3, padding=1)
-        self.trunk = deconv_trunk(out_channels=out_channels, channels=channels, res_blocks=res_blocks,
-                                  fine_blocks=fine_blocks, norm=norm, act=act)
+        self.trunk = deconv_trunk(
+            out_channels=out_channels,
+            channels=channels,
+            res_blocks=res_blocks,
+            fine_blocks=fine_blocks,
+            norm=norm,
+            act=act,
+        )
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.trunk(self.head(z)).float()  # (B, C, H, W)

@@ -2,10 +2,8 @@
 
 `act` picks the nonlinearity of every hidden layer: "relu", "silu" (x * sigmoid(x); Elfwing et al.
 2018, the "swish" of VQGAN's blocks), "gelu" (x * Phi(x); Hendrycks & Gimpel 2016) or "tanh" (the
-MLPs of Burda et al. 2016). `norm="group"`
-puts a GroupNorm (Wu & He 2018) before each activation inside a residual block, as VQGAN's residual
-blocks do (Esser et al. 2021).
-"""
+MLPs of Burda et al. 2016). `norm="group"` puts a GroupNorm (Wu & He 2018) before each activation
+inside a residual block, as VQGAN's residual blocks do (Esser et al. 2021)."""
 
 from __future__ import annotations
 
@@ -14,19 +12,24 @@ import math
 import torch
 from torch import nn
 
-NORM_GROUPS = 8  # GroupNorm groups (Wu & He 2018 use 32 for wider nets); gcd(8, channels) when that does not divide
+# GroupNorm groups (Wu & He 2018 use 32 for wider nets); gcd(8, channels) when that does not divide
+NORM_GROUPS = 8
 
 
 def activation(kind: str) -> nn.Module:
-    """The hidden-layer nonlinearity: "relu", "silu", "gelu" or "tanh". It has no weights, so the choice
-    leaves the names of saved weights unchanged."""
+    """The hidden-layer nonlinearity: "relu", "silu", "gelu" or "tanh". It has no weights, so the
+    choice leaves the names of saved weights unchanged."""
     return {"silu": nn.SiLU, "gelu": nn.GELU, "tanh": nn.Tanh}.get(kind, nn.ReLU)()
 
 
 def norm_act(kind: str, ch: int, act: str = "relu") -> list[nn.Module]:
-    """The activation, preceded by a GroupNorm over gcd(NORM_GROUPS, ch) groups when kind is "group".
-    ("none" adds no layer, so runs saved before the option keep their weight names.)"""
-    return [nn.GroupNorm(math.gcd(NORM_GROUPS, ch), ch), activation(act)] if kind == "group" else [activation(act)]
+    """The activation, preceded by a GroupNorm over gcd(NORM_GROUPS, ch) groups when kind is
+    "group". ("none" adds no layer, so runs saved before the option keep their weight names.)"""
+    return (
+        [nn.GroupNorm(math.gcd(NORM_GROUPS, ch), ch), activation(act)]
+        if kind == "group"
+        else [activation(act)]
+    )
 
 
 class ResBlock(nn.Module):
@@ -35,8 +38,12 @@ class ResBlock(nn.Module):
 
     def __init__(self, ch: int, norm: str = "none", act: str = "relu"):
         super().__init__()
-        self.body = nn.Sequential(*norm_act(norm, ch, act), nn.Conv2d(ch, ch, 3, padding=1),
-                                  *norm_act(norm, ch, act), nn.Conv2d(ch, ch, 1))
+        self.body = nn.Sequential(
+            *norm_act(norm, ch, act),
+            nn.Conv2d(ch, ch, 3, padding=1),
+            *norm_act(norm, ch, act),
+            nn.Conv2d(ch, ch, 1),
+        )
         nn.init.zeros_(self.body[-1].weight)
         nn.init.zeros_(self.body[-1].bias)
 

@@ -21,13 +21,18 @@ class Block(nn.Module):
 
     def forward(self, h: torch.Tensor, cache: dict | None = None) -> torch.Tensor:
         B, T, d = h.shape
-        q, k, v = (t.view(B, T, self.heads, d // self.heads).transpose(1, 2)
-                   for t in self.qkv(self.ln1(h)).split(d, 2))  # (B, H, T, d/H) each
+        q, k, v = (
+            t.view(B, T, self.heads, d // self.heads).transpose(1, 2)
+            for t in self.qkv(self.ln1(h)).split(d, 2)
+        )  # (B, H, T, d/H) each
         if cache is not None:
             if "k" in cache:
-                k, v = torch.cat([cache["k"], k], 2), torch.cat([cache["v"], v], 2)  # (B, H, T0 + T, d/H)
+                # (B, H, T0 + T, d/H)
+                k, v = torch.cat([cache["k"], k], 2), torch.cat([cache["v"], v], 2)
             cache["k"], cache["v"] = k, v
         causal = cache is None or T > 1
-        a = F.scaled_dot_product_attention(q, k, v, is_causal=causal, dropout_p=self.dropout if self.training else 0.0)
+        a = F.scaled_dot_product_attention(
+            q, k, v, is_causal=causal, dropout_p=self.dropout if self.training else 0.0
+        )
         h = h + self.drop(self.proj(a.transpose(1, 2).reshape(B, T, d)))
         return h + self.drop(self.mlp(self.ln2(h)))

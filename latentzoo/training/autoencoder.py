@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import contextlib
 import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import torch
 
@@ -32,7 +32,8 @@ from ..loop import Files, cosine_lr, fit, init_seed
 from ..models import Autoencoder, build_model, check_config
 from ..runs import BEST, CONFIG, HISTORY, LAST, METRICS, clear_run, run_data, run_lock, with_data
 
-COLLAPSE_BELOW = 0.05  # a codebook whose validation usage falls under this fraction is reported as collapsed
+# a codebook whose validation usage falls under this fraction is reported as collapsed
+COLLAPSE_BELOW = 0.05
 
 
 def training_splits(cfg: Config, splits: Splits) -> Splits:
@@ -44,7 +45,10 @@ def training_splits(cfg: Config, splits: Splits) -> Splits:
     if cfg.limit is not None:
         train = train.subset(slice(0, cfg.limit))
     if cfg.only_digit is not None:
-        train, val = train.subset(train.labels == cfg.only_digit), val.subset(val.labels == cfg.only_digit)
+        train, val = (
+            train.subset(train.labels == cfg.only_digit),
+            val.subset(val.labels == cfg.only_digit),
+        )
     return Splits(splits.name, train, val, splits.test, splits.classes, splits.fingerprint)
 
 
@@ -68,17 +72,33 @@ def validate(model: Autoencoder, data, batch_size: int) -> dict[str, float]:
 
 
 def collapse_warning(terms: dict[str, float], n_codes: int) -> str | None:
-    """The log's warning when an epoch's validation images use under COLLAPSE_BELOW of the codebook."""
+    """The log's warning when an epoch's validation images use under COLLAPSE_BELOW of the
+    codebook."""
     usage = terms.get("codebook_usage")
     if usage is None or usage >= COLLAPSE_BELOW:
         return None
-    return (f"warning: codebook collapse: at this epoch's end the validation images use {round(usage * n_codes)} of "
-            f"{n_codes} codes ({usage:.1%}, under {COLLAPSE_BELOW:.0%}); try --ema, --kmeans-init or --restart-dead")
+    return (
+        "warning: codebook collapse: at this epoch's end the "
+        f"validation images use {round(usage * n_codes)} of "
+        f"{n_codes} codes ({usage:.1%}, under {COLLAPSE_BELOW:.0%}); "
+        "try --ema, --kmeans-init or --restart-dead"
+    )
 
 
-def train(cfg: Config, out: str | Path, *, resume: bool = False, overwrite: bool = False, checkpoint_every: int = 0,
-          data_dir=None, device=None, splits: Splits | None = None, progress: bool | None = None,
-          log: Log = stderr_log, after_epoch: Callable[[Autoencoder, dict], bool] | None = None) -> Path:
+def train(
+    cfg: Config,
+    out: str | Path,
+    *,
+    resume: bool = False,
+    overwrite: bool = False,
+    checkpoint_every: int = 0,
+    data_dir=None,
+    device=None,
+    splits: Splits | None = None,
+    progress: bool | None = None,
+    log: Log = stderr_log,
+    after_epoch: Callable[[Autoencoder, dict], bool] | None = None,
+) -> Path:
     """Train `cfg` into the run folder `out` and evaluate it; returns the folder.
 
     `splits` (optional) are the data set's full splits; `cfg.limit` and `cfg.only_digit` are applied
@@ -86,8 +106,9 @@ def train(cfg: Config, out: str | Path, *, resume: bool = False, overwrite: bool
     config.json always says what the run trained on. `resume` continues from the
     last checkpoint, or starts again when the run stopped before its first one; `overwrite` replaces
     whatever run the folder holds; `checkpoint_every` steps also inside an epoch (latentzoo.loop);
-    `after_epoch(model, history_row)` is called after each epoch and ends training early by returning
-    True (e.g. once a target is reached). One process at a time writes into a run folder (runs.run_lock)."""
+    `after_epoch(model, history_row)` is called after each epoch and ends training early by
+    returning True (e.g. once a target is reached). One process at a time writes into a run folder
+    (runs.run_lock)."""
     out = Path(out)
     cfg.validate()
     dev = distributed.setup(resolve_device(device))
@@ -102,8 +123,11 @@ def train(cfg: Config, out: str | Path, *, resume: bool = False, overwrite: bool
         if restart and not (out / CONFIG).is_file():
             raise RunError(f"nothing to resume in {out} (no {LAST})")
         if not resume and not overwrite and (out / CONFIG).exists():
-            raise RunError(f"{out} already holds a run; pass --resume to continue it, --overwrite to replace it, "
-                           f"or choose another --out")
+            raise RunError(
+                f"{out} already holds a run; pass --resume to continue "
+                "it, --overwrite to replace it, "
+                f"or choose another --out"
+            )
         distributed.barrier()
         if main:
             if overwrite or restart:
@@ -128,7 +152,9 @@ def train(cfg: Config, out: str | Path, *, resume: bool = False, overwrite: bool
             return res.loss, res.mean_losses(), x.shape[0]
 
         def batches(order: torch.Generator):
-            for x, y in splits.train.batches(cfg.batch_size, shuffle=True, generator=order, device=dev):
+            for x, y in splits.train.batches(
+                cfg.batch_size, shuffle=True, generator=order, device=dev
+            ):
                 rows = distributed.local_rows(x.shape[0])  # this rank's rows of the global batch
                 yield x[rows], y[rows]
 
@@ -139,12 +165,29 @@ def train(cfg: Config, out: str | Path, *, resume: bool = False, overwrite: bool
                 log(warning)
             return terms
 
-        lr_at = (lambda s, total: cfg.lr) if cfg.lr_schedule == "constant" else (lambda s, total: cosine_lr(cfg.lr, s, total))
-        history = fit(model, opt, epochs=cfg.epochs, steps=math.ceil(len(splits.train) / cfg.batch_size),
-                      batches=batches, step=step, seed=cfg.seed, lr_at=lr_at, validate=validate_epoch,
-                      select_by=model.select_by, files=Files(out / BEST, out / LAST, out / HISTORY), resume=resume,
-                      checkpoint_every=checkpoint_every, log=log, progress=progress,
-                      after_epoch=None if after_epoch is None else (lambda row: after_epoch(model, row)))
+        lr_at = (
+            (lambda s, total: cfg.lr)
+            if cfg.lr_schedule == "constant"
+            else (lambda s, total: cosine_lr(cfg.lr, s, total))
+        )
+        history = fit(
+            model,
+            opt,
+            epochs=cfg.epochs,
+            steps=math.ceil(len(splits.train) / cfg.batch_size),
+            batches=batches,
+            step=step,
+            seed=cfg.seed,
+            lr_at=lr_at,
+            validate=validate_epoch,
+            select_by=model.select_by,
+            files=Files(out / BEST, out / LAST, out / HISTORY),
+            resume=resume,
+            checkpoint_every=checkpoint_every,
+            log=log,
+            progress=progress,
+            after_epoch=None if after_epoch is None else (lambda row: after_epoch(model, row)),
+        )
         distributed.barrier()  # rank 0's files are written
         if main:
             finish(model, out, splits, history)
@@ -152,19 +195,29 @@ def train(cfg: Config, out: str | Path, *, resume: bool = False, overwrite: bool
 
 
 def finish(model: Autoencoder, out: Path, splits: Splits, history: list[dict]) -> dict:
-    """Reload the kept weights, fit the latent Gaussian where the model has one, write metrics.json."""
+    """Reload the kept weights, fit the latent Gaussian where the model has one, write
+    metrics.json."""
     tensors, _ = load_tensors(out / BEST, model.device)
     model.load_state_dict(tensors)
     model.eval()
     if model.fits_latent_gaussian:
         with torch.no_grad():
-            z = torch.cat([model.encode(x) for x, _ in splits.train.batches(1000, device=model.device)])  # (N, L)
+            # (N, L)
+            z = torch.cat(
+                [model.encode(x) for x, _ in splits.train.batches(1000, device=model.device)]
+            )
         model.fit_latent_prior(z)
         save_tensors(out / BEST, model.state_dict())
     metrics = evaluate(model, splits.test)
-    metrics.update(dataset=splits.name, n_train=len(splits.train), n_test=len(splits.test),
-                   epochs=len(history), train_seconds=round(sum(float(r["seconds"]) for r in history), 1),
-                   device=str(model.device), torch=torch.__version__)
+    metrics.update(
+        dataset=splits.name,
+        n_train=len(splits.train),
+        n_test=len(splits.test),
+        epochs=len(history),
+        train_seconds=round(sum(float(r["seconds"]) for r in history), 1),
+        device=str(model.device),
+        torch=torch.__version__,
+    )
     write_json(out / METRICS, metrics)
     return metrics
 

@@ -1,1 +1,2 @@
-"""Pictures and the HTML report: `plots` (PNG grids and matplotlib figures), `report` (one page per run)."""
+"""Pictures and the HTML report: `plots` (PNG grids and matplotlib figures), `report` (one page per
+run)."""

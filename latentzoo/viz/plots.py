@@ -1,9 +1,9 @@
-"""Pictures, written as PNG (atomically): image grids with Pillow, figures with matplotlib (headless).
+"""Pictures, written as PNG (atomically): image grids with Pillow, figures with matplotlib
+(headless).
 
 `save_rows` lays out rows of images (e.g. clean / noisy / denoised); `save_reconstructions`
 puts each row of inputs above the row of their reconstructions; `loss_curves`, `latent_map`,
-`codebook_histogram` and `code_grids` are the report's figures.
-"""
+`codebook_histogram` and `code_grids` are the report's figures."""
 
 from __future__ import annotations
 
@@ -21,16 +21,18 @@ PAD = 2
 
 
 def grid(images: torch.Tensor, nrow: int, pad: int = PAD) -> np.ndarray:
-    """Images (N, C, H, W) in [0, 1] -> uint8 picture (grey, or RGB for C = 3) with `nrow` images per
-    row, white gaps."""
+    """Images (N, C, H, W) in [0, 1] -> uint8 picture (grey, or RGB for C = 3) with `nrow` images
+    per row, white gaps."""
     x = images.detach().float().cpu().clamp(0, 1).permute(0, 2, 3, 1)  # (N, H, W, C)
     n, h, w, ch = x.shape
     rows = (n + nrow - 1) // nrow
     canvas = np.full((rows * (h + pad) + pad, nrow * (w + pad) + pad, ch), 255, dtype=np.uint8)
     for i in range(n):
         r, c = divmod(i, nrow)
-        canvas[pad + r * (h + pad): pad + r * (h + pad) + h, pad + c * (w + pad): pad + c * (w + pad) + w] = \
-            (x[i].numpy() * 255).round().astype(np.uint8)
+        canvas[
+            pad + r * (h + pad) : pad + r * (h + pad) + h,
+            pad + c * (w + pad) : pad + c * (w + pad) + w,
+        ] = (x[i].numpy() * 255).round().astype(np.uint8)
     return canvas[..., 0] if ch == 1 else canvas
 
 
@@ -52,15 +54,18 @@ def save_rows(path: str | os.PathLike, rows: list[torch.Tensor]) -> Path:
     return save_png(path, grid(torch.cat(rows), nrow=rows[0].shape[0]))
 
 
-def save_reconstructions(path: str | os.PathLike, x: torch.Tensor, x_hat: torch.Tensor, per_row: int = 8) -> Path:
+def save_reconstructions(
+    path: str | os.PathLike, x: torch.Tensor, x_hat: torch.Tensor, per_row: int = 8
+) -> Path:
     """Rows of inputs, each followed by the row of their reconstructions."""
     rows = []
     for i in range(0, x.shape[0], per_row):
-        rows += [x[i:i + per_row], x_hat[i:i + per_row]]
+        rows += [x[i : i + per_row], x_hat[i : i + per_row]]
     return save_png(path, grid(torch.cat(rows), nrow=per_row))
 
 
 # ----------------------------------------------------------------------------- matplotlib figures
+
 
 def _plt():
     import matplotlib
@@ -81,7 +86,7 @@ def save_figure(path: str | os.PathLike, fig) -> Path:
 def loss_curves(path: str | os.PathLike, history: list[dict]) -> Path:
     """One panel per loss term: train and validation per epoch."""
     plt = _plt()
-    terms = [k[len("train_"):] for k in history[0] if k.startswith("train_")]
+    terms = [k[len("train_") :] for k in history[0] if k.startswith("train_")]
     fig, axes = plt.subplots(1, len(terms), figsize=(3.2 * len(terms), 2.8), squeeze=False)
     epochs = [int(r["epoch"]) for r in history]
     for ax, term in zip(axes[0], terms):
@@ -96,9 +101,15 @@ def loss_curves(path: str | os.PathLike, history: list[dict]) -> Path:
     return save_figure(path, fig)
 
 
-def latent_map(path: str | os.PathLike, feats: torch.Tensor, labels: torch.Tensor, method: str = "pca",
-               seed: int = 0) -> Path:
-    """2-D map of latents (N, F) coloured by label (grey when unlabelled): PCA (default) or t-SNE (scikit-learn)."""
+def latent_map(
+    path: str | os.PathLike,
+    feats: torch.Tensor,
+    labels: torch.Tensor,
+    method: str = "pca",
+    seed: int = 0,
+) -> Path:
+    """2-D map of latents (N, F) coloured by label (grey when unlabelled): PCA (default) or t-SNE
+    (scikit-learn)."""
     plt = _plt()
     x = feats.double().cpu().numpy()
     if x.shape[1] == 1 or len(x) < 3:  # one dimension, or too few points for PCA
@@ -117,8 +128,15 @@ def latent_map(path: str | os.PathLike, feats: torch.Tensor, labels: torch.Tenso
     y = labels.cpu().numpy()
     if (y >= 0).all():
         top = max(9, int(y.max()))
-        sc = ax.scatter(xy[:, 0], xy[:, 1], c=y, cmap="tab10" if top < 10 else "viridis", s=3, vmin=-0.5,
-                        vmax=top + 0.5)
+        sc = ax.scatter(
+            xy[:, 0],
+            xy[:, 1],
+            c=y,
+            cmap="tab10" if top < 10 else "viridis",
+            s=3,
+            vmin=-0.5,
+            vmax=top + 0.5,
+        )
         fig.colorbar(sc, ax=ax, ticks=range(top + 1) if top < 10 else None, label="label")
     else:
         ax.scatter(xy[:, 0], xy[:, 1], c="0.3", s=3)

@@ -20,62 +20,116 @@ from ..config import Config
 from ..data import ImageSet
 from ..eval import METRIC_INFO, code_histogram
 from ..files import atomic_write, read_csv
-from ..noise import corrupt
+from ..noise import EXAMPLE_NOISES, corrupt
 from ..runs import HISTORY, PRIOR_METRICS, load, read_metrics, run_data
 from . import plots
 
-REPORT_NOISES = ("gaussian:0.5", "mask:0.5", "salt_pepper:0.2")
 PLOT_SEED = 7
-REPORT_CONTENTS = ("every run: loss curves, reconstructions, interpolation, latent map; a model that samples: "
-                   "samples (per digit when conditional); a denoiser: denoising rows per noise type; a model "
-                   "with codes: codebook usage and code grids; a VAE with a 2-d latent: the decoded manifold")
+REPORT_CONTENTS = (
+    "every run: loss curves, reconstructions, interpolation, latent map; a model that samples: "
+    "samples (per digit when conditional); a denoiser: denoising rows per noise type; a model "
+    "with codes: codebook usage and code grids; a VAE with a 2-d latent: the decoded manifold"
+)
 
 
 def make_plots(run_dir: Path, model, test: ImageSet, tsne: bool = False) -> list[tuple[str, Path]]:
-    """Draw every plot that applies to the model into the run folder; returns (title, path) pairs."""
+    """Draw every plot that applies to the model into the run folder; returns (title, path)
+    pairs."""
     cfg, out = model.cfg, run_dir
     made: list[tuple[str, Path]] = []
     gen = torch.Generator().manual_seed(PLOT_SEED)
 
     if (run_dir / HISTORY).is_file():
-        made.append(("Loss curves", plots.loss_curves(out / "loss_curves.png", read_csv(run_dir / HISTORY, ("epoch",)))))
+        made.append(
+            (
+                "Loss curves",
+                plots.loss_curves(out / "loss_curves.png", read_csv(run_dir / HISTORY, ("epoch",))),
+            )
+        )
     x, y = test.tensors(slice(0, 32), model.device)
     labels = (lambda t: t) if model.needs_labels else (lambda t: None)
     with torch.no_grad():
-        made.append(("Reconstructions (inputs above outputs)",
-                     plots.save_reconstructions(out / "reconstructions.png", x, model.reconstruct(x, y))))
+        made.append(
+            (
+                "Reconstructions (inputs above outputs)",
+                plots.save_reconstructions(out / "reconstructions.png", x, model.reconstruct(x, y)),
+            )
+        )
         if model.noise:
             rows = [x[:10]]
-            for spec in REPORT_NOISES:
+            for spec in EXAMPLE_NOISES:
                 noisy = corrupt(x[:10], spec, gen)
                 rows += [noisy, model.reconstruct(noisy)]
-            made.append(("Denoising: clean, then noisy / denoised for " + ", ".join(REPORT_NOISES),
-                         plots.save_rows(out / "denoising.png", rows)))
+            made.append(
+                (
+                    "Denoising: clean, then noisy / denoised for " + ", ".join(EXAMPLE_NOISES),
+                    plots.save_rows(out / "denoising.png", rows),
+                )
+            )
         if model.can_sample:
             if model.conditional:
                 k = min(cfg.n_classes, 10)  # the first ten labels, ten samples each
                 digits = torch.arange(k).repeat_interleave(10)
-                made.append(("Samples per label (one row per label)",
-                             plots.save_grid(out / "samples_per_digit.png",
-                                             model.sample(10 * k, y=digits, generator=gen), nrow=10)))
+                made.append(
+                    (
+                        "Samples per label (one row per label)",
+                        plots.save_grid(
+                            out / "samples_per_digit.png",
+                            model.sample(10 * k, y=digits, generator=gen),
+                            nrow=10,
+                        ),
+                    )
+                )
             if not model.needs_labels:
-                made.append(("Samples", plots.save_grid(out / "samples.png", model.sample(64, generator=gen))))
+                made.append(
+                    (
+                        "Samples",
+                        plots.save_grid(out / "samples.png", model.sample(64, generator=gen)),
+                    )
+                )
         pairs = min(6, x.shape[0] // 2)
         if pairs:
-            walks = model.interpolate(x[0:2 * pairs:2], x[1:2 * pairs:2], 10, y=labels(y[0:2 * pairs:2]))
-            made.append(("Interpolation between pairs of test images",
-                         plots.save_grid(out / "interpolation.png", walks.flatten(0, 1), nrow=10)))
+            walks = model.interpolate(
+                x[0 : 2 * pairs : 2], x[1 : 2 * pairs : 2], 10, y=labels(y[0 : 2 * pairs : 2])
+            )
+            made.append(
+                (
+                    "Interpolation between pairs of test images",
+                    plots.save_grid(out / "interpolation.png", walks.flatten(0, 1), nrow=10),
+                )
+            )
         xs, ys = test.tensors(slice(0, 2000), model.device)
-        feats = torch.cat([model.features(xs[i:i + 500], ys[i:i + 500]) for i in range(0, len(xs), 500)])
-    made.append(("Test latents coloured by digit", plots.latent_map(out / "latent_map.png", feats, ys,
-                                                                   "tsne" if tsne else "pca")))
+        feats = torch.cat(
+            [model.features(xs[i : i + 500], ys[i : i + 500]) for i in range(0, len(xs), 500)]
+        )
+    made.append(
+        (
+            "Test latents coloured by digit",
+            plots.latent_map(out / "latent_map.png", feats, ys, "tsne" if tsne else "pca"),
+        )
+    )
     if model.has_elbo and cfg.latent_dim == 2:
-        made.append(("Decoded manifold of the 2-d latent space", manifold(model, out / "manifold.png")))
+        made.append(
+            ("Decoded manifold of the 2-d latent space", manifold(model, out / "manifold.png"))
+        )
     if model.has_codes:
         with torch.no_grad():
-            counts = sum(code_histogram(model.encode(xb), cfg.n_codes) for xb, _ in test.batches(1000, device=model.device))
-            made.append(("Codebook usage over the test set", plots.codebook_histogram(out / "codebook_usage.png", counts)))
-            made.append(("Code grids of a few test digits", plots.code_grids(out / "code_grids.png", x[:6], model.encode(x[:6]))))
+            counts = sum(
+                code_histogram(model.encode(xb), cfg.n_codes)
+                for xb, _ in test.batches(1000, device=model.device)
+            )
+            made.append(
+                (
+                    "Codebook usage over the test set",
+                    plots.codebook_histogram(out / "codebook_usage.png", counts),
+                )
+            )
+            made.append(
+                (
+                    "Code grids of a few test digits",
+                    plots.code_grids(out / "code_grids.png", x[:6], model.encode(x[:6])),
+                )
+            )
     return made
 
 
@@ -83,36 +137,57 @@ def make_plots(run_dir: Path, model, test: ImageSet, tsne: bool = False) -> list
 def manifold(model, path: Path, n: int = 15) -> Path:
     """Decode a grid of z at Gaussian quantiles (Kingma & Welling 2014, figure 4)."""
     q = torch.distributions.Normal(0.0, 1.0).icdf(torch.linspace(0.05, 0.95, n))
-    z = torch.stack(torch.meshgrid(q, q.flip(0), indexing="xy"), -1).reshape(-1, 2).to(model.device)  # (n*n, 2)
+    # (n*n, 2)
+    z = torch.stack(torch.meshgrid(q, q.flip(0), indexing="xy"), -1).reshape(-1, 2).to(model.device)
     y = torch.zeros(n * n, dtype=torch.long) if model.needs_labels else None
     return plots.save_grid(path, model.decode(z, y), nrow=n)
 
 
 def _fmt(v) -> str:
-    return f"{v:.6g}" if isinstance(v, float) else json.dumps(v) if isinstance(v, (list, dict)) else str(v)
+    return (
+        f"{v:.6g}"
+        if isinstance(v, float)
+        else json.dumps(v)
+        if isinstance(v, (list, dict))
+        else str(v)
+    )
 
 
 def config_rows(cfg: Config, groups: set[str]) -> dict:
     """The settings that mean something for a model with these setting groups."""
-    return {f.name: getattr(cfg, f.name) for f in fields(cfg) if f.metadata["group"] in (None, *groups)}
+    return {
+        f.name: getattr(cfg, f.name) for f in fields(cfg) if f.metadata["group"] in (None, *groups)
+    }
 
 
 def metrics_table(metrics: dict) -> str:
     cells = []
     for k, v in metrics.items():
         unit, meaning = METRIC_INFO.get(k.removeprefix("prior_"), ("", ""))
-        cells.append(f"<tr><th>{html.escape(k)}</th><td>{html.escape(_fmt(v))}</td><td>{html.escape(unit)}</td>"
-                     f"<td>{html.escape(meaning)}</td></tr>")
-    return f'<table id="metrics"><tr><th>metric</th><td>value</td><td>unit</td><td>meaning</td></tr>{"".join(cells)}</table>'
+        cells.append(
+            f"<tr><th>{html.escape(k)}</th><td>{html.escape(_fmt(v))}</td><td>{html.escape(unit)}</td>"
+            f"<td>{html.escape(meaning)}</td></tr>"
+        )
+    head = "<tr><th>metric</th><td>value</td><td>unit</td><td>meaning</td></tr>"
+    return f'<table id="metrics">{head}{"".join(cells)}</table>'
 
 
 def config_table(rows: dict) -> str:
-    cells = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(_fmt(v))}</td></tr>" for k, v in rows.items())
+    cells = "".join(
+        f"<tr><th>{html.escape(k)}</th><td>{html.escape(_fmt(v))}</td></tr>"
+        for k, v in rows.items()
+    )
     return f'<table id="config">{cells}</table>'
 
 
-def make_report(run_dir: str | Path, out: str | Path | None = None, test: ImageSet | None = None, data_dir=None,
-                device=None, tsne: bool = False) -> Path:
+def make_report(
+    run_dir: str | Path,
+    out: str | Path | None = None,
+    test: ImageSet | None = None,
+    data_dir=None,
+    device=None,
+    tsne: bool = False,
+) -> Path:
     """Write the HTML report of a run (default `run_dir/report.html`); returns its path."""
     run_dir = Path(run_dir)
     model = load(run_dir, device=device)
@@ -124,9 +199,14 @@ def make_report(run_dir: str | Path, out: str | Path | None = None, test: ImageS
     figures = "".join(
         f'<figure><img alt="{html.escape(title)}" src="data:image/png;base64,'
         f'{base64.b64encode(path.read_bytes()).decode()}"><figcaption>{html.escape(title)}</figcaption></figure>'
-        for title, path in plots_made)
+        for title, path in plots_made
+    )
+    title = f"latentzoo: {cfg.model} run {run_dir.name}"
+    parts = (cfg.model.upper(), f"{cfg.backbone} backbone", cfg.dataset)
+    heading = " &middot; ".join(html.escape(s) for s in parts)
+    pictures = ", ".join(t for t, _ in plots_made)
     page = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>latentzoo: {html.escape(cfg.model)} run {html.escape(run_dir.name)}</title>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>
 body {{ font-family: sans-serif; margin: 2em; max-width: 1100px; }}
 table {{ border-collapse: collapse; margin-bottom: 1.5em; }}
@@ -135,8 +215,9 @@ figure {{ display: inline-block; margin: 0 1.5em 1.5em 0; vertical-align: top; }
 figure img {{ max-width: 100%; image-rendering: pixelated; }}
 .cols {{ display: flex; gap: 3em; flex-wrap: wrap; }}
 </style></head><body>
-<h1>{html.escape(cfg.model.upper())} &middot; {html.escape(cfg.backbone)} backbone &middot; {html.escape(cfg.dataset)}</h1>
-<p>Run folder <code>{html.escape(str(run_dir))}</code>. {len(plots_made)} pictures: {html.escape(", ".join(t for t, _ in plots_made))}.</p>
+<h1>{heading}</h1>
+<p>Run folder <code>{html.escape(str(run_dir))}</code>.
+{len(plots_made)} pictures: {html.escape(pictures)}.</p>
 <div class="cols"><div><h2>Metrics (test set)</h2>{metrics_table(metrics)}</div>
 <div><h2>Settings</h2>{config_table(config_rows(cfg, model.setting_groups()))}</div></div>
 <h2>Pictures</h2>

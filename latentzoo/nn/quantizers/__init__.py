@@ -1,14 +1,14 @@
 """Quantizers for the VQ-VAE: one output type, one family per file.
 
-- `vq.VectorQuantizer`: nearest-neighbour codebook lookup (van den Oord et al. 2017, "Neural Discrete
+- `vq.VectorQuantizer`: nearest-neighbour codebook lookup (van den Oord et al. 2017, "Neural
+Discrete
   Representation Learning"), with EMA updates, k-means init, dead-code restarts, cosine codes and a
   low-dimensional lookup space as options.
 - `fsq.FSQ`: finite scalar quantization (Mentzer et al. 2023, "Finite Scalar Quantization: VQ-VAE
   Made Simple"), an implicit codebook with no codebook loss.
 
 Both take a grid (B, D, H, W) and return a `QuantizerOutput`; both map integer codes back with
-`lookup(indices)`.
-"""
+`lookup(indices)`."""
 
 from .fsq import FSQ
 from .output import QuantizerOutput

@@ -1,4 +1,5 @@
-"""Finite scalar quantization (Mentzer et al. 2023, "Finite Scalar Quantization: VQ-VAE Made Simple").
+"""Finite scalar quantization (Mentzer et al. 2023, "Finite Scalar Quantization: VQ-VAE Made
+Simple").
 
 The D-dim input is projected to len(levels) channels; channel i is bounded with tanh to
 (-L_i/2, L_i/2) and rounded to one of L_i integers (straight-through gradient). The implicit
@@ -23,8 +24,11 @@ class FSQ(nn.Module):
         super().__init__()
         levels = torch.tensor(levels, dtype=torch.long)
         self.register_buffer("levels", levels, persistent=False)
-        self.register_buffer("basis", torch.cumprod(torch.cat([torch.ones(1, dtype=torch.long), levels[:-1]]), 0),
-                             persistent=False)
+        self.register_buffer(
+            "basis",
+            torch.cumprod(torch.cat([torch.ones(1, dtype=torch.long), levels[:-1]]), 0),
+            persistent=False,
+        )
         self.K = int(levels.prod())
         self.in_proj = nn.Linear(dim, len(levels))
         self.out_proj = nn.Linear(len(levels), dim)
@@ -46,8 +50,11 @@ class FSQ(nn.Module):
         half = self.levels // 2
         idx = ((q.detach().round().long() + half) * self.basis).sum(1)  # (N,)
         zero = z.new_zeros(B)
-        return QuantizerOutput(self._to_grid(q / half, (B, H, W)), idx.view(B, H, W),
-                               {"codebook": zero, "commitment": zero})
+        return QuantizerOutput(
+            self._to_grid(q / half, (B, H, W)),
+            idx.view(B, H, W),
+            {"codebook": zero, "commitment": zero},
+        )
 
     def lookup(self, indices: torch.Tensor) -> torch.Tensor:
         """Integer codes (B, H, W) -> quantized grid (B, D, H, W)."""

@@ -9,6 +9,7 @@ import torch
 
 @dataclass
 class QuantizerOutput:
-    quantized: torch.Tensor          # (B, D, H, W), straight-through: gradients flow to the input
-    indices: torch.Tensor            # (B, H, W) int64 codes
-    losses: dict[str, torch.Tensor]  # 'codebook', 'commitment': each (B,), summed over the grid and D
+    quantized: torch.Tensor  # (B, D, H, W), straight-through: gradients flow to the input
+    indices: torch.Tensor  # (B, H, W) int64 codes
+    # 'codebook', 'commitment': each (B,), summed over the grid and D
+    losses: dict[str, torch.Tensor]

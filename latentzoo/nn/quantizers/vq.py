@@ -21,8 +21,7 @@ Loss reduction: squared distances are summed over the vector dimension and the g
 
 Data-parallel training (latentzoo.distributed): the EMA statistics are summed over the ranks and
 k-means and restarts draw from every rank's vectors, so each rank holds the codebook that one
-process would compute on the whole batch.
-"""
+process would compute on the whole batch."""
 
 from __future__ import annotations
 
@@ -40,9 +39,19 @@ LAPLACE_EPS = 1e-5
 class VectorQuantizer(nn.Module):
     """A codebook of `codebook_size` vectors for inputs of size `dim` (see the module docstring)."""
 
-    def __init__(self, *, codebook_size: int, dim: int, codebook_dim: int = 0, ema: bool = True, decay: float = 0.99,
-                 kmeans_init: bool = True, restart_dead: bool = True, dead_threshold: float = 3.0,
-                 cosine: bool = False):
+    def __init__(
+        self,
+        *,
+        codebook_size: int,
+        dim: int,
+        codebook_dim: int = 0,
+        ema: bool = True,
+        decay: float = 0.99,
+        kmeans_init: bool = True,
+        restart_dead: bool = True,
+        dead_threshold: float = 3.0,
+        cosine: bool = False,
+    ):
         super().__init__()
         self.K = codebook_size
         self.D = dim
@@ -55,9 +64,12 @@ class VectorQuantizer(nn.Module):
         self.out_proj = nn.Linear(self.d, self.D) if codebook_dim else nn.Identity()
         embed = torch.empty(self.K, self.d).uniform_(-1.0 / self.K, 1.0 / self.K)
         self.embed = nn.Parameter(embed, requires_grad=not self.ema)  # (K, d)
-        self.register_buffer("cluster_size", torch.zeros(self.K))       # EMA of assignments per step
-        self.register_buffer("embed_sum", embed.clone())                # EMA of summed inputs per code
-        self.register_buffer("usage", torch.zeros(self.K))              # EMA of assignments (restarts)
+        # EMA of assignments per step
+        self.register_buffer("cluster_size", torch.zeros(self.K))
+        # EMA of summed inputs per code
+        self.register_buffer("embed_sum", embed.clone())
+        # EMA of assignments (restarts)
+        self.register_buffer("usage", torch.zeros(self.K))
         self.register_buffer("initialized", torch.tensor(not self.kmeans_init))
 
     # ------------------------------------------------------------------ lookup
@@ -84,24 +96,33 @@ class VectorQuantizer(nn.Module):
         if self.training and not bool(self.initialized):
             self._kmeans(x.detach())
         idx = self.nearest(x.detach())  # (N,)
-        q = F.embedding(idx, self.codebook())  # (N, d); its CPU backward is deterministic, indexing's is not
+        # (N, d); its CPU backward is deterministic, indexing's is not
+        q = F.embedding(idx, self.codebook())
         if self.training:
             self._update(x.detach(), idx)
-        codebook = (x.detach() - q).pow(2).sum(1).view(B, -1).sum(1)    # (B,)
+        codebook = (x.detach() - q).pow(2).sum(1).view(B, -1).sum(1)  # (B,)
         commitment = (x - q.detach()).pow(2).sum(1).view(B, -1).sum(1)  # (B,)
         q = x + (q - x).detach()  # straight-through estimator
         quantized = self.out_proj(q).view(B, H, W, D).permute(0, 3, 1, 2)  # (B, D, H, W)
-        return QuantizerOutput(quantized, idx.view(B, H, W), {"codebook": codebook, "commitment": commitment})
+        return QuantizerOutput(
+            quantized, idx.view(B, H, W), {"codebook": codebook, "commitment": commitment}
+        )
 
     # ------------------------------------------------------------------ training-time updates
     @torch.no_grad()
     def _kmeans(self, x: torch.Tensor) -> None:
         x = gather_rows(x)  # the whole batch, on every rank
         n = x.shape[0]
-        pick = torch.randperm(n, device=x.device)[: self.K] if n >= self.K else torch.randint(n, (self.K,), device=x.device)
+        pick = (
+            torch.randperm(n, device=x.device)[: self.K]
+            if n >= self.K
+            else torch.randint(n, (self.K,), device=x.device)
+        )
         centers = x[pick].clone()  # (K, d)
         for _ in range(KMEANS_ITERS):
-            assign = (x.pow(2).sum(1, keepdim=True) - 2 * x @ centers.t() + centers.pow(2).sum(1)).argmin(1)
+            assign = (
+                x.pow(2).sum(1, keepdim=True) - 2 * x @ centers.t() + centers.pow(2).sum(1)
+            ).argmin(1)
             counts = torch.bincount(assign, minlength=self.K).float()
             sums = torch.zeros_like(centers).index_add_(0, assign, x)
             centers = torch.where(counts[:, None] > 0, sums / counts.clamp(min=1)[:, None], centers)
@@ -115,10 +136,14 @@ class VectorQuantizer(nn.Module):
 
     @torch.no_grad()
     def _update(self, x: torch.Tensor, idx: torch.Tensor) -> None:
-        counts = all_sum(torch.bincount(idx, minlength=self.K).to(x.dtype))  # (K,) over the whole batch
+        # (K,) over the whole batch
+        counts = all_sum(torch.bincount(idx, minlength=self.K).to(x.dtype))
         self.usage.mul_(self.decay).add_(counts, alpha=1 - self.decay)
         if self.ema:
-            sums = all_sum(torch.zeros(self.K, self.d, device=x.device, dtype=x.dtype).index_add_(0, idx, x))  # (K, d)
+            # (K, d)
+            sums = all_sum(
+                torch.zeros(self.K, self.d, device=x.device, dtype=x.dtype).index_add_(0, idx, x)
+            )
             self.cluster_size.mul_(self.decay).add_(counts, alpha=1 - self.decay)
             self.embed_sum.mul_(self.decay).add_(sums, alpha=1 - self.decay)
             n = self.cluster_size.sum()

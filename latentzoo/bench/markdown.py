@@ -1,0 +1,261 @@
+"""RESULTS.md from the bench's results.json: one function per table, the published anchors
+(`settings.ANCHORS`) beside our numbers, units and protocol stated."""
+
+from __future__ import annotations
+
+import json
+
+from ..config import default_text
+from .settings import ANCHORS
+
+
+def _f(v, digits=2) -> str:
+    return "n/a" if v is None else f"{v:.{digits}f}" if isinstance(v, float) else str(v)
+
+
+def markdown(res: dict) -> str:
+    sections = (
+        header,
+        likelihood,
+        reconstruction,
+        samples,
+        features,
+        anomaly,
+        foreign,
+        denoising,
+        codes,
+    )
+    return "\n".join(line for section in sections for line in section(res)) + "\n"
+
+
+def header(res: dict) -> list[str]:
+    info = res["info"]
+    quick = info["mode"] == "quick"
+    budget = f"Budget: `{json.dumps(info['budget'])}`."
+    if info["budget"].get("epochs") is None:
+        budget += f" `epochs` null: each model's default ({default_text('epochs')})."
+    L = [
+        f"# latentzoo benchmark ({info['mode']})",
+        "",
+        f"Written by `latentzoo bench{' --quick' if quick else ''}`; commit {info['commit']}, "
+        f"{info['machine']}, torch {info['torch']}, device {info['device']}, wall time "
+        f"{info['wall_seconds']:.0f} s.",
+        budget,
+        "",
+    ]
+    if quick:
+        L += [
+            "**Quick mode: tiny budgets. These numbers show the pipeline runs, not how good the "
+            "models are.**",
+            "",
+        ]
+    return L
+
+
+def likelihood(res: dict) -> list[str]:
+    b = res["info"]["budget"]
+    L = [
+        "## Likelihood: VAE on dynamically binarized MNIST (nats per image, lower is better)",
+        "",
+        "Ours, each with a Bernoulli decoder and trained on dynamically binarized images: the "
+        f"VAE's default conv network ({b['conv_epochs']} epochs), and Burda et al.'s "
+        f"784-200-200-50 (tanh, batch 100; {b['burda_epochs']} and {b['iwae_epochs']} epochs, "
+        f"theirs 3,280), each trained as a VAE and as an IWAE with k={b['iwae_k']} "
+        "(`--iw-samples`). IS-NLL with k importance samples; the negative ELBO on the same "
+        "images; training time on this machine.",
+        "",
+        "| model | IS-NLL | negative ELBO | protocol | training time |",
+        "|---|---|---|---|---|",
+    ]
+    k, conv = b["iwae_k"], b["conv_epochs"]
+    names = {
+        "vae-conv": f"latentzoo VAE, default conv network, {conv} epochs",
+        "iwae-conv": f"latentzoo IWAE k={k}, default conv network, {conv} epochs",
+        "vae-burda": f"latentzoo VAE, Burda's network, {b['burda_epochs']} epochs",
+        "iwae-burda": f"latentzoo IWAE k={k}, Burda's network, {b['iwae_epochs']} epochs",
+    }
+    for key, lk in res["likelihood"].items():
+        seconds = lk.get("train_seconds")
+        time = "" if seconds is None else f"{seconds / 60:.0f} min"
+        L.append(
+            f"| {names.get(key, key)} | {_f(lk['nll'])} | {_f(lk['neg_elbo'])} | k={lk['k']}, "
+            f"{lk['n_images']:,} test images | {time} |"
+        )
+    return L + [f"| {name} | {v} | | {proto} | |" for name, v, proto in ANCHORS["nll"]]
+
+
+def reconstruction(res: dict) -> list[str]:
+    L = [
+        "",
+        "## Reconstruction (test set; PSNR and SSIM are means over images)",
+        "",
+        "| model | MSE per pixel | squared error per image | PSNR (dB) | SSIM |",
+        "|---|---|---|---|---|",
+    ]
+    L += [
+        f"| {n} | {_f(r['mse_per_pixel'], 5)} | {_f(r['mse_per_image'])} | {_f(r['psnr'])} | "
+        f"{_f(r['ssim'], 4)} |"
+        for n, r in res["reconstruction"].items()
+    ]
+    name, psnr, _ = ANCHORS["vq_wae"]
+    return L + [f"| {name} | | | {psnr} | |", ""]
+
+
+def samples(res: dict) -> list[str]:
+    L = [
+        "## Sample quality (MNIST-FID: Fréchet distance in our own classifier's features; not "
+        "Inception FID)",
+        "",
+        "| model | MNIST-FID | class entropy (nats, low = confident) | class diversity (nats, max "
+        "2.30) | digits covered | asked digit drawn (mean / worst digit) | asked for each digit in "
+        "turn: MNIST-FID, class entropy |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for n, r in res["samples"].items():
+        asked = "n/a (unconditional)"
+        if "digit_accuracy" in r:
+            asked = (
+                f"{100 * r['digit_accuracy']:.1f}% / {100 * r['digit_accuracy_min']:.1f}% "
+                f"(guidance {r.get('digit_guidance', 1.0)})"
+            )
+        each = "n/a"
+        if "asked_mnist_fid" in r:
+            each = f"{_f(r['asked_mnist_fid'])}, {_f(r['asked_class_entropy'], 3)}"
+        L.append(
+            f"| {n} | {_f(r.get('sample_mnist_fid'))} | {_f(r.get('sample_class_entropy'), 3)} | "
+            f"{_f(r.get('sample_class_diversity'), 3)} | "
+            f"{r.get('sample_digits_covered', 'n/a')} | {asked} | {each} |"
+        )
+    acc = next((r.get("classifier_test_accuracy") for r in res["samples"].values() if r), None)
+    return L + ["", f"Classifier test accuracy: {_f(acc, 4)}."]
+
+
+def features(res: dict) -> list[str]:
+    L = [
+        "",
+        "## Features: accuracy of a linear probe and 5-NN on the latent means",
+        "",
+        res["features_protocol"] + ".",
+        "",
+        "| features | linear probe | 5-NN |",
+        "|---|---|---|",
+    ]
+    return L + [
+        f"| {n} | {_f(r['linear_probe'], 4)} | {_f(r['knn'], 4)} |"
+        for n, r in res["features"].items()
+    ]
+
+
+def anomaly(res: dict) -> list[str]:
+    svdd, cae = ANCHORS["anomaly_deep_svdd"], ANCHORS["anomaly_cae"]
+    L = [
+        "",
+        "## Anomaly detection, one-class protocol (Ruff et al. 2018): AUROC (%) per normal digit",
+        "",
+        "The ensemble: the largest of the AE's reconstruction error, its code's -log density and "
+        "the VAE's negative ELBO, each standardised on the normal digit's validation images "
+        "(latentzoo.eval.anomaly; chosen on validation data, "
+        "benchmarks/results/anomaly-study.md).",
+        "",
+        "| digit | AE reconstruction error | VAE negative ELBO | ensemble | Deep SVDD (published) "
+        "| DCAE (published) |",
+        "|---|---|---|---|---|---|",
+    ]
+    rows = res["anomaly"]
+    for d, r in rows.items():
+        L.append(
+            f"| {d} | {_f(r['ae_recon'], 1)} | {_f(r['vae_neg_elbo'], 1)} | "
+            f"{_f(r.get('ensemble'), 1)} | {svdd[int(d)]} | {cae[int(d)]} |"
+        )
+
+    def mean(values):
+        values = list(values)
+        return None if None in values else sum(values) / len(values)
+
+    digits = [int(d) for d in rows]
+    ours = [
+        _f(mean(r.get(k) for r in rows.values()), 1)
+        for k in ("ae_recon", "vae_neg_elbo", "ensemble")
+    ]
+    theirs = [_f(mean(a[d] for d in digits), 1) for a in (svdd, cae)]
+    L.append(f"| mean ({len(rows)} digits) | " + " | ".join(ours + theirs) + " |")
+    return L
+
+
+def foreign(res: dict) -> list[str]:
+    if "foreign" not in res:
+        return []
+    L = [
+        "",
+        "## Out-of-distribution: foreign image sets against MNIST's test digits, AUROC (%)",
+        "",
+        res["foreign_protocol"] + "; the ensemble as above, standardised on the validation digits.",
+        "",
+        "| foreign set | AE reconstruction error | VAE negative ELBO | ensemble |",
+        "|---|---|---|---|",
+    ]
+    return L + [
+        f"| {s} | {_f(r['ae_recon'], 1)} | {_f(r['vae_neg_elbo'], 1)} | {_f(r['ensemble'], 1)} |"
+        for s, r in res["foreign"].items()
+    ]
+
+
+def denoising(res: dict) -> list[str]:
+    L = [
+        "",
+        "## Denoising: PSNR (dB) against the clean image",
+        "",
+        res["denoising_protocol"] + ". Each DAE was trained on its own noise type.",
+        "",
+        "| noise | noisy input | DAE | median 3x3 | Gaussian blur | BM3D |",
+        "|---|---|---|---|---|---|",
+    ]
+    L += [
+        f"| {s} | {_f(r['noisy'])} | {_f(r['dae'])} | {_f(r['median_3x3'])} "
+        f"| {_f(r['gaussian_blur'])} | {_f(r['bm3d'])} |"
+        for s, r in res["denoising"].items()
+    ]
+    if "denoising_unseen" not in res:
+        return L
+    L += [
+        "",
+        "Corruptions no DAE trained on (latentzoo.eval.corruptions), the default DAE (a mixture "
+        "of the three noises above at several strengths; --noise in `latentzoo train dae "
+        "--help`), same images:",
+        "",
+        "| corruption | noisy input | DAE | median 3x3 | Gaussian blur |",
+        "|---|---|---|---|---|",
+    ]
+    return L + [
+        f"| {s} | {_f(r['noisy'])} | {_f(r['dae'])} | {_f(r['median_3x3'])} | "
+        f"{_f(r['gaussian_blur'])} |"
+        for s, r in res["denoising_unseen"].items()
+    ]
+
+
+def codes(res: dict) -> list[str]:
+    c = res["codes"]
+    (gh, gw), dims = c["grid"], c["dimensions"]
+    name, psnr, perplexity = ANCHORS["vq_wae"]
+    uniform, prior = c["uniform_bits_per_image"], c["prior_bits_per_image"]
+    L = [
+        "",
+        f"## Discrete codes: VQ-VAE, {gh}x{gw} grid, K={c['n_codes']}",
+        "",
+        "| | codes used | perplexity | PSNR (dB) | bits per image | bits per dimension "
+        f"({dims} per image) |",
+        "|---|---|---|---|---|---|",
+        f"| latentzoo, uniform code | {c['codes_used']} | {_f(c['perplexity'], 1)} | "
+        f"{_f(c['psnr'])} | {_f(uniform, 1)} | {_f(uniform / dims, 3)} |",
+        f"| latentzoo, learned prior | | | | {_f(prior, 1)} | {_f(prior / dims, 3)} |",
+        f"| {name} | | {perplexity} | {psnr} | | |",
+    ]
+    L += [
+        f"| lossless {n} (Bit-Swap README, 32x32) | | | | | {v} |"
+        for n, v in ANCHORS["lossless_bpd"]
+    ]
+    return L + [
+        "",
+        "Our rates are lossy (the PSNR column says how lossy); the lossless rates are for "
+        "reference.",
+    ]

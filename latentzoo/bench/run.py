@@ -1,0 +1,321 @@
+"""The bench's jobs: the benchmark models trained (or reused) and measured, one method per table.
+
+`Bench.run` calls each table's method in turn; each method reads the models it needs from the bench
+and returns its part of results.json."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import platform
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..config import make_config
+from ..console import Log, stderr_log
+from ..data import load_dataset
+from ..errors import RunError
+from ..eval import (
+    EVAL_SEED,
+    FOREIGN,
+    auroc,
+    classical_denoise,
+    ensemble_terms,
+    evaluate,
+    features_of,
+    foreign_sets,
+    generation_metrics,
+    pca_features,
+    probe_accuracy,
+    psnr,
+    real_data_floor,
+    standardised_max,
+    uniform_bits_per_image,
+    unseen_corruptions,
+    vae_likelihood,
+)
+from ..files import read_json, write_json
+from ..jobs import reconstruct
+from ..models import PriorConfig
+from ..noise import EXAMPLE_NOISES, corrupt
+from ..runs import BEST, LIKELIHOOD, METRICS, PRIOR_METRICS, load, read_config, read_metrics
+from ..training import train, train_prior
+from .settings import BUDGETS, BURDA, FLOOR, OURS
+
+
+def commit() -> str:
+    """The checkout's short commit hash, or 'unknown'."""
+    try:
+        root = Path(__file__).resolve().parents[2]
+        cmd = ["git", "rev-parse", "--short", "HEAD"]
+        return subprocess.run(
+            cmd, cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+class Bench:
+    def __init__(self, out: Path, quick: bool, data_dir=None, device=None, log: Log = stderr_log):
+        self.out, self.quick, self.device, self.log = Path(out), quick, device, log
+        self.budget = BUDGETS["quick" if quick else "full"]
+        self.runs = self.out / ("runs-quick" if quick else "runs")
+        self.splits = load_dataset("mnist", data_dir)
+        self.data_dir = data_dir
+
+    def model(self, name: str, kind: str, **kw):
+        """Train the named benchmark model, or reuse a finished run with the same config. The full
+        splits go to `train`, which applies the config's limit itself."""
+        cfg = make_config(kind, limit=self.budget["limit"], **kw)
+        run = self.runs / name
+        if (run / METRICS).is_file() and read_config(run) == cfg:
+            self.log(f"bench: reusing {run}")
+        else:
+            if run.exists():
+                raise RunError(
+                    f"{run} holds a different or unfinished run; remove it to rerun the bench"
+                )
+            self.log(f"bench: training {name} ({kind}, {cfg.epochs} epochs)")
+            train(cfg, run, splits=self.splits, device=self.device, progress=False, log=self.log)
+        return run, load(run, device=self.device)
+
+    def run(self) -> dict:
+        t0 = time.time()
+        self.main_models()
+        res: dict[str, Any] = {"reconstruction": self.reconstruction()}
+        res["likelihood"] = self.likelihood()
+        res["samples"] = self.samples()
+        res["features"], res["features_protocol"] = self.features()
+        res["anomaly"] = self.anomaly()
+        res["foreign"], res["foreign_protocol"] = self.foreign()
+        res["denoising"], res["denoising_protocol"] = self.denoising()
+        res["denoising_unseen"] = self.denoising_unseen()
+        res["codes"] = self.codes()
+        res["info"] = self.info(time.time() - t0)
+        return res
+
+    def main_models(self) -> None:
+        """The default AE, the VQ-VAE with its prior and the binarized MLP VAE, each evaluated
+        once."""
+        b = self.budget
+        self.ae = self.model("ae", "ae", epochs=b["epochs"])[1]
+        self.vq_run, _ = self.model("vqvae", "vqvae", epochs=b["epochs"])
+        self.vae = self.model(
+            "vae-mlp-bin", "vae", backbone="mlp", binarize=True, epochs=b["vae_epochs"]
+        )[1]
+        if not (self.vq_run / PRIOR_METRICS).is_file():
+            prior = PriorConfig(epochs=b["prior_epochs"])
+            train_prior(
+                self.vq_run,
+                prior,
+                data_dir=self.data_dir,
+                device=self.device,
+                progress=False,
+                log=self.log,
+            )
+        self.vq = load(self.vq_run, device=self.device)
+        self.generators = {"ae": self.ae, "vae-mlp-bin": self.vae, "vqvae": self.vq}
+        self.evals = {name: evaluate(m, self.splits.test) for name, m in self.generators.items()}
+
+    def reconstruction(self) -> dict:
+        self.log("bench: reconstruction")
+        keys = ("mse_per_pixel", "mse_per_image", "psnr", "ssim")
+        return {name: {k: e[k] for k in keys} for name, e in self.evals.items()}
+
+    def likelihood(self) -> dict:
+        b = self.budget
+        runs = {
+            "vae-conv": self.model("vae-conv", "vae", **OURS, epochs=b["conv_epochs"]),
+            "iwae-conv": self.model(
+                "iwae-conv", "vae", **OURS, iw_samples=b["iwae_k"], epochs=b["conv_epochs"]
+            ),
+            "vae-burda": self.model("vae-burda", "vae", **BURDA, epochs=b["burda_epochs"]),
+            "iwae-burda": self.model(
+                "iwae-burda", "vae", **BURDA, iw_samples=b["iwae_k"], epochs=b["iwae_epochs"]
+            ),
+        }
+        out = {}
+        for name, (run, m) in runs.items():
+            images = b["nll_images"] or "all"
+            self.log(f"bench: likelihood of {name}, k={b['nll_k']} on {images} test images")
+            out[name] = run_likelihood(run, m, self.splits.test, b["nll_k"], b["nll_images"])
+        return out
+
+    def samples(self) -> dict:
+        self.log("bench: sample quality")
+        n, test = self.budget["samples"], self.splits.test
+        out = {
+            name: generation_metrics(m, test, n, data_dir=self.data_dir)
+            for name, m in self.generators.items()
+        }
+        out[FLOOR] = real_data_floor(self.splits.val, test, n, data_dir=self.data_dir)
+        return out
+
+    def features(self) -> tuple[dict, str]:
+        self.log("bench: features")
+        n, test = self.budget["probe_train"], self.splits.test
+        train_x, train_y = self.splits.train.tensors(slice(0, n))
+        test_x, test_y = test.tensors()
+        raw_tr, raw_te = train_x.flatten(1), test_x.flatten(1)
+        feats = {f"raw pixels ({raw_tr.shape[1]})": (raw_tr, raw_te)}
+        feats["PCA (32)"] = pca_features(raw_tr, raw_te, 32)
+        sub = self.splits.train.subset(slice(0, n))
+        for m, name in ((self.ae, "ae"), (self.vae, "vae-mlp-bin")):
+            feats[f"{name} ({m.cfg.latent_dim})"] = (features_of(m, sub), features_of(m, test))
+        rows = {name: probe_accuracy(a, train_y, c, test_y) for name, (a, c) in feats.items()}
+        return (
+            rows,
+            f"train on the first {n} training images, test on all {len(test):,} test images",
+        )
+
+    def anomaly(self) -> dict:
+        """One class per digit: an AE and an MLP VAE trained on that digit alone."""
+        self.log("bench: anomaly detection (one class per digit)")
+        b, test, val = self.budget, self.splits.test, self.splits.val
+        test_x = test.tensors()[0]
+        rows = {}
+        for d in b["oneclass_digits"]:
+            _, ae = self.model(f"oneclass-ae-{d}", "ae", only_digit=d, epochs=b["oneclass_epochs"])
+            _, vae = self.model(
+                f"oneclass-vae-{d}",
+                "vae",
+                backbone="mlp",
+                only_digit=d,
+                epochs=b["oneclass_epochs"],
+            )
+            is_anomaly = test.labels != d
+            terms = ensemble_terms(ae, vae, test_x)
+            # the normal digit's validation images standardise the ensemble's scores
+            normal_val = val.subset(val.labels == d).tensors()[0]
+            ensemble = standardised_max(terms, ensemble_terms(ae, vae, normal_val))
+            rows[str(d)] = {
+                "ae_recon": 100 * auroc(terms["ae recon"], is_anomaly),
+                "vae_neg_elbo": 100 * auroc(terms["vae neg elbo"], is_anomaly),
+                "ensemble": 100 * auroc(ensemble, is_anomaly),
+            }
+        return rows
+
+    def foreign(self) -> tuple[dict, str]:
+        """Foreign image sets against the test digits: the default AE and a VAE of every digit."""
+        self.log("bench: foreign image sets against the test digits")
+        _, vae = self.model("vae-mlp", "vae", backbone="mlp", epochs=self.budget["oneclass_epochs"])
+        val_terms = ensemble_terms(self.ae, vae, self.splits.val.tensors()[0])
+
+        def views(x):  # each view alone, and the ensemble, per image (N,)
+            t = ensemble_terms(self.ae, vae, x)
+            ensemble = standardised_max(t, val_terms)
+            return {
+                "ae_recon": t["ae recon"],
+                "vae_neg_elbo": t["vae neg elbo"],
+                "ensemble": ensemble,
+            }
+
+        test_x = self.splits.test.tensors()[0]
+        normal, rows = views(test_x), {}
+        for set_name, fx in foreign_sets().items():
+            fx = fx[FOREIGN:]  # the half that the score's choice never saw
+            is_foreign = torch.cat([torch.zeros(len(test_x)), torch.ones(len(fx))]).bool()
+            rows[set_name] = {
+                k: 100 * auroc(torch.cat([normal[k], v]), is_foreign) for k, v in views(fx).items()
+            }
+        protocol = (
+            f"{FOREIGN} images of each set (latentzoo.eval.foreign) against the {len(test_x):,} "
+            "test digits; the default AE and an MLP VAE trained on every digit"
+        )
+        return rows, protocol
+
+    def denoising(self) -> tuple[dict, str]:
+        """A DAE per noise kind against its input, two filters and BM3D (when installed)."""
+        self.log("bench: denoising")
+        x, rows = self.denoise_images(), {}
+        gen = torch.Generator().manual_seed(0)
+        for spec in EXAMPLE_NOISES:
+            name = "dae" if spec == "gaussian:0.5" else f"dae-{spec.split(':')[0]}"
+            _, dae = self.model(name, "dae", noise=spec, epochs=self.budget["epochs"])
+            noisy = corrupt(x, spec, gen)
+            rows[spec] = {**denoising_row(dae, x, noisy), **self.bm3d(x, noisy, spec)}
+        protocol = (
+            f"PSNR (dB, mean per image) on the first {len(x):,} test images; BM3D on the first "
+            "bm3d_images"
+        )
+        return rows, protocol
+
+    def denoise_images(self) -> torch.Tensor:
+        return self.splits.test.tensors(slice(0, 2000))[0]
+
+    def bm3d(self, x: torch.Tensor, noisy: torch.Tensor, spec: str) -> dict:
+        """BM3D's PSNR on the first bm3d_images, given the gaussian sigma (else 0.3)."""
+        m = self.budget["bm3d_images"]
+        sigma = float(spec.split(":")[1]) if spec.startswith("gaussian") else 0.3
+        try:
+            denoised = classical_denoise(noisy[:m], "bm3d", sigma)
+        except ImportError:
+            return {"bm3d": None}
+        return {"bm3d": float(psnr(x[:m], denoised).mean()), "bm3d_images": m}
+
+    def denoising_unseen(self) -> dict:
+        """The default DAE (a mixture of noises) on corruptions no DAE trained on."""
+        _, dae = self.model("dae-default", "dae", epochs=self.budget["epochs"])
+        x = self.denoise_images()
+        corrupted = unseen_corruptions(x, torch.Generator().manual_seed(0))
+        return {name: denoising_row(dae, x, noisy) for name, noisy in corrupted.items()}
+
+    def codes(self) -> dict:
+        self.log("bench: discrete codes")
+        q = self.evals["vqvae"]
+        prior = read_json(self.vq_run / PRIOR_METRICS)
+        return {
+            **{k: q[k] for k in ("codes_used", "codebook_usage", "perplexity", "psnr")},
+            "grid": list(self.vq.grid),
+            "n_codes": self.vq.cfg.n_codes,
+            "dimensions": math.prod(self.vq.cfg.image_shape),
+            "uniform_bits_per_image": uniform_bits_per_image(self.vq.grid, self.vq.cfg.n_codes),
+            "prior_bits_per_image": prior["test_bits_per_image"],
+            "prior_bits_per_image_given_label": prior["test_bits_per_image_given_label"],
+        }
+
+    def info(self, seconds: float) -> dict:
+        return {
+            "mode": "quick" if self.quick else "full",
+            "budget": self.budget,
+            "machine": f"{platform.machine()}, {os.cpu_count()} cpus, {platform.platform()}",
+            "torch": torch.__version__,
+            "commit": commit(),
+            "wall_seconds": round(seconds, 1),
+            "device": str(self.ae.device),
+        }
+
+
+def run_likelihood(run: Path, model, test, k: int, n_images: int | None) -> dict[str, Any]:
+    """`vae_likelihood` of a run's kept weights on the first `n_images` test images (None: all),
+    with the run's training time. Measured once: the figures are kept in the run folder's
+    likelihood.json under the weights' SHA-256, k, the number of images and the seed, and read back
+    while all four match (k=5000 on 10,000 images through a conv decoder takes over an hour on a
+    laptop's CPU)."""
+    n = len(test) if n_images is None else min(n_images, len(test))
+    digest = hashlib.sha256((run / BEST).read_bytes()).hexdigest()
+    key = f"sha256={digest} k={k} images={n} seed={EVAL_SEED}"
+    path = run / LIKELIHOOD
+    kept = read_json(path) if path.is_file() else {}
+    if key not in kept:
+        t0 = time.time()
+        figures = vae_likelihood(model, test, k=k, n_images=n)
+        kept[key] = {**figures, "eval_seconds": round(time.time() - t0, 1)}
+        write_json(path, kept)
+    return {**kept[key], "train_seconds": read_metrics(run)["train_seconds"]}
+
+
+def denoising_row(dae, clean: torch.Tensor, noisy: torch.Tensor) -> dict[str, float]:
+    """Mean PSNR (dB) against the clean images of the noisy input, the DAE's output and two
+    filters."""
+    return {
+        "noisy": float(psnr(clean, noisy).mean()),
+        "dae": float(psnr(clean, reconstruct(dae, noisy)).mean()),
+        "median_3x3": float(psnr(clean, classical_denoise(noisy, "median")).mean()),
+        "gaussian_blur": float(psnr(clean, classical_denoise(noisy, "gaussian")).mean()),
+    }
