@@ -45,7 +45,7 @@ from latentzoo.eval.foreign import FOREIGN, foreign_sets  # noqa: E402
 from latentzoo.files import atomic_write, write_json  # noqa: E402
 from latentzoo.models.base import gaussian_kl, reconstruction_loss  # noqa: E402
 from latentzoo.runs import METRICS, load, read_config  # noqa: E402
-from latentzoo.training import train  # noqa: E402
+from latentzoo.training import train_model  # noqa: E402
 
 RUNS = ROOT / "benchmarks" / "runs" / "anomaly"
 
@@ -55,7 +55,7 @@ def model(name: str, kind: str, log, **kw):
     run = RUNS / name
     if not ((run / METRICS).is_file() and read_config(run) == cfg):
         log(f"training {name}")
-        train(cfg, run, overwrite=run.exists(), progress=False, log=lambda m: None)
+        train_model(cfg, run, overwrite=run.exists(), progress=False, log=lambda m: None)
     return load(run).eval()
 
 
@@ -74,7 +74,7 @@ def raw_scores(ae, vae, x: torch.Tensor) -> dict[str, torch.Tensor]:
         out["ae recon"].append((ae.decode(z) - b).pow(2).flatten(1).sum(1))
         out["ae latent"].append(codes_nll(ae, z))
         mu, logvar = vae.posterior(b)
-        out["vae recon"].append(reconstruction_loss(vae.decoder(mu), b, vae.cfg.recon))
+        out["vae recon"].append(reconstruction_loss(vae.decoder(mu), b, vae.cfg.model.recon))
         out["vae kl"].append(gaussian_kl(mu, logvar))
         out["vae elbo"].append(out["vae recon"][-1] + out["vae kl"][-1])  # VAE.anomaly_score
     return {k: torch.cat(v) for k, v in out.items()}

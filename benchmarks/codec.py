@@ -164,7 +164,7 @@ def ours(run: Path, digits: np.ndarray, per_file_n: int, log) -> dict:
         "file_ssim": ss,
         "compress_images_per_s": len(digits) / t_enc,
         "decompress_images_per_s": len(digits) / t_dec,
-        "codebook_size": model.cfg.n_codes,
+        "codebook_size": model.n_codes,
         "grid": list(model.grid),
         "_decoded": dec8,
     }

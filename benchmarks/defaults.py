@@ -34,7 +34,7 @@ from latentzoo.eval import evaluate, generation_metrics  # noqa: E402
 from latentzoo.files import atomic_write, write_json  # noqa: E402
 from latentzoo.models import PriorConfig  # noqa: E402
 from latentzoo.runs import LAST, METRICS, PRIOR_METRICS, load, read_config  # noqa: E402
-from latentzoo.training import train, train_prior  # noqa: E402
+from latentzoo.training import train_model, train_prior  # noqa: E402
 
 # Named settings: a model kind and what differs from its defaults. Each setting measured before a
 # later default pins the values it ran with, so the command in its results file still reproduces it;
@@ -186,7 +186,7 @@ def main() -> None:
         cfg = make_config(kw.pop("model"), limit=a.limit, **kw)
         run = a.runs / name
         if not (run / METRICS).is_file():  # resume an interrupted run of the same config
-            train(
+            train_model(
                 cfg, run, splits=splits, resume=(run / LAST).is_file() and read_config(run) == cfg
             )
         # a finished run of an older default must not pass for this one

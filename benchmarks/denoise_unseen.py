@@ -34,7 +34,7 @@ from latentzoo.files import atomic_write, read_json, write_json  # noqa: E402
 from latentzoo.jobs import reconstruct  # noqa: E402
 from latentzoo.noise import corrupt  # noqa: E402
 from latentzoo.runs import METRICS, load, read_config  # noqa: E402
-from latentzoo.training import train  # noqa: E402
+from latentzoo.training import train_model  # noqa: E402
 
 VARIANTS = (
     f"gaussian-0.5=noise=gaussian:0.5,latent_dim=32;mixture-latent32=noise={DAE_NOISE},latent_dim=32;"
@@ -53,7 +53,7 @@ def variant_run(name: str, options: str, runs: Path, log) -> Path:
     run = runs / name
     if not ((run / METRICS).is_file() and read_config(run) == cfg):
         log(f"training {name}: {options or 'the defaults'}")
-        train(cfg, run, overwrite=run.exists(), progress=False, log=log)
+        train_model(cfg, run, overwrite=run.exists(), progress=False, log=log)
     return run
 
 

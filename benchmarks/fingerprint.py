@@ -6,8 +6,9 @@ briefly, and the code prior of each VQ-VAE, and record a hash of the weights and
 Each variant (tests/conftest.py KINDS) trains for one epoch at batch 64 on the first 512 MNIST
 training images (validation 256, test 256), seed 0; each VQ-VAE's prior then trains for one epoch at
 its defaults. The JSON maps each variant to the first 16 hex digits of a SHA-256 over its kept
-weights (and its prior's), to its metrics.json without the wall time, and to the prior's metrics
-likewise."""
+weights (and its prior's; `weights_less_dropped` leaves out the buffers that version 6 dropped), to
+its metrics.json without the wall time, and to the prior's metrics likewise. The script runs
+against an older checkout too: `PYTHONPATH=OLD python benchmarks/fingerprint.py OUT.json`."""
 
 from __future__ import annotations
 
@@ -26,13 +27,16 @@ from conftest import KINDS, kind_config  # noqa: E402
 from latentzoo.data import Splits, load_dataset  # noqa: E402
 from latentzoo.files import load_tensors  # noqa: E402
 from latentzoo.models import PriorConfig  # noqa: E402
-from latentzoo.training import train, train_prior  # noqa: E402
+from latentzoo.training import train_model, train_prior  # noqa: E402
+
+# buffers that config_version 6 no longer stores for a VAE (an AE's latent Gaussian it never used)
+DROPPED = ("latent_mean", "latent_scale_tril", "latent_fitted")
 
 
-def weights_hash(path: Path) -> str:
+def weights_hash(path: Path, leave_out: tuple[str, ...] = ()) -> str:
     tensors, _ = load_tensors(path)
     h = hashlib.sha256()
-    for k in sorted(tensors):
+    for k in sorted(set(tensors) - set(leave_out)):
         h.update(k.encode())
         h.update(tensors[k].contiguous().numpy().tobytes())
     return h.hexdigest()[:16]
@@ -40,10 +44,14 @@ def weights_hash(path: Path) -> str:
 
 def fingerprint(name: str, small: Splits, tmp: Path) -> dict:
     quiet = dict(progress=False, log=lambda m: None)
-    run = train(kind_config(name, epochs=1, batch_size=64), tmp / "r", splits=small, **quiet)
+    run = train_model(kind_config(name, epochs=1, batch_size=64), tmp / "r", splits=small, **quiet)
     metrics = json.loads((run / "metrics.json").read_text())
     metrics.pop("train_seconds", None)
-    out = {"weights": weights_hash(run / "model.safetensors"), "metrics": metrics}
+    out = {
+        "weights": weights_hash(run / "model.safetensors"),
+        "weights_less_dropped": weights_hash(run / "model.safetensors", DROPPED),
+        "metrics": metrics,
+    }
     if KINDS[name]["model"] == "vqvae":
         prior = train_prior(run, PriorConfig(epochs=1), splits=small, **quiet)
         prior.pop("train_seconds", None)

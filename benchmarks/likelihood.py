@@ -32,14 +32,17 @@ RESULTS = ROOT / "benchmarks" / "results" / "likelihood"
 
 
 def describe(cfg) -> str:
+    m = cfg.model
     net = (
-        f"mlp 784-{cfg.hidden}-{cfg.hidden2 or cfg.hidden // 2}-{cfg.latent_dim}"
-        if cfg.backbone == "mlp"
-        else f"conv, {cfg.channels} channels, {cfg.res_blocks} "
-        f"residual block(s), latent {cfg.latent_dim}"
+        f"mlp 784-{m.hidden}-{m.hidden2 or m.hidden // 2}-{m.latent_dim}"
+        if cfg.model.backbone == "mlp"
+        else f"conv, {cfg.model.channels} channels, {cfg.model.res_blocks} "
+        f"residual block(s), latent {cfg.model.latent_dim}"
     )
-    kind = f"IWAE k={cfg.iw_samples}" if cfg.iw_samples > 1 else "VAE"
-    return f"{kind}, {net} ({cfg.act}), batch {cfg.batch_size}, {cfg.epochs} epochs"
+    kind = f"IWAE k={cfg.model.iw_samples}" if cfg.model.iw_samples > 1 else "VAE"
+    return (
+        f"{kind}, {net} ({cfg.model.act}), batch {cfg.train.batch_size}, {cfg.train.epochs} epochs"
+    )
 
 
 def report(rows: dict) -> str:

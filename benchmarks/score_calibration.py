@@ -28,7 +28,7 @@ from latentzoo.config import make_config  # noqa: E402
 from latentzoo.files import atomic_write, write_json  # noqa: E402
 from latentzoo.runs import load, run_data  # noqa: E402
 from latentzoo.sources import conform  # noqa: E402
-from latentzoo.training import train  # noqa: E402
+from latentzoo.training import train_model  # noqa: E402
 
 RATES = (0.1, 0.05, 0.01)
 
@@ -55,7 +55,7 @@ def main() -> int:
                 val_fraction=0.3,
                 test_fraction=0.2,
             )
-            model = load(train(cfg, Path(tmp) / kind, progress=False, log=lambda m: None))
+            model = load(train_model(cfg, Path(tmp) / kind, progress=False, log=lambda m: None))
             splits = run_data(model.cfg)
             held, _ = splits.test.tensors()
             for rate in RATES:

@@ -129,7 +129,10 @@ def profile(kind: str, precision: str, steps: int = 20) -> dict[str, float]:
     cfg = make_config(kind, precision=precision)
     model = build_model(cfg).train()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    x, y = torch.rand(cfg.batch_size, 1, 28, 28), torch.randint(0, 10, (cfg.batch_size,))
+    x, y = (
+        torch.rand(cfg.train.batch_size, 1, 28, 28),
+        torch.randint(0, 10, (cfg.train.batch_size,)),
+    )
 
     def step():
         with autocast(torch.device("cpu"), precision):
@@ -171,7 +174,7 @@ def inference(kind: str, test) -> dict[str, float]:
     # with its default prior: sampling with and without an asked digit, and the codec
     if kind == "vqvae":
         prior = CodePrior(
-            PriorConfig(n_codes=model.cfg.n_codes, length=49, grid_width=7, n_classes=10)
+            PriorConfig(n_codes=model.n_codes, length=49, grid_width=7, n_classes=10)
         ).eval()
         pipe = VQVAEWithPrior(model, prior).eval()
         g = torch.Generator().manual_seed(0)

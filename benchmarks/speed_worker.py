@@ -60,21 +60,21 @@ def run_latentzoo(kind: str, splits: Splits, precision: str) -> dict:
 
     from latentzoo.files import read_csv
     from latentzoo.models import build_model
-    from latentzoo.training import train
+    from latentzoo.training import train_model
 
     cfg = config(kind, precision)
     with tempfile.TemporaryDirectory() as tmp:
-        run = train(cfg, Path(tmp) / "run", splits=splits, progress=False, log=lambda m: None)
+        run = train_model(cfg, Path(tmp) / "run", splits=splits, progress=False, log=lambda m: None)
         seconds = float(read_csv(run / "history.csv", ("epoch", "seconds"))[0]["seconds"])
         mse = json.loads((run / "metrics.json").read_text())["mse_per_pixel"]
     model = build_model(cfg)
-    x, y = splits.train.tensors(slice(0, cfg.batch_size))
+    x, y = splits.train.tensors(slice(0, cfg.train.batch_size))
     with FlopCounterMode(display=False) as counter:
         model(x, y).loss.backward()
     return {
         "seconds": seconds,
         "test_mse_per_pixel": mse,
-        "batch_size": cfg.batch_size,
+        "batch_size": cfg.train.batch_size,
         "flops_per_step": counter.get_total_flops(),
         "precision": precision,
     }
@@ -87,22 +87,18 @@ def run_pythae(kind: str, splits: Splits, precision: str) -> dict:
 
     cfg = config(kind)
     shape = (1, 28, 28)
-    vector = dict(
-        backbone="conv",
-        hidden=cfg.hidden,
-        hidden2=cfg.hidden // 2,
-        **image_args(cfg),
-        **backbone_args(cfg),
-    )
+    # the mlp widths are unused by the conv backbone that every kind here has
+    vector = dict(backbone="conv", hidden=512, hidden2=256, **image_args(cfg), **backbone_args(cfg))
+    dim = cfg.model.code_dim if kind == "vqvae" else cfg.model.latent_dim
 
     class Encoder(BaseEncoder):
         def __init__(self):
             super().__init__()
             if kind == "vqvae":
-                self.net = GridEncoder(out_dim=cfg.latent_dim, in_channels=1, **backbone_args(cfg))
+                self.net = GridEncoder(out_dim=dim, in_channels=1, **backbone_args(cfg))
             else:
                 self.net = VectorEncoder(
-                    out_dim=cfg.latent_dim * (2 if kind == "vae" else 1), in_channels=1, **vector
+                    out_dim=dim * (2 if kind == "vae" else 1), in_channels=1, **vector
                 )
 
         def forward(self, x):
@@ -116,9 +112,9 @@ def run_pythae(kind: str, splits: Splits, precision: str) -> dict:
         def __init__(self):
             super().__init__()
             self.net = (
-                GridDecoder(in_dim=cfg.latent_dim, out_channels=1, **backbone_args(cfg))
+                GridDecoder(in_dim=dim, out_channels=1, **backbone_args(cfg))
                 if kind == "vqvae"
-                else VectorDecoder(in_dim=cfg.latent_dim, out_channels=1, **vector)
+                else VectorDecoder(in_dim=dim, out_channels=1, **vector)
             )
 
         def forward(self, z):
@@ -128,13 +124,13 @@ def run_pythae(kind: str, splits: Splits, precision: str) -> dict:
 
     if kind == "ae":
         model = AE(
-            AEConfig(input_dim=shape, latent_dim=cfg.latent_dim),
+            AEConfig(input_dim=shape, latent_dim=dim),
             encoder=Encoder(),
             decoder=Decoder(),
         )
     elif kind == "vae":
         model = VAE(
-            VAEConfig(input_dim=shape, latent_dim=cfg.latent_dim, reconstruction_loss="bce"),
+            VAEConfig(input_dim=shape, latent_dim=dim, reconstruction_loss="bce"),
             encoder=Encoder(),
             decoder=Decoder(),
         )
@@ -142,9 +138,9 @@ def run_pythae(kind: str, splits: Splits, precision: str) -> dict:
         model = VQVAE(
             VQVAEConfig(
                 input_dim=shape,
-                latent_dim=cfg.latent_dim,
-                num_embeddings=cfg.codebook_size,
-                commitment_loss_factor=cfg.beta,
+                latent_dim=dim,
+                num_embeddings=cfg.model.codebook_size,
+                commitment_loss_factor=cfg.model.commitment,
                 use_ema=True,
             ),
             encoder=Encoder(),
@@ -155,15 +151,15 @@ def run_pythae(kind: str, splits: Splits, precision: str) -> dict:
         splits,
         num_epochs=1,
         learning_rate=LR,
-        per_device_train_batch_size=cfg.batch_size,
+        per_device_train_batch_size=cfg.train.batch_size,
         per_device_eval_batch_size=500,
         optimizer_cls="Adam",
-        optimizer_params={"betas": (0.9, cfg.adam_beta2)},
+        optimizer_params={"betas": (0.9, cfg.train.adam_beta2)},
     )
     return {
         "seconds": seconds,
         "test_mse_per_pixel": test_mse(lambda x: model({"data": x}).recon_x, splits.test),
-        "batch_size": cfg.batch_size,
+        "batch_size": cfg.train.batch_size,
     }
 
 

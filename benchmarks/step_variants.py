@@ -47,11 +47,11 @@ def measure(precision: str, channels_last: bool, fused: bool, compiled: bool, st
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     model = model.to(memory_format=fmt)
     opt = torch.optim.Adam(
-        model.parameters(), lr=1e-3, betas=(0.9, cfg.adam_beta2), fused=fused or None
+        model.parameters(), lr=1e-3, betas=(0.9, cfg.train.adam_beta2), fused=fused or None
     )
     if compiled:
         model.encoder, model.decoder = torch.compile(model.encoder), torch.compile(model.decoder)
-    x = torch.rand(cfg.batch_size, 1, 28, 28).contiguous(memory_format=fmt)
+    x = torch.rand(cfg.train.batch_size, 1, 28, 28).contiguous(memory_format=fmt)
 
     def step():
         with autocast(torch.device("cpu"), precision):

@@ -39,7 +39,7 @@ from latentzoo.data import load_dataset  # noqa: E402
 from latentzoo.eval.metrics import mse_per_pixel, psnr  # noqa: E402
 from latentzoo.files import atomic_write, write_json  # noqa: E402
 from latentzoo.jobs import reconstruct  # noqa: E402
-from latentzoo.training import train  # noqa: E402
+from latentzoo.training import train_model  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "time-to-quality"
 TARGET_PSNR = 34.0  # the VQ-VAE's headline figure is 34.29 dB after its 15 default epochs
@@ -93,7 +93,7 @@ def run_latentzoo(kind: str, target_mse: float | None, splits) -> dict:
         return db >= TARGET_PSNR if kind == "vqvae" else mse <= target_mse
 
     with tempfile.TemporaryDirectory() as tmp:
-        train(
+        train_model(
             cfg,
             Path(tmp) / "run",
             splits=splits,
@@ -103,8 +103,8 @@ def run_latentzoo(kind: str, target_mse: float | None, splits) -> dict:
         )
     return {
         "kind": kind,
-        "epochs_default": cfg.epochs,
-        "batch_size": cfg.batch_size,
+        "epochs_default": cfg.train.epochs,
+        "batch_size": cfg.train.batch_size,
         "curve": curve,
     }
 

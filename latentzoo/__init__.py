@@ -27,6 +27,7 @@ enforces it, imports inside functions included):
     jobs                               encode, reconstruct, denoise, score and sample files
     viz                                pictures and the HTML report
     bench                              the benchmark table
+    workflows                          `train` as the command line does it, pictures included
     cli, __main__                      the command line
 """
 
@@ -38,8 +39,9 @@ from .models import AE, CVAE, DAE, VAE, VQVAE, ModelOutput, VQVAEWithPrior, buil
 from .noise import corrupt, parse_noise
 from .runs import load
 from .sources import load_source
-from .training import train, train_prior
+from .training import train_prior
 from .version import __version__
+from .workflows import train
 
 __all__ = [
     "Config",

@@ -1,7 +1,7 @@
 """The jobs on the user's own images as Python calls: encode, reconstruct, denoise, score, sample.
 
 Each takes a model (`latentzoo.load(run)`) and images (N, C, H, W) in [0, 1] of the shape it was
-trained on (`model.cfg.image_shape`; latentzoo.inputs reads and fits files), works in batches
+trained on (`model.cfg.data.shape`; latentzoo.inputs reads and fits files), works in batches
 without gradients and returns CPU tensors:
 - `encode`: latent means (N, L) (the posterior mean for a VAE), or code grids (N, H/4, W/4) for a
   model with codes;
@@ -23,7 +23,8 @@ import numpy as np
 import torch
 
 from .data import ImageSet
-from .eval.anomaly import EnsembleScore
+from .errors import ConfigError
+from .eval.anomaly import EnsembleScore, ensemble_pair
 from .noise import corrupt, parse_noise
 
 BATCH = 500
@@ -53,7 +54,7 @@ def label_scores(model, images: torch.Tensor) -> torch.Tensor:
         return lambda x, _y: model.anomaly_score(x, torch.full((x.shape[0],), c, device=x.device))
 
     return torch.stack(
-        [batched(under(c), images, None, model) for c in range(model.cfg.n_classes)],
+        [batched(under(c), images, None, model) for c in range(model.cfg.data.n_classes)],
         1,
     )
 
@@ -104,15 +105,9 @@ def scorer(model, partner=None, normal: ImageSet | None = None):
     order, standardised on the `normal` images (EnsembleScore)."""
     if partner is None:
         return lambda images: anomaly_scores(model, images)
-    ae, vae = (model, partner) if model.fits_latent_gaussian else (partner, model)
-    if not (ae.fits_latent_gaussian and vae.has_elbo):
-        raise ValueError(
-            "the ensemble takes an AE or DAE and a VAE; got a "
-            f"{model.cfg.model} and a {partner.cfg.model}"
-        )
     if normal is None:
-        raise ValueError("the ensemble is standardised on normal images: pass normal=")
-    return EnsembleScore(ae, vae, normal.tensors()[0])
+        raise ConfigError("the ensemble is standardised on normal images: pass normal=")
+    return EnsembleScore(*ensemble_pair(model, partner), normal.tensors()[0])
 
 
 def calibrate(model, normal: ImageSet, fpr: float = DEFAULT_FPR, score=None) -> float:
@@ -120,7 +115,7 @@ def calibrate(model, normal: ImageSet, fpr: float = DEFAULT_FPR, score=None) -> 
     fpr) quantile, the next higher score); labels are not used, as for the user's images. `score`
     (from `scorer`) replaces the model's own score."""
     if not 0 < fpr < 1:
-        raise ValueError(f"fpr must be in (0, 1), got {fpr}")
+        raise ConfigError(f"fpr must be in (0, 1), got {fpr}")
     x, _ = normal.tensors()
     scores = (score or scorer(model))(x).numpy()
     return float(np.quantile(scores, 1 - fpr, method="higher"))

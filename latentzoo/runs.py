@@ -19,7 +19,6 @@ job writes there; a second job gets a one-line error, and a lock whose holder is
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import os
 from collections.abc import Iterator
@@ -124,23 +123,23 @@ def clear_run(run_dir: str | os.PathLike) -> None:
 
 def run_data(cfg: Config, data_dir=None) -> Splits:
     """The splits a config's data set gives: MNIST or digits (found by latentzoo.data), or the
-    user's `cfg.data` loaded as the config says (latentzoo.sources). When the config holds the
-    data's fingerprint, data that changed since is a DataError, never silently other data."""
-    if cfg.dataset != "files":
-        return load_dataset(cfg.dataset, data_dir)
+    user's `cfg.data.source` loaded as the config says (latentzoo.sources). When the config holds
+    the data's fingerprint, data that changed since is a DataError, never silently other data."""
+    if cfg.data.dataset != "files":
+        return load_dataset(cfg.data.dataset, data_dir)
     splits = load_source(
-        cfg.data,
-        image_size=parse_size(cfg.image_size) if cfg.image_size else None,
-        colour=cfg.colour,
-        split_seed=cfg.split_seed,
-        val_fraction=cfg.val_fraction,
-        test_fraction=cfg.test_fraction,
+        cfg.data.source,
+        image_size=parse_size(cfg.data.image_size) if cfg.data.image_size else None,
+        colour=cfg.data.colour,
+        split_seed=cfg.data.split_seed,
+        val_fraction=cfg.data.val_fraction,
+        test_fraction=cfg.data.test_fraction,
     )
-    if cfg.data_hash is not None and splits.fingerprint != cfg.data_hash:
+    if cfg.data.data_hash is not None and splits.fingerprint != cfg.data.data_hash:
         raise DataError(
-            f"{cfg.data}: the data changed since the run was trained "
+            f"{cfg.data.source}: the data changed since the run was trained "
             f"(SHA-256 {splits.fingerprint[:12]}..., "
-            f"the run's config.json says {cfg.data_hash[:12]}...)"
+            f"the run's config.json says {cfg.data.data_hash[:12]}...)"
         )
     return splits
 
@@ -148,16 +147,13 @@ def run_data(cfg: Config, data_dir=None) -> Splits:
 def with_data(cfg: Config, splits: Splits) -> Config:
     """`cfg` completed by what the data says: image shape, number of labels, and for the user's own
     data its absolute path and fingerprint."""
-    c, h, w = splits.train.shape
     values = dict(
-        image_channels=c,
-        image_height=h,
-        image_width=w,
+        shape=tuple(splits.train.shape),
         n_classes=len(splits.classes) if splits.train.labelled else 0,
     )
-    if cfg.dataset == "files":
-        values.update(data=str(Path(cfg.data).resolve()), data_hash=splits.fingerprint)
-    return dataclasses.replace(cfg, **values)
+    if cfg.data.dataset == "files":
+        values.update(source=str(Path(cfg.data.source).resolve()), data_hash=splits.fingerprint)
+    return cfg.replace(**values)
 
 
 def read_config(run_dir: str | os.PathLike) -> Config:
@@ -192,16 +188,23 @@ def load_weights(model: torch.nn.Module, path: Path, prefix: str = "") -> None:
         raise RunError(f"{path} does not fit its config ({first})") from None
 
 
+def load_prior_config(run_dir: str | os.PathLike) -> PriorConfig:
+    """The prior settings saved in a run folder (a field missing from an older file: its
+    default)."""
+    path = Path(run_dir) / PRIOR_CONFIG
+    try:
+        cfg = PriorConfig.from_dict(read_json(path), complete=False)
+    except (TypeError, ConfigError) as e:
+        raise RunError(f"{path}: unreadable prior config ({e})") from None
+    return cfg
+
+
 def load_prior(run_dir: str | os.PathLike, device: str | torch.device = "cpu") -> CodePrior | None:
     """The prior saved in a run folder (eval mode), or None when there is none."""
     run_dir = Path(run_dir)
     if not (run_dir / PRIOR_WEIGHTS).is_file():
         return None
-    try:
-        cfg = PriorConfig.from_dict(read_json(run_dir / PRIOR_CONFIG))
-    except (TypeError, ConfigError) as e:
-        raise RunError(f"{run_dir / PRIOR_CONFIG}: unreadable prior config ({e})") from None
-    prior = CodePrior(cfg)
+    prior = CodePrior(load_prior_config(run_dir))
     load_weights(prior, run_dir / PRIOR_WEIGHTS)
     return prior.to(device).eval()
 
@@ -227,11 +230,11 @@ def load(
     model = model.to(dev).eval()
     prior = load_prior(run_dir, dev) if model.has_codes else None
     grid = model.grid[0] * model.grid[1] if prior is not None else 0
-    if prior is not None and (prior.cfg.n_codes, prior.cfg.length) != (cfg.n_codes, grid):
+    if prior is not None and (prior.cfg.n_codes, prior.cfg.length) != (cfg.model.n_codes, grid):
         raise RunError(
             f"{Path(run_dir) / PRIOR_WEIGHTS} is a prior over {prior.cfg.length} positions of "
             f"{prior.cfg.n_codes} codes, but the run's model has "
-            f"{grid} of {cfg.n_codes}: it belongs to "
+            f"{grid} of {cfg.model.n_codes}: it belongs to "
             f"another VQ-VAE"
         )
     return VQVAEWithPrior(model, prior).eval() if prior is not None else model

@@ -75,10 +75,10 @@ class TrainedRuns:
 
     def __getitem__(self, name: str) -> Path:
         if name not in self.done:
-            from latentzoo.training import train
+            from latentzoo.training import train_model
 
             cfg = kind_config(name, epochs=1, batch_size=64, lr=2e-3)
-            self.done[name] = train(
+            self.done[name] = train_model(
                 cfg, self.root / name, splits=self.splits, progress=False, log=lambda m: None
             )
         return self.done[name]

@@ -155,7 +155,8 @@ def test_the_quick_bench_trains_on_the_limit_its_configs_record(
     run, model = bench.Bench(tmp_path, quick=True, log=lambda m: None).model(
         "ae", "ae", backbone="mlp", epochs=1
     )
-    assert read_metrics(run)["n_train"] == read_config(run).limit == 300 < len(small_splits.train)
+    n_train = read_metrics(run)["n_train"]
+    assert n_train == read_config(run).data.limit == 300 < len(small_splits.train)
     assert (
         bench.Bench(tmp_path, quick=True, log=lambda m: None).model(
             "ae", "ae", backbone="mlp", epochs=1

@@ -158,3 +158,25 @@ def test_demo_falls_back_to_digits_when_mnist_is_missing(capsys, tmp_path, monke
     }
     code, _, _ = run_cli(capsys, "demo", "--out", tmp_path / "demo", "--epochs", "1")
     assert code == 0 and (tmp_path / "demo-2").is_dir()  # an earlier demo is never overwritten
+
+
+def test_python_and_the_command_line_leave_the_same_run_folder(tmp_path, capsys):
+    """`latentzoo.train` and `latentzoo train` write the same files: config, weights, history,
+    metrics, pictures and the report; the config and the weights are identical."""
+    import latentzoo
+    from latentzoo.files import load_tensors
+
+    settings = dict(backbone="mlp", hidden=32, latent_dim=2, epochs=1, dataset="digits")
+    cli = tmp_path / "cli"
+    args = ["train", "vae", "--out", cli, "--dataset", "digits", "--backbone", "mlp"]
+    assert run_cli(capsys, *args, "--hidden", 32, "--latent-dim", 2, "--epochs", 1)[0] == 0
+    py = latentzoo.train(latentzoo.make_config("vae", **settings), tmp_path / "py", progress=False)
+    names = sorted(p.name for p in cli.iterdir())
+    assert names == sorted(p.name for p in py.iterdir())
+    assert {"config.json", "model.safetensors", "metrics.json", "report.html"} <= set(names)
+    assert len([n for n in names if n.endswith(".png")]) >= 3
+    assert json.loads((cli / "config.json").read_text()) == json.loads(
+        (py / "config.json").read_text()
+    )
+    a, b = (load_tensors(r / "model.safetensors")[0] for r in (cli, py))
+    assert a.keys() == b.keys() and all((a[k] == b[k]).all() for k in a)

@@ -21,7 +21,7 @@ from latentzoo.runs import load
 
 def tiny_prior(model, seed=0):
     torch.manual_seed(seed)
-    cfg = PriorConfig(n_codes=model.cfg.n_codes, d_model=16, n_layers=1, n_heads=2)
+    cfg = PriorConfig(n_codes=model.n_codes, d_model=16, n_layers=1, n_heads=2)
     return CodePrior(cfg).eval()
 
 

@@ -5,6 +5,7 @@ import math
 import pytest
 import torch
 
+import latentzoo
 from latentzoo.config import make_config
 from latentzoo.data import ImageSet
 from latentzoo.eval import (
@@ -111,5 +112,5 @@ def test_code_nll_is_zero_at_the_fitted_mean_and_a_halved_mahalanobis_distance()
         torch.allclose(code_nll(ae, x), 0.5 * d.pow(2).sum(1), atol=1e-5)
         and float(code_nll(ae, x)[0]) == 0.0
     )
-    with pytest.raises(ValueError, match="fitted"):
+    with pytest.raises(latentzoo.LatentzooError, match="fitted"):
         code_nll(build_model(make_config("vae", backbone="mlp")), x)

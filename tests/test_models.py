@@ -1,6 +1,9 @@
 """Every model kind through one parametrized test, plus layer- and quantizer-specific known
 answers."""
 
+import json
+from pathlib import Path
+
 import pytest
 import torch
 from conftest import KINDS, kind_config
@@ -10,10 +13,11 @@ from latentzoo.config import make_config
 from latentzoo.models import build_model
 
 
-def v1_dict(cfg, *drop):
-    """A config.json as version-1 code wrote it before the fields `drop` existed."""
-    d = cfg.to_dict()
-    for k in ("config_version", *drop):
+def v1_vqvae(*drop):
+    """A VQ-VAE's config.json as version-1 code wrote it before the fields `drop` existed."""
+    path = Path(__file__).parent / "fixtures" / "v1" / "vqvae" / "config.json"
+    d = json.loads(path.read_text())
+    for k in drop:
         d.pop(k)
     return d
 
@@ -33,15 +37,15 @@ def test_model_kind(name, small_splits, trained):
         v.shape == (64,) and torch.isfinite(v).all() for v in out.losses.values()
     )
     if model.has_codes:
-        assert out.codes.shape == (64, 7, 7) and out.latent.shape == (64, cfg.latent_dim, 7, 7)
+        assert out.codes.shape == (64, 7, 7) and out.latent.shape == (64, cfg.model.code_dim, 7, 7)
         codes = model.encode(x)
-        assert codes.dtype == torch.int64 and int(codes.max()) < cfg.n_codes
+        assert codes.dtype == torch.int64 and int(codes.max()) < cfg.model.n_codes
         model.eval()
         assert torch.allclose(model.decode(model.encode(x)), model.reconstruct(x), atol=1e-5)
         model.train()
     else:
-        assert out.latent.shape == (64, cfg.latent_dim)
-        assert model.encode(x, y).shape == (64, cfg.latent_dim)
+        assert out.latent.shape == (64, cfg.model.latent_dim)
+        assert model.encode(x, y).shape == (64, cfg.model.latent_dim)
     if model.has_elbo:
         assert set(out.losses) == {"recon", "kl"} and (out.losses["kl"] >= 0).all()
 
@@ -110,7 +114,7 @@ def test_fine_blocks_add_layers_at_14_and_28_and_old_configs_load_without_them()
     # residual blocks (2 convs each) at 14x14 in the encoder and in the decoder
     assert counts[2][28] == counts[0][28] + 2 and counts[2][14] == counts[0][14] + 8
     assert counts[2][7] == counts[0][7]
-    assert Config.from_dict(v1_dict(make_config("vqvae"), "fine_blocks")).fine_blocks == 0
+    assert Config.from_dict(v1_vqvae("fine_blocks")).model.fine_blocks == 0
     with pytest.raises(latentzoo.LatentzooError, match="fine_blocks needs at least 2 channels"):
         make_config("vqvae", channels=1)
 
@@ -134,7 +138,7 @@ def test_group_norm_in_residual_blocks_and_old_configs_load_without_it():
     # "none" keeps the block layout (and so the weight names) of runs saved before the option
     plain = blocks(build_model(make_config("vqvae", norm="none", act="relu")))[0].body
     assert [type(m).__name__ for m in plain] == ["ReLU", "Conv2d", "ReLU", "Conv2d"]
-    assert Config.from_dict(v1_dict(make_config("vqvae"), "norm")).norm == "none"
+    assert Config.from_dict(v1_vqvae("norm")).model.norm == "none"
     with pytest.raises(latentzoo.LatentzooError, match="unknown norm 'batch'"):
         make_config("vqvae", norm="batch")
 
@@ -163,9 +167,9 @@ def test_activation_option_swaps_every_hidden_nonlinearity_and_old_configs_keep_
                 28,
                 28,
             )
-    assert make_config("vqvae").act == "gelu" and make_config("ae").act == "relu"
+    assert make_config("vqvae").model.act == "gelu" and make_config("ae").model.act == "relu"
     # v1 files before --act: ReLU
-    assert Config.from_dict(v1_dict(make_config("vqvae"), "act")).act == "relu"
+    assert Config.from_dict(v1_vqvae("act")).model.act == "relu"
     with pytest.raises(latentzoo.LatentzooError, match="unknown act 'swish'"):
         make_config("vqvae", act="swish")
 
@@ -266,3 +270,33 @@ def test_the_importance_weighted_bound_is_tighter_than_the_elbo_and_trains():
     assert all(p.grad is not None for p in model.parameters())
     with pytest.raises(ConfigError, match="needs recon 'bce'"):
         make_config("vae", recon="mse", iw_samples=5)
+
+
+def test_each_capability_flag_keeps_its_written_protocol(trained, small_splits, tmp_path):
+    """Every model kind, and a VQ-VAE composed with its prior, provides what its flags promise
+    (latentzoo.models.capabilities); a flag without its protocol is refused."""
+    import shutil
+
+    from latentzoo.models import PriorConfig
+    from latentzoo.models.capabilities import CAPABILITIES, check_capabilities
+    from latentzoo.training import train_prior
+
+    models = [build_model(kind_config(name)) for name in KINDS]
+    run = shutil.copytree(trained["vqvae"], tmp_path / "vq")
+    prior = PriorConfig(epochs=1, d_model=16, n_layers=1, n_heads=2)
+    train_prior(run, prior, splits=small_splits, progress=False, log=lambda m: None)
+    models.append(latentzoo.load(run))
+    seen = set()
+    for model in models:
+        check_capabilities(model)
+        for flag, protocol in CAPABILITIES.items():
+            if getattr(model, flag):
+                assert isinstance(model, protocol), (type(model).__name__, flag)
+                seen.add(flag)
+    assert seen == set(CAPABILITIES)  # every flag is set by some model here
+
+    class Pretender(type(models[0])):
+        has_codes = True  # an AE has no code grid
+
+    with pytest.raises(TypeError, match="sets has_codes but is not a HasCodes"):
+        check_capabilities(Pretender(models[0].cfg))

@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from conftest import ONE_PER_MODEL, kind_config
+from conftest import KINDS, ONE_PER_MODEL, kind_config
 from PIL import Image
 
 from latentzoo import examples, jobs
@@ -18,10 +18,10 @@ from latentzoo.eval import ensemble_terms, standardised_max
 from latentzoo.inputs import idx_bytes
 from latentzoo.runs import load, run_data
 from latentzoo.sources import load_source
-from latentzoo.training import train
+from latentzoo.training import train_model
 
 quiet = dict(progress=False, log=lambda m: None)
-SMALL = dict(epochs=1, batch_size=32, channels=8, hidden=64)
+SMALL = dict(epochs=1, batch_size=32, channels=8)
 
 
 @pytest.fixture(scope="session")
@@ -50,18 +50,19 @@ def job_input(source: str, path):
 def test_every_kind_trains_on_each_source_and_the_jobs_run_on_its_files(
     name, source, sources, tmp_path, capsys
 ):
-    cfg = kind_config(name, data=str(sources[source]), **SMALL)
+    widths = {} if KINDS[name]["model"] == "vqvae" else {"hidden": 64}  # conv only
+    cfg = kind_config(name, source=str(sources[source]), **SMALL, **widths)
     # unlabelled images: a CVAE has nothing to condition on
     if source == "npy" and name.startswith("cvae"):
         with pytest.raises(Exception, match="conditioned on labels"):
-            train(cfg, tmp_path / "run", **quiet)
+            train_model(cfg, tmp_path / "run", **quiet)
         return
-    run = train(cfg, tmp_path / "run", **quiet)
+    run = train_model(cfg, tmp_path / "run", **quiet)
     saved = json.loads((run / "config.json").read_text())
     shape = (3, 32, 32) if source == "npy" else (1, 28, 28)
-    assert (saved["image_channels"], saved["image_height"], saved["image_width"]) == shape
-    assert saved["dataset"] == "files" and len(saved["data_hash"]) == 64
-    assert saved["n_classes"] == (0 if source == "npy" else 10)
+    assert tuple(saved["data"]["shape"]) == shape
+    assert saved["data"]["dataset"] == "files" and len(saved["data"]["data_hash"]) == 64
+    assert saved["data"]["n_classes"] == (0 if source == "npy" else 10)
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["n_test"] == (
         50 if source == "idx" else round(0.1 * (150 if source == "png" else 120))
@@ -72,7 +73,9 @@ def test_every_kind_trains_on_each_source_and_the_jobs_run_on_its_files(
     assert main(["encode", str(run), str(given), "--out", str(tmp_path / "f.npy")]) == 0
     feats = np.load(tmp_path / "f.npy")
     model = load(run)
-    expected = (n, shape[1] // 4, shape[2] // 4) if model.has_codes else (n, model.cfg.latent_dim)
+    expected = (
+        (n, shape[1] // 4, shape[2] // 4) if model.has_codes else (n, model.cfg.model.latent_dim)
+    )
     assert feats.shape == expected
     assert len((tmp_path / "f.names.txt").read_text().splitlines()) == n
     for job, extra in (
@@ -140,13 +143,13 @@ def test_the_score_flags_about_the_chosen_rate_of_held_out_normal_images(tmp_pat
     np.savez(tmp_path / "digits.npz", images=images, labels=labels)
     cfg = kind_config(
         "ae-mlp",
-        data=str(tmp_path / "digits.npz"),
+        source=str(tmp_path / "digits.npz"),
         epochs=3,
         batch_size=32,
         val_fraction=0.3,
         test_fraction=0.2,
     )
-    run = train(cfg, tmp_path / "run", **quiet)
+    run = train_model(cfg, tmp_path / "run", **quiet)
     test = run_data(load(run).cfg).test  # held out: never seen in training or calibration
     np.save(tmp_path / "held-out.npy", test.images[:, 0].numpy())
     np.save(tmp_path / "photos.npy", examples.photo_tiles()[:200])
@@ -302,7 +305,7 @@ def test_options_fix_sizes_and_modes_and_inputs_must_fit_the_run(tmp_path, capsy
         )
         == 0
     )
-    assert json.loads((run / "config.json").read_text())["image_size"] == "28x28"
+    assert json.loads((run / "config.json").read_text())["data"]["image_size"] == "28x28"
     write_png(tmp_path / "in" / "big.png", (40, 32), "RGB")
     capsys.readouterr()
     assert main(["encode", str(run), str(tmp_path / "in"), "--out", str(tmp_path / "f.npy")]) == 2
@@ -373,14 +376,14 @@ def test_score_with_an_ae_and_a_vae_is_the_validated_ensemble(tmp_path, capsys):
     images, labels = examples.digits_28()
     np.savez(tmp_path / "digits.npz", images=images, labels=labels)
     data = dict(
-        data=str(tmp_path / "digits.npz"),
+        source=str(tmp_path / "digits.npz"),
         epochs=3,
         batch_size=32,
         val_fraction=0.3,
         test_fraction=0.2,
     )
-    ae_run = train(kind_config("ae-mlp", **data), tmp_path / "ae", **quiet)
-    vae_run = train(kind_config("vae-mlp-mse", **data), tmp_path / "vae", **quiet)
+    ae_run = train_model(kind_config("ae-mlp", **data), tmp_path / "ae", **quiet)
+    vae_run = train_model(kind_config("vae-mlp-mse", **data), tmp_path / "vae", **quiet)
     ae, vae = load(ae_run), load(vae_run)
     splits = run_data(ae.cfg)
     np.save(tmp_path / "held-out.npy", splits.test.images[:, 0].numpy())
@@ -452,7 +455,7 @@ def test_score_with_an_ae_and_a_vae_is_the_validated_ensemble(tmp_path, capsys):
     )
     assert "an AE (or DAE) and a VAE" in capsys.readouterr().err
     # it needs labels the images lack
-    cvae = train(kind_config("cvae-mlp", **data), tmp_path / "cvae", **quiet)
+    cvae = train_model(kind_config("cvae-mlp", **data), tmp_path / "cvae", **quiet)
     assert (
         main(
             [
@@ -468,7 +471,7 @@ def test_score_with_an_ae_and_a_vae_is_the_validated_ensemble(tmp_path, capsys):
         == 2
     )
     assert "an AE (or DAE) and a VAE" in capsys.readouterr().err
-    other = train(
+    other = train_model(
         kind_config("vae-mlp-mse", **{**data, "split_seed": 1}), tmp_path / "other", **quiet
     )
     assert (

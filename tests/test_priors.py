@@ -11,7 +11,7 @@ from latentzoo.config import make_config
 from latentzoo.models import GUIDANCE, CodePrior, PriorConfig, build_model
 from latentzoo.models.pipeline import VQVAEWithPrior
 from latentzoo.runs import PRIOR_METRICS, load_prior
-from latentzoo.training import train, train_prior
+from latentzoo.training import train_model, train_prior
 
 
 def test_cached_sampling_matches_the_full_forward():
@@ -58,7 +58,7 @@ def test_prior_learns_a_code_grid_per_label():
 
 
 def test_train_prior_from_a_run_and_sample_a_digit(small_splits, tmp_path, capsys):
-    run = train(
+    run = train_model(
         make_config("vqvae", epochs=1, codebook_size=32, limit=512),
         tmp_path / "vq",
         splits=small_splits,

@@ -2,6 +2,7 @@
 guard, run-folder safety, seeding, the config's limit."""
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -10,15 +11,16 @@ import latentzoo
 from latentzoo.config import Config, make_config
 from latentzoo.errors import RunError, TrainingDiverged
 from latentzoo.files import load_tensors, read_csv
-from latentzoo.training import train
+from latentzoo.training import train_model
 
 quiet = dict(progress=False, log=lambda m: None)
+FIXTURES = Path(__file__).parent / "fixtures"
 
 
 @pytest.mark.parametrize("model", ["vae", "vqvae"])
 def test_resume_continues_exactly(model, small_splits, tmp_path):
     kw = dict(batch_size=64, backbone="mlp") if model == "vae" else dict(batch_size=64)
-    straight = train(
+    straight = train_model(
         make_config(model, epochs=2, **kw), tmp_path / "a", splits=small_splits, **quiet
     )
 
@@ -27,7 +29,7 @@ def test_resume_continues_exactly(model, small_splits, tmp_path):
             raise KeyboardInterrupt  # as if the user pressed Ctrl-C right after epoch 1 was saved
 
     with pytest.raises(KeyboardInterrupt):
-        train(
+        train_model(
             make_config(model, epochs=2, **kw),
             tmp_path / "b",
             splits=small_splits,
@@ -35,7 +37,7 @@ def test_resume_continues_exactly(model, small_splits, tmp_path):
             log=interrupt_after_epoch_1,
         )
     assert load_tensors(tmp_path / "b" / "last.safetensors")[1]["epoch"] == "1"
-    resumed = train(
+    resumed = train_model(
         make_config(model, epochs=2, **kw),
         tmp_path / "b",
         resume=True,
@@ -67,7 +69,7 @@ def test_nan_loss_stops_without_saving(small_splits, tmp_path, monkeypatch):
 
     monkeypatch.setattr(ae, "reconstruction_loss", poisoned)
     with pytest.raises(TrainingDiverged, match="loss became nan at epoch 1, step 3"):
-        train(
+        train_model(
             make_config("ae", backbone="mlp", batch_size=64),
             tmp_path / "r",
             splits=small_splits,
@@ -79,22 +81,22 @@ def test_nan_loss_stops_without_saving(small_splits, tmp_path, monkeypatch):
 
 def test_refuses_to_overwrite_and_needs_something_to_resume(small_splits, tmp_path):
     cfg = make_config("ae", backbone="mlp", epochs=1)
-    train(cfg, tmp_path / "r", splits=small_splits, **quiet)
+    train_model(cfg, tmp_path / "r", splits=small_splits, **quiet)
     with pytest.raises(RunError, match="already holds a run"):
-        train(cfg, tmp_path / "r", splits=small_splits, **quiet)
+        train_model(cfg, tmp_path / "r", splits=small_splits, **quiet)
     with pytest.raises(RunError, match="nothing to resume"):
-        train(cfg, tmp_path / "empty", resume=True, splits=small_splits, **quiet)
+        train_model(cfg, tmp_path / "empty", resume=True, splits=small_splits, **quiet)
     assert not list((tmp_path / "r").glob("*.tmp")) and not list((tmp_path / "r").glob(".*tmp"))
 
 
 def test_seed_fixes_everything(small_splits, tmp_path):
     cfg = make_config("dae", backbone="mlp", epochs=1, seed=5)
-    a = train(cfg, tmp_path / "a", splits=small_splits, **quiet)
-    b = train(cfg, tmp_path / "b", splits=small_splits, **quiet)
+    a = train_model(cfg, tmp_path / "a", splits=small_splits, **quiet)
+    b = train_model(cfg, tmp_path / "b", splits=small_splits, **quiet)
     ta, _ = load_tensors(a / "model.safetensors")
     tb, _ = load_tensors(b / "model.safetensors")
     assert all(torch.equal(ta[k], tb[k]) for k in ta)
-    c = train(
+    c = train_model(
         make_config("dae", backbone="mlp", epochs=1, seed=6),
         tmp_path / "c",
         splits=small_splits,
@@ -102,21 +104,21 @@ def test_seed_fixes_everything(small_splits, tmp_path):
     )
     tc, _ = load_tensors(c / "model.safetensors")
     assert not torch.equal(ta["encoder.head.weight"], tc["encoder.head.weight"])
-    assert latentzoo.load(a).cfg.seed == 5
+    assert latentzoo.load(a).cfg.train.seed == 5
 
 
 def test_adam_beta2_reaches_the_optimizer_and_old_configs_keep_0_999(small_splits, tmp_path):
     cfg = make_config("ae", backbone="mlp", epochs=1, batch_size=64, adam_beta2=0.5)
     _, meta = load_tensors(
-        train(cfg, tmp_path / "r", splits=small_splits, **quiet) / "last.safetensors"
+        train_model(cfg, tmp_path / "r", splits=small_splits, **quiet) / "last.safetensors"
     )
     assert json.loads(meta["param_groups"])[0]["betas"] == [0.9, 0.5]
-    assert make_config("vqvae").adam_beta2 == 0.95 and make_config("ae").adam_beta2 == 0.999
-    old = make_config("vqvae").to_dict()
+    assert make_config("vqvae").train.adam_beta2 == 0.95
+    assert make_config("ae").train.adam_beta2 == 0.999
+    old = json.loads((FIXTURES / "v1" / "vqvae" / "config.json").read_text())
     # a v1 config.json written before the option: 0.999, VQ-VAE too
-    for k in ("config_version", "adam_beta2"):
-        old.pop(k)
-    assert Config.from_dict(old).adam_beta2 == 0.999
+    old.pop("adam_beta2")
+    assert Config.from_dict(old).train.adam_beta2 == 0.999
     with pytest.raises(latentzoo.LatentzooError, match="adam_beta2 must be in"):
         make_config("vqvae", adam_beta2=1.0)
 
@@ -124,10 +126,10 @@ def test_adam_beta2_reaches_the_optimizer_and_old_configs_keep_0_999(small_split
 def test_vqvae_defaults_to_15_epochs_and_an_explicit_epochs_wins():
     from latentzoo.cli import build_parser
 
-    assert make_config("vqvae").epochs == 15 and make_config("ae").epochs == 10
+    assert make_config("vqvae").train.epochs == 15 and make_config("ae").train.epochs == 10
     assert (
-        make_config("vqvae", epochs=3).epochs == 3
-        and make_config("vqvae", epochs=None).epochs == 15
+        make_config("vqvae", epochs=3).train.epochs == 3
+        and make_config("vqvae", epochs=None).train.epochs == 15
     )
     # `latentzoo train vqvae` without --epochs hands make_config None, so the model's default
     # applies
@@ -136,16 +138,18 @@ def test_vqvae_defaults_to_15_epochs_and_an_explicit_epochs_wins():
 
 
 def test_a_runs_limit_is_what_it_trains_on(small_splits, tmp_path):
-    """The config says what was done: given the full splits, train() keeps the first `limit`
+    """The config says what was done: given the full splits, train_model() keeps the first `limit`
     images."""
-    run = train(
+    run = train_model(
         make_config("ae", backbone="mlp", epochs=1, limit=100),
         tmp_path / "r",
         splits=small_splits,
         **quiet,
     )
     metrics = json.loads((run / "metrics.json").read_text())
-    assert metrics["n_train"] == json.loads((run / "config.json").read_text())["limit"] == 100
+    assert (
+        metrics["n_train"] == json.loads((run / "config.json").read_text())["data"]["limit"] == 100
+    )
 
 
 def test_the_prior_and_the_classifier_train_in_the_same_loop(monkeypatch, small_splits, tmp_path):
@@ -164,7 +168,7 @@ def test_the_prior_and_the_classifier_train_in_the_same_loop(monkeypatch, small_
     )
     _, info = classifier.train_classifier(log=lambda m: None)
     assert seen == ["classifier"] and 0 <= info["test_accuracy"] <= 1
-    vq = train(
+    vq = train_model(
         make_config("vqvae", epochs=1, codebook_size=16, limit=256),
         tmp_path / "vq",
         splits=small_splits,
@@ -191,7 +195,7 @@ def test_a_collapsed_codebook_is_a_warning_and_a_column(small_splits, tmp_path):
         "default": {},
     }.items():
         logs[name] = []
-        run = train(
+        run = train_model(
             make_config("vqvae", epochs=1, batch_size=64, **kw),
             tmp_path / name,
             splits=small_splits,
@@ -225,7 +229,7 @@ def test_nan_in_the_input_images_stops_with_the_step_and_keeps_the_last_checkpoi
 
     monkeypatch.setattr(ImageSet, "tensors", poisoned)
     with pytest.raises(TrainingDiverged, match="loss became nan at epoch 1, step 5"):
-        train(
+        train_model(
             make_config("ae", backbone="mlp", batch_size=64),
             tmp_path / "r",
             splits=small_splits,
@@ -251,9 +255,9 @@ def test_a_codebook_learned_by_gradients_trains_the_same_twice(small_splits, tmp
         limit=256,
     )
     a, b = (
-        load_tensors(train(cfg, tmp_path / r, splits=small_splits, **quiet) / "model.safetensors")[
-            0
-        ]
+        load_tensors(
+            train_model(cfg, tmp_path / r, splits=small_splits, **quiet) / "model.safetensors"
+        )[0]
         for r in "ab"
     )
     assert all(torch.equal(a[k], b[k]) for k in a)
@@ -277,7 +281,9 @@ def test_bf16_autocast_trains_close_to_fp32_and_keeps_the_codebook_in_fp32(
     monkeypatch.setattr(VectorQuantizer, "forward", spy)
     kw = dict(epochs=1, batch_size=64, limit=256)
     runs = {
-        p: train(make_config(model, precision=p, **kw), tmp_path / p, splits=small_splits, **quiet)
+        p: train_model(
+            make_config(model, precision=p, **kw), tmp_path / p, splits=small_splits, **quiet
+        )
         for p in ("fp32", "bf16")
     }
     weights = {p: load_tensors(r / "model.safetensors")[0] for p, r in runs.items()}
@@ -288,7 +294,7 @@ def test_bf16_autocast_trains_close_to_fp32_and_keeps_the_codebook_in_fp32(
         p: json.loads((r / "metrics.json").read_text())["mse_per_pixel"] for p, r in runs.items()
     }
     assert mse["bf16"] == pytest.approx(mse["fp32"], rel=0.1)
-    assert json.loads((runs["bf16"] / "config.json").read_text())["precision"] == "bf16"
+    assert json.loads((runs["bf16"] / "config.json").read_text())["train"]["precision"] == "bf16"
     if model == "vqvae":
         assert (torch.float32, False) in seen and all(
             d == torch.float32 and not on for d, on in seen
@@ -302,7 +308,7 @@ def test_after_epoch_sees_each_epoch_and_stops_training_early(small_splits, tmp_
         seen.append((row["epoch"], model.training))
         return row["epoch"] == 2
 
-    run = train(
+    run = train_model(
         make_config("ae", backbone="mlp", epochs=5),
         tmp_path / "r",
         splits=small_splits,
@@ -326,7 +332,7 @@ def test_burdas_mlp_is_two_layers_of_200_with_tanh(small_splits, tmp_path):
         binarize=True,
         iw_samples=5,
     )
-    model = latentzoo.load(train(cfg, tmp_path / "r", splits=small_splits, **quiet))
+    model = latentzoo.load(train_model(cfg, tmp_path / "r", splits=small_splits, **quiet))
     shapes = [tuple(p.shape) for n, p in model.named_parameters() if n.endswith("weight")]
     assert shapes == [(200, 784), (200, 200), (100, 200), (200, 50), (200, 200), (784, 200)]
     assert isinstance(model.encoder.trunk[2], torch.nn.Tanh)

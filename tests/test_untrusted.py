@@ -19,7 +19,7 @@ from latentzoo import files
 from latentzoo.cli import build_parser, main
 from latentzoo.config import make_config
 from latentzoo.errors import LatentzooError, RunError
-from latentzoo.training import train
+from latentzoo.training import train_model
 
 quiet = dict(progress=False, log=lambda m: None)
 
@@ -42,7 +42,7 @@ def test_a_full_or_read_only_disk_mid_run_loses_nothing_written_before(
 
     monkeypatch.setattr(files.os, "fsync", failing)
     with pytest.raises(OSError):
-        train(cfg, run, splits=small_splits, **quiet)
+        train_model(cfg, run, splits=small_splits, **quiet)
     monkeypatch.setattr(files.os, "fsync", real)
     # the earlier checkpoint still loads
     assert files.load_tensors(run / "last.safetensors")[1]["epoch"] == "1"
@@ -115,9 +115,9 @@ def test_truncated_weights_and_weights_of_another_kind(tmp_path, good_run, train
 def test_a_damaged_history_and_a_prior_from_another_vqvae(tmp_path, trained, small_splits):
     run = damaged(tmp_path, trained["ae-mlp"], "history.csv", "epoch,seconds\none,1\n")
     cfg = latentzoo.load(run).cfg
-    cfg.epochs = 2
+    cfg.train.epochs = 2
     with pytest.raises(RunError, match="history.csv: damaged table"):
-        train(cfg, run, resume=True, splits=small_splits, **quiet)
+        train_model(cfg, run, resume=True, splits=small_splits, **quiet)
     from latentzoo.models import CodePrior, PriorConfig
 
     vq = tmp_path / "vq"
@@ -248,11 +248,11 @@ def test_resuming_from_a_checkpoint_of_another_model_is_one_line(tmp_path, train
         (trained["vae-conv"] / "last.safetensors").read_bytes(),
     )
     cfg = latentzoo.load(run).cfg
-    cfg.epochs = 2
+    cfg.train.epochs = 2
     with pytest.raises(
         RunError, match="last.safetensors: not a checkpoint this run can resume from"
     ):
-        train(cfg, run, resume=True, splits=small_splits, **quiet)
+        train_model(cfg, run, resume=True, splits=small_splits, **quiet)
 
 
 RUN_COMMANDS = {  # subcommand -> its arguments after RUN (an --out that is fine)

@@ -44,7 +44,7 @@ from ..jobs import reconstruct
 from ..models import PriorConfig
 from ..noise import EXAMPLE_NOISES, corrupt
 from ..runs import BEST, LIKELIHOOD, METRICS, PRIOR_METRICS, load, read_config, read_metrics
-from ..training import train, train_prior
+from ..training import train_model, train_prior
 from .settings import BUDGETS, BURDA, FLOOR, OURS
 
 
@@ -80,8 +80,9 @@ class Bench:
                 raise RunError(
                     f"{run} holds a different or unfinished run; remove it to rerun the bench"
                 )
-            self.log(f"bench: training {name} ({kind}, {cfg.epochs} epochs)")
-            train(cfg, run, splits=self.splits, device=self.device, progress=False, log=self.log)
+            self.log(f"bench: training {name} ({kind}, {cfg.train.epochs} epochs)")
+            quiet = dict(progress=False, log=self.log)
+            train_model(cfg, run, splits=self.splits, device=self.device, **quiet)
         return run, load(run, device=self.device)
 
     def run(self) -> dict:
@@ -166,7 +167,10 @@ class Bench:
         feats["PCA (32)"] = pca_features(raw_tr, raw_te, 32)
         sub = self.splits.train.subset(slice(0, n))
         for m, name in ((self.ae, "ae"), (self.vae, "vae-mlp-bin")):
-            feats[f"{name} ({m.cfg.latent_dim})"] = (features_of(m, sub), features_of(m, test))
+            feats[f"{name} ({m.cfg.model.latent_dim})"] = (
+                features_of(m, sub),
+                features_of(m, test),
+            )
         rows = {name: probe_accuracy(a, train_y, c, test_y) for name, (a, c) in feats.items()}
         return (
             rows,
@@ -272,9 +276,11 @@ class Bench:
         return {
             **{k: q[k] for k in ("codes_used", "codebook_usage", "perplexity", "psnr")},
             "grid": list(self.vq.grid),
-            "n_codes": self.vq.cfg.n_codes,
-            "dimensions": math.prod(self.vq.cfg.image_shape),
-            "uniform_bits_per_image": uniform_bits_per_image(self.vq.grid, self.vq.cfg.n_codes),
+            "n_codes": self.vq.cfg.model.n_codes,
+            "dimensions": math.prod(self.vq.cfg.data.shape),
+            "uniform_bits_per_image": uniform_bits_per_image(
+                self.vq.grid, self.vq.cfg.model.n_codes
+            ),
             "prior_bits_per_image": prior["test_bits_per_image"],
             "prior_bits_per_image_given_label": prior["test_bits_per_image_given_label"],
         }

@@ -32,7 +32,8 @@ import sys
 from ..errors import LatentzooError
 from ..files import check_writable
 from .commands import COMMANDS
-from .parser import build_parser, one_line
+from .options import one_line
+from .parser import build_parser
 
 __all__ = ["main", "build_parser"]
 

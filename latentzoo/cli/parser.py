@@ -1,122 +1,33 @@
-"""The command line's parser: argument types that fail in one line, `train`'s options generated from
-the Config fields (their help and defaults come from latentzoo.config), every subcommand's
-options."""
+"""The command line's parser: every subcommand's options; `train`'s and `train-prior`'s generated
+from the settings (latentzoo.cli.options)."""
 
 from __future__ import annotations
 
 import argparse
-import math
-import sys
 from pathlib import Path
 
-from ..config import MODELS, cli_fields, default_text, field_type
-from ..models import PriorConfig
+from ..config import (
+    MODELS,
+    PriorConfig,
+    shown,
+)
 from ..version import __version__
 from ..viz.report import REPORT_CONTENTS
-
-
-def one_line(msg: str) -> str:
-    """A message with line breaks and unprintable text escaped: a value the user typed may hold
-    either."""
-    return (
-        msg.replace("\r", "\\r")
-        .replace("\n", "\\n")
-        .encode("utf-8", "backslashreplace")
-        .decode("utf-8")
-    )
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse that reports a usage mistake in one line (and exits with 2)."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        print(f"latentzoo: error: {one_line(message)} (see {self.prog} --help)", file=sys.stderr)
-        raise SystemExit(2)
-
-    def parse_known_args(self, args=None, namespace=None):
-        for a in sys.argv[1:] if args is None else args:
-            # argparse would drop the value
-            if isinstance(a, str) and a.startswith("-") and a.endswith("=--"):
-                self.error(f"argument {a[:-3]}: '--' is not a value")
-        return super().parse_known_args(args, namespace)
-
-
-def number(cast, what: str, ok=lambda v: True, rule: str = ""):
-    """An argparse type: `cast` the text (finite numbers only), then check `ok`; mistakes are one
-    line."""
-
-    def parse(s: str):
-        try:
-            if not s.isascii():  # int() and float() also read other scripts' digits
-                raise ValueError
-            v = cast(s)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"'{s}' is not {what}") from None
-        if not math.isfinite(v):
-            raise argparse.ArgumentTypeError(f"'{s}' is not a finite number")
-        if not ok(v):
-            raise argparse.ArgumentTypeError(f"{rule}, got {s}")
-        return v
-
-    return parse
-
-
-positive_int = number(int, "a whole number", lambda v: v >= 1, "must be at least 1")
-nonneg_int = number(int, "a whole number", lambda v: v >= 0, "must be 0 or more")
-positive_float = number(float, "a number", lambda v: v > 0, "must be a positive number")
-label = number(
-    int, "a label (a digit 0-9 for MNIST)", lambda v: 0 <= v < 100_000, "must be 0 or more"
+from .options import (
+    MAX_SAMPLES,
+    Parser,
+    add_config_options,
+    add_input_options,
+    add_settings_options,
+    fraction,
+    label,
+    nonneg_int,
+    number,
+    png_path,
+    positive_float,
+    positive_int,
+    suffixed,
 )
-fraction = number(float, "a number", lambda v: 0 < v < 1, "must be between 0 and 1")
-MAX_SAMPLES = 10_000  # one PNG grid: 10,000 digits already make it 75,000 pixels tall
-
-
-def suffixed(*suffixes: str, folder: bool = False):
-    """An argparse type: a path ending in one of `suffixes` (or, with `folder`, one without a
-    suffix)."""
-
-    def path_with_suffix(s: str) -> Path:
-        p = Path(s)
-        if p.suffix.lower() not in suffixes and not (folder and not p.suffix):
-            ends = " or ".join(suffixes) + (", or a folder" if folder else "")
-            raise argparse.ArgumentTypeError(f"'{s}' should end in {ends}")
-        return p
-
-    return path_with_suffix
-
-
-png_path = suffixed(".png")
-
-
-def add_input_options(sp) -> None:
-    sp.add_argument(
-        "--resize",
-        action="store_true",
-        help="resize inputs of another size to the run's (bilinear)",
-    )
-    sp.add_argument(
-        "--convert",
-        action="store_true",
-        help="convert inputs to the run's colour mode (grey or rgb)",
-    )
-
-
-def add_config_options(p: argparse.ArgumentParser) -> None:
-    """One option per Config field with cli=True; its help ends with the defaults per model kind.
-    Values are checked by Config.validate (one line, exit 2), so the bounds live in one place."""
-    for f in cli_fields():
-        kind, _ = field_type(f)
-        meta, flag = f.metadata, "--" + f.name.replace("_", "-")
-        help_ = f"{meta['help']} (default {default_text(f.name)})"
-        if kind is bool:
-            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=help_)
-        elif meta["choices"]:
-            p.add_argument(flag, choices=meta["choices"], help=help_)
-        else:
-            cast = {int: number(int, "a whole number"), float: number(float, "a number"), str: str}[
-                kind
-            ]
-            p.add_argument(flag, type=cast, help=help_)
 
 
 def build_parser() -> Parser:
@@ -225,24 +136,16 @@ def build_parser() -> Parser:
     rp.add_argument("--tsne", action="store_true", help="latent map by t-SNE instead of PCA")
     common(rp)
 
-    prior_defaults = PriorConfig()
     tp = sub.add_parser(
         "train-prior", help="fit an autoregressive prior to a VQ-VAE's codes (enables sampling)"
     )
     tp.add_argument("run", type=Path)
-    for name, cast, what in (
-        ("epochs", positive_int, "passes over the training codes"),
-        ("batch_size", positive_int, "code grids per step"),
-        ("lr", positive_float, "peak learning rate"),
-        ("d_model", positive_int, "transformer width"),
-        ("n_layers", positive_int, "transformer blocks"),
-        ("seed", nonneg_int, "fixes initialisation and data order"),
-    ):
-        tp.add_argument(
-            "--" + name.replace("_", "-"),
-            type=cast,
-            help=f"{what} (default {getattr(prior_defaults, name):g})",
-        )
+    prior_defaults = PriorConfig.defaults()
+    add_settings_options(
+        tp,
+        {f.name: f for f in PriorConfig.options()},
+        lambda k, f: f"{f.metadata['help']} (default {shown(prior_defaults[k])})",
+    )
     tp.add_argument(
         "--resume",
         action="store_true",

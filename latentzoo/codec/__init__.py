@@ -63,7 +63,7 @@ def encode_images(model, images: torch.Tensor) -> torch.Tensor:
 def compress(model, images: torch.Tensor) -> bytes:
     """Images (N, C, H, W) in [0, 1] of the model's shape -> the bytes of a compressed file."""
     check_model(model)
-    shape = tuple(model.cfg.image_shape)
+    shape = tuple(model.cfg.data.shape)
     if images.dim() != 4 or tuple(images.shape[1:]) != shape or images.shape[0] == 0:
         raise CodecError(
             f"compress takes images (N, {shape[0]}, {shape[1]}, "
@@ -78,7 +78,7 @@ def compress_codes(model, codes: torch.Tensor) -> bytes:
     header = Header(
         fingerprint(model),
         codes.shape[0],
-        tuple(model.cfg.image_shape),
+        tuple(model.cfg.data.shape),
         codes_checksum(grid_bytes(codes)),
     )
     return pack(header, payload)
@@ -95,10 +95,10 @@ def decompress_codes(model, data: bytes, name: str = "<bytes>") -> torch.Tensor:
             f"{header.model.hex()}, and this run's "
             f"model is {mine.hex()}: decompress it with the run that compressed it"
         )
-    if header.shape != tuple(model.cfg.image_shape):
+    if header.shape != tuple(model.cfg.data.shape):
         raise CodecError(
             f"{name}: images of {header.shape}, and this run's model "
-            f"takes {tuple(model.cfg.image_shape)}"
+            f"takes {tuple(model.cfg.data.shape)}"
         )
     codes = decode_codes(model.prior, payload, header.count, name)
     if codes_checksum(grid_bytes(codes)) != header.codes_crc:

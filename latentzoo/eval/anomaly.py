@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import torch
 
+from ..errors import ConfigError
+
 
 @torch.no_grad()
 def code_nll(ae, x: torch.Tensor) -> torch.Tensor:
@@ -27,12 +29,10 @@ def code_nll(ae, x: torch.Tensor) -> torch.Tensor:
 def codes_nll(ae, z: torch.Tensor) -> torch.Tensor:
     """`code_nll` of codes z (B, L) that the AE's encoder already gave."""
     if not ae.fits_latent_gaussian:
-        raise ValueError(
+        raise ConfigError(
             "code_nll needs an autoencoder with a Gaussian fitted to its training codes (ae, dae)"
         )
-    # (L, B)
-    w = torch.linalg.solve_triangular(ae.latent_scale_tril, (z - ae.latent_mean).t(), upper=False)
-    return 0.5 * w.pow(2).sum(0)
+    return ae.code_nll(z)
 
 
 @torch.no_grad()
@@ -58,6 +58,17 @@ def standardised_max(
     return torch.stack(z).amax(0)
 
 
+def ensemble_pair(a, b) -> tuple:
+    """(ae, vae): two models ordered for the ensemble, an AE or DAE (with its fitted code Gaussian)
+    and a VAE that needs no labels, in either order; any other pair is a ConfigError."""
+    ae, vae = (a, b) if a.fits_latent_gaussian else (b, a)
+    if not (ae.fits_latent_gaussian and vae.has_elbo) or vae.needs_labels or ae.needs_labels:
+        raise ConfigError(
+            f"the ensemble takes an AE (or DAE) and a VAE; got a {a.cfg.kind} and a {b.cfg.kind}"
+        )
+    return ae, vae
+
+
 class EnsembleScore:
     """The chosen anomaly score of an AE (or DAE) and a VAE trained on the same data:
     `standardised_max`
@@ -66,12 +77,7 @@ class EnsembleScore:
     above the normal images' mean of the view that finds the image most unusual."""
 
     def __init__(self, ae, vae, normal: torch.Tensor):
-        if not ae.fits_latent_gaussian or not vae.has_elbo:
-            raise ValueError(
-                "the ensemble takes an AE or DAE (with its fitted code "
-                "Gaussian) and a VAE, in that order"
-            )
-        self.ae, self.vae = ae, vae
+        self.ae, self.vae = ensemble_pair(ae, vae)
         self.normal = ensemble_terms(ae, vae, normal)
 
     def __call__(self, images: torch.Tensor) -> torch.Tensor:

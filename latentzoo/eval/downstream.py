@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 
 from ..data import ImageSet
+from ..errors import ConfigError
 
 
 @torch.no_grad()
@@ -76,5 +77,5 @@ def classical_denoise(noisy: torch.Tensor, method: str, sigma: float | None = No
         for i in range(arr.shape[0]):
             out[i, 0] = bm3d.bm3d(arr[i, 0], sigma_psd=s)
     else:
-        raise ValueError(f"unknown denoiser {method}")
+        raise ConfigError(f"unknown denoiser '{method}' (choose median, gaussian or bm3d)")
     return torch.from_numpy(out).float().clamp(0, 1)

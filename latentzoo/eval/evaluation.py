@@ -91,7 +91,7 @@ def evaluate(
     was_training = model.training
     model.eval()
     gen = torch.Generator().manual_seed(seed)
-    counts = torch.zeros(cfg.n_codes, dtype=torch.float64) if model.has_codes else None
+    counts = torch.zeros(model.n_codes, dtype=torch.float64) if model.has_codes else None
     sums: dict[str, float] = {}
     rng_state = torch.random.get_rng_state()
     torch.manual_seed(seed)
@@ -101,7 +101,7 @@ def evaluate(
         ):
             if counts is not None:  # one encoder pass gives both the codes and the reconstruction
                 q = model.quantize(x)
-                counts += code_histogram(q.indices, cfg.n_codes)
+                counts += code_histogram(q.indices, model.n_codes)
                 x_hat = model.decode(q.quantized)
             else:
                 x_hat = model.reconstruct(x, y)
@@ -113,7 +113,7 @@ def evaluate(
             if model.has_elbo:
                 out = model(x, y)
                 rows["recon"], rows["kl"] = out.losses["recon"], out.losses["kl"]
-                if cfg.recon == "bce":
+                if cfg.model.recon == "bce":
                     rows["elbo"] = -(out.losses["recon"] + out.losses["kl"])
             if model.noise:
                 noisy = corrupt(x, model.noise, gen)
@@ -130,7 +130,7 @@ def evaluate(
     if counts is not None:
         metrics.update(codebook_stats(counts))
     if model.noise:
-        metrics["noise"] = cfg.noise
+        metrics["noise"] = cfg.model.noise
     metrics["n_images"] = n
     return metrics
 

@@ -13,6 +13,7 @@ import torch
 
 from ..console import progress_bar
 from ..data import ImageSet
+from ..errors import ConfigError
 from .metrics import EVAL_SEED
 
 
@@ -33,10 +34,10 @@ def vae_likelihood(
 ) -> dict[str, float]:
     """Negative ELBO and IS-NLL in nats per image over the first `n_images` of `data` (default all).
 
-    The k draws go through the decoder `chunk` at a time; 200 keeps a conv decoder's activations in
-    the CPU's cache (2.6x faster than 2500 on this project's machine) and gives the same figures."""
-    if not model.has_elbo or model.cfg.recon != "bce":
-        raise ValueError("likelihoods need a VAE with the Bernoulli (bce) decoder")
+    The k draws go through the decoder `chunk` at a time (small chunks keep a conv decoder's
+    activations in the CPU's cache; the figures do not depend on it)."""
+    if not model.has_elbo or model.cfg.model.recon != "bce":
+        raise ConfigError("likelihoods need a VAE with the Bernoulli (bce) decoder")
     model.eval()
     gen = torch.Generator().manual_seed(seed)
     n = len(data) if n_images is None else min(n_images, len(data))

@@ -3,7 +3,8 @@
 Every model is an `Autoencoder`: `forward(x, y=None) -> ModelOutput`, `encode`, `decode`,
 `reconstruct`, `features`, `interpolate` and `sample`. Callers ask a model what it can do through
 its declared capabilities (`can_sample`, `conditional`, `needs_labels`, `has_codes`, `has_elbo`,
-`guided`, `noise`, `fits_latent_gaussian`, `select_by`) instead of checking its name.
+`guided`, `noise`, `fits_latent_gaussian`, `select_by`) instead of checking its name; what each
+flag promises is written down as a protocol in latentzoo.models.capabilities.
 
 Reductions: every loss term is summed over its elements for each image (pixels for
 reconstruction, latent units for KL, grid and D for the VQ terms) and kept per image, shape (B,);
@@ -73,17 +74,17 @@ def backbone_args(cfg: Config) -> dict:
     """The backbone's keyword arguments, taken from a config (the image shape apart: see
     image_args)."""
     return dict(
-        channels=cfg.channels,
-        res_blocks=cfg.res_blocks,
-        fine_blocks=cfg.fine_blocks,
-        norm=cfg.norm,
-        act=cfg.act,
+        channels=cfg.model.channels,
+        res_blocks=cfg.model.res_blocks,
+        fine_blocks=cfg.model.fine_blocks,
+        norm=cfg.model.norm,
+        act=cfg.model.act,
     )
 
 
 def image_args(cfg: Config) -> dict:
     """The image shape as a vector encoder's and decoder's keyword arguments."""
-    return dict(height=cfg.image_height, width=cfg.image_width)
+    return dict(height=cfg.data.shape[1], width=cfg.data.shape[2])
 
 
 class Autoencoder(nn.Module):
@@ -101,11 +102,17 @@ class Autoencoder(nn.Module):
     fits_latent_gaussian = False
     noise: Noise = ()  # the corruption it learned to remove (DAE)
     select_by = "loss"  # the validation term that picks the kept epoch
-    backbones: tuple[str, ...] = ("mlp", "conv")  # backbones this kind can be built with
+
+    legacy_keys: tuple[str, ...] = ()  # weights of older files that this kind no longer has
 
     def __init__(self, cfg: Config):
         super().__init__()
         self.cfg = cfg
+
+    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
+        """torch's, less the `legacy_keys` that an older file holds."""
+        kept = {k: v for k, v in state_dict.items() if k not in self.legacy_keys}
+        return super().load_state_dict(kept, strict=strict, assign=assign)
 
     @property
     def can_sample(self) -> bool:
@@ -115,10 +122,6 @@ class Autoencoder(nn.Module):
     @property
     def device(self) -> torch.device:
         return next(self.parameters()).device
-
-    def setting_groups(self) -> set[str]:
-        """The Config field groups (metadata 'group') that mean something for this model."""
-        return {self.cfg.backbone} | ({"files"} if self.cfg.dataset == "files" else set())
 
     def set_progress(self, epoch: float) -> None:
         """Called by the trainer before every step with the fractional epoch (KL warm-up)."""

@@ -21,21 +21,17 @@ class VQVAEWithPrior(Autoencoder):
     has_codes = True
     guided = True
     can_compress = True  # latentzoo.codec codes its grids with the prior's probabilities
-    backbones = VQVAE.backbones
     select_by = VQVAE.select_by
 
     def __init__(self, vqvae: VQVAE, prior: CodePrior):
         super().__init__(vqvae.cfg)
         self.vqvae, self.prior = vqvae, prior
-        self.grid = vqvae.grid  # (H/4, W/4)
+        self.grid, self.n_codes = vqvae.grid, vqvae.n_codes  # (H/4, W/4), K
 
     @property
     def conditional(self) -> bool:
         """True when the prior was trained with labels (sample(n, y=digit) then works)."""
         return self.prior.cfg.n_classes > 0
-
-    def setting_groups(self) -> set[str]:
-        return self.vqvae.setting_groups()
 
     def quantize(self, x: torch.Tensor):
         return self.vqvae.quantize(x)

@@ -15,79 +15,15 @@ positions); bits per image = nats / ln 2. A uniform code costs positions * log2(
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
-from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import ConfigError
+from ..config import PriorConfig
 from ..nn.transformer import Block
 
 GUIDANCE = 2.0  # default classifier-free guidance for a chosen digit (benchmarks/EXPERIMENTS.md)
-
-
-@dataclass
-class PriorConfig:
-    n_codes: int = 512  # K, from the VQ-VAE
-    length: int = 49  # positions of the grid in raster order (MNIST: 7 x 7)
-    grid_width: int = 7  # W/4: the grid's row length
-    # label tokens 0..n_classes-1; token n_classes means "no label" (0: unlabelled data)
-    n_classes: int = 10
-    d_model: int = 128  # transformer width
-    n_layers: int = 4  # transformer blocks
-    n_heads: int = 4
-    dropout: float = 0.0  # the best validation epoch is kept instead
-    label_dropout: float = 0.1  # P(label replaced by "no label") in training
-    epochs: int = 10
-    batch_size: int = 128
-    lr: float = 1e-3  # peak of the warm-up / cosine schedule
-    seed: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: Any) -> PriorConfig:
-        if not isinstance(d, dict):
-            raise ConfigError(f"a prior config must be a JSON object, got {type(d).__name__}")
-        unknown = sorted(set(d) - {f.name for f in fields(cls)})
-        if unknown:
-            raise ConfigError(f"unknown prior config keys: {', '.join(unknown)}")
-        cfg = cls(**d)
-        cfg.validate()
-        return cfg
-
-    def validate(self) -> None:
-        for f in fields(self):
-            v = getattr(self, f.name)
-            if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v):
-                raise ConfigError(f"prior {f.name} must be a finite number, got {v!r}")
-        for k in (
-            "n_codes",
-            "length",
-            "grid_width",
-            "d_model",
-            "n_layers",
-            "n_heads",
-            "epochs",
-            "batch_size",
-        ):
-            if getattr(self, k) < 1:
-                raise ConfigError(f"prior {k} must be at least 1, got {getattr(self, k)}")
-        if self.length % self.grid_width or self.n_classes < 0:
-            raise ConfigError(
-                f"prior length ({self.length}) must be a multiple of "
-                f"grid_width ({self.grid_width}) "
-                f"and n_classes at least 0"
-            )
-        if self.d_model % self.n_heads:
-            raise ConfigError(
-                f"prior d_model ({self.d_model}) must be a multiple of n_heads ({self.n_heads})"
-            )
-        if not (0 <= self.dropout < 1 and 0 <= self.label_dropout <= 1 and self.lr > 0):
-            raise ConfigError("prior dropout must be in [0, 1), label_dropout in [0, 1], lr > 0")
 
 
 class CodePrior(nn.Module):

@@ -9,6 +9,7 @@ from ..config import MODELS, Config
 from ..errors import ConfigError
 from .ae import AE, DAE
 from .base import Autoencoder
+from .capabilities import check_capabilities
 from .vae import CVAE, VAE
 from .vqvae import VQVAE
 
@@ -31,18 +32,16 @@ def model_class(kind: str) -> type[Autoencoder]:
 def check_config(cfg: Config) -> None:
     """Validate `cfg` and what its kind needs of it (a VQ-VAE's latent is a grid: conv only)."""
     cfg.validate()
-    cls = model_class(cfg.model)
-    if cfg.backbone not in cls.backbones:
+    cls = model_class(cfg.kind)
+    if cls.needs_labels and cfg.data.n_classes == 0:
         raise ConfigError(
-            f"{cfg.model} needs the {' or '.join(cls.backbones)} backbone (not {cfg.backbone})"
-        )
-    if cls.needs_labels and cfg.n_classes == 0:
-        raise ConfigError(
-            f"a {cfg.model} is conditioned on labels, and the images of {cfg.data} have none (give "
-            f"each class its own subfolder, or labels in the .npz)"
+            f"a {cfg.kind} is conditioned on labels, and the images of {cfg.data.source} have none "
+            "(give each class its own subfolder, or labels in the .npz)"
         )
 
 
 def build_model(cfg: Config) -> Autoencoder:
     check_config(cfg)
-    return MODEL_CLASSES[cfg.model](cfg)
+    model = MODEL_CLASSES[cfg.kind](cfg)
+    check_capabilities(model)
+    return model

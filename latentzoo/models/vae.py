@@ -17,34 +17,38 @@ import math
 import torch
 
 from ..config import Config
-from .ae import AE
 from .base import ModelOutput, gaussian_kl, reconstruction_loss, to_image
+from .vector import VectorAutoencoder
 
 LOG_2PI = math.log(2 * math.pi)
 
 
-class VAE(AE):
+def importance_log_weight(
+    log_px: torch.Tensor, z: torch.Tensor, eps: torch.Tensor, logvar: torch.Tensor
+) -> torch.Tensor:
+    """log p(x|z) + log p(z) - log q(z|x) in nats for draws z = mu + eps * sigma, the latent units
+    on the last axis (Burda et al. 2016): an importance weight of the IWAE bound and the IS-NLL."""
+    log_pz = -0.5 * (z.pow(2) + LOG_2PI).sum(-1)
+    log_qz = -0.5 * (eps.pow(2) + LOG_2PI + logvar).sum(-1)
+    return log_px + log_pz - log_qz
+
+
+class VAE(VectorAutoencoder):
     """Variational autoencoder; `sample` draws z from the prior N(0, I)."""
 
     has_elbo = True
-    fits_latent_gaussian = False
+    # buffers that files written before version 6 hold (an AE's latent Gaussian, never used here)
+    legacy_keys = ("latent_mean", "latent_scale_tril", "latent_fitted")
 
     def __init__(self, cfg: Config):
         super().__init__(cfg)
         self.kl_scale = 1.0  # warm-up factor in [0, 1], set by set_progress
 
-    @property
-    def can_sample(self) -> bool:
-        return True
-
-    def setting_groups(self) -> set[str]:
-        return super().setting_groups() | {"beta", "elbo"}
-
     def encoder_out_dim(self) -> int:
-        return 2 * self.cfg.latent_dim  # mu and log-variance
+        return 2 * self.cfg.model.latent_dim  # mu and log-variance
 
     def set_progress(self, epoch: float) -> None:
-        w = self.cfg.kl_warmup
+        w = self.cfg.model.kl_warmup
         self.kl_scale = min(1.0, epoch / w) if w > 0 else 1.0
 
     def posterior(
@@ -62,37 +66,36 @@ class VAE(AE):
         eps = torch.randn_like(mu)
         z = mu + eps * (0.5 * logvar).exp()  # reparameterisation
         out = self.decoder(z, cond)  # (B, C, H, W)
-        recon = reconstruction_loss(out, x, self.cfg.recon)
+        recon = reconstruction_loss(out, x, self.cfg.model.recon)
         kl = gaussian_kl(mu, logvar)
-        total = (recon + self.cfg.beta * self.kl_scale * kl).mean()
+        total = (recon + self.cfg.model.kl_weight * self.kl_scale * kl).mean()
         extras = {"mu": mu, "logvar": logvar}
-        if self.cfg.iw_samples > 1:  # beta and the warm-up do not apply to the bound
+        if self.cfg.model.iw_samples > 1:  # beta and the warm-up do not apply to the bound
             extras["iwae"] = self.iwae_bound(x, cond, mu, logvar, eps, out)
             total = -extras["iwae"].mean()
         return ModelOutput(
-            to_image(out, self.cfg.recon), z, {"recon": recon, "kl": kl}, total, extras=extras
+            to_image(out, self.cfg.model.recon), z, {"recon": recon, "kl": kl}, total, extras=extras
         )
 
     def iwae_bound(self, x, cond, mu, logvar, eps0, out0) -> torch.Tensor:
         """The K-sample importance-weighted bound per image (B,) in nats (Burda et al. 2016); the
         first sample (noise eps0, decoder output out0) is the one the ELBO terms used."""
-        k, (b, L) = self.cfg.iw_samples, mu.shape
+        k, (b, L) = self.cfg.model.iw_samples, mu.shape
         eps = torch.cat([eps0[None], torch.randn(k - 1, b, L, device=mu.device)])  # (K, B, L)
         z = mu + eps * (0.5 * logvar).exp()  # (K, B, L)
         # ((K-1) B, C, H, W)
         rest = self.decoder(z[1:].flatten(0, 1), None if cond is None else cond.repeat(k - 1, 1))
         outs = torch.cat([out0, rest])  # (K B, C, H, W), sample-major
         log_px = -reconstruction_loss(outs, x.repeat(k, 1, 1, 1), "bce").view(k, b)
-        log_pz = -0.5 * (z.pow(2) + LOG_2PI).sum(2)  # (K, B)
-        log_qz = -0.5 * (eps.pow(2) + LOG_2PI + logvar).sum(2)  # (K, B)
-        return torch.logsumexp(log_px + log_pz - log_qz, 0) - math.log(k)  # (B,)
+        log_w = importance_log_weight(log_px, z, eps, logvar)  # (K, B)
+        return torch.logsumexp(log_w, 0) - math.log(k)  # (B,)
 
     def anomaly_score(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """The negative ELBO per image (B,) in nats, its reconstruction term taken at the posterior
         mean (deterministic): reconstruction loss + KL(q(z|x) || N(0, I)), beta not applied."""
         cond = self.condition(y, x.shape[0])
         mu, logvar = self.encoder(x, cond).chunk(2, dim=1)  # (B, L) each
-        return reconstruction_loss(self.decoder(mu, cond), x, self.cfg.recon) + gaussian_kl(
+        return reconstruction_loss(self.decoder(mu, cond), x, self.cfg.model.recon) + gaussian_kl(
             mu, logvar
         )
 
@@ -117,9 +120,7 @@ class VAE(AE):
             z = mu + eps * std  # (m, L)
             cond = self.condition(None if y is None else y.expand(m), m)
             log_px = -reconstruction_loss(self.decoder(z, cond), x.expand(m, -1, -1, -1), "bce")
-            log_pz = -0.5 * (z.pow(2) + LOG_2PI).sum(1)
-            log_qz = -0.5 * (eps.pow(2) + LOG_2PI + logvar).sum(1)
-            out.append(log_px + log_pz - log_qz)  # (m,)
+            out.append(importance_log_weight(log_px, z, eps, logvar))  # (m,)
         return torch.cat(out)
 
     @torch.no_grad()
@@ -131,7 +132,9 @@ class VAE(AE):
         temperature: float = 1.0,
     ) -> torch.Tensor:
         # (n, L)
-        z = temperature * torch.randn(n, self.cfg.latent_dim, generator=generator).to(self.device)
+        z = temperature * torch.randn(n, self.cfg.model.latent_dim, generator=generator).to(
+            self.device
+        )
         return self.decode(z, y)
 
 
@@ -141,6 +144,3 @@ class CVAE(VAE):
 
     conditional = True
     needs_labels = True
-
-    def setting_groups(self) -> set[str]:
-        return super().setting_groups() | {"labels"}

@@ -2,10 +2,10 @@
 
 x (B, C, H, W) -> grid (B, D, H/4, W/4) (MNIST: 7 x 7) -> each vector snapped to a codebook (see
 `latentzoo.nn.quantizers`) -> x_hat. Loss per image: reconstruction + codebook + beta * commitment
-(beta = `cfg.beta`, 0.25 in the paper), each summed over pixels or over the grid and D. `encode`
-gives the integer code grid (B, H/4, W/4) and `decode` takes it back. A VQ-VAE draws new images only
-with a prior over its codes:
-`VQVAEWithPrior` (latentzoo.models.pipeline) composes the two.
+(beta = `cfg.model.commitment`, 0.25 in the paper), each summed over pixels or over the grid and D.
+`encode` gives the integer code grid (B, H/4, W/4) and `decode` takes it back. A VQ-VAE draws new
+images only with a prior over its codes: `VQVAEWithPrior` (latentzoo.models.pipeline) composes the
+two.
 """
 
 from __future__ import annotations
@@ -22,18 +22,18 @@ from .base import Autoencoder, ModelOutput, backbone_args, line, reconstruction_
 
 
 def make_quantizer(cfg: Config) -> nn.Module:
-    if cfg.quantizer == "fsq":
-        return FSQ(levels=cfg.levels, dim=cfg.latent_dim)
+    if cfg.model.quantizer == "fsq":
+        return FSQ(levels=cfg.model.levels, dim=cfg.model.code_dim)
     return VectorQuantizer(
-        codebook_size=cfg.codebook_size,
-        dim=cfg.latent_dim,
-        codebook_dim=cfg.codebook_dim,
-        ema=cfg.ema,
-        decay=cfg.ema_decay,
-        kmeans_init=cfg.kmeans_init,
-        restart_dead=cfg.restart_dead,
-        dead_threshold=cfg.dead_threshold,
-        cosine=cfg.cosine,
+        codebook_size=cfg.model.codebook_size,
+        dim=cfg.model.code_dim,
+        codebook_dim=cfg.model.codebook_dim,
+        ema=cfg.model.ema,
+        decay=cfg.model.ema_decay,
+        kmeans_init=cfg.model.kmeans_init,
+        restart_dead=cfg.model.restart_dead,
+        dead_threshold=cfg.model.dead_threshold,
+        cosine=cfg.model.cosine,
     )
 
 
@@ -41,7 +41,6 @@ class VQVAE(Autoencoder):
     """VQ-VAE: x -> grid (B, D, H/4, W/4) -> nearest codes -> x_hat."""
 
     has_codes = True
-    backbones = ("conv",)
     # The codebook term measures how well the codes fit the encoder, not the images, and rises late
     # in training, so the kept epoch is the one with the best validation reconstruction.
     select_by = "recon"
@@ -49,20 +48,18 @@ class VQVAE(Autoencoder):
     def __init__(self, cfg: Config):
         super().__init__(cfg)
         self.encoder = GridEncoder(
-            out_dim=cfg.latent_dim, in_channels=cfg.image_channels, **backbone_args(cfg)
+            out_dim=cfg.model.code_dim, in_channels=cfg.data.shape[0], **backbone_args(cfg)
         )
         self.quantizer = make_quantizer(cfg)
         self.decoder = GridDecoder(
-            in_dim=cfg.latent_dim, out_channels=cfg.image_channels, **backbone_args(cfg)
+            in_dim=cfg.model.code_dim, out_channels=cfg.data.shape[0], **backbone_args(cfg)
         )
-        self.grid = grid_size(cfg.image_height, cfg.image_width)  # (H/4, W/4)
+        self.grid = grid_size(cfg.data.shape[1], cfg.data.shape[2])  # (H/4, W/4)
+        self.n_codes = cfg.model.n_codes
 
     @property
     def can_sample(self) -> bool:
         return False
-
-    def setting_groups(self) -> set[str]:
-        return {"conv", "beta", "codes", self.cfg.quantizer}
 
     def quantize(self, x: torch.Tensor) -> QuantizerOutput:
         """Images -> the quantizer's output: quantized grid (B, D, H/4, W/4) and codes (B, H/4,
@@ -78,7 +75,7 @@ class VQVAE(Autoencoder):
     def decode(self, codes: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """Integer codes (B, H/4, W/4), or an already quantized grid (B, D, H/4, W/4) -> images."""
         grid = self.quantizer.lookup(codes) if codes.dtype in (torch.int64, torch.int32) else codes
-        return to_image(self.decoder(grid), self.cfg.recon)  # (B, C, H, W)
+        return to_image(self.decoder(grid), self.cfg.model.recon)  # (B, C, H, W)
 
     def reconstruct(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         return self.decode(self.quantize(x).quantized)
@@ -98,11 +95,13 @@ class VQVAE(Autoencoder):
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> ModelOutput:
         q = self.quantize(x)  # quantized (B, D, H/4, W/4), indices (B, H/4, W/4)
         out = self.decoder(q.quantized)  # (B, C, H, W)
-        recon = reconstruction_loss(out, x, self.cfg.recon)
+        recon = reconstruction_loss(out, x, self.cfg.model.recon)
         losses = {"recon": recon, **q.losses}
-        total = (recon + losses["codebook"] + self.cfg.beta * losses["commitment"]).mean()
+        total = (
+            recon + losses["codebook"] + self.cfg.model.commitment * losses["commitment"]
+        ).mean()
         return ModelOutput(
-            to_image(out, self.cfg.recon), q.quantized, losses, total, codes=q.indices
+            to_image(out, self.cfg.model.recon), q.quantized, losses, total, codes=q.indices
         )
 
     def sample(self, n: int, y=None, generator=None, temperature: float = 1.0) -> torch.Tensor:

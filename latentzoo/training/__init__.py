@@ -1,7 +1,7 @@
-"""Training jobs on top of latentzoo.loop: `train` (any model kind) and `train_prior` (a VQ-VAE's
-code prior)."""
+"""Training jobs on top of latentzoo.loop: `train_model` (a model of any kind into a run folder,
+without pictures; `latentzoo.train` adds them) and `train_prior` (a VQ-VAE's code prior)."""
 
-from .autoencoder import train, training_splits
+from .autoencoder import train_model, training_splits
 from .prior import encode_all, train_prior
 
-__all__ = ["train", "training_splits", "train_prior", "encode_all"]
+__all__ = ["train_model", "training_splits", "train_prior", "encode_all"]

@@ -1,8 +1,8 @@
 """`train`: a model of any kind trained into a run folder, then evaluated on the test set.
 
-Adam (Kingma & Ba 2015) with betas (0.9, cfg.adam_beta2), the learning rate cfg.lr constant or
-decayed along a cosine over the whole run; the loop, its seeding, checkpoints and resume are
-latentzoo.loop's. The kept weights (model.safetensors) are the epoch with the lowest validation
+Adam (Kingma & Ba 2015) with betas (0.9, cfg.train.adam_beta2), the learning rate cfg.train.lr
+constant or decayed along a cosine over the whole run; the loop, its seeding, checkpoints and resume
+are latentzoo.loop's. The kept weights (model.safetensors) are the epoch with the lowest validation
 value of the model's `select_by` term. After training, an AE fits its latent Gaussian, and the test
 metrics go to metrics.json. Pictures and the report are the command line's job (latentzoo.viz).
 
@@ -40,14 +40,16 @@ def training_splits(cfg: Config, splits: Splits) -> Splits:
     """The splits a config trains on: the first `limit` training images, then only `only_digit`
     in training and validation (the test set stays whole)."""
     train, val = splits.train, splits.val
-    if cfg.only_digit is not None and not train.labelled:
-        raise ConfigError(f"--only-digit picks a label, and the images of {cfg.data} have none")
-    if cfg.limit is not None:
-        train = train.subset(slice(0, cfg.limit))
-    if cfg.only_digit is not None:
+    if cfg.data.only_digit is not None and not train.labelled:
+        raise ConfigError(
+            f"--only-digit picks a label, and the images of {cfg.data.source} have none"
+        )
+    if cfg.data.limit is not None:
+        train = train.subset(slice(0, cfg.data.limit))
+    if cfg.data.only_digit is not None:
         train, val = (
-            train.subset(train.labels == cfg.only_digit),
-            val.subset(val.labels == cfg.only_digit),
+            train.subset(train.labels == cfg.data.only_digit),
+            val.subset(val.labels == cfg.data.only_digit),
         )
     return Splits(splits.name, train, val, splits.test, splits.classes, splits.fingerprint)
 
@@ -57,9 +59,9 @@ def validate(model: Autoencoder, data, batch_size: int) -> dict[str, float]:
     """Mean loss terms of the training objective on `data` (eval mode; the loop seeds the draws)."""
     model.eval()
     sums: dict[str, float] = {}
-    used = torch.zeros(model.cfg.n_codes, dtype=torch.bool) if model.has_codes else None
+    used = torch.zeros(model.n_codes, dtype=torch.bool) if model.has_codes else None
     for x, y in data.batches(max(batch_size, 500), device=model.device):
-        out = model(torch.bernoulli(x) if model.cfg.binarize else x, y)
+        out = model(torch.bernoulli(x) if model.cfg.data.binarize else x, y)
         for k, v in out.losses.items():
             sums[k] = sums.get(k, 0.0) + float(v.double().sum())
         sums["loss"] = sums.get("loss", 0.0) + float(out.loss) * x.shape[0]
@@ -85,7 +87,7 @@ def collapse_warning(terms: dict[str, float], n_codes: int) -> str | None:
     )
 
 
-def train(
+def train_model(
     cfg: Config,
     out: str | Path,
     *,
@@ -101,14 +103,14 @@ def train(
 ) -> Path:
     """Train `cfg` into the run folder `out` and evaluate it; returns the folder.
 
-    `splits` (optional) are the data set's full splits; `cfg.limit` and `cfg.only_digit` are applied
-    to them here, and the image shape and number of labels are taken from them (runs.with_data), so
-    config.json always says what the run trained on. `resume` continues from the
-    last checkpoint, or starts again when the run stopped before its first one; `overwrite` replaces
-    whatever run the folder holds; `checkpoint_every` steps also inside an epoch (latentzoo.loop);
-    `after_epoch(model, history_row)` is called after each epoch and ends training early by
-    returning True (e.g. once a target is reached). One process at a time writes into a run folder
-    (runs.run_lock)."""
+    `splits` (optional) are the data set's full splits; `cfg.data.limit` and `cfg.data.only_digit`
+    are applied to them here, and the image shape and number of labels are taken from them
+    (runs.with_data), so config.json always says what the run trained on. `resume` continues from
+    the last checkpoint, or starts again when the run stopped before its first one; `overwrite`
+    replaces whatever run the folder holds; `checkpoint_every` steps also inside an epoch
+    (latentzoo.loop); `after_epoch(model, history_row)` is called after each epoch and ends training
+    early by returning True (e.g. once a target is reached). One process at a time writes into a run
+    folder (runs.run_lock)."""
     out = Path(out)
     cfg.validate()
     dev = distributed.setup(resolve_device(device))
@@ -137,47 +139,49 @@ def train(
             write_json(out / CONFIG, cfg.to_dict())
         resume = resume and not restart
 
-        init_seed(cfg.seed)
+        init_seed(cfg.train.seed)
         model = build_model(cfg).to(dev)
         net = distributed.wrap(model)  # averages gradients over the ranks under torchrun
-        opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(0.9, cfg.adam_beta2))
+        opt = torch.optim.Adam(
+            model.parameters(), lr=cfg.train.lr, betas=(0.9, cfg.train.adam_beta2)
+        )
 
         def step(batch, epoch: float):
             x, y = batch
-            if cfg.binarize:
+            if cfg.data.binarize:
                 x = torch.bernoulli(x)
             model.set_progress(epoch)
-            with autocast(dev, cfg.precision):
+            with autocast(dev, cfg.train.precision):
                 res = net(x, y)
             return res.loss, res.mean_losses(), x.shape[0]
 
         def batches(order: torch.Generator):
             for x, y in splits.train.batches(
-                cfg.batch_size, shuffle=True, generator=order, device=dev
+                cfg.train.batch_size, shuffle=True, generator=order, device=dev
             ):
                 rows = distributed.local_rows(x.shape[0])  # this rank's rows of the global batch
                 yield x[rows], y[rows]
 
         def validate_epoch() -> dict[str, float]:
-            terms = validate(model, splits.val, cfg.batch_size)
-            warning = collapse_warning(terms, cfg.n_codes)
+            terms = validate(model, splits.val, cfg.train.batch_size)
+            warning = collapse_warning(terms, model.n_codes) if model.has_codes else None
             if warning and main:
                 log(warning)
             return terms
 
         lr_at = (
-            (lambda s, total: cfg.lr)
-            if cfg.lr_schedule == "constant"
-            else (lambda s, total: cosine_lr(cfg.lr, s, total))
+            (lambda s, total: cfg.train.lr)
+            if cfg.train.lr_schedule == "constant"
+            else (lambda s, total: cosine_lr(cfg.train.lr, s, total))
         )
         history = fit(
             model,
             opt,
-            epochs=cfg.epochs,
-            steps=math.ceil(len(splits.train) / cfg.batch_size),
+            epochs=cfg.train.epochs,
+            steps=math.ceil(len(splits.train) / cfg.train.batch_size),
             batches=batches,
             step=step,
-            seed=cfg.seed,
+            seed=cfg.train.seed,
             lr_at=lr_at,
             validate=validate_epoch,
             select_by=model.select_by,
@@ -222,4 +226,4 @@ def finish(model: Autoencoder, out: Path, splits: Splits, history: list[dict]) -
     return metrics
 
 
-__all__ = ["train", "training_splits", "validate", "finish"]
+__all__ = ["train_model", "training_splits", "validate", "finish"]

@@ -8,6 +8,7 @@ are latentzoo.loop's; the kept prior is the epoch with the lowest validation bit
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -61,17 +62,17 @@ def train_prior(
     if not model.has_codes:
         raise ConfigError(
             "train-prior needs a run of a model with codes "
-            f"(vqvae); {run_dir} holds a {vq_cfg.model}"
+            f"(vqvae); {run_dir} holds a {vq_cfg.kind}"
         )
-    cfg = cfg or PriorConfig()
     splits = training_splits(vq_cfg, splits or run_data(vq_cfg, data_dir))
-    cfg.n_codes, cfg.length, cfg.grid_width = (
-        vq_cfg.n_codes,
-        model.grid[0] * model.grid[1],
-        model.grid[1],
+    # what the VQ-VAE and its data say; unlabelled data: the "no label" token only
+    cfg = replace(
+        cfg or PriorConfig(),
+        n_codes=model.n_codes,
+        length=model.grid[0] * model.grid[1],
+        grid_width=model.grid[1],
+        n_classes=vq_cfg.data.n_classes if splits.train.labelled else 0,
     )
-    # unlabelled data: the "no label" token only
-    cfg.n_classes = vq_cfg.n_classes if splits.train.labelled else 0
     cfg.validate()
     log(f"encoding {len(splits.train)} training images to codes")
     tr_codes, tr_y = encode_all(model, splits.train)

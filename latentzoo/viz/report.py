@@ -3,7 +3,7 @@
 `make_report(run_dir)` draws the plots into the run folder and writes `run_dir/report.html` (or
 `out`), with the pictures embedded as base64 PNG so the page can be mailed or opened anywhere.
 Which plots a run gets follows what its model can do (`REPORT_CONTENTS`); the config table lists
-only the settings that mean something for the model (`Autoencoder.setting_groups`).
+only the settings that mean something for the run (`Config.applicable`).
 """
 
 from __future__ import annotations
@@ -11,12 +11,10 @@ from __future__ import annotations
 import base64
 import html
 import json
-from dataclasses import fields
 from pathlib import Path
 
 import torch
 
-from ..config import Config
 from ..data import ImageSet
 from ..eval import METRIC_INFO, code_histogram
 from ..files import atomic_write, read_csv
@@ -68,7 +66,7 @@ def make_plots(run_dir: Path, model, test: ImageSet, tsne: bool = False) -> list
             )
         if model.can_sample:
             if model.conditional:
-                k = min(cfg.n_classes, 10)  # the first ten labels, ten samples each
+                k = min(cfg.data.n_classes, 10)  # the first ten labels, ten samples each
                 digits = torch.arange(k).repeat_interleave(10)
                 made.append(
                     (
@@ -108,14 +106,14 @@ def make_plots(run_dir: Path, model, test: ImageSet, tsne: bool = False) -> list
             plots.latent_map(out / "latent_map.png", feats, ys, "tsne" if tsne else "pca"),
         )
     )
-    if model.has_elbo and cfg.latent_dim == 2:
+    if model.has_elbo and cfg.model.latent_dim == 2:
         made.append(
             ("Decoded manifold of the 2-d latent space", manifold(model, out / "manifold.png"))
         )
     if model.has_codes:
         with torch.no_grad():
             counts = sum(
-                code_histogram(model.encode(xb), cfg.n_codes)
+                code_histogram(model.encode(xb), model.n_codes)
                 for xb, _ in test.batches(1000, device=model.device)
             )
             made.append(
@@ -151,13 +149,6 @@ def _fmt(v) -> str:
         if isinstance(v, (list, dict))
         else str(v)
     )
-
-
-def config_rows(cfg: Config, groups: set[str]) -> dict:
-    """The settings that mean something for a model with these setting groups."""
-    return {
-        f.name: getattr(cfg, f.name) for f in fields(cfg) if f.metadata["group"] in (None, *groups)
-    }
 
 
 def metrics_table(metrics: dict) -> str:
@@ -201,8 +192,8 @@ def make_report(
         f'{base64.b64encode(path.read_bytes()).decode()}"><figcaption>{html.escape(title)}</figcaption></figure>'
         for title, path in plots_made
     )
-    title = f"latentzoo: {cfg.model} run {run_dir.name}"
-    parts = (cfg.model.upper(), f"{cfg.backbone} backbone", cfg.dataset)
+    title = f"latentzoo: {cfg.kind} run {run_dir.name}"
+    parts = (cfg.kind.upper(), f"{cfg.model.backbone} backbone", cfg.data.dataset)
     heading = " &middot; ".join(html.escape(s) for s in parts)
     pictures = ", ".join(t for t, _ in plots_made)
     page = f"""<!doctype html>
@@ -219,7 +210,7 @@ figure img {{ max-width: 100%; image-rendering: pixelated; }}
 <p>Run folder <code>{html.escape(str(run_dir))}</code>.
 {len(plots_made)} pictures: {html.escape(pictures)}.</p>
 <div class="cols"><div><h2>Metrics (test set)</h2>{metrics_table(metrics)}</div>
-<div><h2>Settings</h2>{config_table(config_rows(cfg, model.setting_groups()))}</div></div>
+<div><h2>Settings</h2>{config_table(cfg.applicable())}</div></div>
 <h2>Pictures</h2>
 {figures}
 </body></html>

@@ -1,0 +1,188 @@
+"""The subcommands that run a trained model on the user's files (or the run's test images):
+encode, score, compress, decompress, reconstruct, sample, denoise and interpolate, one function
+each: `cmd_NAME(args) -> exit status`."""
+
+from __future__ import annotations
+
+import torch
+
+from .. import codec, jobs
+from ..errors import ConfigError, DataError
+from ..eval import psnr
+from ..files import atomic_write, write_csv
+from ..inputs import write_array, write_images, write_like_inputs
+from ..noise import corrupt, parse_noise
+from ..runs import load
+from ..viz.plots import save_grid, save_reconstructions, save_rows
+from .common import folder_out, guidance_option, job_inputs, load_run
+
+
+def cmd_encode(a) -> int:
+    model = load(a.run, device=a.device)
+    inputs = job_inputs(a, model)
+    z = jobs.encode(model, inputs.images)
+    # (N, H/4, W/4) codes or (N, L) means
+    arr = z.numpy().astype("int32" if model.has_codes else "float32")
+    names = a.out.with_suffix(".names.txt")
+    write_array(a.out, arr)
+    atomic_write(names, "".join(f"{n}\n" for n in inputs.names))
+    print(
+        f"wrote {a.out} ({'x'.join(map(str, arr.shape))} "
+        f"{'codes' if model.has_codes else 'latent means'}) and {names}"
+    )
+    return 0
+
+
+def cmd_score(a) -> int:
+    model, data = load_run(a)
+    partner = None
+    if a.with_run is not None:
+        partner = load(a.with_run, device=a.device)
+        if not model.cfg.data.same_images(partner.cfg.data):
+            raise ConfigError(
+                f"{a.run} and {a.with_run} were trained on different data; the ensemble needs two "
+                "runs on the same images"
+            )
+    inputs = job_inputs(a, model)
+    score = jobs.scorer(model, partner, data.val)
+    threshold = jobs.calibrate(model, data.val, a.fpr, score=score)
+    scores = score(inputs.images)
+    flags = jobs.flag(scores, threshold)
+    write_csv(
+        a.out,
+        [
+            {
+                "name": n,
+                "score": round(float(v), 6),
+                "threshold": round(threshold, 6),
+                "flag": int(f),
+            }
+            for n, v, f in zip(inputs.names, scores, flags)
+        ],
+    )
+    what = "the ensemble's" if partner is not None else "the"
+    print(
+        f"wrote {a.out}: {int(flags.sum())} of {len(inputs)} images "
+        f"flagged (threshold {threshold:.4g}, {what} score "
+        f"that {a.fpr:g} of the run's {len(data.val)} validation images exceed)"
+    )
+    return 0
+
+
+def cmd_compress(a) -> int:
+    model = load(a.run, device=a.device)
+    if not model.can_compress:
+        raise ConfigError(
+            "compress needs a VQ-VAE with a prior over its codes; "
+            f"{a.run} holds a {model.cfg.kind}"
+            + (" without one (train it with `latentzoo train-prior`)" if model.has_codes else "")
+        )
+    inputs = job_inputs(a, model)
+    codes = codec.encode_images(model, inputs.images)
+    data = codec.compress_codes(model, codes)
+    atomic_write(a.out, data)
+    n = len(inputs)
+    print(
+        f"wrote {a.out}: {n} images in {len(data):,} bytes, "
+        f"{8 * len(data) / n:.1f} bits per image with the header "
+        "(the prior's cross-entropy on them: "
+        f"{codec.cross_entropy_bits(model, codes):.1f} bits per image)"
+    )
+    return 0
+
+
+def cmd_decompress(a) -> int:
+    model = load(a.run, device=a.device)
+    try:
+        data = a.file.read_bytes()
+    except OSError as e:
+        raise DataError(f"{a.file}: cannot read ({e.strerror or e})") from None
+    images = codec.decompress(model, data, str(a.file))
+    write_images(a.out, images, "image")
+    print(f"wrote {a.out}: {len(images)} images")
+    return 0
+
+
+def cmd_reconstruct(a) -> int:
+    folder_out(a)
+    model, data = (load(a.run, device=a.device), None) if a.inputs else load_run(a)
+    if a.inputs:
+        inputs = job_inputs(a, model)
+        written = write_like_inputs(inputs, jobs.reconstruct(model, inputs.images), a.out)
+        print(f"wrote {len(written)} files to {a.out}")
+        return 0
+    x, y = data.test.tensors(slice(0, a.n), model.device)
+    with torch.no_grad():
+        save_reconstructions(a.out, x, model.reconstruct(x, y))
+    print(f"wrote {a.out}")
+    return 0
+
+
+def cmd_sample(a) -> int:
+    model = load(a.run, device=a.device)
+    options = guidance_option(model, a.guidance)
+    gen = torch.Generator().manual_seed(a.seed)
+    classes = model.cfg.data.n_classes
+    if a.digit is not None:
+        if not model.conditional:
+            raise ConfigError(
+                f"--digit needs a conditional model (a cvae, or a vqvae with a prior from "
+                f"`latentzoo train-prior`); this run is a {model.cfg.kind}"
+            )
+        if a.digit >= classes:
+            raise ConfigError(f"--digit {a.digit}: the run's data has labels 0 to {classes - 1}")
+        y = torch.full((a.n,), a.digit)
+    elif model.needs_labels:
+        y = torch.arange(a.n) % classes  # one column per label
+    else:
+        y = None
+    images = model.sample(a.n, y=y, generator=gen, temperature=a.temperature, **options)
+    # (N, H, W[, C]) uint8, or one PNG per sample
+    if a.out.suffix.lower() == ".npy" or not a.out.suffix:
+        write_images(a.out, images, "sample")
+    else:
+        save_grid(
+            a.out, images, nrow=min(classes, 10) if model.needs_labels and a.digit is None else 8
+        )
+    print(f"wrote {a.out}" + ("" if a.out.suffix else f" ({a.n} PNG files)"))
+    return 0
+
+
+def cmd_denoise(a) -> int:
+    folder_out(a)
+    if a.inputs:
+        model = load(a.run, device=a.device)
+        inputs = job_inputs(a, model)
+        _, clean = jobs.denoise(model, inputs.images, noise=a.noise, seed=a.seed)
+        written = write_like_inputs(inputs, clean, a.out)
+        print(
+            f"wrote {len(written)} denoised files to {a.out}"
+            + (f" (corrupted first by {a.noise})" if a.noise else "")
+        )
+        return 0
+    if not a.noise:
+        raise ConfigError(
+            "denoise without INPUT files corrupts the run's test "
+            "images: give --noise, e.g. gaussian:0.5"
+        )
+    spec = parse_noise(a.noise)
+    model, data = load_run(a)
+    x, y = data.test.tensors(slice(0, a.n), model.device)
+    noisy = corrupt(x, spec, torch.Generator().manual_seed(a.seed))
+    with torch.no_grad():
+        clean = model.reconstruct(noisy, y)
+    save_rows(a.out, [x, noisy, clean])
+    print(
+        f"wrote {a.out}  (PSNR noisy {float(psnr(x, noisy).mean()):.2f} dB -> denoised "
+        f"{float(psnr(x, clean).mean()):.2f} dB on these {a.n} digits)"
+    )
+    return 0
+
+
+def cmd_interpolate(a) -> int:
+    model, data = load_run(a)
+    x, y = data.test.tensors(slice(0, 2 * a.pairs), model.device)
+    walks = model.interpolate(x[0::2], x[1::2], a.steps, y=y[0::2] if model.needs_labels else None)
+    save_grid(a.out, walks.flatten(0, 1), nrow=a.steps)  # (pairs * steps, 1, 28, 28)
+    print(f"wrote {a.out}")
+    return 0

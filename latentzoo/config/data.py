@@ -1,0 +1,130 @@
+"""The settings of a run's data: which data set (or the user's own files, and how they load), which
+of its examples train, and what the data turned out to be (its shape and labels, filled in by
+`train` from the data, never options).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from ..data import DATASETS
+from ..errors import ConfigError
+from .settings import Settings, setting
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """'32x32' -> (32, 32): an image size as HxW."""
+    h, sep, w = text.lower().partition("x")
+    digits = sep and h.isascii() and w.isascii() and h.isdigit() and w.isdigit()
+    if not (digits and 0 < int(h) <= 4096 and 0 < int(w) <= 4096):
+        raise ConfigError(
+            f"image_size must be HxW with whole numbers from 1 to 4096, e.g. 32x32, got '{text}'"
+        )
+    return int(h), int(w)
+
+
+@dataclass(kw_only=True)
+class DataSettings(Settings):
+    section: ClassVar[str] = "data"
+
+    dataset: str = setting(
+        "data set (files: the images of --data)", default="mnist", choices=(*DATASETS, "files")
+    )
+    source: str | None = setting(
+        "your own images: a folder of image files (labels from subfolder names), a folder of IDX "
+        "files in MNIST's layout, or a .npy/.npz array",
+        default=None,
+        group="files",
+    )
+    data_hash: str | None = setting(
+        "SHA-256 of the --data images and labels as loaded", default=None, cli=False, group="files"
+    )
+    image_size: str | None = setting(
+        "resize the --data images to HxW as they load, e.g. 32x32", default=None, group="files"
+    )
+    colour: str | None = setting(
+        "convert the --data images to grey or rgb as they load",
+        default=None,
+        choices=("grey", "rgb"),
+        group="files",
+    )
+    split_seed: int = setting(
+        "seed of the validation and test images carved from --data when it has none",
+        default=0,
+        low=0,
+        high=2**32 - 1,
+        group="files",
+    )
+    val_fraction: float = setting(
+        "fraction of --data's training images kept for validation",
+        default=0.1,
+        low=0,
+        high=1,
+        open_low=True,
+        open_high=True,
+        group="files",
+    )
+    test_fraction: float = setting(
+        "fraction of --data's images kept for testing when it has no test split",
+        default=0.1,
+        low=0,
+        high=1,
+        open_low=True,
+        open_high=True,
+        group="files",
+    )
+    limit: int | None = setting(
+        "use only the first N training images", default=None, low=1, high=10**9
+    )
+    only_digit: int | None = setting(
+        "train and validate on this digit only (one-class anomaly detection)",
+        default=None,
+        low=0,
+        high=9,
+    )
+    binarize: bool = setting(
+        "dynamic binarization: pixels drawn as Bernoulli(intensity) every batch", default=False
+    )
+    shape: tuple[int, ...] = setting(
+        "shape of one example (C, H, W), from the data", default=(1, 28, 28), cli=False
+    )
+    n_classes: int = setting(
+        "number of labels in the data, 0 for none (the CVAE is conditioned on them)",
+        default=10,
+        low=0,
+        high=100_000,
+        cli=False,
+    )
+
+    # the settings that decide which images a run trains, validates and tests on
+    IMAGES: ClassVar[tuple[str, ...]] = (
+        "dataset",
+        "data_hash",
+        "image_size",
+        "colour",
+        "split_seed",
+        "val_fraction",
+        "test_fraction",
+        "only_digit",
+    )
+
+    def same_images(self, other: DataSettings) -> bool:
+        """Whether two runs' data settings pick the same images."""
+        return all(getattr(self, k) == getattr(other, k) for k in self.IMAGES)
+
+    def groups(self) -> set[str]:
+        return {"files"} if self.dataset == "files" else set()
+
+    def check(self) -> None:
+        if (self.dataset == "files") != (self.source is not None):
+            raise ConfigError(
+                "dataset 'files' goes with --data SOURCE, and --data with no other dataset"
+            )
+        if self.image_size is not None:
+            parse_size(self.image_size)
+        if len(self.shape) != 3 or self.shape[0] not in (1, 3) or max(self.shape) > 4096:
+            raise ConfigError(
+                f"an image's shape must be (C, H, W) with C 1 (grey) or 3 (colour) and H, W at "
+                f"most 4096, got {self.shape}"
+            )

@@ -1,0 +1,138 @@
+"""config.json files of every earlier version, brought to today's layout: the one place that knows
+old layouts.
+
+Versions 1 to 5 were one flat object of every field for every model kind. An older file lacks
+fields that were added later; `migrate` fills them with the values that code used then (frozen
+here: later changes to the defaults must not change what an old file meant): `V1_VALUES` for
+version 1, `V2_VALUES` for version 2 (every run then was 1 x 28 x 28 MNIST or digits),
+`V3_VALUES` for version 3 (every run trained in fp32), `V4_VALUES` for version 4 (every mlp's
+second layer was hidden/2). Version 6 splits the fields by concern (`model`, `data`, `train`),
+keeps for each kind only the settings it has, and renames those whose one name meant two things
+(`RENAMED`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from typing import Any
+
+from ..errors import ConfigError
+from .data import DataSettings
+from .model import MODEL_SETTINGS, MODELS
+from .train import TrainSettings
+
+CONFIG_VERSION = 6
+
+# Old name -> {model kind: today's name}. `beta` was a VAE's KL weight and a VQ-VAE's commitment
+# weight; `latent_dim` was also the size of a VQ-VAE's code vectors; `data` (the user's files) is
+# now `source`, beside the data settings it belongs to.
+RENAMED: dict[str, dict[str, str]] = {
+    "beta": {"vae": "kl_weight", "cvae": "kl_weight", "vqvae": "commitment"},
+    "latent_dim": {"vqvae": "code_dim"},
+    "data": {k: "source" for k in MODELS},
+}
+
+V1_VALUES: dict[str, Any] = dict(
+    model="ae",
+    backbone="conv",
+    latent_dim=32,
+    hidden=512,
+    channels=32,
+    res_blocks=1,
+    fine_blocks=0,
+    norm="none",
+    act="relu",
+    recon="mse",
+    beta=0.0,
+    kl_warmup=0,
+    noise="",
+    n_classes=10,
+    quantizer="vq",
+    codebook_size=512,
+    ema=True,
+    ema_decay=0.99,
+    kmeans_init=True,
+    restart_dead=True,
+    dead_threshold=3.0,
+    cosine=False,
+    codebook_dim=0,
+    fsq_levels="8,8,8",
+    dataset="mnist",
+    epochs=10,
+    batch_size=128,
+    lr=1e-3,
+    lr_schedule="cosine",
+    adam_beta2=0.999,
+    seed=0,
+    limit=None,
+    binarize=False,
+    only_digit=None,
+)
+V2_VALUES: dict[str, Any] = dict(
+    iw_samples=1,
+    data=None,
+    data_hash=None,
+    image_size=None,
+    colour=None,
+    split_seed=0,
+    val_fraction=0.1,
+    test_fraction=0.1,
+    image_channels=1,
+    image_height=28,
+    image_width=28,
+)
+V3_VALUES: dict[str, Any] = dict(precision="fp32")
+V4_VALUES: dict[str, Any] = dict(hidden2=0)
+FLAT_FIELDS = {*V1_VALUES, *V2_VALUES, *V3_VALUES, *V4_VALUES, "config_version"}
+
+
+def migrate(d: dict[str, Any]) -> dict[str, Any]:
+    """A config.json's contents brought to CONFIG_VERSION (a new dict)."""
+    version = d.get("config_version", 1)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ConfigError(f"config_version must be a whole number >= 1, got {version!r}")
+    if version > CONFIG_VERSION:
+        raise ConfigError(
+            f"config_version {version} was written by a newer latentzoo (this one reads up to "
+            f"{CONFIG_VERSION}); upgrade latentzoo"
+        )
+    d = dict(d)
+    if version == 1:
+        d = {**V1_VALUES, **d, "config_version": 2}
+    if d["config_version"] == 2:
+        d = {**V2_VALUES, **d, "config_version": 3}
+    if d["config_version"] == 3:
+        d = {**V3_VALUES, **d, "config_version": 4}
+    if d["config_version"] == 4:
+        d = {**V4_VALUES, **d, "config_version": 5}
+    if d["config_version"] == 5:
+        d = by_concern(d)
+    return d
+
+
+def by_concern(flat: dict[str, Any]) -> dict[str, Any]:
+    """A flat version-5 config as version 6: each field in its section, under today's name; the
+    fields that the run's model kind never read are left out."""
+    missing = sorted(FLAT_FIELDS - set(flat))
+    unknown = sorted(set(flat) - FLAT_FIELDS)
+    if unknown:
+        raise ConfigError(f"unknown config keys: {', '.join(unknown)}")
+    if missing:
+        raise ConfigError(f"config keys missing: {', '.join(missing)}")
+    kind = flat["model"]
+    if kind not in MODEL_SETTINGS:
+        raise ConfigError(f"unknown model '{kind}' (choose {', '.join(MODELS)})")
+    values = {k: v for k, v in flat.items() if k not in ("config_version", "model")}
+    values["shape"] = [values.pop(k) for k in ("image_channels", "image_height", "image_width")]
+    homes = {
+        "model": {f.name for f in fields(MODEL_SETTINGS[kind])},
+        "data": {f.name for f in fields(DataSettings)},
+        "train": {f.name for f in fields(TrainSettings)},
+    }
+    out: dict[str, Any] = {"config_version": 6, "kind": kind, "model": {}, "data": {}, "train": {}}
+    for name, value in values.items():
+        name = RENAMED.get(name, {}).get(kind, name)
+        section = next((s for s, names in homes.items() if name in names), None)
+        if section is not None:
+            out[section][name] = value
+    return out

@@ -1,0 +1,253 @@
+"""The settings of each model kind: its network and its loss, one small class per kind (as pythae
+does), each default in its class.
+
+- `ModelSettings`: what every kind has: the backbone (conv fields; the mlp's in `AESettings`),
+  the activation and the reconstruction loss.
+- `AESettings` (ae), `DAESettings` (dae: + the training corruption), `VAESettings` (vae: + the KL
+  weight, warm-up and IWAE samples), `CVAESettings` (cvae), `VQVAESettings` (vqvae: the code
+  vectors, the commitment weight and the quantizer; conv only).
+
+A kind whose training differs from the shared training defaults says so in `train_defaults`.
+`MODEL_SETTINGS` maps each kind's name to its class: the one list of model kinds.
+Why each default is what it is: benchmarks/EXPERIMENTS.md.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from ..errors import ConfigError
+from ..noise import parse_noise
+from .settings import Settings, redefault, setting
+
+
+@dataclass(kw_only=True)
+class ModelSettings(Settings):
+    section: ClassVar[str] = "model"
+    train_defaults: ClassVar[dict[str, Any]] = {}  # training settings this kind changes
+
+    backbone: str = setting(
+        "mlp: pixels-512-256-latent; conv: H -> H/2 -> H/4 and back (28 -> 14 -> 7)",
+        default="conv",
+        choices=("mlp", "conv"),
+    )
+    channels: int = setting(
+        "conv channels at H/2 (twice that at H/4)", default=32, low=1, high=4096, group="conv"
+    )
+    res_blocks: int = setting(
+        "conv residual blocks at H/4 in encoder and decoder",
+        default=1,
+        low=0,
+        high=64,
+        group="conv",
+    )
+    fine_blocks: int = setting(
+        "conv residual blocks at H/2, plus a 3x3 conv at full size, at each end",
+        default=0,
+        low=0,
+        high=64,
+        group="conv",
+    )
+    norm: str = setting(
+        "normalisation inside conv residual blocks",
+        default="none",
+        choices=("none", "group"),
+        group="conv",
+    )
+    act: str = setting(
+        "activation of every hidden layer",
+        default="relu",
+        choices=("relu", "silu", "gelu", "tanh"),
+    )
+    recon: str = setting(
+        "reconstruction loss, summed over pixels: mse, or bce (Bernoulli)",
+        default="mse",
+        choices=("mse", "bce"),
+    )
+
+    def groups(self) -> set[str]:
+        return {self.backbone}
+
+    def check(self) -> None:
+        if self.fine_blocks and self.channels < 2:
+            raise ConfigError("fine_blocks needs at least 2 channels (c/2 at full size)")
+
+
+@dataclass(kw_only=True)
+class AESettings(ModelSettings):
+    latent_dim: int = setting("latent size", default=32, low=1, high=4096)
+    hidden: int = setting(
+        "mlp first hidden layer's width (the second: --hidden2)",
+        default=512,
+        low=1,
+        high=65536,
+        group="mlp",
+    )
+    hidden2: int = setting(
+        "mlp second hidden layer's width; 0: hidden/2 (Burda et al. 2016: --hidden 200 "
+        "--hidden2 200)",
+        default=0,
+        low=0,
+        high=65536,
+        group="mlp",
+    )
+
+
+# The DAE's training corruption: the three kinds of latentzoo.noise at several strengths, one drawn
+# per image, and a clean image among them (gaussian:0), so it learns to leave clean digits alone.
+DAE_NOISE = (
+    "gaussian:0|gaussian:0.1|gaussian:0.3|gaussian:0.5|mask:0.2|mask:0.4|mask:0.6|"
+    "salt_pepper:0.05|salt_pepper:0.1|salt_pepper:0.2"
+)
+
+
+@dataclass(kw_only=True)
+class DAESettings(AESettings):
+    latent_dim: int = redefault(AESettings, "latent_dim", 128)
+    noise: str = setting(
+        "training corruption, e.g. gaussian:0.5, gaussian:0.3+mask:0.2 (both on every image) or "
+        "gaussian:0.2|mask:0.4 (one of them per image)",
+        default=DAE_NOISE,
+    )
+
+    def check(self) -> None:
+        super().check()
+        parse_noise(self.noise)
+
+
+@dataclass(kw_only=True)
+class VAESettings(AESettings):
+    recon: str = redefault(ModelSettings, "recon", "bce")
+    kl_weight: float = setting(
+        "weight of the KL term (beta-VAE: Higgins et al. 2017)", default=1.0, low=0, open_high=True
+    )
+    iw_samples: int = setting(
+        "K > 1 trains the importance-weighted bound (IWAE, Burda et al. 2016) with K samples per "
+        "image (needs --recon bce)",
+        default=1,
+        low=1,
+        high=5000,
+    )
+    kl_warmup: int = setting(
+        "epochs over which the KL weight ramps from 0 to --kl-weight",
+        default=0,
+        low=0,
+        high=100_000,
+    )
+
+    def check(self) -> None:
+        super().check()
+        if self.iw_samples > 1 and self.recon != "bce":
+            raise ConfigError(
+                "iw_samples > 1 needs recon 'bce': the importance weights use the Bernoulli "
+                "likelihood"
+            )
+
+
+@dataclass(kw_only=True)
+class CVAESettings(VAESettings):
+    pass
+
+
+@dataclass(kw_only=True)
+class VQVAESettings(ModelSettings):
+    """The VQ-VAE's values were each measured against the one before on full MNIST
+    (benchmarks/EXPERIMENTS.md); van den Oord et al. (2017) use a commitment weight of 0.25."""
+
+    train_defaults: ClassVar[dict[str, Any]] = dict(batch_size=16, adam_beta2=0.95, epochs=15)
+
+    channels: int = redefault(ModelSettings, "channels", 64)
+    res_blocks: int = redefault(ModelSettings, "res_blocks", 2)
+    fine_blocks: int = redefault(ModelSettings, "fine_blocks", 1)
+    norm: str = redefault(ModelSettings, "norm", "group")
+    act: str = redefault(ModelSettings, "act", "gelu")
+    code_dim: int = setting("size D of each code vector", default=16, low=1, high=4096)
+    commitment: float = setting(
+        "weight of the commitment loss", default=0.25, low=0, open_high=True
+    )
+    quantizer: str = setting(
+        "vq (nearest codebook vector) or fsq (finite scalar quantization)",
+        default="vq",
+        choices=("vq", "fsq"),
+    )
+    codebook_size: int = setting("K codes", default=512, low=1, high=1_048_576, group="vq")
+    ema: bool = setting("EMA codebook updates", default=True, group="vq")
+    ema_decay: float = setting(
+        "decay of the EMA codebook statistics",
+        default=0.99,
+        low=0,
+        high=1,
+        open_low=True,
+        open_high=True,
+        group="vq",
+    )
+    kmeans_init: bool = setting(
+        "k-means init of the codebook from the first batch", default=True, group="vq"
+    )
+    restart_dead: bool = setting(
+        "restart codes whose moving-average use falls below --dead-threshold",
+        default=True,
+        group="vq",
+    )
+    dead_threshold: float = setting(
+        "a code is dead below this many assigned vectors per step (moving average); scale it "
+        "with --batch-size",
+        default=0.2,
+        low=0,
+        open_low=True,
+        open_high=True,
+        group="vq",
+    )
+    cosine: bool = setting("l2-normalised codes and inputs", default=False, group="vq")
+    codebook_dim: int = setting(
+        "look codes up in a projected space of this size (0: off)",
+        default=0,
+        low=0,
+        high=4096,
+        group="vq",
+    )
+    fsq_levels: str = setting(
+        "FSQ levels per channel, e.g. 8,8,8 (K = product)", default="8,8,8", group="fsq"
+    )
+
+    def groups(self) -> set[str]:
+        return {self.backbone, self.quantizer}
+
+    @property
+    def levels(self) -> list[int]:
+        return [int(v) for v in self.fsq_levels.split(",")]
+
+    @property
+    def n_codes(self) -> int:
+        """Number of distinct codes: K for vq, the product of the levels for fsq."""
+        return math.prod(self.levels) if self.quantizer == "fsq" else self.codebook_size
+
+    def check(self) -> None:
+        super().check()
+        if self.backbone != "conv":
+            raise ConfigError(
+                f"a vqvae needs the conv backbone (its codes form a grid), not {self.backbone}"
+            )
+        try:
+            levels = self.levels
+        except ValueError:
+            raise ConfigError(
+                f"fsq_levels must be comma-separated integers, got '{self.fsq_levels}'"
+            ) from None
+        if not all(v >= 2 for v in levels) or math.prod(levels) > 1_048_576:
+            raise ConfigError(
+                "fsq levels must each be >= 2, with a product of at most 1,048,576, got "
+                f"'{self.fsq_levels}'"
+            )
+
+
+MODEL_SETTINGS: dict[str, type[ModelSettings]] = {
+    "ae": AESettings,
+    "dae": DAESettings,
+    "vae": VAESettings,
+    "cvae": CVAESettings,
+    "vqvae": VQVAESettings,
+}
+MODELS = tuple(MODEL_SETTINGS)

@@ -1,0 +1,72 @@
+"""What the autoencoders with a vector latent share (AE, DAE, VAE, CVAE): an encoder to a vector
+and a decoder back (latentzoo.nn.backbones, mlp or conv), labels as one-hot conditions for a model
+that needs them, decoding and straight-line interpolation between latents."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from ..config import Config
+from ..errors import LatentzooError
+from ..nn.backbones import VectorDecoder, VectorEncoder
+from .base import Autoencoder, backbone_args, image_args, line, to_image
+
+
+class VectorAutoencoder(Autoencoder):
+    """x -> encoder -> (B, encoder_out_dim) ... z (B, latent_dim) -> decoder -> x_hat."""
+
+    def __init__(self, cfg: Config):
+        super().__init__(cfg)
+        cond = cfg.data.n_classes if self.needs_labels else 0
+        args = dict(
+            backbone=cfg.model.backbone,
+            cond_dim=cond,
+            hidden=cfg.model.hidden,
+            hidden2=cfg.model.hidden2 or cfg.model.hidden // 2,
+            **image_args(cfg),
+            **backbone_args(cfg),
+        )
+        self.encoder = VectorEncoder(
+            out_dim=self.encoder_out_dim(), in_channels=cfg.data.shape[0], **args
+        )
+        self.decoder = VectorDecoder(
+            in_dim=cfg.model.latent_dim, out_channels=cfg.data.shape[0], **args
+        )
+
+    def encoder_out_dim(self) -> int:
+        return self.cfg.model.latent_dim
+
+    def condition(self, y: torch.Tensor | None, n: int) -> torch.Tensor | None:
+        """One-hot labels (n, n_classes) for a model that needs them; one label serves a whole
+        batch."""
+        if not self.needs_labels:
+            return None
+        if y is None:
+            raise LatentzooError(f"{self.cfg.kind} is conditional: give digit labels")
+        y = torch.as_tensor(y, device=self.device).long().reshape(-1)
+        if y.numel() == 1:
+            y = y.expand(n)  # one digit for the whole batch
+        return F.one_hot(y, self.cfg.data.n_classes).float()  # (B, n_classes)
+
+    def encode(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        return self.encoder(x, self.condition(y, x.shape[0]))  # (B, L)
+
+    def decode(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        # (B, C, H, W)
+        return to_image(self.decoder(z, self.condition(y, z.shape[0])), self.cfg.model.recon)
+
+    @torch.no_grad()
+    def interpolate(
+        self, xa: torch.Tensor, xb: torch.Tensor, steps: int = 10, y: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Decode `steps` points on the line between the latents of xa and xb (B, C, H, W each)
+        -> (B, steps, C, H, W). A model that needs labels decodes every point with the labels
+        `y`."""
+        z = line(self.encode(xa, y), self.encode(xb, y), steps)  # (B * steps, L)
+        yy = (
+            None
+            if y is None
+            else torch.as_tensor(y, device=self.device).reshape(-1).repeat_interleave(steps)
+        )
+        return self.decode(z, yy).view(xa.shape[0], steps, *xa.shape[1:])
