@@ -274,7 +274,7 @@ class ImageSet:
         return self.images.shape[0]
 
     @property
-    def shape(self) -> tuple[int, int, int]:
+    def shape(self) -> tuple[int, ...]:
         """(C, H, W) of every image."""
         return tuple(self.images.shape[1:])
 

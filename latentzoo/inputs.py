@@ -121,7 +121,10 @@ def read_inputs(
     convert: bool = False,
 ) -> Inputs:
     """Every image of `paths` fitted to `shape` (C, H, W) (see the module docstring)."""
-    parts, names, files, seen = [], [], [], {}
+    parts: list[torch.Tensor] = []
+    names: list[str] = []
+    files: list[InputFile] = []
+    seen: dict[str, Path] = {}
     for arg in paths:
         for path, name in expand(Path(arg)):
             if name in seen:

@@ -53,8 +53,7 @@ def read_image(path: Path) -> np.ndarray:
                 )
                 return (arr.clip(0, 1) * 255).round().astype(np.uint8)[None]
             grey = img.mode in ("1", "L", "LA", "F") or (img.mode == "P" and _grey_palette(img))
-            img = img.convert("L" if grey else "RGB")
-            arr = np.array(img, dtype=np.uint8)  # a copy: writable
+            arr = np.array(img.convert("L" if grey else "RGB"), dtype=np.uint8)  # a copy: writable
     except (
         UnidentifiedImageError,
         OSError,
@@ -294,10 +293,10 @@ def load_raw(path: Path, size, channels) -> tuple[dict[str, ImageSet], tuple[str
     if "train" not in raw:
         raise DataError(f"{path}: no training images (an IDX folder needs a *train-images* file)")
     sets = {}
-    for split, (arr, labels, name) in raw.items():
+    for split, (arr, split_labels, name) in raw.items():
         x = torch.from_numpy(array_to_images(np.asarray(arr), name))
         sets[split] = ImageSet(
-            conform(x, size, channels), torch.from_numpy(labels_for(labels, len(x), name))
+            conform(x, size, channels), torch.from_numpy(labels_for(split_labels, len(x), name))
         )
     if "test" in sets and sets["test"].shape != sets["train"].shape:
         raise DataError(

@@ -91,8 +91,12 @@ class Config:
         kind = d.get("kind")
         if kind not in MODEL_SETTINGS:
             raise ConfigError(f"unknown model '{kind}' (choose {', '.join(MODELS)})")
-        classes = {"model": MODEL_SETTINGS[kind], "data": DataSettings, "train": TrainSettings}
-        sections = {s: c.from_dict(d.get(s, {})) for s, c in classes.items()}
+        classes: dict[str, type[Settings]] = {
+            "model": MODEL_SETTINGS[kind],
+            "data": DataSettings,
+            "train": TrainSettings,
+        }
+        sections: dict[str, Any] = {s: c.from_dict(d.get(s, {})) for s, c in classes.items()}
         cfg = cls(kind=kind, config_version=d["config_version"], **sections)
         cfg.validate()
         return cfg
@@ -175,7 +179,8 @@ def make_config(model: str, **overrides: Any) -> Config:
 def option_fields() -> dict[str, Any]:
     """Every field that `latentzoo train` takes as an option, by name (each name once)."""
     out: dict[str, Any] = {}
-    for cls in (*MODEL_SETTINGS.values(), DataSettings, TrainSettings):
+    classes: list[type[Settings]] = [*MODEL_SETTINGS.values(), DataSettings, TrainSettings]
+    for cls in classes:
         for f in cls.options():
             out.setdefault(f.name, f)
     return out

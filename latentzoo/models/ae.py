@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from ..config import Config
+from ..config import Config, DAESettings
 from ..errors import ConfigError, LatentzooError
 from ..noise import corrupt, parse_noise
 from .base import ModelOutput, reconstruction_loss, to_image
@@ -22,12 +22,15 @@ class AE(VectorAutoencoder):
     """Deterministic autoencoder: x -> z (B, latent_dim) -> x_hat."""
 
     fits_latent_gaussian = True
+    latent_mean: torch.Tensor  # buffers: (L,), (L, L), ()
+    latent_scale_tril: torch.Tensor
+    latent_fitted: torch.Tensor
 
     def __init__(self, cfg: Config):
         super().__init__(cfg)
         # A Gaussian fitted to the training latents after training, for `sample` (see
         # fit_latent_prior).
-        L = cfg.model.latent_dim
+        L = self.settings.latent_dim
         self.register_buffer("latent_mean", torch.zeros(L))
         self.register_buffer("latent_scale_tril", torch.eye(L))
         self.register_buffer("latent_fitted", torch.tensor(False))
@@ -43,8 +46,8 @@ class AE(VectorAutoencoder):
         cond = self.condition(y, x.shape[0])
         z = self.encoder(self.corrupt_input(x), cond)  # (B, L)
         out = self.decoder(z, cond)  # (B, C, H, W)
-        recon = reconstruction_loss(out, x, self.cfg.model.recon)
-        return ModelOutput(to_image(out, self.cfg.model.recon), z, {"recon": recon}, recon.mean())
+        recon = reconstruction_loss(out, x, self.settings.recon)
+        return ModelOutput(to_image(out, self.settings.recon), z, {"recon": recon}, recon.mean())
 
     @torch.no_grad()
     def fit_latent_prior(self, z: torch.Tensor) -> None:
@@ -82,18 +85,20 @@ class AE(VectorAutoencoder):
             raise LatentzooError(
                 "this autoencoder has no fitted latent Gaussian yet (train it to the end first)"
             )
-        eps = torch.randn(n, self.cfg.model.latent_dim, generator=generator).to(self.device)
+        eps = torch.randn(n, self.settings.latent_dim, generator=generator).to(self.device)
         z = self.latent_mean + temperature * eps @ self.latent_scale_tril.t()  # (n, L)
         return self.decode(z, y)
 
 
 class DAE(AE):
-    """Denoising autoencoder: forward corrupts x by `cfg.model.noise` and reconstructs the clean
+    """Denoising autoencoder: forward corrupts x by `self.settings.noise` and reconstructs the clean
     x."""
+
+    settings: DAESettings
 
     def __init__(self, cfg: Config):
         super().__init__(cfg)
-        self.noise = parse_noise(cfg.model.noise)
+        self.noise = parse_noise(self.settings.noise)
         if not self.noise:
             raise ConfigError("a dae needs a noise spec, e.g. --noise gaussian:0.5")
 

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..config import Config
+from ..config import Config, ModelSettings
 from ..noise import Noise
 
 
@@ -104,10 +104,12 @@ class Autoencoder(nn.Module):
     select_by = "loss"  # the validation term that picks the kept epoch
 
     legacy_keys: tuple[str, ...] = ()  # weights of older files that this kind no longer has
+    settings: ModelSettings  # cfg.model, typed as this kind's settings class
 
     def __init__(self, cfg: Config):
         super().__init__()
         self.cfg = cfg
+        self.settings = cfg.model
 
     def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
         """torch's, less the `legacy_keys` that an older file holds."""

@@ -28,8 +28,8 @@ class VQVAEWithPrior(Autoencoder):
         self.vqvae, self.prior = vqvae, prior
         self.grid, self.n_codes = vqvae.grid, vqvae.n_codes  # (H/4, W/4), K
 
-    @property
-    def conditional(self) -> bool:
+    @property  # the prior decides, once loaded
+    def conditional(self) -> bool:  # type: ignore[override]
         """True when the prior was trained with labels (sample(n, y=digit) then works)."""
         return self.prior.cfg.n_classes > 0
 

@@ -105,7 +105,7 @@ class CodePrior(nn.Module):
         if guided:
             # (2n,): asked labels, then "no label"
             labels = torch.cat([labels, self._labels(None, n)])
-        caches = [dict() for _ in self.blocks]
+        caches: list[dict] = [dict() for _ in self.blocks]
         h = (self.label(labels) + self.pos[0])[:, None]  # (n or 2n, 1, d)
         drawn = []
         for t in range(self.cfg.length):

@@ -16,7 +16,7 @@ import math
 
 import torch
 
-from ..config import Config
+from ..config import Config, VAESettings
 from .base import ModelOutput, gaussian_kl, reconstruction_loss, to_image
 from .vector import VectorAutoencoder
 
@@ -36,6 +36,8 @@ def importance_log_weight(
 class VAE(VectorAutoencoder):
     """Variational autoencoder; `sample` draws z from the prior N(0, I)."""
 
+    settings: VAESettings
+
     has_elbo = True
     # buffers that files written before version 6 hold (an AE's latent Gaussian, never used here)
     legacy_keys = ("latent_mean", "latent_scale_tril", "latent_fitted")
@@ -45,10 +47,10 @@ class VAE(VectorAutoencoder):
         self.kl_scale = 1.0  # warm-up factor in [0, 1], set by set_progress
 
     def encoder_out_dim(self) -> int:
-        return 2 * self.cfg.model.latent_dim  # mu and log-variance
+        return 2 * self.settings.latent_dim  # mu and log-variance
 
     def set_progress(self, epoch: float) -> None:
-        w = self.cfg.model.kl_warmup
+        w = self.settings.kl_warmup
         self.kl_scale = min(1.0, epoch / w) if w > 0 else 1.0
 
     def posterior(
@@ -66,21 +68,21 @@ class VAE(VectorAutoencoder):
         eps = torch.randn_like(mu)
         z = mu + eps * (0.5 * logvar).exp()  # reparameterisation
         out = self.decoder(z, cond)  # (B, C, H, W)
-        recon = reconstruction_loss(out, x, self.cfg.model.recon)
+        recon = reconstruction_loss(out, x, self.settings.recon)
         kl = gaussian_kl(mu, logvar)
-        total = (recon + self.cfg.model.kl_weight * self.kl_scale * kl).mean()
+        total = (recon + self.settings.kl_weight * self.kl_scale * kl).mean()
         extras = {"mu": mu, "logvar": logvar}
-        if self.cfg.model.iw_samples > 1:  # beta and the warm-up do not apply to the bound
+        if self.settings.iw_samples > 1:  # beta and the warm-up do not apply to the bound
             extras["iwae"] = self.iwae_bound(x, cond, mu, logvar, eps, out)
             total = -extras["iwae"].mean()
         return ModelOutput(
-            to_image(out, self.cfg.model.recon), z, {"recon": recon, "kl": kl}, total, extras=extras
+            to_image(out, self.settings.recon), z, {"recon": recon, "kl": kl}, total, extras=extras
         )
 
     def iwae_bound(self, x, cond, mu, logvar, eps0, out0) -> torch.Tensor:
         """The K-sample importance-weighted bound per image (B,) in nats (Burda et al. 2016); the
         first sample (noise eps0, decoder output out0) is the one the ELBO terms used."""
-        k, (b, L) = self.cfg.model.iw_samples, mu.shape
+        k, (b, L) = self.settings.iw_samples, mu.shape
         eps = torch.cat([eps0[None], torch.randn(k - 1, b, L, device=mu.device)])  # (K, B, L)
         z = mu + eps * (0.5 * logvar).exp()  # (K, B, L)
         # ((K-1) B, C, H, W)
@@ -95,7 +97,7 @@ class VAE(VectorAutoencoder):
         mean (deterministic): reconstruction loss + KL(q(z|x) || N(0, I)), beta not applied."""
         cond = self.condition(y, x.shape[0])
         mu, logvar = self.encoder(x, cond).chunk(2, dim=1)  # (B, L) each
-        return reconstruction_loss(self.decoder(mu, cond), x, self.cfg.model.recon) + gaussian_kl(
+        return reconstruction_loss(self.decoder(mu, cond), x, self.settings.recon) + gaussian_kl(
             mu, logvar
         )
 
@@ -132,7 +134,7 @@ class VAE(VectorAutoencoder):
         temperature: float = 1.0,
     ) -> torch.Tensor:
         # (n, L)
-        z = temperature * torch.randn(n, self.cfg.model.latent_dim, generator=generator).to(
+        z = temperature * torch.randn(n, self.settings.latent_dim, generator=generator).to(
             self.device
         )
         return self.decode(z, y)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..config import Config
+from ..config import AESettings, Config
 from ..errors import LatentzooError
 from ..nn.backbones import VectorDecoder, VectorEncoder
 from .base import Autoencoder, backbone_args, image_args, line, to_image
@@ -16,14 +16,16 @@ from .base import Autoencoder, backbone_args, image_args, line, to_image
 class VectorAutoencoder(Autoencoder):
     """x -> encoder -> (B, encoder_out_dim) ... z (B, latent_dim) -> decoder -> x_hat."""
 
+    settings: AESettings
+
     def __init__(self, cfg: Config):
         super().__init__(cfg)
         cond = cfg.data.n_classes if self.needs_labels else 0
         args = dict(
-            backbone=cfg.model.backbone,
+            backbone=self.settings.backbone,
             cond_dim=cond,
-            hidden=cfg.model.hidden,
-            hidden2=cfg.model.hidden2 or cfg.model.hidden // 2,
+            hidden=self.settings.hidden,
+            hidden2=self.settings.hidden2 or self.settings.hidden // 2,
             **image_args(cfg),
             **backbone_args(cfg),
         )
@@ -31,11 +33,11 @@ class VectorAutoencoder(Autoencoder):
             out_dim=self.encoder_out_dim(), in_channels=cfg.data.shape[0], **args
         )
         self.decoder = VectorDecoder(
-            in_dim=cfg.model.latent_dim, out_channels=cfg.data.shape[0], **args
+            in_dim=self.settings.latent_dim, out_channels=cfg.data.shape[0], **args
         )
 
     def encoder_out_dim(self) -> int:
-        return self.cfg.model.latent_dim
+        return self.settings.latent_dim
 
     def condition(self, y: torch.Tensor | None, n: int) -> torch.Tensor | None:
         """One-hot labels (n, n_classes) for a model that needs them; one label serves a whole
@@ -54,7 +56,7 @@ class VectorAutoencoder(Autoencoder):
 
     def decode(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         # (B, C, H, W)
-        return to_image(self.decoder(z, self.condition(y, z.shape[0])), self.cfg.model.recon)
+        return to_image(self.decoder(z, self.condition(y, z.shape[0])), self.settings.recon)
 
     @torch.no_grad()
     def interpolate(

@@ -11,9 +11,8 @@ two.
 from __future__ import annotations
 
 import torch
-from torch import nn
 
-from ..config import Config
+from ..config import Config, VQVAESettings
 from ..device import full_precision
 from ..errors import LatentzooError
 from ..nn.backbones import GridDecoder, GridEncoder, grid_size
@@ -21,24 +20,27 @@ from ..nn.quantizers import FSQ, QuantizerOutput, VectorQuantizer
 from .base import Autoencoder, ModelOutput, backbone_args, line, reconstruction_loss, to_image
 
 
-def make_quantizer(cfg: Config) -> nn.Module:
-    if cfg.model.quantizer == "fsq":
-        return FSQ(levels=cfg.model.levels, dim=cfg.model.code_dim)
+def make_quantizer(s: VQVAESettings) -> VectorQuantizer | FSQ:
+    if s.quantizer == "fsq":
+        return FSQ(levels=s.levels, dim=s.code_dim)
     return VectorQuantizer(
-        codebook_size=cfg.model.codebook_size,
-        dim=cfg.model.code_dim,
-        codebook_dim=cfg.model.codebook_dim,
-        ema=cfg.model.ema,
-        decay=cfg.model.ema_decay,
-        kmeans_init=cfg.model.kmeans_init,
-        restart_dead=cfg.model.restart_dead,
-        dead_threshold=cfg.model.dead_threshold,
-        cosine=cfg.model.cosine,
+        codebook_size=s.codebook_size,
+        dim=s.code_dim,
+        codebook_dim=s.codebook_dim,
+        ema=s.ema,
+        decay=s.ema_decay,
+        kmeans_init=s.kmeans_init,
+        restart_dead=s.restart_dead,
+        dead_threshold=s.dead_threshold,
+        cosine=s.cosine,
     )
 
 
 class VQVAE(Autoencoder):
     """VQ-VAE: x -> grid (B, D, H/4, W/4) -> nearest codes -> x_hat."""
+
+    settings: VQVAESettings
+    quantizer: VectorQuantizer | FSQ
 
     has_codes = True
     # The codebook term measures how well the codes fit the encoder, not the images, and rises late
@@ -48,14 +50,14 @@ class VQVAE(Autoencoder):
     def __init__(self, cfg: Config):
         super().__init__(cfg)
         self.encoder = GridEncoder(
-            out_dim=cfg.model.code_dim, in_channels=cfg.data.shape[0], **backbone_args(cfg)
+            out_dim=self.settings.code_dim, in_channels=cfg.data.shape[0], **backbone_args(cfg)
         )
-        self.quantizer = make_quantizer(cfg)
+        self.quantizer = make_quantizer(self.settings)
         self.decoder = GridDecoder(
-            in_dim=cfg.model.code_dim, out_channels=cfg.data.shape[0], **backbone_args(cfg)
+            in_dim=self.settings.code_dim, out_channels=cfg.data.shape[0], **backbone_args(cfg)
         )
         self.grid = grid_size(cfg.data.shape[1], cfg.data.shape[2])  # (H/4, W/4)
-        self.n_codes = cfg.model.n_codes
+        self.n_codes = self.settings.n_codes
 
     @property
     def can_sample(self) -> bool:
@@ -75,7 +77,7 @@ class VQVAE(Autoencoder):
     def decode(self, codes: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """Integer codes (B, H/4, W/4), or an already quantized grid (B, D, H/4, W/4) -> images."""
         grid = self.quantizer.lookup(codes) if codes.dtype in (torch.int64, torch.int32) else codes
-        return to_image(self.decoder(grid), self.cfg.model.recon)  # (B, C, H, W)
+        return to_image(self.decoder(grid), self.settings.recon)  # (B, C, H, W)
 
     def reconstruct(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         return self.decode(self.quantize(x).quantized)
@@ -95,13 +97,13 @@ class VQVAE(Autoencoder):
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> ModelOutput:
         q = self.quantize(x)  # quantized (B, D, H/4, W/4), indices (B, H/4, W/4)
         out = self.decoder(q.quantized)  # (B, C, H, W)
-        recon = reconstruction_loss(out, x, self.cfg.model.recon)
+        recon = reconstruction_loss(out, x, self.settings.recon)
         losses = {"recon": recon, **q.losses}
         total = (
-            recon + losses["codebook"] + self.cfg.model.commitment * losses["commitment"]
+            recon + losses["codebook"] + self.settings.commitment * losses["commitment"]
         ).mean()
         return ModelOutput(
-            to_image(out, self.cfg.model.recon), q.quantized, losses, total, codes=q.indices
+            to_image(out, self.settings.recon), q.quantized, losses, total, codes=q.indices
         )
 
     def sample(self, n: int, y=None, generator=None, temperature: float = 1.0) -> torch.Tensor:

@@ -44,8 +44,10 @@ class ResBlock(nn.Module):
             *norm_act(norm, ch, act),
             nn.Conv2d(ch, ch, 1),
         )
-        nn.init.zeros_(self.body[-1].weight)
-        nn.init.zeros_(self.body[-1].bias)
+        last = self.body[-1]
+        assert isinstance(last, nn.Conv2d) and last.bias is not None
+        nn.init.zeros_(last.weight)
+        nn.init.zeros_(last.bias)
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         return h + self.body(h)

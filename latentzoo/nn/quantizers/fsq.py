@@ -20,16 +20,19 @@ BOUND_EPS = 1e-3
 class FSQ(nn.Module):
     """Inputs of size `dim` quantized on the grid of `levels` (one level count per channel)."""
 
+    levels: torch.Tensor  # (C,) buffers
+    basis: torch.Tensor
+
     def __init__(self, *, levels: list[int], dim: int):
         super().__init__()
-        levels = torch.tensor(levels, dtype=torch.long)
-        self.register_buffer("levels", levels, persistent=False)
+        per_channel = torch.tensor(levels, dtype=torch.long)
+        self.register_buffer("levels", per_channel, persistent=False)
         self.register_buffer(
             "basis",
-            torch.cumprod(torch.cat([torch.ones(1, dtype=torch.long), levels[:-1]]), 0),
+            torch.cumprod(torch.cat([torch.ones(1, dtype=torch.long), per_channel[:-1]]), 0),
             persistent=False,
         )
-        self.K = int(levels.prod())
+        self.K = int(per_channel.prod())
         self.in_proj = nn.Linear(dim, len(levels))
         self.out_proj = nn.Linear(len(levels), dim)
 

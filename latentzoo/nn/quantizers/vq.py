@@ -39,6 +39,11 @@ LAPLACE_EPS = 1e-5
 class VectorQuantizer(nn.Module):
     """A codebook of `codebook_size` vectors for inputs of size `dim` (see the module docstring)."""
 
+    cluster_size: torch.Tensor  # buffers: (K,), (K, d), (K,), ()
+    embed_sum: torch.Tensor
+    usage: torch.Tensor
+    initialized: torch.Tensor
+
     def __init__(
         self,
         *,
