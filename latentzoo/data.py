@@ -337,9 +337,10 @@ def load_mnist(data_dir=None, download: bool = True) -> tuple[ImageSet, ImageSet
     return train, test
 
 
-def load_digits_28() -> tuple[ImageSet, ImageSet, ImageSet]:
-    """scikit-learn's 8x8 digits, upscaled to 20x20 and framed to 28x28; fixed (train, val,
-    test)."""
+def digits_28() -> tuple[torch.Tensor, torch.Tensor]:
+    """scikit-learn's 1,797 8x8 digits as MNIST draws them: upscaled to 20x20 and framed to 28x28,
+    uint8 (1797, 1, 28, 28), with their labels (1797,), in scikit-learn's order. The one place
+    that makes them: the `digits` data set, the example files and the foreign image sets use it."""
     from sklearn.datasets import load_digits
 
     d = load_digits()
@@ -349,7 +350,12 @@ def load_digits_28() -> tuple[ImageSet, ImageSet, ImageSet]:
     # (1797, 1, 28, 28), digit framed like MNIST's 20x20 box
     x = torch.nn.functional.pad(x, (4, 4, 4, 4))
     images = (x.clamp(0, 1) * 255).round().to(torch.uint8)  # (1797, 1, 28, 28)
-    labels = torch.from_numpy(d.target.astype(np.int64))
+    return images, torch.from_numpy(d.target.astype(np.int64))
+
+
+def load_digits_28() -> tuple[ImageSet, ImageSet, ImageSet]:
+    """`digits_28` in a fixed order, split into (train, val, test)."""
+    images, labels = digits_28()
     order = torch.from_numpy(np.random.RandomState(0).permutation(len(labels)))  # fixed split
     images, labels = images[order], labels[order]
     full = ImageSet(images, labels)

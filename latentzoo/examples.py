@@ -16,23 +16,18 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import torch
 
+from . import data
 from .files import atomic_write
 from .inputs import idx_bytes, png_bytes, write_array
-from .sources import conform
 
 
 def digits_28(n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """uint8 (N, 28, 28) digits, 20x20 in a 28x28 frame like MNIST, and their labels (N,)."""
-    from sklearn.datasets import load_digits
-
-    d = load_digits()
-    # (1797, 1, 8, 8)
-    x = torch.from_numpy((d.images * (255 / 16)).round().astype(np.uint8))[:, None]
-    x = torch.nn.functional.pad(conform(x, (20, 20), None), (4, 4, 4, 4))  # (1797, 1, 28, 28)
-    n = n or len(x)
-    return x[:n, 0].numpy(), d.target[:n].astype(np.int64)
+    """uint8 (N, 28, 28) digits, 20x20 in a 28x28 frame like MNIST (latentzoo.data.digits_28), and
+    their labels (N,)."""
+    images, labels = data.digits_28()
+    n = n or len(images)
+    return images[:n, 0].numpy(), labels[:n].numpy()
 
 
 def write_digit_folder(folder: str | Path, n: int | None = None) -> Path:

@@ -29,7 +29,7 @@ from PIL import Image
 from .data import parse_idx, read_bytes
 from .errors import DataError
 from .files import atomic_write
-from .sources import IMAGE_SUFFIXES, array_to_images, conform, describe, read_image
+from .sources import IMAGE_SUFFIXES, array_to_images, conform, describe, npz_keys, read_image
 
 
 @dataclass
@@ -67,12 +67,8 @@ def read_array_file(path: Path) -> tuple[np.ndarray, tuple]:
         arr = np.load(path, allow_pickle=False)
         if isinstance(arr, np.lib.npyio.NpzFile):
             with arr:
-                key = next((k for k in ("images", "x", "x_test") if k in arr.files), None)
-                if key is None:
-                    raise DataError(
-                        f"{path}: no images in it (expected an array named images or x)"
-                    )
-                arr = arr[key]
+                keys = npz_keys(path, list(arr.files))  # a data set's file: its test images
+                arr = arr[keys.get("test", keys["train"])[0]]
     except (ValueError, OSError, EOFError) as e:
         raise DataError(f"{path}: not a readable array without pickled objects ({e})") from None
     return array_to_images(arr, str(path)), (

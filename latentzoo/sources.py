@@ -227,31 +227,32 @@ def read_idx_folder(folder: Path) -> dict[str, tuple[np.ndarray, np.ndarray | No
     return out
 
 
+def npz_keys(path: Path, names: list[str]) -> dict[str, tuple[str, str]]:
+    """{split: (images key, labels key)} of a .npz holding the arrays `names`: `x_train` and
+    `x_test` (with `y_train`, `y_test`), else `images` (with `labels`), else `x` (with `y`). The one
+    rule for a .npz's keys, for data sets and the jobs' input files alike."""
+    split = {s: (f"x_{s}", f"y_{s}") for s in ("train", "test") if f"x_{s}" in names}
+    if split:
+        return split
+    for x, y in (("images", "labels"), ("x", "y")):
+        if x in names:
+            return {"train": (x, y)}
+    raise DataError(
+        f"{path}: no images in it (expected an array named images, x, or x_train and x_test; "
+        f"found {', '.join(names) or 'none'})"
+    )
+
+
 def read_npz(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray | None, str]]:
     try:
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
     except (ValueError, OSError, zipfile.BadZipFile, EOFError) as e:
         raise DataError(f"{path}: not a readable .npz without pickled objects ({e})") from None
-    pairs = (
-        {"train": ("x_train", "y_train"), "test": ("x_test", "y_test")}
-        if "x_train" in arrays
-        else {
-            "train": next(
-                ((x, y) for x, y in (("images", "labels"), ("x", "y")) if x in arrays), (None, None)
-            )
-        }
-    )
-    out = {}
-    for split, (x, y) in pairs.items():
-        if x is None or x not in arrays:
-            raise DataError(
-                f"{path}: no images in it (expected an array named "
-                "images, x, or x_train and x_test; "
-                f"found {', '.join(arrays) or 'none'})"
-            )
-        out[split] = (arrays[x], arrays.get(y), f"{path}[{x}]")
-    return out
+    return {
+        split: (arrays[x], arrays.get(y), f"{path}[{x}]")
+        for split, (x, y) in npz_keys(path, list(arrays)).items()
+    }
 
 
 def read_arrays(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray | None, str]]:

@@ -31,7 +31,7 @@ def test_model_kind(name, small_splits, trained):
 
     # shapes and finite, named losses
     out = model(x, y)
-    assert out.recon.shape == (64, 1, 28, 28) and 0 <= out.recon.min() and out.recon.max() <= 1
+    assert out.x_hat.shape == (64, 1, 28, 28) and 0 <= out.x_hat.min() and out.x_hat.max() <= 1
     assert out.loss.dim() == 0 and torch.isfinite(out.loss)
     assert "recon" in out.losses and all(
         v.shape == (64,) and torch.isfinite(v).all() for v in out.losses.values()
@@ -106,7 +106,7 @@ def test_fine_blocks_add_layers_at_14_and_28_and_old_configs_load_without_them()
     for fine in (0, 2):
         model = build_model(make_config("vqvae", fine_blocks=fine))
         shapes, handles = convs(model)
-        assert model(x).recon.shape == (2, 1, 28, 28)
+        assert model(x).x_hat.shape == (2, 1, 28, 28)
         for h in handles:
             h.remove()
         counts[fine] = {s: shapes.count(s) for s in (7, 14, 28)}
@@ -130,7 +130,7 @@ def test_group_norm_in_residual_blocks_and_old_configs_load_without_it():
     for model_kind, extra in (("vqvae", {}), ("ae", dict(channels=6))):
         for norm in ("none", "group"):
             model = build_model(make_config(model_kind, norm=norm, **extra))
-            assert model(torch.rand(2, 1, 28, 28)).recon.shape == (2, 1, 28, 28)
+            assert model(torch.rand(2, 1, 28, 28)).x_hat.shape == (2, 1, 28, 28)
             norms = [m for b in blocks(model) for m in b.body if isinstance(m, torch.nn.GroupNorm)]
             assert len(norms) == (2 * len(blocks(model)) if norm == "group" else 0) and blocks(
                 model
@@ -161,7 +161,7 @@ def test_activation_option_swaps_every_hidden_nonlinearity_and_old_configs_keep_
             assert acts(other) == {name}
             # same weight names either way
             assert list(relu.state_dict()) == list(other.state_dict())
-            assert other(torch.rand(2, 1, 28, 28), torch.tensor([1, 2])).recon.shape == (
+            assert other(torch.rand(2, 1, 28, 28), torch.tensor([1, 2])).x_hat.shape == (
                 2,
                 1,
                 28,

@@ -16,11 +16,13 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
+from ..data import digits_28
+
 FOREIGN = 800  # images of each set per half (choice, report)
 LETTERS = "ABEFGHKLMNPRSTWXYZ"  # capitals that no digit resembles closely
 
 
-def photo_tiles(n: int, rng: np.random.Generator) -> np.ndarray:
+def photo_crops(n: int, rng: np.random.Generator) -> np.ndarray:
     """(n, 28, 28) uint8: random 84 x 84 crops of the sample photographs, greyed and shrunk."""
     from sklearn.datasets import load_sample_images
 
@@ -50,20 +52,8 @@ def strokes(n: int, rng: np.random.Generator) -> np.ndarray:
 
 def small_digits(n: int) -> np.ndarray:
     """(n, 28, 28) uint8: the first n of scikit-learn's 1,797 8 x 8 digits, scaled to 20 x 20,
-    padded by 4."""
-    from sklearn.datasets import load_digits
-
-    imgs = load_digits().images[:n] / 16 * 255
-    return np.stack(
-        [
-            np.asarray(
-                Image.fromarray(im.astype(np.uint8))
-                .resize((20, 20), Image.BILINEAR)
-                .crop((-4, -4, 24, 24))
-            )
-            for im in imgs
-        ]
-    )
+    padded by 4 (latentzoo.data.digits_28)."""
+    return digits_28()[0][:n, 0].numpy()
 
 
 def letters(n: int, rng: np.random.Generator) -> np.ndarray:
@@ -88,7 +78,7 @@ def foreign_sets(n: int = 2 * FOREIGN) -> dict[str, torch.Tensor]:
     1], seed 0."""
     rng = np.random.default_rng(0)  # one generator, drawn in this order, so the sets never change
     sets = {
-        "photo tiles": photo_tiles(n, rng),
+        "photo tiles": photo_crops(n, rng),
         "pen strokes": strokes(n, rng),
         "scikit-learn digits, scaled up": small_digits(n),
         "letters": letters(n, rng),

@@ -13,6 +13,7 @@ weights."""
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import torch
@@ -25,14 +26,20 @@ from ..noise import Noise
 
 @dataclass
 class ModelOutput:
-    # (B, C, H, W) reconstruction in [0, 1]; MNIST (B, 1, 28, 28)
-    recon: torch.Tensor
+    # (B, C, H, W) the reconstruction in [0, 1]; MNIST (B, 1, 28, 28). (losses["recon"] is its loss)
+    x_hat: torch.Tensor
     # (B, L) code vector, or (B, D, H/4, W/4) quantized grid (VQ-VAE)
     latent: torch.Tensor
     losses: dict[str, torch.Tensor]  # named unweighted terms, each (B,): summed per image
     loss: torch.Tensor  # scalar: weighted total, mean over the batch
     codes: torch.Tensor | None = None  # (B, H/4, W/4) int64 codes (VQ-VAE)
     extras: dict[str, torch.Tensor] = field(default_factory=dict)  # e.g. 'mu', 'logvar' (VAE)
+
+    @property
+    def recon(self) -> torch.Tensor:
+        """The name of versions before 0.2 for `x_hat`."""
+        warnings.warn("ModelOutput.recon is now x_hat", DeprecationWarning, stacklevel=2)
+        return self.x_hat
 
     def mean_losses(self) -> dict[str, float]:
         out = {k: float(v.detach().mean()) for k, v in self.losses.items()}
