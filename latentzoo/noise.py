@@ -8,17 +8,66 @@ A noise spec is a string of terms joined by '+', applied left to right, each `ki
 e.g. `gaussian:0.3+mask:0.2`. Such chains joined by '|' are a mixture: each image gets one of them,
 drawn uniformly, e.g. `gaussian:0.2|gaussian:0.5|mask:0.4` (a denoiser trained on many kinds and
 strengths). The result is clipped to [0, 1]. `none` or '' means no corruption. The one parser here
-serves the command line and Python alike."""
+serves the command line and Python alike.
+
+The kinds are a registry (`NOISE_KINDS`): `register_noise(NoiseKind(...))` adds one, so a kind of
+data brings its own corruptions to the same spec syntax.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 
 from .errors import ConfigError
 
-KINDS = ("gaussian", "mask", "salt_pepper")
+# (values, level, generator, shape) -> corrupted values; random numbers drawn on the CPU
+Apply = Callable[[torch.Tensor, float, torch.Generator | None, torch.Size], torch.Tensor]
+
+
+@dataclass(frozen=True)
+class NoiseKind:
+    """A kind of corruption: its name in a spec, what it does, whether its level is a probability
+    (at most 1), and one line of help."""
+
+    name: str
+    apply: Apply
+    probability: bool
+    help: str
+
+
+NOISE_KINDS: dict[str, NoiseKind] = {}
+
+
+def register_noise(kind: NoiseKind) -> None:
+    """Make a noise kind usable in specs; a data kind adds its own kinds this way."""
+    if kind.name in NOISE_KINDS:
+        raise ValueError(f"noise kind '{kind.name}' is registered twice")
+    NOISE_KINDS[kind.name] = kind
+
+
+def _gaussian(out, level, generator, shape):
+    return out + level * torch.randn(shape, generator=generator).to(out.device)
+
+
+def _mask(out, level, generator, shape):
+    return out * (torch.rand(shape, generator=generator).to(out.device) >= level)
+
+
+def _salt_pepper(out, level, generator, shape):
+    u = torch.rand(shape, generator=generator).to(out.device)
+    salt = (torch.rand(shape, generator=generator).to(out.device) < 0.5).to(out.dtype)
+    return torch.where(u < level, salt, out)
+
+
+for _kind in (
+    NoiseKind("gaussian", _gaussian, False, "add N(0, SIGMA^2) to every value"),
+    NoiseKind("mask", _mask, True, "set each value to 0 with probability P (masking noise)"),
+    NoiseKind("salt_pepper", _salt_pepper, True, "set each value, with probability P, to 0 or 1"),
+):
+    register_noise(_kind)
 # One strong setting of each kind: the bench's DAEs and the report's denoising pictures.
 EXAMPLE_NOISES = ("gaussian:0.5", "mask:0.5", "salt_pepper:0.2")
 
@@ -57,9 +106,9 @@ def parse_chain(chain: str, spec: str) -> Chain:
                 f"bad noise spec '{spec}': term '{part}' needs the "
                 "form kind:level, e.g. gaussian:0.3"
             )
-        if kind not in KINDS:
+        if kind not in NOISE_KINDS:
             raise ConfigError(
-                f"bad noise spec '{spec}': unknown kind '{kind}' (choose {', '.join(KINDS)})"
+                f"bad noise spec '{spec}': unknown kind '{kind}' (choose {', '.join(NOISE_KINDS)})"
             )
         try:
             level = float(level_s)
@@ -71,7 +120,7 @@ def parse_chain(chain: str, spec: str) -> Chain:
             raise ConfigError(
                 f"bad noise spec '{spec}': level must be a finite number >= 0, got {level_s}"
             )
-        if kind != "gaussian" and level > 1:
+        if NOISE_KINDS[kind].probability and level > 1:
             raise ConfigError(
                 f"bad noise spec '{spec}': {kind} is a probability, got {level_s} (> 1)"
             )
@@ -107,14 +156,5 @@ def corrupt(
 def apply_chain(x: torch.Tensor, terms: Chain, generator: torch.Generator | None) -> torch.Tensor:
     out = x
     for t in terms:
-        if t.kind == "gaussian":
-            noise = torch.randn(x.shape, generator=generator).to(x.device)
-            out = out + t.level * noise
-        elif t.kind == "mask":
-            keep = torch.rand(x.shape, generator=generator).to(x.device) >= t.level
-            out = out * keep
-        elif t.kind == "salt_pepper":
-            u = torch.rand(x.shape, generator=generator).to(x.device)
-            salt = (torch.rand(x.shape, generator=generator).to(x.device) < 0.5).to(x.dtype)
-            out = torch.where(u < t.level, salt, out)
+        out = NOISE_KINDS[t.kind].apply(out, t.level, generator, x.shape)
     return out.clamp(0.0, 1.0)

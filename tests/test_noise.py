@@ -107,3 +107,19 @@ def test_the_foreign_sets_are_five_fixed_sets_of_grey_28_by_28_images_unlike_eac
     assert (
         min(float((p - q).abs().mean()) for i, p in enumerate(means) for q in means[i + 1 :]) > 0.02
     )
+
+
+def test_a_kind_of_data_adds_its_noise_kinds_to_the_registry(monkeypatch):
+    """A registered kind works in every spec at once; a second kind of the same name is refused."""
+    from latentzoo import noise
+
+    monkeypatch.setattr(noise, "NOISE_KINDS", dict(noise.NOISE_KINDS))
+    invert = noise.NoiseKind("invert", lambda out, level, g, shape: 1 - out, True, "1 - x")
+    noise.register_noise(invert)
+    x = torch.rand(4, 1, 8, 8)
+    assert torch.equal(noise.corrupt(x, "invert:1"), 1 - x)
+    assert noise.parse_noise("gaussian:0.1+invert:0.5")[0][1].kind == "invert"
+    with pytest.raises(ConfigError, match="probability"):
+        noise.parse_noise("invert:2")
+    with pytest.raises(ValueError, match="registered twice"):
+        noise.register_noise(invert)
