@@ -11,7 +11,7 @@ enforces it, imports inside functions included):
 
     errors, version
     files, console, device, noise,     safe files, logging and progress, devices, corruption,
-    distributed                        data-parallel training across processes
+    distributed, windows               data-parallel training across processes, sliding windows
     data                               IDX reader, MNIST lookup, splits
     sources                            your own data: image folders, IDX folders, .npy/.npz
     inputs                             files that the jobs read and write (images, arrays, IDX)

@@ -1,0 +1,86 @@
+"""Sliding windows over inputs longer than a model's example, and overlap-add back to their length:
+1-D windows over a recording (C, T) (signals, sound) and 2-D tiles over a large image (C, H, W)
+(photographs), each with blended seams.
+
+A model processes each window; `overlap_add` (or `blend_tiles`) puts the outputs back, each value
+the weighted mean of the windows that cover it, weighted by a window that falls towards the edges
+(a Hann window lifted off zero, so a value that only one window covers keeps its weight). Windows
+that run past the end are zero-padded, and the padding is dropped again, so the output has the
+input's length (or size). With outputs equal to the windows, the input comes back exactly (up to
+float rounding).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .errors import ConfigError
+
+
+def starts(length: int, size: int, hop: int) -> list[int]:
+    """Start of every window of `size` every `hop` along `length`: the first at 0, the last
+    reaching the end (so every position is covered; a length under `size` gives one window)."""
+    if size < 1 or not 1 <= hop <= size:
+        raise ConfigError(f"windows need size >= 1 and 1 <= hop <= size, got {size} and {hop}")
+    n = max(1, math.ceil((length - size) / hop) + 1)
+    return [i * hop for i in range(n)]
+
+
+def seam_weight(size: int, floor: float = 1e-3) -> torch.Tensor:
+    """(size,) a Hann window lifted by `floor`: blends overlapping windows smoothly."""
+    return torch.hann_window(size + 2, periodic=False)[1:-1] + floor
+
+
+def windows(x: torch.Tensor, size: int, hop: int) -> torch.Tensor:
+    """(C, T) -> (N, C, size): the windows of `starts(T, size, hop)`, zero-padded past the end."""
+    c, t = x.shape
+    first = starts(t, size, hop)
+    padded = torch.zeros(c, first[-1] + size, dtype=x.dtype, device=x.device)
+    padded[:, :t] = x
+    return torch.stack([padded[:, s : s + size] for s in first])  # (N, C, size)
+
+
+def overlap_add(parts: torch.Tensor, hop: int, length: int) -> torch.Tensor:
+    """(N, C, size) windows taken every `hop` -> (C, length): the weighted overlap-add."""
+    n, c, size = parts.shape
+    first = starts(length, size, hop)
+    if len(first) != n:
+        raise ConfigError(f"{n} windows do not cover {length} values at hop {hop}")
+    w = seam_weight(size).to(parts)
+    total = torch.zeros(c, first[-1] + size, dtype=parts.dtype, device=parts.device)
+    weight = torch.zeros(first[-1] + size, dtype=parts.dtype, device=parts.device)
+    for part, s in zip(parts, first):
+        total[:, s : s + size] += part * w
+        weight[s : s + size] += w
+    return (total / weight)[:, :length]  # (C, length)
+
+
+def tiles(x: torch.Tensor, size: int, hop: int) -> torch.Tensor:
+    """(C, H, W) -> (N, C, size, size): square tiles every `hop` down and across, row by row,
+    zero-padded past the edges."""
+    c, h, w = x.shape
+    rows, cols = starts(h, size, hop), starts(w, size, hop)
+    padded = torch.zeros(c, rows[-1] + size, cols[-1] + size, dtype=x.dtype, device=x.device)
+    padded[:, :h, :w] = x
+    return torch.stack([padded[:, r : r + size, q : q + size] for r in rows for q in cols])
+
+
+def blend_tiles(parts: torch.Tensor, hop: int, height: int, width: int) -> torch.Tensor:
+    """(N, C, size, size) tiles from `tiles` -> (C, height, width), the seams blended by the
+    separable seam weight."""
+    n, c, size, _ = parts.shape
+    rows, cols = starts(height, size, hop), starts(width, size, hop)
+    if len(rows) * len(cols) != n:
+        raise ConfigError(f"{n} tiles do not cover {height}x{width} at hop {hop}")
+    w1 = seam_weight(size).to(parts)
+    w = w1[:, None] * w1[None, :]  # (size, size)
+    shape = (rows[-1] + size, cols[-1] + size)
+    total = torch.zeros(c, *shape, dtype=parts.dtype, device=parts.device)
+    weight = torch.zeros(shape, dtype=parts.dtype, device=parts.device)
+    corners = [(r, q) for r in rows for q in cols]
+    for part, (r, q) in zip(parts, corners):
+        total[:, r : r + size, q : q + size] += part * w
+        weight[r : r + size, q : q + size] += w
+    return (total / weight)[:, :height, :width]  # (C, height, width)
