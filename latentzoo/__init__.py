@@ -17,6 +17,7 @@ enforces it, imports inside functions included):
     inputs                             files that the jobs read and write (images, arrays, IDX)
     examples                           example data in those layouts, from scikit-learn's images
     config                             the run config, defaults per model kind, file versions
+    kinds                              kinds of data behind one interface (images)
     nn                                 torch building blocks with explicit arguments
     models                             the model kinds behind one interface; the code prior
     codec                              a VQ-VAE and its prior as an image codec

@@ -78,10 +78,11 @@ def read_array_file(path: Path) -> tuple[np.ndarray, tuple]:
 
 
 def fit_to(
-    images: torch.Tensor, shape: tuple[int, int, int], where: str, resize: bool, convert: bool
+    images: torch.Tensor, shape: tuple[int, ...], where: str, resize: bool, convert: bool
 ) -> torch.Tensor:
     """uint8 (N, C, H, W) -> the model's (C, H, W), or a DataError that says what to pass."""
     c, h, w = images.shape[1:]
+    channels, height, width = shape
     if c != shape[0] and not convert:
         raise DataError(
             f"{where} is {describe((c, h, w))}; the run takes {describe(shape)} images "
@@ -92,7 +93,7 @@ def fit_to(
             f"{where} is {describe((c, h, w))}; the run takes {describe(shape)} images "
             f"({shape[0]}x{shape[1]}x{shape[2]}): pass --resize to resize it"
         )
-    return conform(images, shape[1:], shape[0])
+    return conform(images, (height, width), channels)
 
 
 def expand(path: Path) -> list[tuple[Path, str]]:
@@ -111,7 +112,7 @@ def expand(path: Path) -> list[tuple[Path, str]]:
 
 def read_inputs(
     paths: list[str | os.PathLike],
-    shape: tuple[int, int, int],
+    shape: tuple[int, ...],
     *,
     resize: bool = False,
     convert: bool = False,

@@ -27,13 +27,13 @@ from typing import Any
 
 import torch
 
-from .config import Config, parse_size
+from .config import Config
 from .data import Splits, load_dataset
 from .device import resolve_device
 from .errors import ConfigError, DataError, RunError
 from .files import load_tensors, read_json
+from .kinds import data_kind
 from .models import Autoencoder, CodePrior, PriorConfig, VQVAEWithPrior, build_model
-from .sources import load_source
 
 CONFIG, BEST, LAST, HISTORY, METRICS = (
     "config.json",
@@ -127,14 +127,7 @@ def run_data(cfg: Config, data_dir=None) -> Splits:
     the data's fingerprint, data that changed since is a DataError, never silently other data."""
     if cfg.data.dataset != "files":
         return load_dataset(cfg.data.dataset, data_dir)
-    splits = load_source(
-        cfg.data.source,
-        image_size=parse_size(cfg.data.image_size) if cfg.data.image_size else None,
-        colour=cfg.data.colour,
-        split_seed=cfg.data.split_seed,
-        val_fraction=cfg.data.val_fraction,
-        test_fraction=cfg.data.test_fraction,
-    )
+    splits = data_kind(cfg.data.data_kind).read_source(cfg.data)
     if cfg.data.data_hash is not None and splits.fingerprint != cfg.data.data_hash:
         raise DataError(
             f"{cfg.data.source}: the data changed since the run was trained "

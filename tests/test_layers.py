@@ -22,6 +22,7 @@ LAYERS = [
     ["inputs"],
     ["examples"],
     ["config"],
+    ["kinds"],
     ["nn"],
     ["models"],
     ["codec"],

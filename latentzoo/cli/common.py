@@ -4,7 +4,7 @@ text, the --guidance and --out rules."""
 from __future__ import annotations
 
 from ..errors import ConfigError
-from ..inputs import read_inputs
+from ..kinds import data_kind
 from ..runs import load, run_data
 
 
@@ -15,7 +15,8 @@ def load_run(a):
 
 def job_inputs(a, model):
     """The INPUT files of a job, fitted to the run's image shape (or a one-line error)."""
-    return read_inputs(a.inputs, model.cfg.data.shape, resize=a.resize, convert=a.convert)
+    kind = data_kind(model.cfg.data.data_kind)
+    return kind.read_inputs(a.inputs, model.cfg.data.shape, resize=a.resize, convert=a.convert)
 
 
 def format_metrics(metrics: dict) -> str:

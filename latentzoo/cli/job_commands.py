@@ -10,7 +10,8 @@ from .. import codec, jobs
 from ..errors import ConfigError, DataError
 from ..eval import psnr
 from ..files import atomic_write, write_csv
-from ..inputs import write_array, write_images, write_like_inputs
+from ..inputs import write_array, write_images
+from ..kinds import data_kind
 from ..noise import corrupt, parse_noise
 from ..runs import load
 from ..viz.plots import save_grid, save_reconstructions, save_rows
@@ -108,7 +109,8 @@ def cmd_reconstruct(a) -> int:
     model, data = (load(a.run, device=a.device), None) if a.inputs else load_run(a)
     if a.inputs:
         inputs = job_inputs(a, model)
-        written = write_like_inputs(inputs, jobs.reconstruct(model, inputs.images), a.out)
+        kind = data_kind(model.cfg.data.data_kind)
+        written = kind.write_like_inputs(inputs, jobs.reconstruct(model, inputs.images), a.out)
         print(f"wrote {len(written)} files to {a.out}")
         return 0
     x, y = data.test.tensors(slice(0, a.n), model.device)
@@ -154,7 +156,7 @@ def cmd_denoise(a) -> int:
         model = load(a.run, device=a.device)
         inputs = job_inputs(a, model)
         _, clean = jobs.denoise(model, inputs.images, noise=a.noise, seed=a.seed)
-        written = write_like_inputs(inputs, clean, a.out)
+        written = data_kind(model.cfg.data.data_kind).write_like_inputs(inputs, clean, a.out)
         print(
             f"wrote {len(written)} denoised files to {a.out}"
             + (f" (corrupted first by {a.noise})" if a.noise else "")

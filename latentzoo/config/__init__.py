@@ -65,12 +65,6 @@ class Config:
             )
         for section in SECTIONS:
             getattr(self, section).validate()
-        _, h, w = self.data.shape
-        if self.model.backbone == "conv" and (h % 4 or w % 4):
-            raise ConfigError(
-                f"the conv backbone needs a height and width divisible by 4, and these images are "
-                f"{h}x{w}: pass --image-size HxW to resize them, or --backbone mlp"
-            )
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -28,6 +28,9 @@ def parse_size(text: str) -> tuple[int, int]:
 class DataSettings(Settings):
     section: ClassVar[str] = "data"
 
+    data_kind: str = setting(
+        "the kind of data (latentzoo.kinds): image", default="image", cli=False
+    )
     dataset: str = setting(
         "data set (files: the images of --data)", default="mnist", choices=(*DATASETS, "files")
     )
@@ -87,7 +90,9 @@ class DataSettings(Settings):
         "dynamic binarization: pixels drawn as Bernoulli(intensity) every batch", default=False
     )
     shape: tuple[int, ...] = setting(
-        "shape of one example (C, H, W), from the data", default=(1, 28, 28), cli=False
+        "shape of one example, e.g. (C, H, W) for images, from the data",
+        default=(1, 28, 28),
+        cli=False,
     )
     n_classes: int = setting(
         "number of labels in the data, 0 for none (the CVAE is conditioned on them)",
@@ -123,8 +128,3 @@ class DataSettings(Settings):
             )
         if self.image_size is not None:
             parse_size(self.image_size)
-        if len(self.shape) != 3 or self.shape[0] not in (1, 3) or max(self.shape) > 4096:
-            raise ConfigError(
-                f"an image's shape must be (C, H, W) with C 1 (grey) or 3 (colour) and H, W at "
-                f"most 4096, got {self.shape}"
-            )

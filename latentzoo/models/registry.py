@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ..config import MODELS, Config
 from ..errors import ConfigError
+from ..kinds import data_kind
 from .ae import AE, DAE
 from .base import Autoencoder
 from .capabilities import check_capabilities
@@ -32,6 +33,7 @@ def model_class(kind: str) -> type[Autoencoder]:
 def check_config(cfg: Config) -> None:
     """Validate `cfg` and what its kind needs of it (a VQ-VAE's latent is a grid: conv only)."""
     cfg.validate()
+    data_kind(cfg.data.data_kind).check(cfg)
     cls = model_class(cfg.kind)
     if cls.needs_labels and cfg.data.n_classes == 0:
         raise ConfigError(

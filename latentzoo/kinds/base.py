@@ -1,0 +1,68 @@
+"""The one interface of a kind of data (`DataKind`): what differs between images, signals and sound
+lives behind it, and everything else asks the run's kind instead of checking a name.
+
+A kind says which example shapes it takes and which backbones fit them (`check`), reads the user's
+source into train/validation/test splits (`read_source`), reads and writes the jobs' files
+(`read_inputs`, `write_like_inputs`), cuts an input larger than the run's example into windows and
+puts the model's outputs back together (`split`, `merge`, on latentzoo.windows), names its
+corruptions in the noise registry (`noise_kinds`) and describes a shape in words. A new kind is a
+module with a subclass and one entry in latentzoo.kinds.registry.
+"""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import ClassVar
+
+import torch
+
+from ..config import Config, DataSettings
+from ..data import Splits
+from ..inputs import Inputs
+
+
+class DataKind(ABC):
+    name: ClassVar[str]  # as config.json's data.data_kind says it
+    axes: ClassVar[str]  # one example's axes, e.g. "(C, H, W)"
+    noise_kinds: ClassVar[tuple[str, ...]]  # the entries of latentzoo.noise.NOISE_KINDS that apply
+
+    @abstractmethod
+    def check(self, cfg: Config) -> None:
+        """A ConfigError when the run's example shape is not one of this kind's, or does not fit
+        its model's backbone."""
+
+    @abstractmethod
+    def describe(self, shape: tuple[int, ...]) -> str:
+        """An example shape in words, e.g. '28x28 grey'."""
+
+    @abstractmethod
+    def read_source(self, data: DataSettings) -> Splits:
+        """The user's source (`data.source`) as train/validation/test splits, read as the data
+        settings say."""
+
+    @abstractmethod
+    def read_inputs(
+        self,
+        paths: list[str | os.PathLike],
+        shape: tuple[int, ...],
+        *,
+        resize: bool = False,
+        convert: bool = False,
+    ) -> Inputs:
+        """The examples in the jobs' input files, fitted to the run's example `shape`."""
+
+    @abstractmethod
+    def write_like_inputs(
+        self, inputs: Inputs, results: torch.Tensor, out_dir: str | os.PathLike
+    ) -> list[Path]:
+        """One result per input example, written in the input's format under its name."""
+
+    @abstractmethod
+    def split(self, x: torch.Tensor, size: int, hop: int) -> torch.Tensor:
+        """One input larger than the run's example -> (N, *example) windows every `hop`."""
+
+    @abstractmethod
+    def merge(self, parts: torch.Tensor, hop: int, like: torch.Tensor) -> torch.Tensor:
+        """The windows' outputs put back together, blended at the seams, in the shape of `like`."""

@@ -1,0 +1,73 @@
+"""Images (C, H, W), grey or colour: MNIST, scikit-learn's digits, and the user's folders of image
+files, IDX files and arrays (latentzoo.sources reads them, latentzoo.inputs reads and writes the
+jobs' files). A large image is processed in square tiles with blended seams."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+from ..config import Config, DataSettings, parse_size
+from ..data import Splits
+from ..errors import ConfigError
+from ..inputs import Inputs, read_inputs, write_like_inputs
+from ..sources import describe, load_source
+from ..windows import blend_tiles, tiles
+from .base import DataKind
+
+
+class ImageKind(DataKind):
+    name = "image"
+    axes = "(C, H, W)"
+    noise_kinds = ("gaussian", "mask", "salt_pepper")
+
+    def check(self, cfg: Config) -> None:
+        shape = cfg.data.shape
+        if len(shape) != 3 or shape[0] not in (1, 3) or max(shape) > 4096:
+            raise ConfigError(
+                f"an image's shape must be (C, H, W) with C 1 (grey) or 3 (colour) and H, W at "
+                f"most 4096, got {shape}"
+            )
+        _, h, w = shape
+        if cfg.model.backbone == "conv" and (h % 4 or w % 4):
+            raise ConfigError(
+                f"the conv backbone needs a height and width divisible by 4, and these images are "
+                f"{h}x{w}: pass --image-size HxW to resize them, or --backbone mlp"
+            )
+
+    def describe(self, shape: tuple[int, ...]) -> str:
+        return describe(shape)
+
+    def read_source(self, data: DataSettings) -> Splits:
+        assert data.source is not None
+        return load_source(
+            data.source,
+            image_size=parse_size(data.image_size) if data.image_size else None,
+            colour=data.colour,
+            split_seed=data.split_seed,
+            val_fraction=data.val_fraction,
+            test_fraction=data.test_fraction,
+        )
+
+    def read_inputs(
+        self,
+        paths: list[str | os.PathLike],
+        shape: tuple[int, ...],
+        *,
+        resize: bool = False,
+        convert: bool = False,
+    ) -> Inputs:
+        return read_inputs(paths, shape, resize=resize, convert=convert)
+
+    def write_like_inputs(
+        self, inputs: Inputs, results: torch.Tensor, out_dir: str | os.PathLike
+    ) -> list[Path]:
+        return write_like_inputs(inputs, results, out_dir)
+
+    def split(self, x: torch.Tensor, size: int, hop: int) -> torch.Tensor:
+        return tiles(x, size, hop)  # (N, C, size, size)
+
+    def merge(self, parts: torch.Tensor, hop: int, like: torch.Tensor) -> torch.Tensor:
+        return blend_tiles(parts, hop, like.shape[-2], like.shape[-1])  # (C, H, W)
