@@ -14,6 +14,7 @@ enforces it, imports inside functions included):
     distributed, windows               data-parallel training across processes, sliding windows
     data                               IDX reader, MNIST lookup, splits
     sources                            your own data: image folders, IDX folders, .npy/.npz
+    lazy                               the same, read batch by batch (data larger than memory)
     inputs                             files that the jobs read and write (images, arrays, IDX)
     examples                           example data in those layouts, from scikit-learn's images
     config                             the run config, defaults per model kind, file versions

@@ -285,12 +285,23 @@ class ImageSet:
     def subset(self, index: torch.Tensor | slice) -> ImageSet:
         return ImageSet(self.images[index], self.labels[index])
 
+    def joined(self, other: ImageSet) -> ImageSet:
+        """This set's images, then `other`'s."""
+        return ImageSet(
+            torch.cat([self.images, other.images]), torch.cat([self.labels, other.labels])
+        )
+
     def tensors(
         self, index=slice(None), device: str | torch.device = "cpu"
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Float images in [0, 1], (B, C, H, W), and labels (B,), on `device`."""
         x = self.images[index].to(device).float().div_(255.0)  # (B, C, H, W)
         return x, self.labels[index].to(device)
+
+    def uint8_chunks(self, rows: int = 1024) -> Iterator[np.ndarray]:
+        """The images as uint8 arrays in order, `rows` images at a time (for fingerprints)."""
+        for s in range(0, len(self), rows):
+            yield self.images[s : s + rows].numpy()
 
     def batches(
         self,

@@ -141,6 +141,12 @@ def read_folder(
     folder: Path,
 ) -> tuple[list[np.ndarray], list[Path], np.ndarray, tuple[str, ...] | None]:
     """An image folder -> (images (C, H, W) each, their paths, labels, class names or None)."""
+    paths, labels, names = folder_layout(folder)
+    return [read_image(p) for p in paths], paths, labels, names
+
+
+def folder_layout(folder: Path) -> tuple[list[Path], np.ndarray, tuple[str, ...] | None]:
+    """An image folder's files, their labels (a class per subfolder, else -1) and class names."""
     subdirs = sorted(d for d in folder.iterdir() if d.is_dir() and not d.name.startswith("."))
     classes = [d for d in subdirs if image_files(d)]
     loose = image_files(folder)
@@ -163,7 +169,7 @@ def read_folder(
         raise DataError(
             f"{folder}: no image files ({', '.join(IMAGE_SUFFIXES)}) in it or in its subfolders"
         )
-    return [read_image(p) for p in paths], paths, np.asarray(labels, dtype=np.int64), names
+    return paths, np.asarray(labels, dtype=np.int64), names
 
 
 def stack(images: list[np.ndarray], paths: list[Path], size, channels) -> torch.Tensor:
@@ -313,12 +319,15 @@ def load_raw(path: Path, size, channels) -> tuple[dict[str, ImageSet], tuple[str
     return sets, (tuple(str(i) for i in range(n)) if n else None)
 
 
-def fingerprint(sets: dict[str, ImageSet]) -> str:
+def fingerprint(sets: dict) -> str:
+    """SHA-256 of every split's shape, images and labels, read a chunk at a time (in memory or
+    lazily, the same digest)."""
     h = hashlib.sha256()
     for split in sorted(sets):
         s = sets[split]
-        h.update(f"{split}:{tuple(s.images.shape)};".encode())
-        h.update(s.images.numpy().tobytes())
+        h.update(f"{split}:{(len(s), *s.shape)};".encode())
+        for chunk in s.uint8_chunks():
+            h.update(chunk.tobytes())
         h.update(s.labels.numpy().tobytes())
     return h.hexdigest()
 
@@ -343,6 +352,16 @@ def load_source(
     path = Path(source)
     channels = {"grey": 1, "rgb": 3, None: None}[colour]
     sets, classes = load_raw(path, image_size, channels)
+    return splits_of(
+        path, sets, classes, split_seed, val_fraction, test_fraction, fingerprint(sets)
+    )
+
+
+def splits_of(
+    path: Path, sets: dict, classes, split_seed: int, val_fraction: float, test_fraction: float, fp
+) -> Splits:
+    """Train, validation and test splits of a source's sets (in memory or lazy alike): a test
+    split carved off when the source has none, then a validation split, seeded by `split_seed`."""
     shape = sets["train"].shape
     if shape[0] not in (1, 3):
         raise DataError(
@@ -367,7 +386,7 @@ def load_source(
         train.subset(held),
         test,
         classes=classes or (),
-        fingerprint=fingerprint(sets),
+        fingerprint=fp,
     )
 
 

@@ -19,6 +19,7 @@ LAYERS = [
     ["files", "console", "device", "noise", "distributed", "windows"],
     ["data"],
     ["sources"],
+    ["lazy"],
     ["inputs"],
     ["examples"],
     ["config"],

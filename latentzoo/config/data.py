@@ -77,6 +77,21 @@ class DataSettings(Settings):
         open_high=True,
         group="files",
     )
+    load: str = setting(
+        "how --data is read: memory (decoded once), lazy (a folder of image files or a .npy read "
+        "batch by batch, the same batches), auto (lazy when decoded it would fill a quarter of "
+        "the memory)",
+        default="auto",
+        choices=("auto", "memory", "lazy"),
+        group="files",
+    )
+    workers: int = setting(
+        "processes that decode --data's files ahead of training when it is read lazily",
+        default=2,
+        low=0,
+        high=64,
+        group="files",
+    )
     limit: int | None = setting(
         "use only the first N training images", default=None, low=1, high=10**9
     )

@@ -102,10 +102,7 @@ def train_classifier(
     if splits is None:
         (train, test), n_classes = load_mnist(data_dir), 10
     else:
-        train = ImageSet(
-            torch.cat([splits.train.images, splits.val.images]),
-            torch.cat([splits.train.labels, splits.val.labels]),
-        )
+        train = splits.train.joined(splits.val)
         test, n_classes = splits.test, len(splits.classes)
     init_seed(SEED)
     model = Classifier(*train.shape, n_classes=n_classes).to(device)

@@ -126,7 +126,7 @@ def evaluate(
         model.train(was_training)
     n = len(data)
     metrics: dict[str, float] = {k: v / n for k, v in sums.items()}
-    metrics["mse_per_image"] = metrics["mse_per_pixel"] * data.images[0].numel()
+    metrics["mse_per_image"] = metrics["mse_per_pixel"] * math.prod(data.shape)
     if counts is not None:
         metrics.update(codebook_stats(counts))
     if model.noise:

@@ -13,6 +13,7 @@ from ..config import Config, DataSettings, parse_size
 from ..data import Splits
 from ..errors import ConfigError
 from ..inputs import Inputs, read_inputs, write_like_inputs
+from ..lazy import load_lazily, too_large
 from ..sources import describe, load_source
 from ..windows import blend_tiles, tiles
 from .base import DataKind
@@ -42,9 +43,21 @@ class ImageKind(DataKind):
 
     def read_source(self, data: DataSettings) -> Splits:
         assert data.source is not None
+        size = parse_size(data.image_size) if data.image_size else None
+        lazy = data.load == "lazy" or (data.load == "auto" and too_large(Path(data.source)))
+        if lazy:
+            return load_lazily(
+                data.source,
+                image_size=size,
+                colour=data.colour,
+                split_seed=data.split_seed,
+                val_fraction=data.val_fraction,
+                test_fraction=data.test_fraction,
+                workers=data.workers,
+            )
         return load_source(
             data.source,
-            image_size=parse_size(data.image_size) if data.image_size else None,
+            image_size=size,
             colour=data.colour,
             split_seed=data.split_seed,
             val_fraction=data.val_fraction,
