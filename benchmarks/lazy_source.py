@@ -38,7 +38,7 @@ RESULTS = ROOT / "benchmarks" / "results"
 def texture(rng: np.random.Generator) -> np.ndarray:
     """(SIDE, SIDE, 3) uint8: a smooth random colour field (upsampled noise), PNG-compressible."""
     coarse = rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)
-    return np.asarray(Image.fromarray(coarse).resize((SIDE, SIDE), Image.BICUBIC))
+    return np.asarray(Image.fromarray(coarse).resize((SIDE, SIDE), Image.BILINEAR))
 
 
 def write_folder(folder: Path, n: int, seed: int = 0) -> None:
@@ -46,7 +46,8 @@ def write_folder(folder: Path, n: int, seed: int = 0) -> None:
     for c in range(CLASSES):
         (folder / f"class{c}").mkdir(parents=True, exist_ok=True)
     for i in range(n):
-        Image.fromarray(texture(rng)).save(folder / f"class{i % CLASSES}" / f"{i:06d}.png")
+        path = folder / f"class{i % CLASSES}" / f"{i:06d}.png"
+        Image.fromarray(texture(rng)).save(path, compress_level=1)
 
 
 def pss_bytes(pid: int) -> int:

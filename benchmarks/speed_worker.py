@@ -37,7 +37,7 @@ import torch  # noqa: E402
 
 from latentzoo.config import make_config  # noqa: E402
 from latentzoo.data import Splits, load_dataset  # noqa: E402
-from latentzoo.models.base import backbone_args, image_args  # noqa: E402
+from latentzoo.kinds.image import conv_args  # noqa: E402
 from latentzoo.nn.backbones import GridDecoder, GridEncoder, VectorDecoder, VectorEncoder  # noqa: E402
 
 LR = 1e-3
@@ -88,14 +88,15 @@ def run_pythae(kind: str, splits: Splits, precision: str) -> dict:
     cfg = config(kind)
     shape = (1, 28, 28)
     # the mlp widths are unused by the conv backbone that every kind here has
-    vector = dict(backbone="conv", hidden=512, hidden2=256, **image_args(cfg), **backbone_args(cfg))
+    conv = conv_args(cfg.model)
+    vector = dict(backbone="conv", hidden=512, hidden2=256, height=28, width=28, **conv)
     dim = cfg.model.code_dim if kind == "vqvae" else cfg.model.latent_dim
 
     class Encoder(BaseEncoder):
         def __init__(self):
             super().__init__()
             if kind == "vqvae":
-                self.net = GridEncoder(out_dim=dim, in_channels=1, **backbone_args(cfg))
+                self.net = GridEncoder(out_dim=dim, in_channels=1, **conv)
             else:
                 self.net = VectorEncoder(
                     out_dim=dim * (2 if kind == "vae" else 1), in_channels=1, **vector
@@ -112,7 +113,7 @@ def run_pythae(kind: str, splits: Splits, precision: str) -> dict:
         def __init__(self):
             super().__init__()
             self.net = (
-                GridDecoder(in_dim=dim, out_channels=1, **backbone_args(cfg))
+                GridDecoder(in_dim=dim, out_channels=1, **conv)
                 if kind == "vqvae"
                 else VectorDecoder(in_dim=dim, out_channels=1, **vector)
             )

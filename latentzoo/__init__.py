@@ -11,15 +11,15 @@ enforces it, imports inside functions included):
 
     errors, version
     files, console, device, noise,     safe files, logging and progress, devices, corruption,
-    distributed, windows               data-parallel training across processes, sliding windows
+    distributed, windows, measures     data-parallel training, sliding windows, quality measures
     data                               IDX reader, MNIST lookup, splits
     sources                            your own data: image folders, IDX folders, .npy/.npz
     lazy                               the same, read batch by batch (data larger than memory)
     inputs                             files that the jobs read and write (images, arrays, IDX)
     examples                           example data in those layouts, from scikit-learn's images
     config                             the run config, defaults per model kind, file versions
-    kinds                              kinds of data behind one interface (images)
     nn                                 torch building blocks with explicit arguments
+    kinds                              kinds of data behind one interface (images)
     models                             the model kinds behind one interface; the code prior
     codec                              a VQ-VAE and its prior as an image codec
     runs                               run folders and `load`

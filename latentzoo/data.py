@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import math
 import os
 import struct
 import sys
@@ -250,6 +251,16 @@ def download_mnist(
                 f"could not download MNIST {fname}: {'; '.join(problems)}; {HOW_TO_GET}"
             )
     return out
+
+
+# the values one batch of evaluation holds at most (64 MB as float32), whatever the example size
+BATCH_VALUES = 2**24
+
+
+def batch_for(shape: tuple[int, ...], most: int) -> int:
+    """Examples per batch of evaluation: `most`, or fewer where `most` examples of `shape` would
+    pass BATCH_VALUES (large photographs), so memory does not grow with the example size."""
+    return max(1, min(most, BATCH_VALUES // math.prod(shape)))
 
 
 # ----------------------------------------------------------------------------- in-memory sets

@@ -16,15 +16,15 @@ PKG = ROOT / "latentzoo"
 # Lowest first. A module may import from lower layers and, inside its own subpackage, from siblings.
 LAYERS = [
     ["errors", "version"],
-    ["files", "console", "device", "noise", "distributed", "windows"],
+    ["files", "console", "device", "noise", "distributed", "windows", "measures"],
     ["data"],
     ["sources"],
     ["lazy"],
     ["inputs"],
     ["examples"],
     ["config"],
-    ["kinds"],
     ["nn"],
+    ["kinds"],
     ["models"],
     ["codec"],
     ["runs"],

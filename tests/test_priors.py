@@ -66,12 +66,10 @@ def test_train_prior_from_a_run_and_sample_a_digit(small_splits, tmp_path, capsy
         log=lambda m: None,
     )
     assert main(["sample", str(run), "--out", str(tmp_path / "no.png")]) == 2  # no prior yet
-    metrics = train_prior(
-        run,
-        PriorConfig(epochs=8, lr=3e-3, d_model=32, n_layers=1, n_heads=2),
-        progress=False,
-        log=lambda m: None,
-    )
+    mine = PriorConfig(epochs=8, lr=3e-3, d_model=32, n_layers=1, n_heads=2)
+    before = mine.to_dict()
+    metrics = train_prior(run, mine, progress=False, log=lambda m: None)
+    assert mine.to_dict() == before  # the caller's settings are left as they were
     assert (run / PRIOR_METRICS).is_file() and load_prior(run) is not None
     assert metrics["uniform_bits_per_image"] == pytest.approx(49 * 5)
     assert 0 < metrics["test_bits_per_image"] < metrics["uniform_bits_per_image"]

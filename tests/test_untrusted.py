@@ -18,7 +18,7 @@ import latentzoo
 from latentzoo import files
 from latentzoo.cli import build_parser, main
 from latentzoo.config import make_config
-from latentzoo.errors import LatentzooError, RunError
+from latentzoo.errors import ConfigError, LatentzooError, RunError
 from latentzoo.training import train_model
 
 quiet = dict(progress=False, log=lambda m: None)
@@ -237,6 +237,52 @@ def test_the_same_command_gives_the_same_metrics_twice(tmp_path):
 
 def test_a_user_error_is_a_latentzoo_error():
     assert issubclass(RunError, LatentzooError) and RunError.exit_code == 2
+
+
+# the built-in exceptions the package may raise: programming errors no user input reaches
+INTERNAL_RAISES = {
+    "latentzoo/nn/backbones.py": "ValueError",  # grid_size; the image kind checks shapes first
+    "latentzoo/loop/fit.py": "RuntimeError",  # data-parallel ranks that disagree
+    "latentzoo/noise.py": "ValueError",  # a noise kind registered twice, by code
+    "latentzoo/models/capabilities.py": "TypeError",  # a model class that breaks its promise
+}
+
+
+def test_the_package_raises_its_own_errors_for_what_users_can_fix():
+    """Every `raise` of a built-in exception in the package is one of the few internal ones
+    above; everything else raises a LatentzooError (one line, exit 2 from the command line)."""
+    import ast
+
+    from conftest import ROOT
+
+    found = {}
+    for path in sorted((ROOT / "latentzoo").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
+                name = getattr(node.exc.func, "id", "")
+                if name in {"ValueError", "RuntimeError", "TypeError", "KeyError", "Exception"}:
+                    found.setdefault(str(path.relative_to(ROOT)), set()).add(name)
+    assert found == {k: {v} for k, v in INTERNAL_RAISES.items()}
+
+
+def test_conditions_users_can_fix_are_latentzoo_errors(small_splits, tmp_path):
+    """The bench's clash with another run, the ensemble's pairing and calibration, and a
+    likelihood of a model without one: each a LatentzooError (exit 2 from the command line)."""
+    from latentzoo import jobs
+    from latentzoo.bench import Bench
+    from latentzoo.eval import vae_likelihood
+    from latentzoo.models import build_model
+
+    ae = build_model(make_config("ae", backbone="mlp", hidden=8))
+    with pytest.raises(ConfigError, match="the ensemble takes an AE"):
+        jobs.scorer(ae, ae, small_splits.val)
+    with pytest.raises(ConfigError, match="fpr must be in"):
+        jobs.calibrate(ae, small_splits.val, fpr=1.5)
+    with pytest.raises(ConfigError, match="likelihoods need a VAE"):
+        vae_likelihood(ae, small_splits.test, k=2, n_images=1)
+    (tmp_path / "runs" / "ae").mkdir(parents=True)
+    with pytest.raises(RunError, match="different or unfinished run"):
+        Bench(tmp_path, quick=True, log=lambda m: None).model("ae", "ae")
 
 
 @needs_mnist

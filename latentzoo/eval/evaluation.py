@@ -13,11 +13,12 @@ import math
 import torch
 
 from ..console import progress_bar
-from ..data import ImageSet, Splits
+from ..data import ImageSet, Splits, batch_for
+from ..kinds import data_kind
 from ..models import GUIDANCE
 from ..noise import corrupt
 from .classifier import classify, get_classifier, sample_quality
-from .metrics import EVAL_SEED, code_histogram, codebook_stats, mse_per_pixel, psnr, ssim
+from .metrics import EVAL_SEED, code_histogram, codebook_stats, psnr
 
 # metric -> (unit, what it means)
 METRIC_INFO: dict[str, tuple[str, str]] = {
@@ -88,6 +89,8 @@ def evaluate(
     posterior mean (VAE), the nearest codes (VQ-VAE). Random draws (VAE posterior samples,
     corruption) come from `seed`, so the numbers repeat exactly."""
     cfg, device = model.cfg, model.device
+    kind = data_kind(cfg.data.data_kind)
+    batch_size = batch_for(data.shape, batch_size)
     was_training = model.training
     model.eval()
     gen = torch.Generator().manual_seed(seed)
@@ -105,11 +108,7 @@ def evaluate(
                 x_hat = model.decode(q.quantized)
             else:
                 x_hat = model.reconstruct(x, y)
-            rows = {
-                "mse_per_pixel": mse_per_pixel(x, x_hat),
-                "psnr": psnr(x, x_hat),
-                "ssim": ssim(x, x_hat),
-            }
+            rows = kind.quality(x, x_hat)  # per-example measures that fit the data
             if model.has_elbo:
                 out = model(x, y)
                 rows["recon"], rows["kl"] = out.losses["recon"], out.losses["kl"]

@@ -1,11 +1,13 @@
 """The one interface of a kind of data (`DataKind`): what differs between images, signals and sound
 lives behind it, and everything else asks the run's kind instead of checking a name.
 
-A kind says which example shapes it takes and which backbones fit them (`check`), reads the user's
-source into train/validation/test splits (`read_source`), reads and writes the jobs' files
-(`read_inputs`, `write_like_inputs`), cuts an input larger than the run's example into windows and
-puts the model's outputs back together (`split`, `merge`, on latentzoo.windows), names its
-corruptions in the noise registry (`noise_kinds`) and describes a shape in words. A new kind is a
+A kind says which example shapes it takes and which backbones fit them (`check`), builds the
+backbones that fit (`vector_encoder`, `vector_decoder`, `grid_encoder`, `grid_decoder` and the code
+grid's shape, `code_grid`), measures a reconstruction (`quality`), reads the user's source into
+train/validation/test splits (`read_source`), reads and writes the jobs' files (`read_inputs`,
+`write_like_inputs`), cuts an input larger than the run's example into windows and puts the model's
+outputs back together (`split`, `merge`, on latentzoo.windows), names its corruptions in the noise
+registry (`noise_kinds`) and describes a shape in words. A new kind is a
 module with a subclass and one entry in latentzoo.kinds.registry.
 """
 
@@ -17,8 +19,9 @@ from pathlib import Path
 from typing import ClassVar
 
 import torch
+from torch import nn
 
-from ..config import Config, DataSettings
+from ..config import Config, DataSettings, ModelSettings
 from ..data import Splits
 from ..inputs import Inputs
 
@@ -32,6 +35,39 @@ class DataKind(ABC):
     def check(self, cfg: Config) -> None:
         """A ConfigError when the run's example shape is not one of this kind's, or does not fit
         its model's backbone."""
+
+    @abstractmethod
+    def vector_encoder(
+        self, shape: tuple[int, ...], out_dim: int, cond_dim: int, settings: ModelSettings
+    ) -> nn.Module:
+        """Examples (B, *shape) [+ condition (B, cond_dim)] -> vectors (B, out_dim)."""
+
+    @abstractmethod
+    def vector_decoder(
+        self, shape: tuple[int, ...], in_dim: int, cond_dim: int, settings: ModelSettings
+    ) -> nn.Module:
+        """Vectors (B, in_dim) [+ condition] -> raw outputs (B, *shape)."""
+
+    @abstractmethod
+    def grid_encoder(
+        self, shape: tuple[int, ...], out_dim: int, settings: ModelSettings
+    ) -> nn.Module:
+        """Examples (B, *shape) -> a grid of vectors (B, out_dim, *code_grid(shape))."""
+
+    @abstractmethod
+    def grid_decoder(
+        self, shape: tuple[int, ...], in_dim: int, settings: ModelSettings
+    ) -> nn.Module:
+        """A grid of vectors (B, in_dim, *code_grid(shape)) -> raw outputs (B, *shape)."""
+
+    @abstractmethod
+    def code_grid(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        """The shape of the code grid of an example of `shape` (a VQ-VAE's codes per example)."""
+
+    @abstractmethod
+    def quality(self, x: torch.Tensor, x_hat: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Per-example measures of a reconstruction (B,) each, by name (e.g. mse_per_pixel,
+        psnr)."""
 
     @abstractmethod
     def describe(self, shape: tuple[int, ...]) -> str:

@@ -8,15 +8,45 @@ import os
 from pathlib import Path
 
 import torch
+from torch import nn
 
-from ..config import Config, DataSettings, parse_size
+from ..config import AESettings, Config, DataSettings, ModelSettings, parse_size
 from ..data import Splits
 from ..errors import ConfigError
 from ..inputs import Inputs, read_inputs, write_like_inputs
 from ..lazy import load_lazily, too_large
+from ..measures import mse_per_pixel, psnr, ssim
+from ..nn.backbones import GridDecoder, GridEncoder, VectorDecoder, VectorEncoder, grid_size
 from ..sources import describe, load_source
 from ..windows import blend_tiles, tiles
 from .base import DataKind
+
+
+def conv_args(settings: ModelSettings) -> dict:
+    """The conv trunk's keyword arguments from a model's settings."""
+    s = settings
+    return dict(
+        channels=s.channels,
+        res_blocks=s.res_blocks,
+        fine_blocks=s.fine_blocks,
+        norm=s.norm,
+        act=s.act,
+    )
+
+
+def vector_args(shape: tuple[int, ...], cond_dim: int, settings: ModelSettings) -> dict:
+    """A vector encoder's or decoder's keyword arguments (mlp or conv) for images of `shape`."""
+    assert isinstance(settings, AESettings)
+    s = settings
+    return dict(
+        backbone=s.backbone,
+        cond_dim=cond_dim,
+        hidden=s.hidden,
+        hidden2=s.hidden2 or s.hidden // 2,
+        height=shape[1],
+        width=shape[2],
+        **conv_args(s),
+    )
 
 
 class ImageKind(DataKind):
@@ -37,6 +67,40 @@ class ImageKind(DataKind):
                 f"the conv backbone needs a height and width divisible by 4, and these images are "
                 f"{h}x{w}: pass --image-size HxW to resize them, or --backbone mlp"
             )
+
+    def vector_encoder(
+        self, shape: tuple[int, ...], out_dim: int, cond_dim: int, settings: ModelSettings
+    ) -> nn.Module:
+        return VectorEncoder(
+            out_dim=out_dim, in_channels=shape[0], **vector_args(shape, cond_dim, settings)
+        )
+
+    def vector_decoder(
+        self, shape: tuple[int, ...], in_dim: int, cond_dim: int, settings: ModelSettings
+    ) -> nn.Module:
+        return VectorDecoder(
+            in_dim=in_dim, out_channels=shape[0], **vector_args(shape, cond_dim, settings)
+        )
+
+    def grid_encoder(
+        self, shape: tuple[int, ...], out_dim: int, settings: ModelSettings
+    ) -> nn.Module:
+        return GridEncoder(out_dim=out_dim, in_channels=shape[0], **conv_args(settings))
+
+    def grid_decoder(
+        self, shape: tuple[int, ...], in_dim: int, settings: ModelSettings
+    ) -> nn.Module:
+        return GridDecoder(in_dim=in_dim, out_channels=shape[0], **conv_args(settings))
+
+    def code_grid(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        return grid_size(shape[1], shape[2])  # (H/4, W/4)
+
+    def quality(self, x: torch.Tensor, x_hat: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {
+            "mse_per_pixel": mse_per_pixel(x, x_hat),
+            "psnr": psnr(x, x_hat),
+            "ssim": ssim(x, x_hat),
+        }
 
     def describe(self, shape: tuple[int, ...]) -> str:
         return describe(shape)

@@ -77,23 +77,6 @@ def line(za: torch.Tensor, zb: torch.Tensor, steps: int) -> torch.Tensor:
     return (za.unsqueeze(1) * (1 - t) + zb.unsqueeze(1) * t).flatten(0, 1)  # (B * steps, ...)
 
 
-def backbone_args(cfg: Config) -> dict:
-    """The backbone's keyword arguments, taken from a config (the image shape apart: see
-    image_args)."""
-    return dict(
-        channels=cfg.model.channels,
-        res_blocks=cfg.model.res_blocks,
-        fine_blocks=cfg.model.fine_blocks,
-        norm=cfg.model.norm,
-        act=cfg.model.act,
-    )
-
-
-def image_args(cfg: Config) -> dict:
-    """The image shape as a vector encoder's and decoder's keyword arguments."""
-    return dict(height=cfg.data.shape[1], width=cfg.data.shape[2])
-
-
 class Autoencoder(nn.Module):
     """The interface every model kind implements; the class attributes declare what it can do."""
 

@@ -1,6 +1,7 @@
 """What the autoencoders with a vector latent share (AE, DAE, VAE, CVAE): an encoder to a vector
-and a decoder back (latentzoo.nn.backbones, mlp or conv), labels as one-hot conditions for a model
-that needs them, decoding and straight-line interpolation between latents."""
+and a decoder back (mlp or conv, built by the run's kind of data, latentzoo.kinds), labels as
+one-hot conditions for a model that needs them, decoding and straight-line interpolation between
+latents."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ import torch.nn.functional as F
 
 from ..config import AESettings, Config
 from ..errors import LatentzooError
-from ..nn.backbones import VectorDecoder, VectorEncoder
-from .base import Autoencoder, backbone_args, image_args, line, to_image
+from ..kinds import data_kind
+from .base import Autoencoder, line, to_image
 
 
 class VectorAutoencoder(Autoencoder):
@@ -21,20 +22,9 @@ class VectorAutoencoder(Autoencoder):
     def __init__(self, cfg: Config):
         super().__init__(cfg)
         cond = cfg.data.n_classes if self.needs_labels else 0
-        args = dict(
-            backbone=self.settings.backbone,
-            cond_dim=cond,
-            hidden=self.settings.hidden,
-            hidden2=self.settings.hidden2 or self.settings.hidden // 2,
-            **image_args(cfg),
-            **backbone_args(cfg),
-        )
-        self.encoder = VectorEncoder(
-            out_dim=self.encoder_out_dim(), in_channels=cfg.data.shape[0], **args
-        )
-        self.decoder = VectorDecoder(
-            in_dim=self.settings.latent_dim, out_channels=cfg.data.shape[0], **args
-        )
+        kind, shape = data_kind(cfg.data.data_kind), cfg.data.shape
+        self.encoder = kind.vector_encoder(shape, self.encoder_out_dim(), cond, self.settings)
+        self.decoder = kind.vector_decoder(shape, self.settings.latent_dim, cond, self.settings)
 
     def encoder_out_dim(self) -> int:
         return self.settings.latent_dim

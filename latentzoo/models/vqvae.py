@@ -15,9 +15,9 @@ import torch
 from ..config import Config, VQVAESettings
 from ..device import full_precision
 from ..errors import LatentzooError
-from ..nn.backbones import GridDecoder, GridEncoder, grid_size
+from ..kinds import data_kind
 from ..nn.quantizers import FSQ, QuantizerOutput, VectorQuantizer
-from .base import Autoencoder, ModelOutput, backbone_args, line, reconstruction_loss, to_image
+from .base import Autoencoder, ModelOutput, line, reconstruction_loss, to_image
 
 
 def make_quantizer(s: VQVAESettings) -> VectorQuantizer | FSQ:
@@ -49,14 +49,11 @@ class VQVAE(Autoencoder):
 
     def __init__(self, cfg: Config):
         super().__init__(cfg)
-        self.encoder = GridEncoder(
-            out_dim=self.settings.code_dim, in_channels=cfg.data.shape[0], **backbone_args(cfg)
-        )
+        kind, shape = data_kind(cfg.data.data_kind), cfg.data.shape
+        self.encoder = kind.grid_encoder(shape, self.settings.code_dim, self.settings)
         self.quantizer = make_quantizer(self.settings)
-        self.decoder = GridDecoder(
-            in_dim=self.settings.code_dim, out_channels=cfg.data.shape[0], **backbone_args(cfg)
-        )
-        self.grid = grid_size(cfg.data.shape[1], cfg.data.shape[2])  # (H/4, W/4)
+        self.decoder = kind.grid_decoder(shape, self.settings.code_dim, self.settings)
+        self.grid = kind.code_grid(shape)  # e.g. (H/4, W/4)
         self.n_codes = self.settings.n_codes
 
     @property

@@ -23,7 +23,7 @@ import torch
 from .. import distributed
 from ..config import Config
 from ..console import Log, stderr_log
-from ..data import Splits
+from ..data import Splits, batch_for
 from ..device import autocast, resolve_device
 from ..errors import ConfigError, RunError
 from ..eval import evaluate
@@ -60,7 +60,7 @@ def validate(model: Autoencoder, data, batch_size: int) -> dict[str, float]:
     model.eval()
     sums: dict[str, float] = {}
     used = torch.zeros(model.n_codes, dtype=torch.bool) if model.has_codes else None
-    for x, y in data.batches(max(batch_size, 500), device=model.device):
+    for x, y in data.batches(batch_for(data.shape, max(batch_size, 500)), device=model.device):
         out = model(torch.bernoulli(x) if model.cfg.data.binarize else x, y)
         for k, v in out.losses.items():
             sums[k] = sums.get(k, 0.0) + float(v.double().sum())
@@ -208,7 +208,12 @@ def finish(model: Autoencoder, out: Path, splits: Splits, history: list[dict]) -
         with torch.no_grad():
             # (N, L)
             z = torch.cat(
-                [model.encode(x) for x, _ in splits.train.batches(1000, device=model.device)]
+                [
+                    model.encode(x)
+                    for x, _ in splits.train.batches(
+                        batch_for(splits.train.shape, 1000), device=model.device
+                    )
+                ]
             )
         model.fit_latent_prior(z)
         save_tensors(out / BEST, model.state_dict())
