@@ -12,7 +12,8 @@ enforces it, imports inside functions included):
     errors, version
     files, console, device, noise,     safe files, logging and progress, devices, corruption,
     distributed, windows, measures     data-parallel training, sliding windows, quality measures
-    data                               IDX reader, MNIST lookup, splits
+    sets                               examples in memory and their splits
+    data                               IDX reader, MNIST lookup, the built-in data sets
     sources                            your own data: image folders, IDX folders, .npy/.npz
     lazy                               the same, read batch by batch (data larger than memory)
     inputs                             files that the jobs read and write (images, arrays, IDX)

@@ -6,9 +6,9 @@ fields that were added later; `migrate` fills them with the values that code use
 here: later changes to the defaults must not change what an old file meant): `V1_VALUES` for
 version 1, `V2_VALUES` for version 2 (every run then was 1 x 28 x 28 MNIST or digits),
 `V3_VALUES` for version 3 (every run trained in fp32), `V4_VALUES` for version 4 (every mlp's
-second layer was hidden/2), `V5_VALUES` for version 5 (every run was of images). Version 6 splits
-the fields by concern (`model`, `data`, `train`), keeps for each kind only the settings it has, and
-renames those whose one name meant two things (`RENAMED`).
+second layer was hidden/2), `V5_VALUES` for version 5 (every run was of images, read into memory).
+Version 6 splits the fields by concern (`model`, `data`, `train`), keeps for each kind only the
+settings it has, and renames those whose one name meant two things (`RENAMED`).
 """
 
 from __future__ import annotations
@@ -83,8 +83,8 @@ V2_VALUES: dict[str, Any] = dict(
 )
 V3_VALUES: dict[str, Any] = dict(precision="fp32")
 V4_VALUES: dict[str, Any] = dict(hidden2=0)
-# what every run of versions 1 to 5 was: images (version 6 names the kind of data)
-V5_VALUES: dict[str, Any] = dict(data_kind="image")
+# what every run of versions 1 to 5 did: images, read into memory (version 6 names both)
+V5_VALUES: dict[str, Any] = dict(data_kind="image", load="memory", workers=2)
 FLAT_FIELDS = {*V1_VALUES, *V2_VALUES, *V3_VALUES, *V4_VALUES, "config_version"}
 
 
