@@ -27,7 +27,12 @@ from conftest import KINDS, kind_config  # noqa: E402
 from latentzoo.data import Splits, load_dataset  # noqa: E402
 from latentzoo.files import load_tensors  # noqa: E402
 from latentzoo.models import PriorConfig  # noqa: E402
-from latentzoo.training import train_model, train_prior  # noqa: E402
+from latentzoo.training import train_prior  # noqa: E402
+
+try:
+    from latentzoo.training import train_model
+except ImportError:  # a checkout before version 0.2 named it train
+    from latentzoo.training import train as train_model  # type: ignore[attr-defined,no-redef]
 
 # buffers that config_version 6 no longer stores for a VAE (an AE's latent Gaussian it never used)
 DROPPED = ("latent_mean", "latent_scale_tril", "latent_fitted")
