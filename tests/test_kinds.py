@@ -29,7 +29,7 @@ def test_the_image_kind_reads_writes_and_reassembles_large_images(tmp_path):
     parts = kind.split(big, 32, 24)
     assert parts.shape[1:] == (3, 32, 32)
     assert torch.allclose(kind.merge(parts, 24, big), big, atol=1e-6)
-    assert "grey" in kind.describe((1, 28, 28))
+    assert "grey" in kind.describe((1, 28, 28)) and torch.equal(kind.pictures(big[None]), big[None])
 
 
 def test_the_kind_checks_shapes_and_backbones_in_one_line():

@@ -115,7 +115,8 @@ def cmd_reconstruct(a) -> int:
         return 0
     x, y = data.test.tensors(slice(0, a.n), model.device)
     with torch.no_grad():
-        save_reconstructions(a.out, x, model.reconstruct(x, y))
+        pic = data_kind(model.cfg.data.data_kind).pictures
+        save_reconstructions(a.out, pic(x), pic(model.reconstruct(x, y)))
     print(f"wrote {a.out}")
     return 0
 
@@ -143,9 +144,8 @@ def cmd_sample(a) -> int:
     if a.out.suffix.lower() == ".npy" or not a.out.suffix:
         write_images(a.out, images, "sample")
     else:
-        save_grid(
-            a.out, images, nrow=min(classes, 10) if model.needs_labels and a.digit is None else 8
-        )
+        nrow = min(classes, 10) if model.needs_labels and a.digit is None else 8
+        save_grid(a.out, data_kind(model.cfg.data.data_kind).pictures(images), nrow=nrow)
     print(f"wrote {a.out}" + ("" if a.out.suffix else f" ({a.n} PNG files)"))
     return 0
 
@@ -173,7 +173,8 @@ def cmd_denoise(a) -> int:
     noisy = corrupt(x, spec, torch.Generator().manual_seed(a.seed))
     with torch.no_grad():
         clean = model.reconstruct(noisy, y)
-    save_rows(a.out, [x, noisy, clean])
+    pic = data_kind(model.cfg.data.data_kind).pictures
+    save_rows(a.out, [pic(x), pic(noisy), pic(clean)])
     print(
         f"wrote {a.out}  (PSNR noisy {float(psnr(x, noisy).mean()):.2f} dB -> denoised "
         f"{float(psnr(x, clean).mean()):.2f} dB on these {a.n} digits)"
@@ -185,6 +186,7 @@ def cmd_interpolate(a) -> int:
     model, data = load_run(a)
     x, y = data.test.tensors(slice(0, 2 * a.pairs), model.device)
     walks = model.interpolate(x[0::2], x[1::2], a.steps, y=y[0::2] if model.needs_labels else None)
-    save_grid(a.out, walks.flatten(0, 1), nrow=a.steps)  # (pairs * steps, 1, 28, 28)
+    pictures = data_kind(model.cfg.data.data_kind).pictures(walks.flatten(0, 1))
+    save_grid(a.out, pictures, nrow=a.steps)  # (pairs * steps, C, H, W)
     print(f"wrote {a.out}")
     return 0

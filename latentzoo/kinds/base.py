@@ -3,12 +3,12 @@ lives behind it, and everything else asks the run's kind instead of checking a n
 
 A kind says which example shapes it takes and which backbones fit them (`check`), builds the
 backbones that fit (`vector_encoder`, `vector_decoder`, `grid_encoder`, `grid_decoder` and the code
-grid's shape, `code_grid`), measures a reconstruction (`quality`), reads the user's source into
-train/validation/test splits (`read_source`), reads and writes the jobs' files (`read_inputs`,
-`write_like_inputs`), cuts an input larger than the run's example into windows and puts the model's
-outputs back together (`split`, `merge`, on latentzoo.windows), names its corruptions in the noise
-registry (`noise_kinds`) and describes a shape in words. A new kind is a
-module with a subclass and one entry in latentzoo.kinds.registry.
+grid's shape, `code_grid`), measures a reconstruction (`quality`), draws examples as pictures for
+the plots (`pictures`), reads the user's source into train/validation/test splits (`read_source`),
+reads and writes the jobs' files (`read_inputs`, `write_like_inputs`), cuts an input larger than the
+run's example into windows and puts the model's outputs back together (`split`, `merge`, on
+latentzoo.windows), names its corruptions in the noise registry (`noise_kinds`) and describes a
+shape in words. A new kind is a module with a subclass and one entry in latentzoo.kinds.registry.
 """
 
 from __future__ import annotations
@@ -68,6 +68,11 @@ class DataKind(ABC):
     def quality(self, x: torch.Tensor, x_hat: torch.Tensor) -> dict[str, torch.Tensor]:
         """Per-example measures of a reconstruction (B,) each, by name (e.g. mse_per_pixel,
         psnr)."""
+
+    @abstractmethod
+    def pictures(self, x: torch.Tensor) -> torch.Tensor:
+        """Examples (N, *shape) in [0, 1] drawn as pictures (N, C, H, W) in [0, 1], for the plots
+        and the PNG outputs (an image is its own picture)."""
 
     @abstractmethod
     def describe(self, shape: tuple[int, ...]) -> str:

@@ -102,6 +102,9 @@ class ImageKind(DataKind):
             "ssim": ssim(x, x_hat),
         }
 
+    def pictures(self, x: torch.Tensor) -> torch.Tensor:
+        return x  # (N, C, H, W)
+
     def describe(self, shape: tuple[int, ...]) -> str:
         return describe(shape)
 

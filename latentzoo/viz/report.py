@@ -18,6 +18,7 @@ import torch
 from ..data import ImageSet
 from ..eval import METRIC_INFO, code_histogram
 from ..files import atomic_write, read_csv
+from ..kinds import data_kind
 from ..noise import EXAMPLE_NOISES, corrupt
 from ..runs import HISTORY, PRIOR_METRICS, load, read_metrics, run_data
 from . import plots
@@ -34,6 +35,7 @@ def make_plots(run_dir: Path, model, test: ImageSet, tsne: bool = False) -> list
     """Draw every plot that applies to the model into the run folder; returns (title, path)
     pairs."""
     cfg, out = model.cfg, run_dir
+    pic = data_kind(cfg.data.data_kind).pictures  # examples as the kind draws them
     made: list[tuple[str, Path]] = []
     gen = torch.Generator().manual_seed(PLOT_SEED)
 
@@ -50,14 +52,16 @@ def make_plots(run_dir: Path, model, test: ImageSet, tsne: bool = False) -> list
         made.append(
             (
                 "Reconstructions (inputs above outputs)",
-                plots.save_reconstructions(out / "reconstructions.png", x, model.reconstruct(x, y)),
+                plots.save_reconstructions(
+                    out / "reconstructions.png", pic(x), pic(model.reconstruct(x, y))
+                ),
             )
         )
         if model.noise:
-            rows = [x[:10]]
+            rows = [pic(x[:10])]
             for spec in EXAMPLE_NOISES:
                 noisy = corrupt(x[:10], spec, gen)
-                rows += [noisy, model.reconstruct(noisy)]
+                rows += [pic(noisy), pic(model.reconstruct(noisy))]
             made.append(
                 (
                     "Denoising: clean, then noisy / denoised for " + ", ".join(EXAMPLE_NOISES),
@@ -73,7 +77,7 @@ def make_plots(run_dir: Path, model, test: ImageSet, tsne: bool = False) -> list
                         "Samples per label (one row per label)",
                         plots.save_grid(
                             out / "samples_per_digit.png",
-                            model.sample(10 * k, y=digits, generator=gen),
+                            pic(model.sample(10 * k, y=digits, generator=gen)),
                             nrow=10,
                         ),
                     )
@@ -82,7 +86,7 @@ def make_plots(run_dir: Path, model, test: ImageSet, tsne: bool = False) -> list
                 made.append(
                     (
                         "Samples",
-                        plots.save_grid(out / "samples.png", model.sample(64, generator=gen)),
+                        plots.save_grid(out / "samples.png", pic(model.sample(64, generator=gen))),
                     )
                 )
         pairs = min(6, x.shape[0] // 2)
@@ -93,7 +97,7 @@ def make_plots(run_dir: Path, model, test: ImageSet, tsne: bool = False) -> list
             made.append(
                 (
                     "Interpolation between pairs of test images",
-                    plots.save_grid(out / "interpolation.png", walks.flatten(0, 1), nrow=10),
+                    plots.save_grid(out / "interpolation.png", pic(walks.flatten(0, 1)), nrow=10),
                 )
             )
         xs, ys = test.tensors(slice(0, 2000), model.device)
@@ -125,7 +129,7 @@ def make_plots(run_dir: Path, model, test: ImageSet, tsne: bool = False) -> list
             made.append(
                 (
                     "Code grids of a few test digits",
-                    plots.code_grids(out / "code_grids.png", x[:6], model.encode(x[:6])),
+                    plots.code_grids(out / "code_grids.png", pic(x[:6]), model.encode(x[:6])),
                 )
             )
     return made
@@ -138,7 +142,8 @@ def manifold(model, path: Path, n: int = 15) -> Path:
     # (n*n, 2)
     z = torch.stack(torch.meshgrid(q, q.flip(0), indexing="xy"), -1).reshape(-1, 2).to(model.device)
     y = torch.zeros(n * n, dtype=torch.long) if model.needs_labels else None
-    return plots.save_grid(path, model.decode(z, y), nrow=n)
+    pictures = data_kind(model.cfg.data.data_kind).pictures
+    return plots.save_grid(path, pictures(model.decode(z, y)), nrow=n)
 
 
 def _fmt(v) -> str:
