@@ -13,8 +13,8 @@ import torch
 
 from .errors import DataError
 
-# the values one batch of evaluation holds at most (64 MB as float32), whatever the example size
-BATCH_VALUES = 2**24
+# the values one batch of evaluation holds at most (16 MB as float32), whatever the example size
+BATCH_VALUES = 2**22
 
 
 def batch_for(shape: tuple[int, ...], most: int) -> int:
