@@ -280,9 +280,10 @@ def test_conditions_users_can_fix_are_latentzoo_errors(small_splits, tmp_path):
         jobs.calibrate(ae, small_splits.val, fpr=1.5)
     with pytest.raises(ConfigError, match="likelihoods need a VAE"):
         vae_likelihood(ae, small_splits.test, k=2, n_images=1)
-    (tmp_path / "runs" / "ae").mkdir(parents=True)
+    bench = Bench(tmp_path, quick=True, log=lambda m: None)
+    (bench.runs / "ae").mkdir(parents=True)  # a folder that holds no finished run of this config
     with pytest.raises(RunError, match="different or unfinished run"):
-        Bench(tmp_path, quick=True, log=lambda m: None).model("ae", "ae")
+        bench.model("ae", "ae")
 
 
 @needs_mnist
