@@ -78,7 +78,8 @@ class Corruption:
     level: float
 
     def __str__(self) -> str:
-        return f"{self.kind}:{self.level:g}"
+        # the shortest exact text, without a '+' (it joins terms)
+        return f"{self.kind}:{repr(self.level).removesuffix('.0').replace('e+', 'e')}"
 
 
 Chain = tuple[Corruption, ...]  # terms applied left to right

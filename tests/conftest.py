@@ -89,6 +89,30 @@ def trained(tmp_path_factory, small_splits):
     return TrainedRuns(tmp_path_factory.mktemp("trained"), small_splits)
 
 
+def tiny_prior(model, seed=0):
+    """An untrained prior over `model`'s codes, small enough to run in a test."""
+    from latentzoo.models import CodePrior, PriorConfig
+
+    torch.manual_seed(seed)
+    cfg = PriorConfig(n_codes=model.n_codes, d_model=16, n_layers=1, n_heads=2)
+    return CodePrior(cfg).eval()
+
+
+@pytest.fixture(scope="session")
+def vq_run(trained, tmp_path_factory):
+    """The trained VQ-VAE of the suite with a small (untrained) prior saved beside it."""
+    import shutil
+
+    from latentzoo import files
+    from latentzoo.runs import load
+
+    run = shutil.copytree(trained["vqvae"], tmp_path_factory.mktemp("codec") / "vq")
+    prior = tiny_prior(load(run))
+    files.save_tensors(run / "prior.safetensors", prior.state_dict())
+    files.write_json(run / "prior_config.json", prior.cfg.to_dict())
+    return run
+
+
 @pytest.fixture(autouse=True)
 def isolated_cache(tmp_path, monkeypatch):
     """Never touch the user's real cache folder."""

@@ -2,37 +2,20 @@
 container's checks, and 100,000 hostile inputs against the decoder."""
 
 import random
-import shutil
 import struct
 import zlib
 
 import numpy as np
 import pytest
 import torch
-from conftest import needs_mnist
+from conftest import needs_mnist, tiny_prior
 
-from latentzoo import codec, files
+from latentzoo import codec
 from latentzoo.cli import main
 from latentzoo.codec.container import Header, pack, unpack
 from latentzoo.errors import CodecError
-from latentzoo.models import CodePrior, PriorConfig, VQVAEWithPrior
+from latentzoo.models import VQVAEWithPrior
 from latentzoo.runs import load
-
-
-def tiny_prior(model, seed=0):
-    torch.manual_seed(seed)
-    cfg = PriorConfig(n_codes=model.n_codes, d_model=16, n_layers=1, n_heads=2)
-    return CodePrior(cfg).eval()
-
-
-@pytest.fixture(scope="module")
-def vq_run(trained, tmp_path_factory):
-    """The trained VQ-VAE of the suite with a small (untrained) prior saved beside it."""
-    run = shutil.copytree(trained["vqvae"], tmp_path_factory.mktemp("codec") / "vq")
-    prior = tiny_prior(load(run))
-    files.save_tensors(run / "prior.safetensors", prior.state_dict())
-    files.write_json(run / "prior_config.json", prior.cfg.to_dict())
-    return run
 
 
 @needs_mnist

@@ -21,7 +21,7 @@ from latentzoo.cli import main
 from latentzoo.data import parse_idx
 from latentzoo.errors import ConfigError, DataError, RunError
 from latentzoo.files import load_tensors
-from latentzoo.noise import parse_noise
+from latentzoo.noise import NOISE_KINDS, Corruption, format_noise, parse_noise
 from latentzoo.runs import LAST, run_lock
 
 TRAIN = [
@@ -180,15 +180,58 @@ def test_hostile_numbers_get_one_line_and_exit_2(args, words, tmp_path, capsys, 
     assert not (tmp_path / "x").exists()
 
 
+# a term as a user may spell it: any registered kind, any case, dashes or underscores, spaces
+TERM = st.tuples(
+    st.sampled_from(sorted(NOISE_KINDS)),
+    st.sampled_from(["0", "1", "0.5", "1.5", "-0.1", "1e-9", "2", "1e300"])
+    | st.floats(-2, 3, allow_nan=False).map(repr),
+    st.sampled_from(["{k}:{v}", " {k} : {v} ", "{K}:{v}", "{d}:{v}"]),
+)
+SPEC = st.lists(st.lists(TERM, min_size=1, max_size=3), min_size=1, max_size=3)
+
+
+def spelled(chains) -> str:
+    return "|".join(
+        "+".join(form.format(k=k, v=v, K=k.upper(), d=k.replace("_", "-")) for k, v, form in chain)
+        for chain in chains
+    )
+
+
 @settings(max_examples=1000, deadline=None, derandomize=True)  # the same cases in every run
-@given(st.text(max_size=40))
+@given(SPEC)
+def test_a_noise_spec_of_known_terms_parses_to_its_terms_exactly_when_each_level_fits(chains):
+    """Specs made of registered kinds: each parses to its own terms when every level is a finite
+    number >= 0 (at most 1 for a probability); else a one-line ConfigError."""
+    spec = spelled(chains)
+    fits = all(
+        0 <= float(v) < float("inf") and not (NOISE_KINDS[k].probability and float(v) > 1)
+        for chain in chains
+        for k, v, _ in chain
+    )
+    if not fits:
+        with pytest.raises(ConfigError, match="bad noise spec") as e:
+            parse_noise(spec)
+        assert "\n" not in str(e.value)
+        return
+    want = tuple(tuple(Corruption(k, float(v)) for k, v, _ in chain) for chain in chains)
+    assert parse_noise(spec) == want and parse_noise(format_noise(want)) == want
+
+
+@settings(max_examples=1000, deadline=None, derandomize=True)  # the same cases in every run
+@given(
+    st.text(max_size=40)
+    | st.builds(lambda c, i, t: spelled(c)[:i] + t, SPEC, st.integers(0, 40), st.text(max_size=3))
+)
 def test_any_noise_spec_parses_or_is_a_config_error(spec):
+    """Any text, and valid specs cut short or with text added: a spec that parses gives terms of
+    registered kinds that format back to a spec parsing the same; anything else is one line."""
     try:
-        terms = parse_noise(spec)
+        noise = parse_noise(spec)
     except ConfigError as e:
         assert "\n" not in str(e)
     else:
-        assert all(t.level >= 0 for chain in terms for t in chain)
+        assert all(t.kind in NOISE_KINDS and t.level >= 0 for chain in noise for t in chain)
+        assert parse_noise(format_noise(noise)) == noise
 
 
 @settings(max_examples=1000, deadline=None, derandomize=True)  # the same cases in every run

@@ -223,19 +223,62 @@ def test_vq_losses_and_straight_through():
     assert torch.allclose(z.grad, torch.ones_like(z))
 
 
-def test_vq_ema_kmeans_and_restart_change_the_codebook():
+def quantizer(**kw):
     from latentzoo.nn.quantizers import VectorQuantizer
 
-    # every code counts as dead
-    vq = VectorQuantizer(codebook_size=16, dim=2, dead_threshold=1e9).train()
+    torch.manual_seed(0)
+    off = dict(ema=False, kmeans_init=False, restart_dead=False)
+    return VectorQuantizer(dim=2, **{**off, **kw}).train()
+
+
+def grid_of(points: torch.Tensor) -> torch.Tensor:
+    return points.reshape(-1, 7, 7, 2).permute(0, 3, 1, 2)  # (B, 2, 7, 7)
+
+
+def test_vq_kmeans_init_makes_each_code_the_mean_of_the_first_batch_vectors_nearest_it():
+    """Lloyd's fixed point: every code that is nearest to some vectors of the first batch is their
+    mean, so the codes sit on the data (the clusters here), not at their initial values."""
+    centres = torch.tensor([[10.0, 10.0], [10.0, -10.0], [-10.0, 10.0], [-10.0, -10.0]])
+    points = centres.repeat(49, 1) + 0.1 * torch.randn(196, 2)  # 49 points around each centre
+    vq = quantizer(codebook_size=4, kmeans_init=True)
+    vq(grid_of(points))
+    codes = vq.embed.detach()
+    nearest = torch.cdist(points, codes).argmin(1)
+    assert bool(vq.initialized) and nearest.unique().numel() >= 3
+    for k in nearest.unique():
+        assert torch.allclose(codes[k], points[nearest == k].mean(0), atol=1e-4)
+    textbook = quantizer(codebook_size=4)
+    textbook(grid_of(points))
+    assert textbook.embed.abs().max() <= 1 / 4  # still its uniform initialisation
+
+
+def test_vq_ema_moves_the_used_code_to_the_mean_of_its_inputs_without_gradients():
+    target = torch.tensor([3.0, -2.0])
+    points = target + 0.01 * torch.randn(98, 2)
+    vq = quantizer(codebook_size=8, ema=True, decay=0.5)
+    assert not vq.embed.requires_grad
+    for _ in range(40):
+        out = vq(grid_of(points))
+    used = out.indices.unique()
+    assert used.numel() == 1 and torch.allclose(vq.embed[used[0]], points.mean(0), atol=1e-4)
+    learned = quantizer(codebook_size=8)  # no EMA: the codebook moves only by its loss's gradient
+    before = learned.embed.detach().clone()
+    learned(grid_of(points))
+    assert learned.embed.requires_grad and torch.equal(learned.embed.detach(), before)
+
+
+def test_vq_restarts_move_dead_codes_onto_batch_vectors_and_only_with_restarts():
     z = torch.randn(4, 2, 7, 7) * 5
-    vq(z)
-    assert bool(vq.initialized)
     flat = z.permute(0, 2, 3, 1).reshape(-1, 2)
-    # after a restart every code is one of the batch vectors
-    # mm loses ~1e-3
+    vq = quantizer(codebook_size=16, restart_dead=True, dead_threshold=1e9)  # every code dead
+    vq(z)
+    # every code is one of the batch vectors (mm loses ~1e-3, hence the exact distance)
     exact = torch.cdist(vq.embed.detach(), flat, compute_mode="donot_use_mm_for_euclid_dist")
     assert exact.min(1).values.max() < 1e-5
+    kept = quantizer(codebook_size=16, dead_threshold=1e9)
+    before = kept.embed.detach().clone()
+    kept(z)
+    assert torch.equal(kept.embed.detach(), before)
 
 
 def test_fsq_codes_round_trip():

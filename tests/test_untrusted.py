@@ -3,9 +3,12 @@ hostile run files. Each gets one line naming the file and the problem; nothing e
 the command line, fuzzed with hostile option values, answers one line and exit 2 every time."""
 
 import errno
+import functools
 import json
+import math
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 import torch
@@ -15,9 +18,9 @@ from hypothesis import strategies as st
 from PIL import Image
 
 import latentzoo
-from latentzoo import files
+from latentzoo import codec, files
 from latentzoo.cli import build_parser, main
-from latentzoo.config import make_config
+from latentzoo.config import field_type, kinds_with, make_config, option_fields
 from latentzoo.errors import ConfigError, LatentzooError, RunError
 from latentzoo.training import train_model
 
@@ -129,10 +132,15 @@ def test_a_damaged_history_and_a_prior_from_another_vqvae(tmp_path, trained, sma
         latentzoo.load(vq)
 
 
+@functools.cache
+def subcommands() -> dict:
+    return build_parser()._subparsers._group_actions[0].choices
+
+
 def numeric_options():
     """(command, option) for every option of every subcommand that takes a number."""
     out = []
-    for name, sub in build_parser()._subparsers._group_actions[0].choices.items():
+    for name, sub in subcommands().items():
         for a in sub._actions:
             if (
                 a.option_strings
@@ -143,10 +151,73 @@ def numeric_options():
     return out
 
 
+def out_forms(command: str) -> list[str]:
+    """Every kind of --out path that `command` accepts: each suffix, and a folder where it takes
+    one."""
+    outs = [a for a in subcommands()[command]._actions if "--out" in a.option_strings]
+    if not outs:
+        return ["o"]  # not written: the command takes no --out
+    if outs[0].type is Path:  # train's run folder, report's page
+        return ["x"] if command in ("train", "demo") else ["o.html"]
+    return [f"o{s}" for s in outs[0].type.suffixes] + (["o"] if outs[0].type.folder else [])
+
+
+def bounds_of(flag: str) -> dict[str, tuple[str, str, bool]]:
+    """A settings option's bounds: side -> (the bound, a value just past it, whether the bound
+    itself is refused), as text."""
+    f = option_fields().get(flag.removeprefix("--").replace("-", "_"))
+    out = {}
+    for side, sign in (("low", -1), ("high", 1)):
+        bound = f.metadata[side] if f is not None else None
+        if bound is not None:
+            step = 1 if field_type(f)[0] is int else max(abs(bound) * 1e-6, 1e-9)
+            out[side] = (repr(bound), repr(bound + sign * step), f.metadata[f"open_{side}"])
+    return out
+
+
+def bound_texts(flag: str) -> list[str]:
+    return [text for at, past, _ in bounds_of(flag).values() for text in (at, past)]
+
+
 OPTIONS = numeric_options()
 HOSTILE = st.sampled_from(
     ["nan", "inf", "-inf", "1e999", "-1", "-0.5", "abc", "", "0x1f", "1e5000", "٣", "--"]
 ) | st.text(st.characters(blacklist_categories=["Nd"]), min_size=1, max_size=6)
+# values that may be right: boundaries, zero, digits, and huge finite numbers
+PLAUSIBLE = (
+    st.sampled_from(["0", "1", "2", "0.5", "1.0", "10000", "10001", "65537", "1e300", "9" * 30])
+    | st.integers(-(10**25), 10**25).map(str)
+    | st.floats(allow_nan=False, allow_infinity=False).map(repr)
+)
+
+
+def finite_number(text: str) -> bool:
+    try:
+        return text.isascii() and math.isfinite(float(text))
+    except ValueError:
+        return False
+
+
+@st.composite
+def option_cases(draw):
+    command, flag = draw(st.sampled_from(OPTIONS))
+    value = draw(HOSTILE | PLAUSIBLE | st.sampled_from(bound_texts(flag) or ["0"]))
+    return command, flag, value, draw(st.sampled_from(out_forms(command)))
+
+
+def fuzz_args(tmp_path, command: str, out: str) -> list[str]:
+    """`command` with everything it needs but data or a run: a value it accepts fails afterwards,
+    for that reason alone."""
+    nowhere = ["--data-dir", str(tmp_path / "no-data")]
+    positional = {
+        "train": ["ae", *nowhere],
+        "demo": ["--device", "no-such-device"],
+        "encode": [str(tmp_path / "run"), str(tmp_path / "in.png")],
+        "score": [str(tmp_path / "run"), str(tmp_path / "in.png")],
+    }.get(command, [str(tmp_path / "run")])
+    takes_out = any("--out" in a.option_strings for a in subcommands()[command]._actions)
+    extra = ["--noise", "gaussian:0.5"] if command == "denoise" else []
+    return [command, *positional, *(["--out", str(tmp_path / out)] if takes_out else []), *extra]
 
 
 @settings(
@@ -155,38 +226,42 @@ HOSTILE = st.sampled_from(
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
-@given(st.sampled_from(OPTIONS), HOSTILE)
-def test_hostile_option_values_get_one_line_and_exit_2(tmp_path, capsys, option, value):
-    command, flag = option
-    # no data where a command would look for it: a value taken by mistake fails fast, naming no
-    # option
-    nowhere = ["--data-dir", str(tmp_path / "no-data")]
-    positional = {
-        "train": ["ae", "--out", str(tmp_path / "x"), *nowhere],
-        "demo": ["--out", str(tmp_path / "x")],
-        "encode": [str(tmp_path / "run"), str(tmp_path / "in.png")],
-        "score": [str(tmp_path / "run"), str(tmp_path / "in.png")],
-    }.get(command, [str(tmp_path / "run")])
-    out = (
-        ["--out", str(tmp_path / {"encode": "f.npy", "score": "s.csv"}.get(command, "o.png"))]
-        if command in ("sample", "reconstruct", "denoise", "interpolate", "encode", "score")
-        else []
-    )
-    extra = ["--noise", "gaussian:0.5"] if command == "denoise" else []
-    try:
-        code = main([command, *positional, *out, *extra, f"{flag}={value}"])
-    except SystemExit as e:
-        code = e.code
-    err = capsys.readouterr().err
-    assert (
-        code == 2
-        and err.count("\n") == 1
-        and err.startswith("latentzoo: error:")
-        and "Traceback" not in err
-    ), (command, flag, value, err)
-    # refused for it
-    assert flag in err or flag.lstrip("-").replace("-", "_") in err, (command, flag, value, err)
-    assert not (tmp_path / "x").exists()
+@given(option_cases())
+def test_hostile_option_values_get_one_line_and_exit_2(tmp_path, capsys, case):
+    """Each value is refused in one line naming its option, or accepted: then the command fails
+    exactly as it does without the option (here: no data, no run). Non-numbers are refused."""
+    command, flag, value, out = case
+    args = fuzz_args(tmp_path, command, out)
+    code, err = run_cli([*args, f"{flag}={value}"], capsys)
+    assert_one_line(code, err, (command, flag, value))
+    assert not (tmp_path / out).exists(), (command, flag, value)
+    if flag in err or flag.lstrip("-").replace("-", "_") in err:
+        return  # refused for it
+    assert finite_number(value), (command, flag, value, err)
+    if tuple(args) not in WITHOUT:
+        WITHOUT[tuple(args)] = run_cli(args, capsys)
+    assert WITHOUT[tuple(args)] == (code, err), (command, flag, value)
+
+
+WITHOUT: dict[tuple, tuple] = {}  # a command's answer without the fuzzed option
+
+
+@pytest.mark.parametrize("flag", sorted({f for c, f in OPTIONS if c == "train" and bounds_of(f)}))
+def test_each_bound_of_each_train_option_is_where_refusal_starts(flag, tmp_path, capsys):
+    """A train option at its bound is accepted (unless the bound is open); just past it, it is
+    refused naming the option."""
+    name = flag.removeprefix("--").replace("-", "_")
+    args = fuzz_args(tmp_path, "train", "x")
+    args[1] = kinds_with(name)[0]  # a kind that has the setting
+    baseline = run_cli(args, capsys)
+    for at, past, open_ in bounds_of(flag).values():
+        for value, refused in ((at, open_), (past, True)):
+            code, err = run_cli([*args, f"{flag}={value}"], capsys)
+            if refused:
+                assert_one_line(code, err, (flag, value))
+                assert name in err or flag in err, (flag, value, err)
+            else:
+                assert (code, err) == baseline, (flag, value, err)
 
 
 def test_the_fuzzed_options_cover_every_subcommand_that_takes_numbers():
@@ -302,28 +377,54 @@ def test_resuming_from_a_checkpoint_of_another_model_is_one_line(tmp_path, train
         train_model(cfg, run, resume=True, splits=small_splits, **quiet)
 
 
-RUN_COMMANDS = {  # subcommand -> its arguments after RUN (an --out that is fine)
-    "eval": ["--samples", "0"],
-    "report": [],
-    "train-prior": ["--epochs", "1"],
-    "sample": ["--out", "{tmp}/s.png"],
-    "interpolate": ["--out", "{tmp}/i.png"],
-    "reconstruct": ["--out", "{tmp}/r.png"],
-    "denoise": ["--noise", "gaussian:0.5", "--out", "{tmp}/d.png"],
-    "encode": ["{img}", "--out", "{tmp}/f.npy"],
-    "score": ["{img}", "--out", "{tmp}/s.csv"],
+# subcommand -> its arguments: {run} the run folder, {img} an input image, {lzc} a compressed file
+RUN_COMMANDS = {
+    "eval": ["{run}", "--samples", "0"],
+    "report": ["{run}"],
+    "train-prior": ["{run}", "--epochs", "1"],
+    "sample": ["{run}", "--out", "{tmp}/s.png"],
+    "interpolate": ["{run}", "--out", "{tmp}/i.png"],
+    "reconstruct": ["{run}", "--out", "{tmp}/r.png"],
+    "denoise": ["{run}", "--noise", "gaussian:0.5", "--out", "{tmp}/d.png"],
+    "encode": ["{run}", "{img}", "--out", "{tmp}/f.npy"],
+    "score": ["{run}", "{img}", "--out", "{tmp}/s.csv"],
+    "compress": ["{run}", "{img}", "--out", "{tmp}/c.lzc"],
+    "decompress": ["{lzc}", "--run", "{run}", "--out", "{tmp}/d.npy"],
 }
-OUT_COMMANDS = {  # subcommand -> (its arguments with RUN, the --out name)
-    "sample": ("s.png",),
-    "interpolate": ("i.png",),
-    "reconstruct": ("r.png",),
-    "report": ("p.html",),
-    "denoise": ("d.png", "--noise", "gaussian:0.5"),
-    "encode": ("f.npy", "{img}"),
-    "score": ("s.csv", "{img}"),
+OUT_COMMANDS = {  # subcommand -> (the --out name, its arguments)
+    "sample": ("s.png", "{run}"),
+    "interpolate": ("i.png", "{run}"),
+    "reconstruct": ("r.png", "{run}"),
+    "report": ("p.html", "{run}"),
+    "denoise": ("d.png", "{run}", "--noise", "gaussian:0.5"),
+    "encode": ("f.npy", "{run}", "{img}"),
+    "score": ("s.csv", "{run}", "{img}"),
+    "compress": ("c.lzc", "{run}", "{img}"),
+    "decompress": ("d.npy", "{lzc}", "--run", "{run}"),
     "train": ("run",),
 }
-INPUT_COMMANDS = ("encode", "score", "reconstruct", "denoise")
+INPUT_COMMANDS = ("encode", "score", "reconstruct", "denoise", "compress")
+CODEC_COMMANDS = ("compress", "decompress")  # these need a VQ-VAE with a prior
+
+
+@pytest.fixture
+def paths(tmp_path, img, trained, vq_run):
+    """What the templates above name: a run of the kind the command needs, copied into tmp_path,
+    an input image and a compressed file of that image."""
+
+    def fill(command: str, args, run=None) -> list[str]:
+        if run is None:
+            source = vq_run if command in CODEC_COMMANDS else trained["ae-mlp"]
+            run = tmp_path / "run"
+            if not run.exists():
+                shutil.copytree(source, run)
+        lzc = tmp_path / "in.lzc"
+        if command == "decompress" and not lzc.exists():
+            lzc.write_bytes(codec.compress(latentzoo.load(vq_run), torch.zeros(1, 1, 28, 28)))
+        names = dict(tmp=tmp_path, img=img, lzc=lzc, run=run)
+        return [a.format(**names) for a in args]
+
+    return fill
 
 
 def path_case(tmp_path, kind: str) -> str:
@@ -373,13 +474,11 @@ def assert_one_line(code, err, case):
 @needs_mnist
 @pytest.mark.parametrize("kind", ["missing", "a file", "an empty folder"])
 @pytest.mark.parametrize("command", sorted(RUN_COMMANDS))
-def test_a_run_folder_that_is_not_there_gets_one_line(
-    command, kind, tmp_path, img, trained, capsys
-):
-    rest = [a.format(tmp=tmp_path, img=img) for a in RUN_COMMANDS[command]]
-    code, err = run_cli([command, path_case(tmp_path, kind), *rest], capsys)
+def test_a_run_folder_that_is_not_there_gets_one_line(command, kind, tmp_path, paths, capsys):
+    given = path_case(tmp_path, kind)
+    code, err = run_cli([command, *paths(command, RUN_COMMANDS[command], run=given)], capsys)
     assert_one_line(code, err, (command, kind))
-    assert "run" in err or "latentzoo" in err
+    assert given in err, (command, kind, err)  # it names the folder
     assert not list(tmp_path.rglob("*.tmp")) and not list(tmp_path.rglob(".lock"))
 
 
@@ -387,7 +486,7 @@ def test_a_run_folder_that_is_not_there_gets_one_line(
 @pytest.mark.parametrize("kind", ["under a file", "a folder", "too long a name"])
 @pytest.mark.parametrize("command", sorted(OUT_COMMANDS))
 def test_an_output_that_cannot_be_written_gets_one_line_and_leaves_nothing(
-    command, kind, tmp_path, img, trained, capsys
+    command, kind, tmp_path, paths, capsys
 ):
     name, *rest = OUT_COMMANDS[command]
     out = path_case(tmp_path, kind)
@@ -398,13 +497,12 @@ def test_an_output_that_cannot_be_written_gets_one_line_and_leaves_nothing(
     )
     if kind == "a folder" and command != "train":
         os.makedirs(out, exist_ok=True)  # a folder where the output file should go
-    run = shutil.copytree(trained["ae-mlp"], tmp_path / "run")
     if command == "train":
         if kind == "a folder":  # a folder that already holds a run
-            shutil.copytree(run, out, dirs_exist_ok=True)
+            shutil.copytree(paths("eval", ["{run}"])[0], out, dirs_exist_ok=True)
         args = ["train", "ae", "--backbone", "mlp", "--epochs", "1", "--limit", "64", "--out", out]
     else:
-        args = [command, str(run), *[a.format(img=img) for a in rest], "--out", out]
+        args = [command, *paths(command, rest), "--out", out]
     before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
     code, err = run_cli(args, capsys)
     assert_one_line(code, err, (command, kind, out))
@@ -416,16 +514,15 @@ def test_an_output_that_cannot_be_written_gets_one_line_and_leaves_nothing(
 @needs_mnist
 @pytest.mark.parametrize("kind", ["missing", "an empty folder", "a text file"])
 @pytest.mark.parametrize("command", INPUT_COMMANDS)
-def test_an_input_that_is_not_an_image_gets_one_line(command, kind, tmp_path, trained, capsys):
+def test_an_input_that_is_not_an_image_gets_one_line(command, kind, tmp_path, paths, capsys):
     if kind == "a text file":
         given = tmp_path / "notes.txt"
         given.write_text("not an image\n")
     else:
         given = path_case(tmp_path, kind)
-    out = str(
-        tmp_path
-        / ("f.npy" if command == "encode" else "s.csv" if command == "score" else "results")
-    )
-    code, err = run_cli([command, str(trained["ae-mlp"]), str(given), "--out", out], capsys)
+    names = {"encode": "f.npy", "score": "s.csv", "compress": "c.lzc"}
+    out = str(tmp_path / names.get(command, "results"))
+    run = paths(command, ["{run}"])[0]
+    code, err = run_cli([command, run, str(given), "--out", out], capsys)
     assert_one_line(code, err, (command, kind))
     assert str(given) in err and not os.path.exists(out)

@@ -85,6 +85,8 @@ def suffixed(*suffixes: str, folder: bool = False):
             raise argparse.ArgumentTypeError(f"'{s}' should end in {ends}")
         return p
 
+    path_with_suffix.suffixes = suffixes  # type: ignore[attr-defined]  # read by the fuzz tests
+    path_with_suffix.folder = folder  # type: ignore[attr-defined]
     return path_with_suffix
 
 

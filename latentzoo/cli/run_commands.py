@@ -12,6 +12,7 @@ from .. import distributed
 from ..bench import run_bench
 from ..config import PriorConfig, make_config, option_fields, renamed, section_of
 from ..data import find_mnist
+from ..device import resolve_device
 from ..errors import ConfigError, DataError
 from ..eval import evaluate, generation_metrics
 from ..eval.classifier import unavailable
@@ -156,6 +157,7 @@ def run_metrics(
 
 
 def cmd_demo(a) -> int:
+    resolve_device(a.device)  # a wrong --device fails before the data is looked for
     try:
         find_mnist(a.data_dir)
         dataset = "mnist"
