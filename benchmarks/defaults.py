@@ -1,8 +1,7 @@
 """Benchmark: every model kind trained with the defaults on full MNIST, then its test metrics.
 
-    python benchmarks/defaults.py [--models ae,dae,vae,vqvae,vqvae-textbook] [--epochs N] [--prior
-    vqvae]
-                                  [--limit N]
+    python benchmarks/defaults.py [--models ae,dae,vae,vqvae,vqvae-textbook] [--epochs N]
+                                  [--prior vqvae] [--limit N] [--temperatures 1,0.5]
 
 Trains into benchmarks/runs/NAME (not committed), then writes benchmarks/results/defaults.json and
 defaults.md: per model the test metrics of `latentzoo eval` (the runs named by --prior also get a
@@ -10,7 +9,7 @@ code prior and sample metrics), training wall time, machine, torch version and c
 that already holds a finished run with the same config is reused, not retrained, and an unfinished
 one is resumed from its last epoch; one with another config stops the script. `--limit N` trains on
 the first N training images only (quick proxy comparisons such as vq-steps-proxy.md; the test set
-stays whole)."""
+stays whole). `--temperatures` adds a row per model that samples at each further temperature."""
 
 from __future__ import annotations
 
@@ -173,6 +172,11 @@ def main() -> None:
     )
     p.add_argument("--prior-epochs", type=int, default=None)
     p.add_argument("--samples", type=int, default=2000, help="samples for MNIST-FID (0: none)")
+    p.add_argument(
+        "--temperatures",
+        default="1",
+        help="comma-separated sampling temperatures: a row per model and temperature (first: 1)",
+    )
     p.add_argument("--runs", type=Path, default=ROOT / "benchmarks" / "runs")
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     p.add_argument("--name", default="defaults")
@@ -205,16 +209,19 @@ def main() -> None:
             )
         model = load(run)
         metrics.update(evaluate(model, splits.test))
-        if a.samples:
-            metrics.update(generation_metrics(model, splits.test, a.samples))
-        results[name] = {"config": cfg.to_dict(), "metrics": metrics}
-        print(
-            f"{name}: "
-            + ", ".join(
-                f"{k} {metrics[k]:.4g}" for k in SHOWN if isinstance(metrics.get(k), float)
-            ),
-            file=sys.stderr,
-        )
+        for t in [float(t) for t in a.temperatures.split(",")]:
+            row = name if t == 1 else f"{name} (temperature {t:g})"
+            drawn = dict(metrics, sample_temperature=t)
+            if a.samples:
+                drawn.update(generation_metrics(model, splits.test, a.samples, temperature=t))
+            results[row] = {"config": cfg.to_dict(), "metrics": drawn}
+            print(
+                f"{row}: "
+                + ", ".join(
+                    f"{k} {drawn[k]:.4g}" for k in SHOWN if isinstance(drawn.get(k), float)
+                ),
+                file=sys.stderr,
+            )
 
     info = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cpus, {platform.platform()}",

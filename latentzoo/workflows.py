@@ -11,6 +11,7 @@ from pathlib import Path
 
 from . import distributed
 from .config import Config
+from .loop.signals import fault_point
 from .training import train_model
 from .viz.report import make_report
 
@@ -21,5 +22,6 @@ def train(cfg: Config, out: str | Path, *, report: bool = True, **kwargs) -> Pat
     splits, progress, log, after_epoch)."""
     run = train_model(cfg, out, **kwargs)
     if report and distributed.is_main():  # under torchrun, rank 0 alone draws
+        fault_point("report")
         make_report(run, data_dir=kwargs.get("data_dir"), device=kwargs.get("device"))
     return run

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 from conftest import needs_mnist
 
 from latentzoo.cli import main
@@ -180,3 +181,82 @@ def test_python_and_the_command_line_leave_the_same_run_folder(tmp_path, capsys)
     )
     a, b = (load_tensors(r / "model.safetensors")[0] for r in (cli, py))
     assert a.keys() == b.keys() and all((a[k] == b[k]).all() for k in a)
+
+
+SMALL_AE = ["train", "ae", "--backbone", "mlp", "--hidden", "32", "--limit", "256"]
+SMALL_AE += ["--batch-size", "64", "--no-progress"]  # 4 steps an epoch
+
+
+def last_lr(run) -> float:
+    from latentzoo.files import load_tensors
+
+    return json.loads(load_tensors(run / "last.safetensors")[1]["param_groups"])[0]["lr"]
+
+
+@needs_mnist
+def test_resume_with_more_epochs_stretches_the_cosine_schedule_over_them(tmp_path, capsys):
+    """README: `--resume --epochs N` extends a finished run, the cosine schedule stretched over the
+    N epochs (else epochs 2 and 3 would run at a learning rate of 0)."""
+    from latentzoo.files import load_tensors
+    from latentzoo.loop import cosine_lr
+
+    run, cosine = tmp_path / "run", ["--lr-schedule", "cosine", "--lr", "0.01"]
+    assert run_cli(capsys, *SMALL_AE, *cosine, "--epochs", "1", "--out", run)[0] == 0
+    assert last_lr(run) == pytest.approx(cosine_lr(0.01, 3, 4))  # the last of 4 steps
+    first = load_tensors(run / "last.safetensors")[0]
+    assert run_cli(capsys, *SMALL_AE, *cosine, "--epochs", "3", "--out", run, "--resume")[0] == 0
+    assert last_lr(run) == pytest.approx(cosine_lr(0.01, 11, 12))  # the last of 12
+    after = load_tensors(run / "last.safetensors")[0]
+    assert not torch.equal(first["model.encoder.head.weight"], after["model.encoder.head.weight"])
+
+
+@needs_mnist
+def test_a_nan_loss_exits_1_with_one_line_and_no_weights(tmp_path, capsys, monkeypatch):
+    from latentzoo.models import ae
+
+    real, calls = ae.reconstruction_loss, {"n": 0}
+
+    def poisoned(out, target, kind):
+        calls["n"] += 1
+        return real(out, target, kind) * (float("nan") if calls["n"] == 3 else 1.0)
+
+    monkeypatch.setattr(ae, "reconstruction_loss", poisoned)
+    err = one_line_error(capsys, *SMALL_AE, "--out", tmp_path / "r", code=1)
+    assert "loss became nan at epoch 1, step 3" in err
+    assert not list((tmp_path / "r").glob("*.safetensors"))
+
+
+SMALL_VQ = ["train", "vqvae", "--channels", "8", "--codebook-size", "16", "--limit", "256"]
+SMALL_VQ += ["--epochs", "1", "--no-progress"]
+SMALL_PRIOR = ["--epochs", "2", "--d-model", "16", "--n-layers", "1", "--n-heads", "2"]
+SMALL_PRIOR += ["--batch-size", "32", "--no-progress"]  # 8 steps an epoch
+
+
+@needs_mnist
+def test_train_prior_resumes_exactly_after_a_signal_and_a_kill(tmp_path, capsys):
+    """README: `train-prior --resume` and `--checkpoint-every` do for a prior what they do for a
+    model: a prior stopped by SIGTERM mid-epoch, or killed after a mid-epoch checkpoint, ends, once
+    resumed, with the weights of one never stopped."""
+    import shutil
+
+    from test_faults import start
+
+    from latentzoo.files import load_tensors
+
+    assert run_cli(capsys, *SMALL_VQ, "--out", tmp_path / "vq")[0] == 0
+    runs = {n: shutil.copytree(tmp_path / "vq", tmp_path / n) for n in ("straight", "term", "kill")}
+    prior = [*SMALL_PRIOR, "--checkpoint-every", "3"]
+    assert run_cli(capsys, "train-prior", runs["straight"], *prior)[0] == 0
+    for name, fault, code, step in (
+        ("term", "TERM@prior epoch 2, step 5", 143, "5"),  # checkpoint at the signal
+        ("kill", "KILL@prior epoch 2, step 5", -9, "3"),  # the last one due, after step 3
+    ):
+        proc = start(["train-prior", str(runs[name]), *prior], fault=fault)
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == code, err
+        meta = load_tensors(runs[name] / "prior_last.safetensors")[1]
+        assert (meta["epoch"], meta["step"]) == ("1", step)
+        assert run_cli(capsys, "train-prior", runs[name], *prior, "--resume")[0] == 0
+        a = load_tensors(runs[name] / "prior_last.safetensors")[0]
+        b = load_tensors(runs["straight"] / "prior_last.safetensors")[0]
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), name

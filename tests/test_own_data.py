@@ -257,7 +257,7 @@ def bad_sources(tmp_path):
         ("range.npy", "must lie in [0, 1]"),
         ("labels.npz", "10 images but 9 labels"),
         ("idx", "holds 10 images but"),
-        ("odd", "divisible by 4"),
+        ("odd", "divisible by 4, and these images are 30x30: pass --image-size HxW"),
     ],
 )
 def test_bad_data_gets_one_line_and_exit_2(data, words, tmp_path, capsys):
@@ -276,9 +276,12 @@ def test_bad_data_gets_one_line_and_exit_2(data, words, tmp_path, capsys):
     )
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and words in err and "Traceback" not in err, err
+    if data != "odd":  # the size rule names the sizes, not the source
+        assert str(tmp_path / data) in err, err
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.cases(3)
 def test_options_fix_sizes_and_modes_and_inputs_must_fit_the_run(tmp_path, capsys):
     bad_sources(tmp_path)
     run = tmp_path / "run"

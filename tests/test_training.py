@@ -186,6 +186,7 @@ def test_the_prior_and_the_classifier_train_in_the_same_loop(monkeypatch, small_
     assert [r["epoch"] for r in rows] == ["1"] and float(rows[0]["val_bits"]) > 0
 
 
+@pytest.mark.cases(2)
 def test_a_collapsed_codebook_is_a_warning_and_a_column(small_splits, tmp_path):
     """The textbook VQ-VAE (no EMA, no k-means, no restarts) collapses onto a few codes; the default
     does not."""

@@ -32,8 +32,11 @@ quiet = dict(progress=False, log=lambda m: None)
 def test_a_full_or_read_only_disk_mid_run_loses_nothing_written_before(
     err, small_splits, tmp_path, monkeypatch, capsys
 ):
+    """Through the command line: exit 2 and one line with the system's error; epoch 1's files
+    load."""
     run = tmp_path / "r"
-    cfg = make_config("ae", backbone="mlp", epochs=2, hidden=32)
+    args = ["train", "ae", "--backbone", "mlp", "--epochs", "2", "--hidden", "32"]
+    args += ["--limit", "512", "--no-progress", "--out", str(run)]
     real, calls = files.os.fsync, {"n": 0}
 
     def failing(fd):
@@ -44,12 +47,14 @@ def test_a_full_or_read_only_disk_mid_run_loses_nothing_written_before(
         return real(fd)
 
     monkeypatch.setattr(files.os, "fsync", failing)
-    with pytest.raises(OSError):
-        train_model(cfg, run, splits=small_splits, **quiet)
+    code, stderr = run_cli(args, capsys)
     monkeypatch.setattr(files.os, "fsync", real)
+    lines = [line for line in stderr.splitlines() if line.startswith("latentzoo:")]
+    assert code == 2 and len(lines) == 1 and "Traceback" not in stderr, stderr
+    assert "injected: " + errno.errorcode[err] in lines[0], stderr
     # the earlier checkpoint still loads
     assert files.load_tensors(run / "last.safetensors")[1]["epoch"] == "1"
-    assert latentzoo.load(run, "last").cfg == cfg
+    assert latentzoo.load(run, "last").cfg.train.epochs == 2
     # no half-written file, no stale lock
     assert not list(run.glob(".*.tmp")) and not (run / ".lock").exists()
 
@@ -97,23 +102,27 @@ def test_damaged_files_get_one_line_naming_the_file(name, data, words, tmp_path,
     assert err.count("\n") == 1 and words in err and name in err, err
 
 
+@pytest.mark.cases(4)
 @needs_mnist
 def test_truncated_weights_and_weights_of_another_kind(tmp_path, good_run, trained):
     blob = (good_run / "model.safetensors").read_bytes()
     for cut in (len(blob) // 2, len(blob) - 1, 9):
         run = damaged(tmp_path / str(cut), good_run, "model.safetensors", blob[:cut])
-        with pytest.raises(RunError, match="not a readable safetensors file"):
+        with pytest.raises(RunError, match="not a readable safetensors file") as e:
             latentzoo.load(run)
+        assert str(run / "model.safetensors") in str(e.value)
     run = damaged(
         tmp_path / "other",
         good_run,
         "model.safetensors",
         (trained["vae-conv"] / "model.safetensors").read_bytes(),
     )
-    with pytest.raises(RunError, match="does not fit its config"):
+    with pytest.raises(RunError, match="does not fit its config") as e:
         latentzoo.load(run)
+    assert "model.safetensors" in str(e.value)
 
 
+@pytest.mark.cases(2)
 @needs_mnist
 def test_a_damaged_history_and_a_prior_from_another_vqvae(tmp_path, trained, small_splits):
     run = damaged(tmp_path, trained["ae-mlp"], "history.csv", "epoch,seconds\none,1\n")

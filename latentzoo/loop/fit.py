@@ -26,7 +26,7 @@ from ..errors import RunError, TrainingDiverged
 from ..files import load_tensors, read_csv, save_tensors, write_csv
 from .checkpoint import Files, all_finite, restore_optimizer, save_last
 from .schedule import epoch_seed
-from .signals import stop_on_signals, stopped
+from .signals import fault_point, stop_on_signals, stopped
 
 
 @dataclass
@@ -190,6 +190,7 @@ class Fit:
         return done
 
     def one_step(self, epoch: int, i: int, batch, done: EpochSums) -> None:
+        fault_point(f"{self.prefix}epoch {epoch + 1}, step {i + 1}")
         if self.lr_at is not None:
             for group in self.opt.param_groups:
                 group["lr"] = self.lr_at(epoch * self.steps + i, self.epochs * self.steps)
@@ -271,6 +272,7 @@ class Fit:
         if improved:
             at.best = val[self.select_by]
         self.write_files(epoch, at, improved)
+        fault_point(f"{self.prefix}end of epoch {epoch + 1}")
         self.log_epoch(epoch, done, val, row, improved)
         if self.flag["signum"]:
             stopped(self.flag["signum"], f"the end of epoch {epoch + 1}", self.files.last)

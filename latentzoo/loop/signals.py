@@ -1,9 +1,11 @@
 """Stopping on a signal: SIGINT and SIGTERM let the current step finish and a checkpoint be written
-(`stop_on_signals`), then raise `Interrupted` with how to resume (`stopped`)."""
+(`stop_on_signals`), then raise `Interrupted` with how to resume (`stopped`). `fault_point` is the
+tests' hook for a signal at a chosen moment of training (instead of a sleep that may miss it)."""
 
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import threading
 from pathlib import Path
@@ -48,3 +50,15 @@ def stopped(signum: int, where: str, last: Path | None) -> None:
         else "no checkpoint kept"
     )
     raise Interrupted(f"stopped by {name} at {where}; {saved}", signum)
+
+
+FAULT_ENV = "LATENTZOO_FAULT"  # for tests: "SIGNAL@POINT", e.g. "KILL@epoch 2, step 3"
+
+
+def fault_point(point: str) -> None:
+    """Where $LATENTZOO_FAULT names `point` (as `epoch E, step S` before that step, `end of epoch
+    E` after its files are written, `report`; a prior's with `prior ` before), the process sends
+    itself the signal named (KILL, TERM, INT), as a user or the system might at that moment."""
+    name, _, at = os.environ.get(FAULT_ENV, "").partition("@")
+    if at == point:
+        os.kill(os.getpid(), signal.Signals[f"SIG{name}"])

@@ -74,13 +74,12 @@ def train_prior(
         n_classes=vq_cfg.data.n_classes if splits.train.labelled else 0,
     )
     cfg.validate()
-    log(f"encoding {len(splits.train)} training images to codes")
-    tr_codes, tr_y = encode_all(model, splits.train)
-    va_codes, _ = encode_all(model, splits.val)
-    te_codes, te_y = encode_all(model, splits.test)
-    tr_y[tr_y < 0] = cfg.n_classes  # an unlabelled image gets the "no label" token
-
-    with run_lock(run_dir):
+    with run_lock(run_dir):  # before any work: a folder another process writes is refused
+        log(f"encoding {len(splits.train)} training images to codes")
+        tr_codes, tr_y = encode_all(model, splits.train)
+        va_codes, _ = encode_all(model, splits.val)
+        te_codes, te_y = encode_all(model, splits.test)
+        tr_y[tr_y < 0] = cfg.n_classes  # an unlabelled image gets the "no label" token
         if resume and not (run_dir / PRIOR_LAST).is_file():
             log(f"{run_dir} has no prior checkpoint yet; training the prior from the start")
             resume = False
