@@ -6,7 +6,8 @@ Each RUN is an operating point: a VQ-VAE run folder with a prior (`latentzoo tra
 `latentzoo train-prior`). Measured in one invocation on one machine, written to
 benchmarks/results/NAME.json and NAME.md with a rate-distortion plot (NAME-rd.png) and the same
 digits decoded by each format at about our size (NAME-digits.png):
-- ours: one file holding the first N test digits (bytes with the header / N), and one file per digit
+- ours: each run's config.json and prior_config.json as they are, and its model's fingerprint;
+  one file holding the first N test digits (bytes with the header / N), and one file per digit
   on the first PER_FILE_N; the prior's cross-entropy beside the file's bits; PSNR and SSIM of the
   decoded uint8 images; compress and decompress throughput;
 - the classical codecs in Pillow at qualities that bracket our PSNRs: all N digits tiled into one
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import math
 import platform
 import subprocess
@@ -39,7 +41,7 @@ from latentzoo import codec  # noqa: E402
 from latentzoo.data import load_dataset  # noqa: E402
 from latentzoo.eval.metrics import psnr, ssim  # noqa: E402
 from latentzoo.files import atomic_write, write_json  # noqa: E402
-from latentzoo.runs import load  # noqa: E402
+from latentzoo.runs import CONFIG, PRIOR_CONFIG, load  # noqa: E402
 from latentzoo.viz.plots import grid, save_png  # noqa: E402
 
 QUALITIES = {
@@ -154,6 +156,10 @@ def ours(run: Path, digits: np.ndarray, per_file_n: int, log) -> dict:
     sp, ss = quality(digits[:per_file_n], dec8[:per_file_n])
     res = {
         "run": str(run),
+        # what was measured: the run's settings and its prior's, as their files hold them
+        "config": json.loads((run / CONFIG).read_text()),
+        "prior_config": json.loads((run / PRIOR_CONFIG).read_text()),
+        "model_fingerprint": codec.fingerprint(model).hex(),
         "bytes_per_digit": len(blob) / len(digits),
         "bits_per_digit": 8 * len(blob) / len(digits),
         "cross_entropy_bits_per_digit": codec.cross_entropy_bits(model, codes),

@@ -58,15 +58,10 @@ def report(rows: dict) -> str:
         "| model | IS-NLL | negative ELBO | protocol | training |",
         "|---|---|---|---|---|",
     ]
-    notes = []
     for name, r in rows.items():
-        mark = ""
-        if r.get("train_note"):
-            notes.append(r["train_note"])
-            mark = "*" * len(notes)
         L.append(
             f"| {r['model']} (`{name}`) | {r['nll']:.2f} | {r['neg_elbo']:.2f} | k={r['k']}, "
-            f"{r['n_images']:,} test images | {r['train_seconds'] / 60:.0f} min{mark} |"
+            f"{r['n_images']:,} test images | {r['train_seconds'] / 60:.0f} min |"
         )
     L += [
         f"| {name} | {v} | | {proto} | 3,280 epochs |"
@@ -74,7 +69,6 @@ def report(rows: dict) -> str:
         else f"| {name} | {v} | | {proto} | |"
         for name, v, proto in ANCHORS["nll"]
     ]
-    L += [""] * bool(notes) + [f"{'*' * (i + 1)} {n}" for i, n in enumerate(notes)]
     return "\n".join(L) + "\n"
 
 

@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -56,12 +55,6 @@ def start(args, fault: str | None = None, **kw) -> subprocess.Popen:
         env=env if fault is None else {**env, FAULT_ENV: fault},
         **kw,
     )
-
-
-def wait_for(path: Path, proc: subprocess.Popen, limit: float = 60.0) -> None:
-    t0 = time.time()
-    while not path.exists() and proc.poll() is None and time.time() - t0 < limit:
-        time.sleep(0.02)
 
 
 @pytest.fixture(scope="module")
