@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import subprocess
 import sys
 import time
@@ -26,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
+from machine import machine  # noqa: E402
 
 from latentzoo.config import default_text, make_config  # noqa: E402
 from latentzoo.data import load_dataset  # noqa: E402
@@ -224,7 +223,7 @@ def main() -> None:
             )
 
     info = {
-        "machine": f"{platform.machine()}, {os.cpu_count()} cpus, {platform.platform()}",
+        "machine": machine(),
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
         "commit": commit(),
@@ -250,7 +249,7 @@ def main() -> None:
     for name, r in results.items():
         m = r["metrics"]
         cells = [f"{m[k]:.4g}" if isinstance(m.get(k), float) else str(m.get(k, "")) for k in cols]
-        lines.append(f"| {name} | {r['config']['epochs']} | " + " | ".join(cells) + " |")
+        lines.append(f"| {name} | {r['config']['train']['epochs']} | " + " | ".join(cells) + " |")
     atomic_write(a.out / f"{a.name}.md", "\n".join(lines) + "\n")
     print(f"wrote {a.out / (a.name + '.json')} and .md", file=sys.stderr)
 

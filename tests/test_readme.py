@@ -76,3 +76,42 @@ def test_readme_own_data_block_runs(tmp_path, monkeypatch, capsys):
     assert (tmp_path / "own-samples" / "sample-00015.png").is_file() and (
         tmp_path / "own-scores.csv"
     ).is_file()
+
+
+def figures_script():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "readme_figures", ROOT / "benchmarks" / "readme_figures.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_readme_figures_are_those_of_their_results_files():
+    """The README's figures block is what benchmarks/readme_figures.py makes of the committed
+    results files: a figure edited by hand, or a results file rewritten, fails here."""
+    script = figures_script()
+    readme = (ROOT / "README.md").read_text()
+    assert readme.count(script.BEGIN) == 1 and readme.count(script.END) == 1
+    quoted = readme[readme.index(script.BEGIN) : readme.index(script.END) + len(script.END)]
+    assert quoted == script.block(), "run: python benchmarks/readme_figures.py"
+
+
+# a measured figure: a number with a unit of measure, a percentage, or a named metric's value
+MEASURED = re.compile(
+    r"\d+(\.\d+)?\s*(%|dB\b|nats\b|min\b|minutes\b|seconds\b|hours?\b|bits\b|bytes\b|GB\b)"
+    r"|(FID|AUROC|PSNR|ELBO|NLL|accuracy)\s+(of\s+)?\d"
+)
+
+
+def test_readme_prose_types_no_measured_figure_outside_the_figures_block():
+    """Measured figures live in the generated block; the prose names where they are."""
+    script = figures_script()
+    text = (ROOT / "README.md").read_text()
+    text = re.sub(r"```.*?```", "", text, flags=re.S)  # commands and code
+    text = text.replace(text[text.index(script.BEGIN) : text.index(script.END)], "")
+    text = re.sub(r"`[^`\n]*`", "", text)  # options, file names, values in code
+    typed = [m.group(0) for m in MEASURED.finditer(text)]
+    assert not typed, typed
