@@ -230,7 +230,7 @@ def fuzz_args(tmp_path, command: str, out: str) -> list[str]:
 
 
 @settings(
-    max_examples=2000,
+    max_examples=1000,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
