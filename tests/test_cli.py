@@ -227,7 +227,6 @@ def test_a_nan_loss_exits_1_with_one_line_and_no_weights(tmp_path, capsys, monke
 
 
 SMALL_VQ = ["train", "vqvae", "--channels", "8", "--codebook-size", "16", "--limit", "256"]
-SMALL_VQ += ["--dataset", "digits"]  # small validation and test sets for the prior
 SMALL_VQ += ["--epochs", "1", "--no-progress"]
 SMALL_PRIOR = ["--epochs", "2", "--d-model", "16", "--n-layers", "1", "--n-heads", "2"]
 SMALL_PRIOR += ["--batch-size", "32", "--no-progress"]  # 8 steps an epoch

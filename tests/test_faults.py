@@ -159,7 +159,7 @@ def test_one_writer_per_run_folder_through_the_commands(tmp_path, capsys):
     line naming its process id, exit 2, the folder untouched; a lock left by a killed holder is
     taken over by the next `train --resume`."""
     run = tmp_path / "run"
-    vq = [*TRAIN[:2], "--epochs", "1", "--limit", "256", "--dataset", "digits", "--no-progress"]
+    vq = [*TRAIN[:2], "--epochs", "1", "--limit", "256", "--no-progress"]
     vq[1] = "vqvae"
     assert main([*vq, "--channels", "8", "--codebook-size", "16", "--out", str(run)]) == 0
     holder = subprocess.Popen(
