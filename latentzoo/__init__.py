@@ -1,5 +1,5 @@
-"""latentzoo: the autoencoder family (AE, DAE, VAE, CVAE, VQ-VAE) on MNIST and on your own images,
-as a library and a CLI.
+"""latentzoo: the autoencoder family (AE, DAE, VAE, CVAE, VQ-VAE) on MNIST and on your own images
+and signals, as a library and a CLI.
 
     import latentzoo
     cfg = latentzoo.make_config("vae", epochs=10)
@@ -17,10 +17,12 @@ enforces it, imports inside functions included):
     sources                            your own data: image folders, IDX folders, .npy/.npz
     lazy                               the same, read batch by batch (data larger than memory)
     inputs                             files that the jobs read and write (images, arrays, IDX)
+    series                             your own signals: arrays, tables, recordings in windows
+    signal_inputs                      the signal files that the jobs read and write
     examples                           example data in those layouts, from scikit-learn's images
     config                             the run config, defaults per model kind, file versions
     nn                                 torch building blocks with explicit arguments
-    kinds                              kinds of data behind one interface (images)
+    kinds                              kinds of data behind one interface (images, signals)
     models                             the model kinds behind one interface; the code prior
     codec                              a VQ-VAE and its prior as an image codec
     runs                               run folders and `load`

@@ -6,8 +6,14 @@
 in
   China, a flower) as a uint8 .npy array (N, 32, 32, 3), unlabelled.
 - `write_idx_folder(dir)`: the same digits as IDX files in MNIST's layout (train and t10k).
+- `write_beats(path)`: synthetic heartbeats, one per row of a CSV in UCR's layout (the label
+  first: 1 a normal beat, 2 a wide beat without a P wave, as a premature ventricular beat looks).
+- `write_recording(path)`: a two-lead synthetic ECG recording at 250 Hz as a CSV with a header row,
+  one column per lead; with `faults`, a stretch of noise and a flat dropout in its last fifth.
 
-    python -m latentzoo.examples DIR     writes DIR/digits/, DIR/photos.npy and DIR/idx/
+    python -m latentzoo.examples DIR     writes DIR/digits/, DIR/photos.npy, DIR/idx/,
+                                         DIR/beats.csv,
+                                         DIR/recording.csv and DIR/monitor.csv (faults)
 """
 
 from __future__ import annotations
@@ -70,6 +76,77 @@ def write_idx_folder(folder: str | Path, n_train: int = 1500, n_test: int | None
     return folder
 
 
+BEAT = 96  # samples per beat in beats.csv
+RATE = 250  # Hz of recording.csv
+
+
+def beat(t: np.ndarray, wide: bool = False) -> np.ndarray:
+    """One heartbeat at times t in [0, 1) as a sum of Gaussian waves (P, Q, R, S, T); a wide beat
+    has no P wave and a broad, inverted QRS."""
+
+    def wave(centre, width, height):
+        return height * np.exp(-(((t - centre) / width) ** 2))
+
+    p = 0.0 if wide else wave(0.2, 0.03, 0.15)
+    qrs = (
+        wave(0.42, 0.05, -0.9) + wave(0.5, 0.04, 0.4)
+        if wide
+        else wave(0.36, 0.012, -0.1) + wave(0.4, 0.012, 1.0) + wave(0.44, 0.012, -0.2)
+    )
+    return p + qrs + wave(0.68, 0.05, 0.3)
+
+
+def beats(n: int = 400, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(n, BEAT) beats with a little noise and jitter, and their labels 1 (normal) or 2 (wide,
+    one in five)."""
+    rng = np.random.default_rng(seed)
+    labels = np.where(rng.random(n) < 0.2, 2, 1)
+    t = np.arange(BEAT) / BEAT
+    rows = [
+        beat(t + rng.normal(0, 0.01), wide=y == 2) * rng.uniform(0.9, 1.1)
+        + rng.normal(0, 0.02, BEAT)
+        for y in labels
+    ]
+    return np.asarray(rows, dtype=np.float32), labels
+
+
+def write_beats(path: str | Path, n: int = 400) -> Path:
+    x, y = beats(n)
+    lines = [",".join([str(label)] + [f"{v:.4f}" for v in row]) for label, row in zip(y, x)]
+    return atomic_write(path, "\n".join(lines) + "\n")
+
+
+def recording(seconds: int = 120, seed: int = 0, faults: bool = False) -> np.ndarray:
+    """(seconds * RATE, 2) millivolts: normal beats about every 0.8 s on a slow baseline wander;
+    with `faults`, white noise in its 80th to 82nd percent and a flat dropout in its 90th to
+    91st."""
+    rng = np.random.default_rng(seed)
+    n = seconds * RATE
+    lead = np.zeros(n)
+    start = 0
+    while start < n:
+        length = int(RATE * rng.uniform(0.75, 0.85))
+        piece = beat(np.arange(length) / length)[: n - start]
+        lead[start : start + len(piece)] = piece
+        start += length
+    lead += 0.1 * np.sin(2 * np.pi * 0.3 * np.arange(n) / RATE) + rng.normal(0, 0.02, n)
+    leads = np.stack([lead, 0.6 * lead + 0.1], 1)
+    if not faults:
+        return leads.astype(np.float32)
+    noisy, flat = slice(int(0.8 * n), int(0.82 * n)), slice(int(0.9 * n), int(0.91 * n))
+    leads[noisy] += rng.normal(0, 0.4, leads[noisy].shape)
+    leads[flat] = 0.0
+    return leads.astype(np.float32)
+
+
+def write_recording(
+    path: str | Path, seconds: int = 120, seed: int = 0, faults: bool = False
+) -> Path:
+    rows = recording(seconds, seed, faults)
+    lines = ["lead_i,lead_ii"] + [f"{a:.4f},{b:.4f}" for a, b in rows]
+    return atomic_write(path, "\n".join(lines) + "\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
@@ -79,9 +156,14 @@ def main(argv: list[str] | None = None) -> int:
     write_digit_folder(root / "digits")
     write_photo_tiles(root / "photos.npy")
     write_idx_folder(root / "idx")
+    write_beats(root / "beats.csv")
+    write_recording(root / "recording.csv")
+    write_recording(root / "monitor.csv", seconds=60, seed=1, faults=True)
     print(
         f"wrote {root / 'digits'} (1797 PNG files in 10 class folders), {root / 'photos.npy'} "
-        f"({len(photo_tiles())} colour tiles, 32x32) and {root / 'idx'} (IDX files)"
+        f"({len(photo_tiles())} colour tiles, 32x32), {root / 'idx'} (IDX files), "
+        f"{root / 'beats.csv'} (heartbeats, one per row), {root / 'recording.csv'} (a two-lead "
+        f"recording at {RATE} Hz) and {root / 'monitor.csv'} (another, with faults)"
     )
     return 0
 

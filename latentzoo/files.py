@@ -72,8 +72,11 @@ def read_json(path: str | os.PathLike) -> Any:
         raise RunError(f"{path}: unreadable JSON ({e})") from None
 
 
-def write_csv(path: str | os.PathLike, rows: list[dict[str, Any]]) -> Path:
-    keys: list[str] = []
+def write_csv(
+    path: str | os.PathLike, rows: list[dict[str, Any]], fields: list[str] | None = None
+) -> Path:
+    """A CSV of `rows` (dicts), its columns `fields` or every key in order of appearance."""
+    keys: list[str] = list(fields or [])
     for r in rows:
         keys += [k for k in r if k not in keys]
     buf = io.StringIO()

@@ -38,19 +38,19 @@ class InputFile:
     kind: str  # "image", "npy" or "idx"
     # output name: relative path without suffix (image) or the file name (array)
     name: str
-    start: int  # its first image in Inputs.images
+    start: int  # its first example in Inputs.examples
     count: int
     layout: tuple = ()  # arrays: (had a channel axis, dtype name)
 
 
 @dataclass
 class Inputs:
-    images: torch.Tensor  # (N, C, H, W) float in [0, 1]
-    names: list[str]  # one per image
+    examples: torch.Tensor  # (N, C, H, W) images in [0, 1]; (N, C, T) normalised signals
+    names: list[str]  # one per example
     files: list[InputFile] = field(default_factory=list)
 
     def __len__(self) -> int:
-        return self.images.shape[0]
+        return self.examples.shape[0]
 
 
 def is_idx(path: Path) -> bool:

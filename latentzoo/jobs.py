@@ -87,7 +87,8 @@ def denoise(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(the input, corrupted by `noise` first when given; its denoised reconstruction)."""
     if noise:
-        images = corrupt(images, parse_noise(noise), torch.Generator().manual_seed(seed))
+        gen = torch.Generator().manual_seed(seed)
+        images = corrupt(images, parse_noise(noise), gen, clip=model.data_kind.bounded)
     return images, reconstruct(model, images, labels)
 
 

@@ -2,7 +2,7 @@
 image files decoded batch by batch by a torch DataLoader with worker processes.
 
 A `LazyImageSet` is an `ImageSet` in all but storage: `len`, `shape`, `labels`, `labelled`,
-`subset`, `tensors`, `batches` and `uint8_chunks` behave the same, and for a given generator
+`subset`, `tensors`, `batches` and `byte_chunks` behave the same, and for a given generator
 `batches` draws the same images in the same order, so a run trains on the same batches either way.
 Only the positions of a set's images are kept in memory; their pixels are read when a batch asks
 for them. `load_lazily` reads a source so (the same splits and fingerprint as
@@ -154,7 +154,7 @@ class LazyImageSet:
         for images, pick in zip(loader, picks):
             yield images.to(device).float().div_(255.0), self.labels[pick].to(device)
 
-    def uint8_chunks(self, rows: int = 1024) -> Iterator[np.ndarray]:
+    def byte_chunks(self, rows: int = 1024) -> Iterator[np.ndarray]:
         """The set's images as uint8 bytes in order, `rows` images at a time (for fingerprints)."""
         for s in range(0, len(self), rows):
             yield self.store.read(self.index[s : s + rows].numpy()).numpy()

@@ -7,8 +7,8 @@ A noise spec is a string of terms joined by '+', applied left to right, each `ki
   salt_pepper:P      set each pixel, with probability P, to 0 or 1 (equally likely)
 e.g. `gaussian:0.3+mask:0.2`. Such chains joined by '|' are a mixture: each image gets one of them,
 drawn uniformly, e.g. `gaussian:0.2|gaussian:0.5|mask:0.4` (a denoiser trained on many kinds and
-strengths). The result is clipped to [0, 1]. `none` or '' means no corruption. The one parser here
-serves the command line and Python alike.
+strengths). The result is clipped to [0, 1] (`clip`: images; a signal's values are not bounded).
+`none` or '' means no corruption. The one parser here serves the command line and Python alike.
 
 The kinds are a registry (`NOISE_KINDS`): `register_noise(NoiseKind(...))` adds one, so a kind of
 data brings its own corruptions to the same spec syntax.
@@ -134,28 +134,34 @@ def format_noise(noise: Noise) -> str:
 
 
 def corrupt(
-    x: torch.Tensor, spec: str | Noise, generator: torch.Generator | None = None
+    x: torch.Tensor,
+    spec: str | Noise,
+    generator: torch.Generator | None = None,
+    clip: bool = True,
 ) -> torch.Tensor:
-    """Corrupt images `x` (B, ...) in [0, 1] by `spec`; the result is clipped to [0, 1]. A mixture
+    """Corrupt examples `x` (B, ...) by `spec`; with `clip` (images in [0, 1]) the result is
+    clipped to [0, 1]. A mixture
     draws each image's chain first, then corrupts each chain's images in order.
 
     Random numbers are drawn on the CPU from `generator` (or the global generator) and then moved
     to x's device, so one seed gives the same corruption on every device."""
     noise = parse_noise(spec) if isinstance(spec, str) else spec
     if len(noise) <= 1:
-        return apply_chain(x, noise[0] if noise else (), generator)
+        return apply_chain(x, noise[0] if noise else (), generator, clip)
     # (B,) a chain per image
     pick = torch.randint(len(noise), (x.shape[0],), generator=generator).to(x.device)
     out = x.clone()
     for i, chain in enumerate(noise):
         rows = pick == i
         if rows.any():
-            out[rows] = apply_chain(x[rows], chain, generator)
+            out[rows] = apply_chain(x[rows], chain, generator, clip)
     return out
 
 
-def apply_chain(x: torch.Tensor, terms: Chain, generator: torch.Generator | None) -> torch.Tensor:
+def apply_chain(
+    x: torch.Tensor, terms: Chain, generator: torch.Generator | None, clip: bool = True
+) -> torch.Tensor:
     out = x
     for t in terms:
         out = NOISE_KINDS[t.kind].apply(out, t.level, generator, x.shape)
-    return out.clamp(0.0, 1.0)
+    return out.clamp(0.0, 1.0) if clip else out

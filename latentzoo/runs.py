@@ -146,7 +146,7 @@ def with_data(cfg: Config, splits: Splits) -> Config:
     )
     if cfg.data.dataset == "files":
         values.update(source=str(Path(cfg.data.source).resolve()), data_hash=splits.fingerprint)
-    return cfg.replace(**values)
+    return cfg.replace(**values, **splits.found)
 
 
 def read_config(run_dir: str | os.PathLike) -> Config:

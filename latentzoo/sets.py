@@ -1,4 +1,5 @@
-"""Examples in memory: `ImageSet` (uint8 images and their labels, in batches as floats), `Splits`
+"""Examples in memory: `ImageSet` (uint8 images and their labels, in batches as floats), `SignalSet`
+(normalised float signals and their labels), both `Examples`; `Splits`
 (train, validation and test sets of one source), and how many examples one batch of evaluation
 takes (`batch_for`)."""
 
@@ -6,7 +7,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import torch
@@ -26,53 +28,59 @@ def batch_for(shape: tuple[int, ...], most: int) -> int:
 # ----------------------------------------------------------------------------- in-memory sets
 
 
-@dataclass
-class ImageSet:
-    """Images as uint8 (N, C, H, W) and labels as int64 (N,) (-1: unlabelled), both on the CPU."""
+class Examples:
+    """What every in-memory set of examples shares: `values` (N, ...) on the CPU and labels (N,)
+    int64 (-1: unlabelled); subsets, joins, bytes for fingerprints and float batches."""
 
-    images: torch.Tensor
     labels: torch.Tensor
+    rank: ClassVar[int]  # axes of `values`: 4 for images (N, C, H, W), 3 for signals (N, C, T)
 
-    def __post_init__(self):
-        if self.images.dim() != 4 or self.labels.shape != self.images.shape[:1]:
+    @property
+    def values(self) -> torch.Tensor:
+        raise NotImplementedError
+
+    def check(self) -> None:
+        if self.values.dim() != self.rank or self.labels.shape != self.values.shape[:1]:
             raise DataError(
-                "an image set needs images (N, C, H, W) and N labels, "
-                f"got {tuple(self.images.shape)} and "
-                f"{tuple(self.labels.shape)}"
+                f"a {type(self).__name__} needs {self.rank}-d examples and one label each, got "
+                f"{tuple(self.values.shape)} and {tuple(self.labels.shape)}"
             )
 
     def __len__(self) -> int:
-        return self.images.shape[0]
+        return self.values.shape[0]
 
     @property
     def shape(self) -> tuple[int, ...]:
-        """(C, H, W) of every image."""
-        return tuple(self.images.shape[1:])
+        """The shape of one example: (C, H, W) for an image, (C, T) for a signal."""
+        return tuple(self.values.shape[1:])
 
     @property
     def labelled(self) -> bool:
         return len(self) > 0 and bool((self.labels >= 0).all())
 
-    def subset(self, index: torch.Tensor | slice) -> ImageSet:
-        return ImageSet(self.images[index], self.labels[index])
+    def subset(self, index: torch.Tensor | slice) -> Self:
+        return type(self)(self.values[index], self.labels[index])
 
-    def joined(self, other: ImageSet) -> ImageSet:
-        """This set's images, then `other`'s."""
-        return ImageSet(
-            torch.cat([self.images, other.images]), torch.cat([self.labels, other.labels])
+    def joined(self, other: Self) -> Self:
+        """This set's examples, then `other`'s."""
+        return type(self)(
+            torch.cat([self.values, other.values]), torch.cat([self.labels, other.labels])
         )
+
+    def as_float(self, values: torch.Tensor) -> torch.Tensor:
+        """Stored values -> the float examples the models take."""
+        return values.float()
 
     def tensors(
         self, index=slice(None), device: str | torch.device = "cpu"
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Float images in [0, 1], (B, C, H, W), and labels (B,), on `device`."""
-        x = self.images[index].to(device).float().div_(255.0)  # (B, C, H, W)
-        return x, self.labels[index].to(device)
+        """Float examples (B, *shape) and labels (B,), on `device`."""
+        return self.as_float(self.values[index].to(device)), self.labels[index].to(device)
 
-    def uint8_chunks(self, rows: int = 1024) -> Iterator[np.ndarray]:
-        """The images as uint8 arrays in order, `rows` images at a time (for fingerprints)."""
+    def byte_chunks(self, rows: int = 1024) -> Iterator[np.ndarray]:
+        """The stored values as arrays in order, `rows` examples at a time (for fingerprints)."""
         for s in range(0, len(self), rows):
-            yield self.images[s : s + rows].numpy()
+            yield self.values[s : s + rows].numpy()
 
     def batches(
         self,
@@ -88,6 +96,41 @@ class ImageSet:
 
 
 @dataclass
+class ImageSet(Examples):
+    """Images as uint8 (N, C, H, W), as floats in [0, 1] in batches."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    rank: ClassVar[int] = 4
+
+    def __post_init__(self):
+        self.check()
+
+    @property
+    def values(self) -> torch.Tensor:
+        return self.images
+
+    def as_float(self, values: torch.Tensor) -> torch.Tensor:
+        return values.float().div_(255.0)  # (B, C, H, W)
+
+
+@dataclass
+class SignalSet(Examples):
+    """Signals as float32 (N, C, T), normalised per channel (latentzoo.series)."""
+
+    series: torch.Tensor
+    labels: torch.Tensor
+    rank: ClassVar[int] = 3
+
+    def __post_init__(self):
+        self.check()
+
+    @property
+    def values(self) -> torch.Tensor:
+        return self.series
+
+
+@dataclass
 class Splits:
     name: str
     train: ImageSet
@@ -95,3 +138,5 @@ class Splits:
     test: ImageSet
     classes: tuple[str, ...] = tuple(str(d) for d in range(10))  # label i means classes[i]
     fingerprint: str | None = None  # SHA-256 of the images and labels (the user's own data)
+    # data settings the data itself decided (a signal's normalisation), recorded in config.json
+    found: dict[str, Any] = field(default_factory=dict)

@@ -89,7 +89,7 @@ def array_to_images(arr: np.ndarray, name: str) -> np.ndarray:
         raise DataError(
             f"{name}: an array of shape {tuple(arr.shape)}; expected "
             "images (N, H, W) or (N, H, W, C) "
-            f"with C 1 or 3 and N at least 1"
+            f"with C 1 or 3 and N at least 1 (signals (N, C, T): --kind signal)"
         )
     if arr.dtype.kind == "f":
         if not np.isfinite(arr).all():
@@ -326,7 +326,7 @@ def fingerprint(sets: dict) -> str:
     for split in sorted(sets):
         s = sets[split]
         h.update(f"{split}:{(len(s), *s.shape)};".encode())
-        for chunk in s.uint8_chunks():
+        for chunk in s.byte_chunks():
             h.update(chunk.tobytes())
         h.update(s.labels.numpy().tobytes())
     return h.hexdigest()

@@ -4,10 +4,11 @@
 
 A model processes each window; `overlap_add` (or `blend_tiles`) puts the outputs back, each value
 the weighted mean of the windows that cover it, weighted by a window that falls towards the edges
-(a Hann window lifted off zero, so a value that only one window covers keeps its weight). Windows
-that run past the end are zero-padded, and the padding is dropped again, so the output has the
-input's length (or size). With outputs equal to the windows, the input comes back exactly (up to
-float rounding).
+(a Hann window lifted off zero, so a value that only one window covers keeps its weight). The last
+window ends at the input's end (an input shorter than a window is zero-padded, and the padding
+dropped again), so the output has the input's length (or size). With outputs equal to the
+windows, the input comes back exactly (up to float rounding). `worst_cover` gives each position the
+highest score of the windows covering it, and `intervals` the runs of flagged positions.
 """
 
 from __future__ import annotations
@@ -20,12 +21,15 @@ from .errors import ConfigError
 
 
 def starts(length: int, size: int, hop: int) -> list[int]:
-    """Start of every window of `size` every `hop` along `length`: the first at 0, the last
-    reaching the end (so every position is covered; a length under `size` gives one window)."""
+    """Start of every window of `size` every `hop` along `length`: the first at 0, the last ending
+    at the end (so every position is covered without padding; a length under `size` gives one
+    window, zero-padded)."""
     if size < 1 or not 1 <= hop <= size:
         raise ConfigError(f"windows need size >= 1 and 1 <= hop <= size, got {size} and {hop}")
-    n = max(1, math.ceil((length - size) / hop) + 1)
-    return [i * hop for i in range(n)]
+    if length <= size:
+        return [0]
+    out = list(range(0, length - size, hop))
+    return out + [length - size]
 
 
 def seam_weight(size: int, floor: float = 1e-3) -> torch.Tensor:
@@ -84,3 +88,24 @@ def blend_tiles(parts: torch.Tensor, hop: int, height: int, width: int) -> torch
         total[:, r : r + size, q : q + size] += part * w
         weight[r : r + size, q : q + size] += w
     return (total / weight)[:, :height, :width]  # (C, height, width)
+
+
+def worst_cover(scores: torch.Tensor, size: int, hop: int, length: int) -> torch.Tensor:
+    """Window scores (N,) from `starts(length, size, hop)` -> (length,): each position's score is
+    the highest of the windows that cover it."""
+    first = starts(length, size, hop)
+    if len(first) != len(scores):
+        raise ConfigError(f"{len(scores)} scores do not match {len(first)} windows")
+    out = torch.full((first[-1] + size,), -math.inf, dtype=torch.float64)
+    for score, s in zip(scores.double(), first):
+        out[s : s + size] = torch.maximum(out[s : s + size], score)
+    return out[:length]
+
+
+def intervals(flags: torch.Tensor) -> list[tuple[int, int]]:
+    """(start, end) of each run of True in `flags` (T,), end exclusive."""
+    f = torch.cat(
+        [torch.zeros(1, dtype=torch.int8), flags.to(torch.int8), torch.zeros(1, dtype=torch.int8)]
+    )
+    edges = torch.nonzero(f[1:] - f[:-1]).flatten().tolist()  # rises and falls alternate
+    return list(zip(edges[0::2], edges[1::2]))

@@ -33,7 +33,12 @@ def test_the_round_trip_is_exact_and_the_size_tracks_the_cross_entropy(vq_run, s
     bits, xent = 8 * len(payload) / len(x), codec.cross_entropy_bits(model, codes)
     # within a word per file of the rate
     assert xent - 0.5 <= bits <= xent + 64 / len(x) + 0.5, (bits, xent)
-    assert len(blob) - len(payload) == 20 and header.count == 512 and header.shape == (1, 28, 28)
+    assert len(blob) - len(payload) == 21 and header.count == 512 and header.shape == (1, 28, 28)
+    # format version 1 (no rank: every example an image) still reads
+    head = blob[:2] + b"\x01" + blob[3:9] + blob[10:13]  # magic, version, model, count, C, H, W
+    old = head + blob[13:17]  # the codes CRC
+    old += struct.pack("<I", zlib.crc32(payload, zlib.crc32(old))) + payload
+    assert torch.equal(codec.decompress_codes(model, old), codes)
 
 
 @pytest.mark.cases(3)

@@ -22,8 +22,9 @@ def test_every_registered_kind_is_a_data_kind_with_registered_noises():
 def test_the_image_kind_reads_writes_and_reassembles_large_images(tmp_path):
     kind = data_kind("image")
     np.save(tmp_path / "a.npy", (np.arange(2 * 28 * 28) % 256).astype(np.uint8).reshape(2, 28, 28))
-    inputs = kind.read_inputs([tmp_path / "a.npy"], (1, 28, 28))
-    written = kind.write_like_inputs(inputs, inputs.images, tmp_path / "out")
+    data = make_config("ae").data
+    inputs = kind.read_inputs([tmp_path / "a.npy"], data)
+    written = kind.write_like_inputs(inputs, inputs.examples, tmp_path / "out", data)
     assert np.array_equal(np.load(written[0]), np.load(tmp_path / "a.npy"))
     big = torch.rand(3, 90, 70)
     parts = kind.split(big, 32, 24)

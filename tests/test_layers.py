@@ -22,6 +22,8 @@ LAYERS = [
     ["sources"],
     ["lazy"],
     ["inputs"],
+    ["series"],
+    ["signal_inputs"],
     ["examples"],
     ["config"],
     ["nn"],

@@ -293,7 +293,6 @@ def test_fsq_codes_round_trip():
 def test_the_importance_weighted_bound_is_tighter_than_the_elbo_and_trains():
     """Burda et al. (2016): L_1 is the ELBO and L_K rises with K; iw_samples needs a Bernoulli
     decoder."""
-    from latentzoo.errors import ConfigError
 
     x = (torch.rand(64, 1, 28, 28, generator=torch.Generator().manual_seed(0)) > 0.7).float()
     bounds = {}
@@ -311,8 +310,18 @@ def test_the_importance_weighted_bound_is_tighter_than_the_elbo_and_trains():
     model = build_model(make_config("vae", backbone="mlp", iw_samples=5))
     model(x).loss.backward()
     assert all(p.grad is not None for p in model.parameters())
-    with pytest.raises(ConfigError, match="needs recon 'bce'"):
-        make_config("vae", recon="mse", iw_samples=5)
+    gauss = build_model(make_config("vae", backbone="mlp", recon="mse", iw_samples=5))
+    assert torch.isfinite(gauss(x).loss)
+
+
+def test_the_squared_error_decoder_is_a_gaussian_of_variance_one_half():
+    """Known answer: the IWAE's log p(x|z) for --recon mse is the log-density of N(out, 1/2)."""
+    from latentzoo.models.base import log_likelihood
+
+    out, x = torch.randn(3, 1, 4, 5), torch.randn(3, 1, 4, 5)
+    normal = torch.distributions.Normal(out, 0.5**0.5)
+    want = normal.log_prob(x).flatten(1).sum(1)
+    assert torch.allclose(log_likelihood(out, x, "mse"), want, atol=1e-4)
 
 
 def test_each_capability_flag_keeps_its_written_protocol(trained, small_splits, tmp_path):

@@ -227,7 +227,7 @@ def bad_sources(tmp_path):
     write_png(tmp_path / "corrupt" / "a.png", (28, 28))
     (tmp_path / "corrupt" / "b.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)
     np.save(tmp_path / "int64.npy", np.zeros((10, 8, 8), dtype=np.int64))
-    np.save(tmp_path / "rank2.npy", np.zeros((10, 8), dtype=np.uint8))
+    np.save(tmp_path / "rank5.npy", np.zeros((10, 8, 8, 1, 1), dtype=np.uint8))
     np.save(tmp_path / "nan.npy", np.full((10, 8, 8), np.nan, dtype=np.float32))
     np.save(tmp_path / "range.npy", np.full((10, 8, 8), 2.0, dtype=np.float32))
     np.savez(
@@ -252,7 +252,7 @@ def bad_sources(tmp_path):
         ("modes", "mixed colour modes; pass --colour"),
         ("corrupt", "b.png: not an image Pillow can read"),
         ("int64.npy", "dtype int64"),
-        ("rank2.npy", "expected images (N, H, W)"),
+        ("rank5.npy", "expected images (N, H, W)"),
         ("nan.npy", "NaN"),
         ("range.npy", "must lie in [0, 1]"),
         ("labels.npz", "10 images but 9 labels"),

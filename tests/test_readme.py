@@ -49,13 +49,14 @@ def test_readme_names_the_two_commands_ci_runs():
     assert Path(ROOT / "scripts" / "setup-and-demo.sh").is_file()
 
 
-def test_readme_own_data_block_runs(tmp_path, monkeypatch, capsys):
+def run_block(heading: str, tmp_path, monkeypatch) -> list[list[str]]:
+    """Run the first bash block after `heading` in the README, line by line, in `tmp_path`."""
     import shlex
 
     from latentzoo import examples
     from latentzoo.cli import main
 
-    section = (ROOT / "README.md").read_text().split("## Your own data", 1)[1]
+    section = (ROOT / "README.md").read_text().split(heading, 1)[1]
     block = re.search(r"```bash\n(.*?)```", section, flags=re.S).group(1)
     lines = [
         shlex.split(line, comments=True)
@@ -69,6 +70,11 @@ def test_readme_own_data_block_runs(tmp_path, monkeypatch, capsys):
         else:
             assert args[0] == "latentzoo", args
             assert main(args[1:]) == 0, args
+    return lines
+
+
+def test_readme_own_data_block_runs(tmp_path, monkeypatch, capsys):
+    lines = run_block("## Your own data", tmp_path, monkeypatch)
     assert len(lines) >= 10
     assert (tmp_path / "own-recon" / "0003.png").is_file() and (
         tmp_path / "own-denoised" / "photos.npy"
@@ -76,6 +82,19 @@ def test_readme_own_data_block_runs(tmp_path, monkeypatch, capsys):
     assert (tmp_path / "own-samples" / "sample-00015.png").is_file() and (
         tmp_path / "own-scores.csv"
     ).is_file()
+
+
+def test_readme_signals_block_runs(tmp_path, monkeypatch, capsys):
+    run_block("### Signals", tmp_path, monkeypatch)
+    recon = (tmp_path / "beats-recon" / "beats.csv").read_text().splitlines()
+    given = (tmp_path / "own" / "beats.csv").read_text().splitlines()
+    assert [r.split(",")[0] for r in recon] == [g.split(",")[0] for g in given]
+    clean = (tmp_path / "ecg-clean" / "monitor.csv").read_text().splitlines()
+    assert len(clean) == len((tmp_path / "own" / "monitor.csv").read_text().splitlines())
+    steps = (tmp_path / "ecg-scores.csv").read_text().splitlines()
+    assert steps[0] == "name,sample,seconds,score,threshold,flag" and len(steps) == len(clean)
+    found = (tmp_path / "ecg-scores.intervals.csv").read_text().splitlines()
+    assert found[0] == "name,start,end,start_seconds,end_seconds,peak"
 
 
 def figures_script():

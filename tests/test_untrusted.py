@@ -255,6 +255,13 @@ def test_hostile_option_values_get_one_line_and_exit_2(tmp_path, capsys, case):
 WITHOUT: dict[tuple, tuple] = {}  # a command's answer without the fuzzed option
 
 
+# what an option needs beside it to mean something (a signal's settings: signal data)
+NEEDS = {
+    "downsample": ["--kind", "signal"],
+    "hop": ["--kind", "signal", "--window", "100000000"],
+}
+
+
 @pytest.mark.parametrize("flag", sorted({f for c, f in OPTIONS if c == "train" and bounds_of(f)}))
 def test_each_bound_of_each_train_option_is_where_refusal_starts(flag, tmp_path, capsys):
     """A train option at its bound is accepted (unless the bound is open); just past it, it is
@@ -262,6 +269,9 @@ def test_each_bound_of_each_train_option_is_where_refusal_starts(flag, tmp_path,
     name = flag.removeprefix("--").replace("-", "_")
     args = fuzz_args(tmp_path, "train", "x")
     args[1] = kinds_with(name)[0]  # a kind that has the setting
+    args += NEEDS.get(
+        name, ["--kind", "signal"] if option_fields()[name].metadata["group"] == "signal" else []
+    )
     baseline = run_cli(args, capsys)
     for at, past, open_ in bounds_of(flag).values():
         for value, refused in ((at, open_), (past, True)):
@@ -326,6 +336,7 @@ def test_a_user_error_is_a_latentzoo_error():
 # the built-in exceptions the package may raise: programming errors no user input reaches
 INTERNAL_RAISES = {
     "latentzoo/nn/backbones.py": "ValueError",  # grid_size; the image kind checks shapes first
+    "latentzoo/nn/backbones1d.py": "ValueError",  # code_length; the signal kind checks first
     "latentzoo/loop/fit.py": "RuntimeError",  # data-parallel ranks that disagree
     "latentzoo/noise.py": "ValueError",  # a noise kind registered twice, by code
     "latentzoo/models/capabilities.py": "TypeError",  # a model class that breaks its promise

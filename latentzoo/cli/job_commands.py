@@ -10,7 +10,7 @@ from .. import codec, jobs
 from ..errors import ConfigError, DataError
 from ..eval import psnr
 from ..files import atomic_write, write_csv
-from ..inputs import write_array, write_images
+from ..inputs import write_array
 from ..kinds import data_kind
 from ..noise import corrupt, parse_noise
 from ..runs import load
@@ -21,7 +21,7 @@ from .common import folder_out, guidance_option, job_inputs, load_run
 def cmd_encode(a) -> int:
     model = load(a.run, device=a.device)
     inputs = job_inputs(a, model)
-    z = jobs.encode(model, inputs.images)
+    z = jobs.encode(model, inputs.examples)
     # (N, H/4, W/4) codes or (N, L) means
     arr = z.numpy().astype("int32" if model.has_codes else "float32")
     names = a.out.with_suffix(".names.txt")
@@ -47,25 +47,20 @@ def cmd_score(a) -> int:
     inputs = job_inputs(a, model)
     score = jobs.scorer(model, partner, data.val)
     threshold = jobs.calibrate(model, data.val, a.fpr, score=score)
-    scores = score(inputs.images)
+    scores = score(inputs.examples)
     flags = jobs.flag(scores, threshold)
-    write_csv(
-        a.out,
-        [
-            {
-                "name": n,
-                "score": round(float(v), 6),
-                "threshold": round(threshold, 6),
-                "flag": int(f),
-            }
-            for n, v, f in zip(inputs.names, scores, flags)
-        ],
-    )
+    kind = data_kind(model.cfg.data.data_kind)
+    rows, flagged = kind.score_rows(inputs, scores, threshold, model.cfg.data)
+    write_csv(a.out, rows)
+    if flagged is not None:  # (columns, rows) of the flagged intervals
+        found = a.out.with_name(a.out.stem + ".intervals.csv")
+        write_csv(found, flagged[1], flagged[0])
+        print(f"wrote {found}: {len(flagged[1])} flagged intervals")
     what = "the ensemble's" if partner is not None else "the"
     print(
-        f"wrote {a.out}: {int(flags.sum())} of {len(inputs)} images "
+        f"wrote {a.out}: {int(flags.sum())} of {len(inputs)} {kind.examples} "
         f"flagged (threshold {threshold:.4g}, {what} score "
-        f"that {a.fpr:g} of the run's {len(data.val)} validation images exceed)"
+        f"that {a.fpr:g} of the run's {len(data.val)} validation {kind.examples} exceed)"
     )
     return 0
 
@@ -79,15 +74,15 @@ def cmd_compress(a) -> int:
             + (" without one (train it with `latentzoo train-prior`)" if model.has_codes else "")
         )
     inputs = job_inputs(a, model)
-    codes = codec.encode_images(model, inputs.images)
+    codes = codec.encode_images(model, inputs.examples)
     data = codec.compress_codes(model, codes)
     atomic_write(a.out, data)
-    n = len(inputs)
+    n, one = len(inputs), data_kind(model.cfg.data.data_kind).example
     print(
-        f"wrote {a.out}: {n} images in {len(data):,} bytes, "
-        f"{8 * len(data) / n:.1f} bits per image with the header "
+        f"wrote {a.out}: {n} {data_kind(model.cfg.data.data_kind).examples} in {len(data):,} "
+        f"bytes, {8 * len(data) / n:.1f} bits per {one} with the header "
         "(the prior's cross-entropy on them: "
-        f"{codec.cross_entropy_bits(model, codes):.1f} bits per image)"
+        f"{codec.cross_entropy_bits(model, codes):.1f} bits per {one})"
     )
     return 0
 
@@ -98,9 +93,10 @@ def cmd_decompress(a) -> int:
         data = a.file.read_bytes()
     except OSError as e:
         raise DataError(f"{a.file}: cannot read ({e.strerror or e})") from None
-    images = codec.decompress(model, data, str(a.file))
-    write_images(a.out, images, "image")
-    print(f"wrote {a.out}: {len(images)} images")
+    examples = codec.decompress(model, data, str(a.file))
+    kind = data_kind(model.cfg.data.data_kind)
+    kind.write_examples(a.out, examples, kind.example, model.cfg.data)
+    print(f"wrote {a.out}: {len(examples)} {kind.examples}")
     return 0
 
 
@@ -110,7 +106,9 @@ def cmd_reconstruct(a) -> int:
     if a.inputs:
         inputs = job_inputs(a, model)
         kind = data_kind(model.cfg.data.data_kind)
-        written = kind.write_like_inputs(inputs, jobs.reconstruct(model, inputs.images), a.out)
+        written = kind.write_like_inputs(
+            inputs, jobs.reconstruct(model, inputs.examples), a.out, model.cfg.data
+        )
         print(f"wrote {len(written)} files to {a.out}")
         return 0
     x, y = data.test.tensors(slice(0, a.n), model.device)
@@ -140,13 +138,13 @@ def cmd_sample(a) -> int:
     else:
         y = None
     images = model.sample(a.n, y=y, generator=gen, temperature=a.temperature, **options)
-    # (N, H, W[, C]) uint8, or one PNG per sample
-    if a.out.suffix.lower() == ".npy" or not a.out.suffix:
-        write_images(a.out, images, "sample")
+    kind = data_kind(model.cfg.data.data_kind)
+    if a.out.suffix.lower() == ".npy" or not a.out.suffix:  # one array, or a file per sample
+        kind.write_examples(a.out, images, "sample", model.cfg.data)
     else:
         nrow = min(classes, 10) if model.needs_labels and a.digit is None else 8
-        save_grid(a.out, data_kind(model.cfg.data.data_kind).pictures(images), nrow=nrow)
-    print(f"wrote {a.out}" + ("" if a.out.suffix else f" ({a.n} PNG files)"))
+        save_grid(a.out, kind.pictures(images), nrow=nrow)
+    print(f"wrote {a.out}" + ("" if a.out.suffix else f" ({a.n} files)"))
     return 0
 
 
@@ -155,8 +153,10 @@ def cmd_denoise(a) -> int:
     if a.inputs:
         model = load(a.run, device=a.device)
         inputs = job_inputs(a, model)
-        _, clean = jobs.denoise(model, inputs.images, noise=a.noise, seed=a.seed)
-        written = data_kind(model.cfg.data.data_kind).write_like_inputs(inputs, clean, a.out)
+        _, clean = jobs.denoise(model, inputs.examples, noise=a.noise, seed=a.seed)
+        written = data_kind(model.cfg.data.data_kind).write_like_inputs(
+            inputs, clean, a.out, model.cfg.data
+        )
         print(
             f"wrote {len(written)} denoised files to {a.out}"
             + (f" (corrupted first by {a.noise})" if a.noise else "")
@@ -170,7 +170,7 @@ def cmd_denoise(a) -> int:
     spec = parse_noise(a.noise)
     model, data = load_run(a)
     x, y = data.test.tensors(slice(0, a.n), model.device)
-    noisy = corrupt(x, spec, torch.Generator().manual_seed(a.seed))
+    noisy = corrupt(x, spec, torch.Generator().manual_seed(a.seed), model.data_kind.bounded)
     with torch.no_grad():
         clean = model.reconstruct(noisy, y)
     pic = data_kind(model.cfg.data.data_kind).pictures

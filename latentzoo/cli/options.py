@@ -107,11 +107,12 @@ def add_input_options(sp) -> None:
 
 
 def option_flag(name: str) -> str:
-    """A setting's command-line option: `source` is --data; others their name with dashes."""
+    """A setting's command-line option: `source` is --data, `data_kind` --kind; others their name
+    with dashes."""
     return "--" + OPTION_NAMES.get(name, name).replace("_", "-")
 
 
-OPTION_NAMES = {"source": "data"}
+OPTION_NAMES = {"source": "data", "data_kind": "kind"}
 
 
 def add_settings_options(p: argparse.ArgumentParser, settings: dict, help_of) -> None:

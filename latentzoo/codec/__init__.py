@@ -61,13 +61,13 @@ def encode_images(model, images: torch.Tensor) -> torch.Tensor:
 
 
 def compress(model, images: torch.Tensor) -> bytes:
-    """Images (N, C, H, W) in [0, 1] of the model's shape -> the bytes of a compressed file."""
+    """Examples (N, *shape) of the model's shape (images (N, C, H, W) in [0, 1], signals
+    (N, C, T) normalised) -> the bytes of a compressed file."""
     check_model(model)
     shape = tuple(model.cfg.data.shape)
-    if images.dim() != 4 or tuple(images.shape[1:]) != shape or images.shape[0] == 0:
+    if tuple(images.shape[1:]) != shape or images.shape[0] == 0:
         raise CodecError(
-            f"compress takes images (N, {shape[0]}, {shape[1]}, "
-            f"{shape[2]}), got {tuple(images.shape)}"
+            f"compress takes examples (N, {', '.join(map(str, shape))}), got {tuple(images.shape)}"
         )
     return compress_codes(model, encode_images(model, images))
 
@@ -97,7 +97,7 @@ def decompress_codes(model, data: bytes, name: str = "<bytes>") -> torch.Tensor:
         )
     if header.shape != tuple(model.cfg.data.shape):
         raise CodecError(
-            f"{name}: images of {header.shape}, and this run's model "
+            f"{name}: examples of {header.shape}, and this run's model "
             f"takes {tuple(model.cfg.data.shape)}"
         )
     codes = decode_codes(model.prior, payload, header.count, name)

@@ -1,16 +1,18 @@
-"""The compressed file's layout (format version 1): a short header, then the entropy-coded codes.
+"""The compressed file's layout (format version 2): a short header, then the entropy-coded codes.
 
     magic         2 bytes   b"LZ"
     version       1 byte    FORMAT_VERSION
     model         4 bytes   the model's fingerprint (first 4 bytes of a SHA-256 of its weights)
-    count, C, H, W          unsigned LEB128 varints (1 byte each below 128)
+    count, rank, shape      unsigned LEB128 varints (1 byte each below 128): the example's shape,
+                            (C, H, W) for an image, (C, T) for a signal, after its rank
     codes CRC-32  4 bytes   of the decoded code grids, int32 little-endian in raster order
     file CRC-32   4 bytes   of every byte before it and every byte after it
     payload                 the range coder's 32-bit words, little-endian
 
-19 bytes for one 28x28 grey image. The file CRC catches truncation and corruption before any
-decoding starts; the codes CRC catches a decoder whose probabilities differ from the encoder's.
-Nothing here knows about models: `pack` and `unpack` move between bytes and a `Header`.
+20 bytes for one 28x28 grey image. Version 1 (every example an image, no rank) still reads. The
+file CRC catches truncation and corruption before any decoding starts; the codes CRC catches a
+decoder whose probabilities differ from the encoder's. Nothing here knows about models: `pack` and
+`unpack` move between bytes and a `Header`.
 """
 
 from __future__ import annotations
@@ -22,9 +24,10 @@ from dataclasses import dataclass
 from ..errors import CodecError
 
 MAGIC = b"LZ"
-FORMAT_VERSION = 1
-MAX_COUNT = 10_000_000  # images in one file
-MAX_SIDE = 4096
+FORMAT_VERSION = 2
+READS = (1, 2)  # the format versions `unpack` reads (version 1: images, (C, H, W) without a rank)
+MAX_COUNT = 10_000_000  # examples in one file
+MAX_SIDE = 100_000_000  # of any axis (a model's own shape is checked against the run's)
 # a file holds at most this many images per payload bit, so decoding time is bounded by its size
 IMAGES_PER_BIT = 32
 
@@ -33,7 +36,7 @@ IMAGES_PER_BIT = 32
 class Header:
     model: bytes  # 4-byte fingerprint
     count: int
-    shape: tuple[int, int, int]  # (C, H, W)
+    shape: tuple[int, ...]  # (C, H, W) for an image, (C, T) for a signal
     codes_crc: int
 
 
@@ -67,6 +70,7 @@ def pack(header: Header, payload: bytes) -> bytes:
         + bytes([FORMAT_VERSION])
         + header.model
         + varint(header.count)
+        + varint(len(header.shape))
         + b"".join(varint(v) for v in header.shape)
         + struct.pack("<I", header.codes_crc)
     )
@@ -81,7 +85,7 @@ def unpack(data: bytes, name: str = "<bytes>") -> tuple[Header, bytes]:
         )
     if len(data) < 3:
         raise CodecError(f"{name}: cut short after its first bytes")
-    if data[2] != FORMAT_VERSION:
+    if data[2] not in READS:
         raise CodecError(
             f"{name}: format version {data[2]}, and this latentzoo reads version {FORMAT_VERSION}"
             + ("; upgrade latentzoo" if data[2] > FORMAT_VERSION else "")
@@ -90,8 +94,13 @@ def unpack(data: bytes, name: str = "<bytes>") -> tuple[Header, bytes]:
         raise CodecError(f"{name}: cut short in its header")
     model, pos = bytes(data[3:7]), 7
     count, pos = read_varint(data, pos, name)
+    rank = 3
+    if data[2] >= 2:
+        rank, pos = read_varint(data, pos, name)
+    if rank not in (2, 3):
+        raise CodecError(f"{name}: a header that no latentzoo writes (examples of rank {rank})")
     dims = []
-    for _ in range(3):
+    for _ in range(rank):
         v, pos = read_varint(data, pos, name)
         dims.append(v)
     if len(data) < pos + 8:
@@ -102,21 +111,18 @@ def unpack(data: bytes, name: str = "<bytes>") -> tuple[Header, bytes]:
         raise CodecError(
             f"{name}: damaged or cut short (its checksum does not match); nothing was decoded"
         )
-    c, h, w = dims
     if (
         not (
             1 <= count <= min(MAX_COUNT, IMAGES_PER_BIT * 8 * len(payload))
-            and c in (1, 3)
-            and 1 <= h <= MAX_SIDE
-            and 1 <= w <= MAX_SIDE
+            and all(1 <= v <= MAX_SIDE for v in dims)
         )
         or len(payload) % 4
     ):
         raise CodecError(
-            f"{name}: a header that no latentzoo writes ({count} images of {c}x{h}x{w}, "
-            f"{len(payload)} payload bytes)"
+            f"{name}: a header that no latentzoo writes ({count} examples of "
+            f"{'x'.join(map(str, dims))}, {len(payload)} payload bytes)"
         )
-    return Header(model, count, (c, h, w), codes_crc), payload
+    return Header(model, count, tuple(dims), codes_crc), payload
 
 
 def codes_checksum(codes_bytes: bytes) -> int:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from ..errors import ConfigError
+from ..series import source_kind
 from .data import DataSettings, parse_size
 from .migrate import CONFIG_VERSION, RENAMED, migrate
 from .model import (
@@ -156,8 +157,10 @@ def make_config(model: str, **overrides: Any) -> Config:
     if given.get("source") is not None and "dataset" not in given:
         given["dataset"] = "files"
     model_cls = MODEL_SETTINGS[model]
+    given["data_kind"] = given.get("data_kind") or kind_of_data(given)
     by_section: dict[str, dict[str, Any]] = {"model": {}, "data": {}, "train": {}}
     by_section["train"].update(model_cls.train_defaults)
+    by_section["model"].update(model_cls.data_defaults.get(given["data_kind"], {}))
     for name, value in given.items():
         by_section[section_of(model, name)][name] = value
     cfg = Config(
@@ -168,6 +171,14 @@ def make_config(model: str, **overrides: Any) -> Config:
     )
     cfg.validate()
     return cfg
+
+
+def kind_of_data(given: dict[str, Any]) -> str:
+    """The kind of data that settings without `data_kind` pick: a data set's images, or what the
+    source holds (latentzoo.series.source_kind)."""
+    if given.get("dataset", "mnist") != "files" or given.get("source") is None:
+        return "image"
+    return source_kind(given["source"], window=given.get("window") is not None)
 
 
 def option_fields() -> dict[str, Any]:

@@ -5,12 +5,15 @@ of its examples train, and what the data turned out to be (its shape and labels,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import ClassVar
 
 from ..data import DATASETS
 from ..errors import ConfigError
 from .settings import Settings, setting
+
+DATASETS_KIND = "image"  # what the bundled data sets (mnist, digits) hold
+FILES = "files"  # the group of the settings of the user's own files; any other group is a kind's
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -28,8 +31,9 @@ def parse_size(text: str) -> tuple[int, int]:
 class DataSettings(Settings):
     section: ClassVar[str] = "data"
 
-    data_kind: str = setting(
-        "the kind of data (latentzoo.kinds): image", default="image", cli=False
+    data_kind: str | None = setting(
+        "the kind of data: image or signal (unset: from --data, see the README's 'Signals')",
+        default=None,
     )
     dataset: str = setting(
         "data set (files: the images of --data)", default="mnist", choices=(*DATASETS, "files")
@@ -44,13 +48,13 @@ class DataSettings(Settings):
         "SHA-256 of the --data images and labels as loaded", default=None, cli=False, group="files"
     )
     image_size: str | None = setting(
-        "resize the --data images to HxW as they load, e.g. 32x32", default=None, group="files"
+        "resize the --data images to HxW as they load, e.g. 32x32", default=None, group="image"
     )
     colour: str | None = setting(
         "convert the --data images to grey or rgb as they load",
         default=None,
         choices=("grey", "rgb"),
-        group="files",
+        group="image",
     )
     split_seed: int = setting(
         "seed of the validation and test images carved from --data when it has none",
@@ -104,6 +108,49 @@ class DataSettings(Settings):
     binarize: bool = setting(
         "dynamic binarization: pixels drawn as Bernoulli(intensity) every batch", default=False
     )
+    window: int | None = setting(
+        "read --data as one long recording (T,) or (T, C), cut into windows of N samples",
+        default=None,
+        low=2,
+        high=10**8,
+        group="signal",
+    )
+    hop: int | None = setting(
+        "samples from one window's start to the next (unset: half a --window)",
+        default=None,
+        low=1,
+        high=10**8,
+        group="signal",
+    )
+    label_column: int | None = setting(
+        "the column of a CSV of series that holds their labels (UCR files: 0)",
+        default=None,
+        low=0,
+        high=10**6,
+        group="signal",
+    )
+    length: int | None = setting(
+        "resample every series to N samples (linear interpolation), e.g. series of unequal length",
+        default=None,
+        low=2,
+        high=10**8,
+        group="signal",
+    )
+    rate: float | None = setting(
+        "sample rate of the signals in Hz", default=None, low=0, open_low=True, group="signal"
+    )
+    channel_mean: tuple[float, ...] | None = setting(
+        "each channel's mean over the training series (normalisation)",
+        default=None,
+        cli=False,
+        group="signal",
+    )
+    channel_std: tuple[float, ...] | None = setting(
+        "each channel's standard deviation over the training series (normalisation)",
+        default=None,
+        cli=False,
+        group="signal",
+    )
     shape: tuple[int, ...] = setting(
         "shape of one example, e.g. (C, H, W) for images, from the data",
         default=(1, 28, 28),
@@ -127,6 +174,11 @@ class DataSettings(Settings):
         "val_fraction",
         "test_fraction",
         "only_digit",
+        "data_kind",
+        "window",
+        "hop",
+        "label_column",
+        "length",
     )
 
     def same_images(self, other: DataSettings) -> bool:
@@ -134,7 +186,13 @@ class DataSettings(Settings):
         return all(getattr(self, k) == getattr(other, k) for k in self.IMAGES)
 
     def groups(self) -> set[str]:
-        return {"files"} if self.dataset == "files" else set()
+        return {FILES, self.data_kind or DATASETS_KIND} if self.dataset == "files" else set()
+
+    @property
+    def window_hop(self) -> int:
+        """Samples between windows of a recording: --hop, else half a --window."""
+        assert self.window is not None
+        return self.hop or max(1, self.window // 2)
 
     def check(self) -> None:
         if (self.dataset == "files") != (self.source is not None):
@@ -143,3 +201,14 @@ class DataSettings(Settings):
             )
         if self.image_size is not None:
             parse_size(self.image_size)
+        kind = self.data_kind or DATASETS_KIND
+        for f in fields(self):
+            group = f.metadata["group"]
+            if group not in (None, FILES, kind) and getattr(self, f.name) is not None:
+                raise ConfigError(
+                    f"--{f.name.replace('_', '-')} applies to {group} data, and this is {kind} data"
+                )
+        if self.hop is not None and self.window is None:
+            raise ConfigError("--hop goes with --window (it cuts one recording into windows)")
+        if self.hop is not None and self.window is not None and self.hop > self.window:
+            raise ConfigError(f"--hop {self.hop} is longer than --window {self.window}")

@@ -8,7 +8,8 @@ version 1, `V2_VALUES` for version 2 (every run then was 1 x 28 x 28 MNIST or di
 `V3_VALUES` for version 3 (every run trained in fp32), `V4_VALUES` for version 4 (every mlp's
 second layer was hidden/2), `V5_VALUES` for version 5 (every run was of images, read into memory).
 Version 6 splits the fields by concern (`model`, `data`, `train`), keeps for each kind only the
-settings it has, and renames those whose one name meant two things (`RENAMED`).
+settings it has, and renames those whose one name meant two things (`RENAMED`). Version 7 adds the
+signals' settings (`V6_DATA`, `V6_MODEL`: every earlier run was of images).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from .data import DataSettings
 from .model import MODEL_SETTINGS, MODELS
 from .train import TrainSettings
 
-CONFIG_VERSION = 6
+CONFIG_VERSION = 7
 
 # Old name -> {model kind: today's name}. `beta` was a VAE's KL weight and a VQ-VAE's commitment
 # weight; `latent_dim` was also the size of a VQ-VAE's code vectors; `data` (the user's files) is
@@ -85,6 +86,17 @@ V3_VALUES: dict[str, Any] = dict(precision="fp32")
 V4_VALUES: dict[str, Any] = dict(hidden2=0)
 # what every run of versions 1 to 5 did: images, read into memory (version 6 names both)
 V5_VALUES: dict[str, Any] = dict(data_kind="image", load="memory", workers=2)
+# version 7 added signals: every earlier run was of images
+V6_DATA: dict[str, Any] = dict(
+    window=None,
+    hop=None,
+    label_column=None,
+    length=None,
+    rate=None,
+    channel_mean=None,
+    channel_std=None,
+)
+V6_MODEL: dict[str, Any] = dict(downsample=0)
 FLAT_FIELDS = {*V1_VALUES, *V2_VALUES, *V3_VALUES, *V4_VALUES, "config_version"}
 
 
@@ -109,6 +121,11 @@ def migrate(d: dict[str, Any]) -> dict[str, Any]:
         d = {**V4_VALUES, **d, "config_version": 5}
     if d["config_version"] == 5:
         d = by_concern(d)
+    if d["config_version"] == 6:
+        d = {**d, "config_version": 7}
+        for section, values in (("data", V6_DATA), ("model", V6_MODEL)):
+            if isinstance(d.get(section), dict):
+                d[section] = {**values, **d[section]}
     return d
 
 

@@ -27,6 +27,8 @@ from .settings import Settings, redefault, setting
 class ModelSettings(Settings):
     section: ClassVar[str] = "model"
     train_defaults: ClassVar[dict[str, Any]] = {}  # training settings this kind changes
+    # its own settings' defaults on a kind of data other than images, by data kind
+    data_defaults: ClassVar[dict[str, dict[str, Any]]] = {}
 
     backbone: str = setting(
         "mlp: pixels-512-256-latent; conv: H -> H/2 -> H/4 and back (28 -> 14 -> 7)",
@@ -62,9 +64,17 @@ class ModelSettings(Settings):
         choices=("relu", "silu", "gelu", "tanh"),
     )
     recon: str = setting(
-        "reconstruction loss, summed over pixels: mse, or bce (Bernoulli)",
+        "reconstruction loss, summed over pixels: mse, or bce (Bernoulli, images only)",
         default="mse",
         choices=("mse", "bce"),
+    )
+    downsample: int = setting(
+        "signals: strided stages of the conv backbone, each halving the length (0: as many as "
+        "divide the length, at most 4)",
+        default=0,
+        low=0,
+        high=16,
+        group="conv",
     )
 
     def groups(self) -> set[str]:
@@ -120,12 +130,14 @@ class DAESettings(AESettings):
 @dataclass(kw_only=True)
 class VAESettings(AESettings):
     recon: str = redefault(ModelSettings, "recon", "bce")
+    # a signal's values are not probabilities: a Gaussian decoder (squared error)
+    data_defaults: ClassVar[dict[str, dict[str, Any]]] = {"signal": {"recon": "mse"}}
     kl_weight: float = setting(
         "weight of the KL term (beta-VAE: Higgins et al. 2017)", default=1.0, low=0, open_high=True
     )
     iw_samples: int = setting(
         "K > 1 trains the importance-weighted bound (IWAE, Burda et al. 2016) with K samples per "
-        "image (needs --recon bce)",
+        "example",
         default=1,
         low=1,
         high=5000,
@@ -136,14 +148,6 @@ class VAESettings(AESettings):
         low=0,
         high=100_000,
     )
-
-    def check(self) -> None:
-        super().check()
-        if self.iw_samples > 1 and self.recon != "bce":
-            raise ConfigError(
-                "iw_samples > 1 needs recon 'bce': the importance weights use the Bernoulli "
-                "likelihood"
-            )
 
 
 @dataclass(kw_only=True)
@@ -157,6 +161,8 @@ class VQVAESettings(ModelSettings):
     (benchmarks/EXPERIMENTS.md); van den Oord et al. (2017) use a commitment weight of 0.25."""
 
     train_defaults: ClassVar[dict[str, Any]] = dict(batch_size=16, adam_beta2=0.95, epochs=15)
+    # a signal's backbone has no full-size blocks (latentzoo.nn.backbones1d)
+    data_defaults: ClassVar[dict[str, dict[str, Any]]] = {"signal": {"fine_blocks": 0}}
 
     channels: int = redefault(ModelSettings, "channels", 64)
     res_blocks: int = redefault(ModelSettings, "res_blocks", 2)

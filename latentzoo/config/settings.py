@@ -51,7 +51,14 @@ def redefault(cls: type, name: str, default: Any, **changes: Any) -> Any:
     return dataclasses.field(default=default, metadata={**f.metadata, **changes})
 
 
-TYPES = {"int": int, "float": float, "str": str, "bool": bool, "tuple[int,...]": tuple}
+TYPES = {
+    "int": int,
+    "float": float,
+    "str": str,
+    "bool": bool,
+    "tuple[int,...]": tuple,
+    "tuple[float,...]": tuple,
+}
 
 
 def field_type(f) -> tuple[type, bool]:
@@ -66,6 +73,11 @@ def check_value(f, v: Any, where: str = "") -> None:
     kind, optional = field_type(f)
     m, name = f.metadata, where + f.name
     if v is None and optional:
+        return
+    if kind is tuple and "float" in str(f.type):
+        finite = all(type(i) in (int, float) and math.isfinite(i) for i in v or ())
+        if not (isinstance(v, tuple) and v and finite):
+            raise ConfigError(f"{name} must be a list of finite numbers, got {v!r}")
         return
     if kind is tuple:
         if not (isinstance(v, tuple) and v and all(type(i) is int and i >= 1 for i in v)):

@@ -18,7 +18,7 @@ from ..kinds import data_kind
 from ..models import GUIDANCE
 from ..noise import corrupt
 from .classifier import classify, get_classifier, sample_quality
-from .metrics import EVAL_SEED, code_histogram, codebook_stats, psnr
+from .metrics import EVAL_SEED, code_histogram, codebook_stats
 
 # metric -> (unit, what it means)
 METRIC_INFO: dict[str, tuple[str, str]] = {
@@ -37,7 +37,13 @@ METRIC_INFO: dict[str, tuple[str, str]] = {
         "dB",
         "PSNR of the reconstruction of the corrupted input against the clean image",
     ),
-    "noise": ("", "the corruption used for the two denoising PSNRs"),
+    "noise": ("", "the corruption used for the two denoising PSNRs (SNRs)"),
+    "mse_per_sample": ("", "squared error of the reconstruction, mean over samples and series"),
+    "rmse": ("", "root-mean-square error of a series' reconstruction, mean over series"),
+    "snr": ("dB", "signal-to-noise ratio of the reconstruction (signal about its mean)"),
+    "prd": ("%", "percent root-mean-square difference of the reconstruction (PRDN)"),
+    "snr_noisy": ("dB", "SNR of the corrupted input against the clean series"),
+    "snr_denoised": ("dB", "SNR of the reconstruction of the corrupted input"),
     "codes_used": ("codes", "codes used at least once on the test set"),
     "codebook_usage": ("", "fraction of the codebook used on the test set"),
     "perplexity": (
@@ -115,9 +121,10 @@ def evaluate(
                 if cfg.model.recon == "bce":
                     rows["elbo"] = -(out.losses["recon"] + out.losses["kl"])
             if model.noise:
-                noisy = corrupt(x, model.noise, gen)
-                rows["psnr_noisy"] = psnr(x, noisy)
-                rows["psnr_denoised"] = psnr(x, model.reconstruct(noisy, y))
+                noisy = corrupt(x, model.noise, gen, clip=model.data_kind.bounded)
+                name, measure = kind.fidelity, kind.quality_measures()[kind.fidelity]
+                rows[f"{name}_noisy"] = measure(x, noisy)
+                rows[f"{name}_denoised"] = measure(x, model.reconstruct(noisy, y))
             for k, v in rows.items():
                 sums[k] = sums.get(k, 0.0) + float(v.double().sum())
     finally:
@@ -125,7 +132,8 @@ def evaluate(
         model.train(was_training)
     n = len(data)
     metrics: dict[str, float] = {k: v / n for k, v in sums.items()}
-    metrics["mse_per_image"] = metrics["mse_per_pixel"] * math.prod(data.shape)
+    if "mse_per_pixel" in metrics:
+        metrics["mse_per_image"] = metrics["mse_per_pixel"] * math.prod(data.shape)
     if counts is not None:
         metrics.update(codebook_stats(counts))
     if model.noise:

@@ -3,18 +3,21 @@ lives behind it, and everything else asks the run's kind instead of checking a n
 
 A kind says which example shapes it takes and which backbones fit them (`check`), builds the
 backbones that fit (`vector_encoder`, `vector_decoder`, `grid_encoder`, `grid_decoder` and the code
-grid's shape, `code_grid`), measures a reconstruction (`quality`), draws examples as pictures for
-the plots (`pictures`), reads the user's source into train/validation/test splits (`read_source`),
-reads and writes the jobs' files (`read_inputs`, `write_like_inputs`), cuts an input larger than the
-run's example into windows and puts the model's outputs back together (`split`, `merge`, on
-latentzoo.windows), names its corruptions in the noise registry (`noise_kinds`) and describes a
-shape in words. A new kind is a module with a subclass and one entry in latentzoo.kinds.registry.
+grid's shape, `code_grid`), measures a reconstruction (`quality_measures`, `quality`, `fidelity`),
+draws examples as pictures for the plots (`pictures`), reads the user's source into
+train/validation/test splits (`read_source`), reads and writes the jobs' files (`read_inputs`,
+`write_like_inputs`, `write_examples`), gives the rows of the anomaly scores (`score_rows`), cuts an
+input larger than the run's example into windows and puts the model's outputs back together
+(`split`, `merge`, on latentzoo.windows), names its corruptions in the noise registry
+(`noise_kinds`), says whether its values are bounded (`bounded`) and describes a shape in words. A
+new kind is a module with a subclass and one entry in latentzoo.kinds.registry.
 """
 
 from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
@@ -30,6 +33,10 @@ class DataKind(ABC):
     name: ClassVar[str]  # as config.json's data.data_kind says it
     axes: ClassVar[str]  # one example's axes, e.g. "(C, H, W)"
     noise_kinds: ClassVar[tuple[str, ...]]  # the entries of latentzoo.noise.NOISE_KINDS that apply
+    example: ClassVar[str]  # what an example is called in messages and file names, e.g. "image"
+    examples: ClassVar[str]  # ... and more than one, e.g. "images"
+    bounded: ClassVar[bool]  # values lie in [0, 1] (images); outputs and corruptions are clipped
+    fidelity: ClassVar[str]  # the measure of `quality_measures` that a denoiser's gain is told in
 
     @abstractmethod
     def check(self, cfg: Config) -> None:
@@ -61,13 +68,18 @@ class DataKind(ABC):
         """A grid of vectors (B, in_dim, *code_grid(shape)) -> raw outputs (B, *shape)."""
 
     @abstractmethod
-    def code_grid(self, shape: tuple[int, ...]) -> tuple[int, ...]:
-        """The shape of the code grid of an example of `shape` (a VQ-VAE's codes per example)."""
+    def code_grid(self, shape: tuple[int, ...], settings: ModelSettings) -> tuple[int, int]:
+        """The shape (h, w) of the code grid of an example of `shape` (a VQ-VAE's codes per
+        example) under a model's settings."""
 
     @abstractmethod
+    def quality_measures(self) -> dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]]:
+        """The measures of a reconstruction that fit this data, by name: (x, x_hat) -> (B,)."""
+
     def quality(self, x: torch.Tensor, x_hat: torch.Tensor) -> dict[str, torch.Tensor]:
         """Per-example measures of a reconstruction (B,) each, by name (e.g. mse_per_pixel,
         psnr)."""
+        return {name: measure(x, x_hat) for name, measure in self.quality_measures().items()}
 
     @abstractmethod
     def pictures(self, x: torch.Tensor) -> torch.Tensor:
@@ -87,18 +99,25 @@ class DataKind(ABC):
     def read_inputs(
         self,
         paths: list[str | os.PathLike],
-        shape: tuple[int, ...],
+        data: DataSettings,
         *,
         resize: bool = False,
         convert: bool = False,
     ) -> Inputs:
-        """The examples in the jobs' input files, fitted to the run's example `shape`."""
+        """The examples in the jobs' input files, fitted to the run's examples (`data.shape`)."""
 
     @abstractmethod
     def write_like_inputs(
-        self, inputs: Inputs, results: torch.Tensor, out_dir: str | os.PathLike
+        self, inputs: Inputs, results: torch.Tensor, out_dir: str | os.PathLike, data: DataSettings
     ) -> list[Path]:
         """One result per input example, written in the input's format under its name."""
+
+    @abstractmethod
+    def write_examples(
+        self, out: str | os.PathLike, examples: torch.Tensor, stem: str, data: DataSettings
+    ) -> Path:
+        """Examples that no input file names (samples, decompressed codes): one array file when
+        `out` ends in `.npy`, else one file each in the folder `out` (`<stem>-00000...`)."""
 
     @abstractmethod
     def split(self, x: torch.Tensor, size: int, hop: int) -> torch.Tensor:
@@ -107,3 +126,19 @@ class DataKind(ABC):
     @abstractmethod
     def merge(self, parts: torch.Tensor, hop: int, like: torch.Tensor) -> torch.Tensor:
         """The windows' outputs put back together, blended at the seams, in the shape of `like`."""
+
+    def score_rows(
+        self, inputs: Inputs, scores: torch.Tensor, threshold: float, data: DataSettings
+    ) -> tuple[list[dict], tuple[list[str], list[dict]] | None]:
+        """The rows of `score`'s CSV (a row per input example: its score and flag) and the columns
+        and rows of its flagged intervals (None: inputs not cut into windows have none)."""
+        rows = [
+            {
+                "name": n,
+                "score": round(float(v), 6),
+                "threshold": round(threshold, 6),
+                "flag": int(v > threshold),
+            }
+            for n, v in zip(inputs.names, scores)
+        ]
+        return rows, None

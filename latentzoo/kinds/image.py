@@ -13,7 +13,7 @@ from torch import nn
 from ..config import AESettings, Config, DataSettings, ModelSettings, parse_size
 from ..data import Splits
 from ..errors import ConfigError
-from ..inputs import Inputs, read_inputs, write_like_inputs
+from ..inputs import Inputs, read_inputs, write_images, write_like_inputs
 from ..lazy import load_lazily, too_large
 from ..measures import mse_per_pixel, psnr, ssim
 from ..nn.backbones import GridDecoder, GridEncoder, VectorDecoder, VectorEncoder, grid_size
@@ -53,15 +53,23 @@ class ImageKind(DataKind):
     name = "image"
     axes = "(C, H, W)"
     noise_kinds = ("gaussian", "mask", "salt_pepper")
+    example = "image"
+    examples = "images"
+    bounded = True
+    fidelity = "psnr"
 
     def check(self, cfg: Config) -> None:
         shape = cfg.data.shape
         if len(shape) != 3 or shape[0] not in (1, 3) or max(shape) > 4096:
             raise ConfigError(
                 f"an image's shape must be (C, H, W) with C 1 (grey) or 3 (colour) and H, W at "
-                f"most 4096, got {shape}"
+                f"most 4096, got {shape} (signals (N, C, T): --kind signal)"
             )
         _, h, w = shape
+        if cfg.model.downsample:
+            raise ConfigError(
+                "--downsample applies to signals; the conv backbone halves images twice"
+            )
         if cfg.model.backbone == "conv" and (h % 4 or w % 4):
             raise ConfigError(
                 f"the conv backbone needs a height and width divisible by 4, and these images are "
@@ -92,15 +100,11 @@ class ImageKind(DataKind):
     ) -> nn.Module:
         return GridDecoder(in_dim=in_dim, out_channels=shape[0], **conv_args(settings))
 
-    def code_grid(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+    def code_grid(self, shape: tuple[int, ...], settings: ModelSettings) -> tuple[int, int]:
         return grid_size(shape[1], shape[2])  # (H/4, W/4)
 
-    def quality(self, x: torch.Tensor, x_hat: torch.Tensor) -> dict[str, torch.Tensor]:
-        return {
-            "mse_per_pixel": mse_per_pixel(x, x_hat),
-            "psnr": psnr(x, x_hat),
-            "ssim": ssim(x, x_hat),
-        }
+    def quality_measures(self):
+        return {"mse_per_pixel": mse_per_pixel, "psnr": psnr, "ssim": ssim}
 
     def pictures(self, x: torch.Tensor) -> torch.Tensor:
         return x  # (N, C, H, W)
@@ -134,17 +138,22 @@ class ImageKind(DataKind):
     def read_inputs(
         self,
         paths: list[str | os.PathLike],
-        shape: tuple[int, ...],
+        data: DataSettings,
         *,
         resize: bool = False,
         convert: bool = False,
     ) -> Inputs:
-        return read_inputs(paths, shape, resize=resize, convert=convert)
+        return read_inputs(paths, data.shape, resize=resize, convert=convert)
 
     def write_like_inputs(
-        self, inputs: Inputs, results: torch.Tensor, out_dir: str | os.PathLike
+        self, inputs: Inputs, results: torch.Tensor, out_dir: str | os.PathLike, data: DataSettings
     ) -> list[Path]:
         return write_like_inputs(inputs, results, out_dir)
+
+    def write_examples(
+        self, out: str | os.PathLike, examples: torch.Tensor, stem: str, data: DataSettings
+    ) -> Path:
+        return write_images(out, examples, stem)  # uint8 (N, H, W[, C]) .npy, or PNG files
 
     def split(self, x: torch.Tensor, size: int, hop: int) -> torch.Tensor:
         return tiles(x, size, hop)  # (N, C, size, size)

@@ -6,8 +6,9 @@ from __future__ import annotations
 from ..errors import ConfigError
 from .base import DataKind
 from .image import ImageKind
+from .signal import SignalKind
 
-DATA_KINDS: dict[str, DataKind] = {kind.name: kind for kind in (ImageKind(),)}
+DATA_KINDS: dict[str, DataKind] = {kind.name: kind for kind in (ImageKind(), SignalKind())}
 
 
 def data_kind(name: str) -> DataKind:

@@ -14,7 +14,7 @@ import torch
 from ..config import Config, DAESettings
 from ..errors import ConfigError, LatentzooError
 from ..noise import corrupt, parse_noise
-from .base import ModelOutput, reconstruction_loss, to_image
+from .base import ModelOutput, reconstruction_loss
 from .vector import VectorAutoencoder
 
 
@@ -47,7 +47,7 @@ class AE(VectorAutoencoder):
         z = self.encoder(self.corrupt_input(x), cond)  # (B, L)
         out = self.decoder(z, cond)  # (B, C, H, W)
         recon = reconstruction_loss(out, x, self.settings.recon)
-        return ModelOutput(to_image(out, self.settings.recon), z, {"recon": recon}, recon.mean())
+        return ModelOutput(self.output(out), z, {"recon": recon}, recon.mean())
 
     @torch.no_grad()
     def fit_latent_prior(self, z: torch.Tensor) -> None:
@@ -103,4 +103,4 @@ class DAE(AE):
             raise ConfigError("a dae needs a noise spec, e.g. --noise gaussian:0.5")
 
     def corrupt_input(self, x: torch.Tensor) -> torch.Tensor:
-        return corrupt(x, self.noise)
+        return corrupt(x, self.noise, clip=self.data_kind.bounded)

@@ -13,6 +13,7 @@ weights."""
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass, field
 
@@ -21,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..config import Config, ModelSettings
+from ..kinds import data_kind
 from ..noise import Noise
 
 
@@ -60,9 +62,20 @@ def reconstruction_loss(out: torch.Tensor, target: torch.Tensor, kind: str) -> t
     return per_pixel.flatten(1).sum(1)  # (B,)
 
 
-def to_image(out: torch.Tensor, kind: str) -> torch.Tensor:
-    """Decoder output -> image in [0, 1]: sigmoid of the logits (bce), or clamped (mse)."""
-    return torch.sigmoid(out) if kind == "bce" else out.clamp(0.0, 1.0)
+def log_likelihood(out: torch.Tensor, target: torch.Tensor, kind: str) -> torch.Tensor:
+    """log p(target | decoder output) per example (B,) in nats: the Bernoulli's (bce), or for mse
+    the Gaussian's of variance 1/2, whose negative is the squared error plus a constant."""
+    values = target[0].numel()
+    constant = 0.5 * math.log(math.pi) * values if kind == "mse" else 0.0
+    return -reconstruction_loss(out, target, kind) - constant
+
+
+def to_output(out: torch.Tensor, kind: str, bounded: bool = True) -> torch.Tensor:
+    """Decoder output -> an example: the sigmoid of the logits (bce), else the output itself,
+    clamped to [0, 1] when the kind of data is `bounded` (images)."""
+    if kind == "bce":
+        return torch.sigmoid(out)
+    return out.clamp(0.0, 1.0) if bounded else out
 
 
 def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -100,6 +113,11 @@ class Autoencoder(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.settings = cfg.model
+        self.data_kind = data_kind(cfg.data.data_kind)
+
+    def output(self, out: torch.Tensor) -> torch.Tensor:
+        """The decoder's raw output as examples (see `to_output`)."""
+        return to_output(out, self.settings.recon, self.data_kind.bounded)
 
     def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
         """torch's, less the `legacy_keys` that an older file holds."""

@@ -3,8 +3,8 @@
 - `VAE` (Kingma & Welling 2014): Gaussian q(z|x) with mean and log-variance heads,
   reparameterisation z = mu + eps * sigma; loss per image: reconstruction (BCE = Bernoulli decoder,
   or MSE) + beta * KL(q(z|x) || N(0, I)) (beta-VAE: Higgins et al. 2017), beta ramped up over
-  `kl_warmup` epochs. `sample` draws z from N(0, I). With `iw_samples` K > 1 (and a Bernoulli
-  decoder) the loss per image is instead the negative importance-weighted bound -log (1/K) sum_k
+  `kl_warmup` epochs. `sample` draws z from N(0, I). With `iw_samples` K > 1 the loss per image is
+  instead the negative importance-weighted bound -log (1/K) sum_k
   p(x, z_k) / q(z_k | x) of Burda et al. (2016, IWAE), in nats; the reported `recon` and `kl` terms
   are then those of the first of the K samples.
 - `CVAE` (Sohn et al. 2015): encoder and decoder also see the one-hot digit label.
@@ -17,7 +17,7 @@ import math
 import torch
 
 from ..config import Config, VAESettings
-from .base import ModelOutput, gaussian_kl, reconstruction_loss, to_image
+from .base import ModelOutput, gaussian_kl, log_likelihood, reconstruction_loss
 from .vector import VectorAutoencoder
 
 LOG_2PI = math.log(2 * math.pi)
@@ -75,9 +75,7 @@ class VAE(VectorAutoencoder):
         if self.settings.iw_samples > 1:  # beta and the warm-up do not apply to the bound
             extras["iwae"] = self.iwae_bound(x, cond, mu, logvar, eps, out)
             total = -extras["iwae"].mean()
-        return ModelOutput(
-            to_image(out, self.settings.recon), z, {"recon": recon, "kl": kl}, total, extras=extras
-        )
+        return ModelOutput(self.output(out), z, {"recon": recon, "kl": kl}, total, extras=extras)
 
     def iwae_bound(self, x, cond, mu, logvar, eps0, out0) -> torch.Tensor:
         """The K-sample importance-weighted bound per image (B,) in nats (Burda et al. 2016); the
@@ -88,7 +86,8 @@ class VAE(VectorAutoencoder):
         # ((K-1) B, C, H, W)
         rest = self.decoder(z[1:].flatten(0, 1), None if cond is None else cond.repeat(k - 1, 1))
         outs = torch.cat([out0, rest])  # (K B, C, H, W), sample-major
-        log_px = -reconstruction_loss(outs, x.repeat(k, 1, 1, 1), "bce").view(k, b)
+        log_px = log_likelihood(outs, x.repeat(k, *[1] * (x.dim() - 1)), self.settings.recon)
+        log_px = log_px.view(k, b)
         log_w = importance_log_weight(log_px, z, eps, logvar)  # (K, B)
         return torch.logsumexp(log_w, 0) - math.log(k)  # (B,)
 
@@ -121,7 +120,7 @@ class VAE(VectorAutoencoder):
             eps = torch.randn(m, mu.shape[1], generator=generator).to(self.device)
             z = mu + eps * std  # (m, L)
             cond = self.condition(None if y is None else y.expand(m), m)
-            log_px = -reconstruction_loss(self.decoder(z, cond), x.expand(m, -1, -1, -1), "bce")
+            log_px = log_likelihood(self.decoder(z, cond), x.expand(m, *x.shape[1:]), "bce")
             out.append(importance_log_weight(log_px, z, eps, logvar))  # (m,)
         return torch.cat(out)
 

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from ..config import AESettings, Config
 from ..errors import LatentzooError
 from ..kinds import data_kind
-from .base import Autoencoder, line, to_image
+from .base import Autoencoder, line
 
 
 class VectorAutoencoder(Autoencoder):
@@ -46,7 +46,7 @@ class VectorAutoencoder(Autoencoder):
 
     def decode(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         # (B, C, H, W)
-        return to_image(self.decoder(z, self.condition(y, z.shape[0])), self.settings.recon)
+        return self.output(self.decoder(z, self.condition(y, z.shape[0])))
 
     @torch.no_grad()
     def interpolate(

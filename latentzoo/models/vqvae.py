@@ -17,7 +17,7 @@ from ..device import full_precision
 from ..errors import LatentzooError
 from ..kinds import data_kind
 from ..nn.quantizers import FSQ, QuantizerOutput, VectorQuantizer
-from .base import Autoencoder, ModelOutput, line, reconstruction_loss, to_image
+from .base import Autoencoder, ModelOutput, line, reconstruction_loss
 
 
 def make_quantizer(s: VQVAESettings) -> VectorQuantizer | FSQ:
@@ -53,7 +53,7 @@ class VQVAE(Autoencoder):
         self.encoder = kind.grid_encoder(shape, self.settings.code_dim, self.settings)
         self.quantizer = make_quantizer(self.settings)
         self.decoder = kind.grid_decoder(shape, self.settings.code_dim, self.settings)
-        self.grid = kind.code_grid(shape)  # e.g. (H/4, W/4)
+        self.grid = kind.code_grid(shape, self.settings)  # e.g. (H/4, W/4)
         self.n_codes = self.settings.n_codes
 
     @property
@@ -74,7 +74,7 @@ class VQVAE(Autoencoder):
     def decode(self, codes: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """Integer codes (B, H/4, W/4), or an already quantized grid (B, D, H/4, W/4) -> images."""
         grid = self.quantizer.lookup(codes) if codes.dtype in (torch.int64, torch.int32) else codes
-        return to_image(self.decoder(grid), self.settings.recon)  # (B, C, H, W)
+        return self.output(self.decoder(grid))  # (B, C, H, W)
 
     def reconstruct(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         return self.decode(self.quantize(x).quantized)
@@ -99,9 +99,7 @@ class VQVAE(Autoencoder):
         total = (
             recon + losses["codebook"] + self.settings.commitment * losses["commitment"]
         ).mean()
-        return ModelOutput(
-            to_image(out, self.settings.recon), q.quantized, losses, total, codes=q.indices
-        )
+        return ModelOutput(self.output(out), q.quantized, losses, total, codes=q.indices)
 
     def sample(self, n: int, y=None, generator=None, temperature: float = 1.0) -> torch.Tensor:
         raise LatentzooError(

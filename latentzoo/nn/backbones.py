@@ -19,6 +19,8 @@ in fp32."""
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -93,7 +95,40 @@ def mlp_trunk(*, pixels: int, hidden: int, hidden2: int, act: str) -> nn.Sequent
     )  # (B, hidden2)
 
 
-class VectorEncoder(nn.Module):
+class TrunkToVector(nn.Module):
+    """A trunk, flattened, [+ condition (B, K)] -> a linear head: the vector encoders' forward
+    (for images here, for signals in latentzoo.nn.backbones1d)."""
+
+    trunk: nn.Module
+    head: nn.Linear
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.trunk(x).flatten(1)  # (B, F)
+        if cond is not None:
+            h = torch.cat([h, cond], dim=1)  # (B, F + K)
+        return self.head(h).float()  # (B, out_dim)
+
+
+class VectorToTrunk(nn.Module):
+    """A vector [+ condition (B, K)] -> a linear head, shaped as the trunk's input (`grid`) when the
+    trunk is convolutional -> raw output of `shape`: the vector decoders' forward."""
+
+    head: nn.Linear
+    trunk: nn.Module
+    conv: bool
+    grid: tuple[int, ...]  # the trunk's input without the batch axis (conv)
+    shape: tuple[int, ...]  # one output
+
+    def forward(self, z: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        if cond is not None:
+            z = torch.cat([z, cond], dim=1)  # (B, in_dim + K)
+        h = self.head(z)
+        if self.conv:
+            h = h.view(-1, *self.grid)  # e.g. (B, 2c, H/4, W/4)
+        return self.trunk(h).view(-1, *self.shape).float()  # (B, *shape)
+
+
+class VectorEncoder(TrunkToVector):
     """Images (B, C, H, W) [+ condition (B, K)] -> vector (B, out_dim)."""
 
     def __init__(
@@ -132,14 +167,8 @@ class VectorEncoder(nn.Module):
             features = hidden2
         self.head = nn.Linear(features + cond_dim, out_dim)
 
-    def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
-        h = self.trunk(x).flatten(1)  # (B, F)
-        if cond is not None:
-            h = torch.cat([h, cond], dim=1)  # (B, F + C)
-        return self.head(h).float()  # (B, out_dim)
 
-
-class VectorDecoder(nn.Module):
+class VectorDecoder(VectorToTrunk):
     """Vector (B, in_dim) [+ condition (B, K)] -> raw output (B, C, H, W)."""
 
     def __init__(
@@ -161,11 +190,10 @@ class VectorDecoder(nn.Module):
     ):
         super().__init__()
         self.conv = backbone == "conv"
-        self.ch = 2 * channels
         self.shape = (out_channels, height, width)
         if self.conv:
-            self.grid = grid_size(height, width)
-            self.head = nn.Linear(in_dim + cond_dim, self.ch * self.grid[0] * self.grid[1])
+            self.grid = (2 * channels, *grid_size(height, width))  # (2c, H/4, W/4)
+            self.head = nn.Linear(in_dim + cond_dim, math.prod(self.grid))
             self.trunk = deconv_trunk(
                 out_channels=out_channels,
                 channels=channels,
@@ -182,14 +210,6 @@ class VectorDecoder(nn.Module):
                 activation(act),
                 nn.Linear(hidden, out_channels * height * width),
             )
-
-    def forward(self, z: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
-        if cond is not None:
-            z = torch.cat([z, cond], dim=1)  # (B, in_dim + K)
-        h = self.head(z)
-        if self.conv:
-            h = h.view(-1, self.ch, *self.grid)  # (B, 2c, H/4, W/4)
-        return self.trunk(h).view(-1, *self.shape).float()  # (B, C, H, W)
 
 
 class GridEncoder(nn.Module):

@@ -36,16 +36,17 @@ class ResBlock(nn.Module):
     """h + conv1x1(act(norm(conv3x3(act(norm(h)))))); the last conv starts at zero, so the block
     starts as the identity (stable at lr 1e-3)."""
 
-    def __init__(self, ch: int, norm: str = "none", act: str = "relu"):
+    def __init__(self, ch: int, norm: str = "none", act: str = "relu", dims: int = 2):
         super().__init__()
+        conv = nn.Conv2d if dims == 2 else nn.Conv1d  # images (B, C, H, W), signals (B, C, T)
         self.body = nn.Sequential(
             *norm_act(norm, ch, act),
-            nn.Conv2d(ch, ch, 3, padding=1),
+            conv(ch, ch, 3, padding=1),
             *norm_act(norm, ch, act),
-            nn.Conv2d(ch, ch, 1),
+            conv(ch, ch, 1),
         )
         last = self.body[-1]
-        assert isinstance(last, nn.Conv2d) and last.bias is not None
+        assert isinstance(last, (nn.Conv1d, nn.Conv2d)) and last.bias is not None
         nn.init.zeros_(last.weight)
         nn.init.zeros_(last.bias)
 

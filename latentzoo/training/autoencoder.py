@@ -14,6 +14,7 @@ that the codebook has collapsed (the textbook VQ-VAE's failure mode: few codes, 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -51,7 +52,7 @@ def training_splits(cfg: Config, splits: Splits) -> Splits:
             train.subset(train.labels == cfg.data.only_digit),
             val.subset(val.labels == cfg.data.only_digit),
         )
-    return Splits(splits.name, train, val, splits.test, splits.classes, splits.fingerprint)
+    return dataclasses.replace(splits, train=train, val=val)
 
 
 @torch.no_grad()

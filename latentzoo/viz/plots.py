@@ -112,7 +112,8 @@ def latent_map(
     (scikit-learn)."""
     plt = _plt()
     x = feats.double().cpu().numpy()
-    if x.shape[1] == 1 or len(x) < 3:  # one dimension, or too few points for PCA
+    # one dimension, too few points for PCA, or all points alike (a collapsed codebook)
+    if x.shape[1] == 1 or len(x) < 3 or not x.std(0).any():
         xy = np.c_[x[:, 0], np.zeros(len(x))]
     elif x.shape[1] == 2:
         xy = x

@@ -60,7 +60,7 @@ def make_plots(run_dir: Path, model, test: ImageSet, tsne: bool = False) -> list
         if model.noise:
             rows = [pic(x[:10])]
             for spec in EXAMPLE_NOISES:
-                noisy = corrupt(x[:10], spec, gen)
+                noisy = corrupt(x[:10], spec, gen, model.data_kind.bounded)
                 rows += [pic(noisy), pic(model.reconstruct(noisy))]
             made.append(
                 (
