@@ -12,6 +12,7 @@ enforces it, imports inside functions included):
     errors, version
     files, console, device, noise,     safe files, logging and progress, devices, corruption,
     distributed, windows, measures     data-parallel training, sliding windows, quality measures
+    signal_noise                       the noise kinds of signals (SNR in dB, hum, wander, ...)
     sets                               examples in memory and their splits
     data                               IDX reader, MNIST lookup, the built-in data sets
     sources                            your own data: image folders, IDX folders, .npy/.npz

@@ -25,7 +25,7 @@ import torch
 from .data import ImageSet
 from .errors import ConfigError
 from .eval.anomaly import EnsembleScore, ensemble_pair
-from .noise import corrupt, parse_noise
+from .noise import parse_noise
 
 BATCH = 500
 DEFAULT_FPR = 0.01
@@ -88,7 +88,7 @@ def denoise(
     """(the input, corrupted by `noise` first when given; its denoised reconstruction)."""
     if noise:
         gen = torch.Generator().manual_seed(seed)
-        images = corrupt(images, parse_noise(noise), gen, clip=model.data_kind.bounded)
+        images = model.corrupt(images, parse_noise(noise), gen)
     return images, reconstruct(model, images, labels)
 
 

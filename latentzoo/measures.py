@@ -36,9 +36,8 @@ def snr(x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
     """Signal-to-noise ratio per example (B,) in dB: the clean signal's power about its mean over
     the error's; identical signals are capped at 100 dB."""
     err = (x - x_hat).pow(2).flatten(1).sum(1)
-    return 10.0 * torch.log10(signal_power(x).clamp(min=1e-20) / err.clamp(min=1e-20)).clamp(
-        max=100
-    )
+    ratio = signal_power(x).clamp(min=1e-20) / err.clamp(min=1e-20)
+    return (10.0 * torch.log10(ratio)).clamp(max=100.0)
 
 
 def prd(x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:

@@ -23,19 +23,23 @@ import torch
 
 from .errors import ConfigError
 
-# (values, level, generator, shape) -> corrupted values; random numbers drawn on the CPU
-Apply = Callable[[torch.Tensor, float, torch.Generator | None, torch.Size], torch.Tensor]
+# (values, level, generator, shape, sample rate or None) -> corrupted values; random numbers are
+# drawn on the CPU
+Apply = Callable[
+    [torch.Tensor, float, torch.Generator | None, torch.Size, float | None], torch.Tensor
+]
 
 
 @dataclass(frozen=True)
 class NoiseKind:
     """A kind of corruption: its name in a spec, what it does, whether its level is a probability
-    (at most 1), and one line of help."""
+    (at most 1), one line of help, and its lowest level (below 0 for a level in decibels)."""
 
     name: str
     apply: Apply
     probability: bool
     help: str
+    low: float = 0.0
 
 
 NOISE_KINDS: dict[str, NoiseKind] = {}
@@ -48,15 +52,15 @@ def register_noise(kind: NoiseKind) -> None:
     NOISE_KINDS[kind.name] = kind
 
 
-def _gaussian(out, level, generator, shape):
+def _gaussian(out, level, generator, shape, rate):
     return out + level * torch.randn(shape, generator=generator).to(out.device)
 
 
-def _mask(out, level, generator, shape):
+def _mask(out, level, generator, shape, rate):
     return out * (torch.rand(shape, generator=generator).to(out.device) >= level)
 
 
-def _salt_pepper(out, level, generator, shape):
+def _salt_pepper(out, level, generator, shape, rate):
     u = torch.rand(shape, generator=generator).to(out.device)
     salt = (torch.rand(shape, generator=generator).to(out.device) < 0.5).to(out.dtype)
     return torch.where(u < level, salt, out)
@@ -117,9 +121,10 @@ def parse_chain(chain: str, spec: str) -> Chain:
             raise ConfigError(
                 f"bad noise spec '{spec}': level '{level_s}' is not a number"
             ) from None
-        if not level >= 0 or level == float("inf"):
+        low = NOISE_KINDS[kind].low
+        if not level >= low or level == float("inf"):
             raise ConfigError(
-                f"bad noise spec '{spec}': level must be a finite number >= 0, got {level_s}"
+                f"bad noise spec '{spec}': level must be a finite number >= {low:g}, got {level_s}"
             )
         if NOISE_KINDS[kind].probability and level > 1:
             raise ConfigError(
@@ -138,30 +143,35 @@ def corrupt(
     spec: str | Noise,
     generator: torch.Generator | None = None,
     clip: bool = True,
+    rate: float | None = None,
 ) -> torch.Tensor:
     """Corrupt examples `x` (B, ...) by `spec`; with `clip` (images in [0, 1]) the result is
-    clipped to [0, 1]. A mixture
+    clipped to [0, 1]; `rate` (Hz) gives a signal's noise kinds their frequencies. A mixture
     draws each image's chain first, then corrupts each chain's images in order.
 
     Random numbers are drawn on the CPU from `generator` (or the global generator) and then moved
     to x's device, so one seed gives the same corruption on every device."""
     noise = parse_noise(spec) if isinstance(spec, str) else spec
     if len(noise) <= 1:
-        return apply_chain(x, noise[0] if noise else (), generator, clip)
+        return apply_chain(x, noise[0] if noise else (), generator, clip, rate)
     # (B,) a chain per image
     pick = torch.randint(len(noise), (x.shape[0],), generator=generator).to(x.device)
     out = x.clone()
     for i, chain in enumerate(noise):
         rows = pick == i
         if rows.any():
-            out[rows] = apply_chain(x[rows], chain, generator, clip)
+            out[rows] = apply_chain(x[rows], chain, generator, clip, rate)
     return out
 
 
 def apply_chain(
-    x: torch.Tensor, terms: Chain, generator: torch.Generator | None, clip: bool = True
+    x: torch.Tensor,
+    terms: Chain,
+    generator: torch.Generator | None,
+    clip: bool = True,
+    rate: float | None = None,
 ) -> torch.Tensor:
     out = x
     for t in terms:
-        out = NOISE_KINDS[t.kind].apply(out, t.level, generator, x.shape)
+        out = NOISE_KINDS[t.kind].apply(out, t.level, generator, x.shape, rate)
     return out.clamp(0.0, 1.0) if clip else out

@@ -225,8 +225,8 @@ def test_hostile_numbers_get_one_line_and_exit_2(args, words, tmp_path, capsys, 
 # a term as a user may spell it: any registered kind, any case, dashes or underscores, spaces
 TERM = st.tuples(
     st.sampled_from(sorted(NOISE_KINDS)),
-    st.sampled_from(["0", "1", "0.5", "1.5", "-0.1", "1e-9", "2", "1e300"])
-    | st.floats(-2, 3, allow_nan=False).map(repr),
+    st.sampled_from(["0", "1", "0.5", "1.5", "-0.1", "1e-9", "2", "1e300", "-60", "-61", "-5"])
+    | st.floats(-70, 3, allow_nan=False).map(repr),
     st.sampled_from(["{k}:{v}", " {k} : {v} ", "{K}:{v}", "{d}:{v}"]),
 )
 SPEC = st.lists(st.lists(TERM, min_size=1, max_size=3), min_size=1, max_size=3)
@@ -243,10 +243,12 @@ def spelled(chains) -> str:
 @given(SPEC)
 def test_a_noise_spec_of_known_terms_parses_to_its_terms_exactly_when_each_level_fits(chains):
     """Specs made of registered kinds: each parses to its own terms when every level is a finite
-    number >= 0 (at most 1 for a probability); else a one-line ConfigError."""
+    number at least the kind's lowest (0, or -60 dB), and at most 1 for a probability; else a
+    one-line ConfigError."""
     spec = spelled(chains)
     fits = all(
-        0 <= float(v) < float("inf") and not (NOISE_KINDS[k].probability and float(v) > 1)
+        NOISE_KINDS[k].low <= float(v) < float("inf")
+        and not (NOISE_KINDS[k].probability and float(v) > 1)
         for chain in chains
         for k, v, _ in chain
     )
@@ -272,7 +274,11 @@ def test_any_noise_spec_parses_or_is_a_config_error(spec):
     except ConfigError as e:
         assert "\n" not in str(e)
     else:
-        assert all(t.kind in NOISE_KINDS and t.level >= 0 for chain in noise for t in chain)
+        assert all(
+            t.kind in NOISE_KINDS and t.level >= NOISE_KINDS[t.kind].low
+            for chain in noise
+            for t in chain
+        )
         assert parse_noise(format_noise(noise)) == noise
 
 

@@ -114,7 +114,7 @@ def test_a_kind_of_data_adds_its_noise_kinds_to_the_registry(monkeypatch):
     from latentzoo import noise
 
     monkeypatch.setattr(noise, "NOISE_KINDS", dict(noise.NOISE_KINDS))
-    invert = noise.NoiseKind("invert", lambda out, level, g, shape: 1 - out, True, "1 - x")
+    invert = noise.NoiseKind("invert", lambda out, level, g, shape, rate: 1 - out, True, "1 - x")
     noise.register_noise(invert)
     x = torch.rand(4, 1, 8, 8)
     assert torch.equal(noise.corrupt(x, "invert:1"), 1 - x)

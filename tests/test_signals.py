@@ -277,3 +277,40 @@ def test_a_signal_vqvae_with_a_prior_samples_compresses_and_decompresses(
     mean = np.asarray(data.channel_mean)[None, :, None]
     std = np.asarray(data.channel_std)[None, :, None]
     assert np.allclose(got, want.numpy() * std + mean, atol=1e-4)
+
+
+def test_signal_noise_kinds_known_answers():
+    """Each dB kind puts each example at its SNR; the frequencies are where they are named; the
+    kinds with frequencies need a rate; impulses and dropouts hit what they say."""
+    from latentzoo.errors import ConfigError
+    from latentzoo.noise import corrupt, parse_noise
+
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(8, 2, 1000) * 3 + 1
+    rate = 250.0
+    for kind in ("white", "wander", "muscle", "hum50", "hum60"):
+        for db in (-5.0, 0.0, 5.0):
+            noisy = corrupt(x, f"{kind}:{db:g}", gen, clip=False, rate=rate)
+            assert torch.allclose(snr(x, noisy), torch.full((8,), db), atol=1e-3), (kind, db)
+    freqs = torch.fft.rfftfreq(1000, d=1 / rate)
+
+    def spectrum(kind):
+        return torch.fft.rfft(corrupt(x, f"{kind}:0", gen, clip=False, rate=rate) - x).abs() ** 2
+
+    assert spectrum("muscle")[..., freqs < 20].sum() < 1e-6 * spectrum("muscle").sum()
+    hum = spectrum("hum50").sum((0, 1))
+    assert set(freqs[hum.topk(2).indices].tolist()) == {50.0, 100.0}  # 150 Hz: above Nyquist
+    assert hum.topk(3).values[2] < 1e-6 * hum.sum()
+    long = torch.randn(4, 1, 40_000) * 3  # 160 s: fine enough to resolve 0.05 Hz
+    wander = torch.fft.rfft(corrupt(long, "wander:0", gen, clip=False, rate=rate) - long)
+    power = wander.abs() ** 2
+    assert power[..., torch.fft.rfftfreq(40_000, d=1 / rate) <= 0.6].sum() > 0.98 * power.sum()
+    with pytest.raises(ConfigError, match="--rate"):
+        corrupt(x, "hum50:5", gen, clip=False)
+    spikes = corrupt(x, "impulse:0.02", gen, clip=False) != x
+    assert 0.01 < float(spikes.float().mean()) < 0.03
+    gone = corrupt(x + 10, "dropout:0.1", gen, clip=False) == 0
+    assert all(int(g.sum()) == 2 * 100 for g in gone)  # one stretch of 100 samples per example
+    with pytest.raises(ConfigError, match=">= -60"):
+        parse_noise("white:-61")
+    assert parse_noise("white:-5+hum50:10|dropout:0.1")[0][0].level == -5.0

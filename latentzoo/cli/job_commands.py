@@ -12,7 +12,7 @@ from ..eval import psnr
 from ..files import atomic_write, write_csv
 from ..inputs import write_array
 from ..kinds import data_kind
-from ..noise import corrupt, parse_noise
+from ..noise import parse_noise
 from ..runs import load
 from ..viz.plots import save_grid, save_reconstructions, save_rows
 from .common import folder_out, guidance_option, job_inputs, load_run
@@ -170,7 +170,7 @@ def cmd_denoise(a) -> int:
     spec = parse_noise(a.noise)
     model, data = load_run(a)
     x, y = data.test.tensors(slice(0, a.n), model.device)
-    noisy = corrupt(x, spec, torch.Generator().manual_seed(a.seed), model.data_kind.bounded)
+    noisy = model.corrupt(x, spec, torch.Generator().manual_seed(a.seed))
     with torch.no_grad():
         clean = model.reconstruct(noisy, y)
     pic = data_kind(model.cfg.data.data_kind).pictures

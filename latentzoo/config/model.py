@@ -18,6 +18,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from .. import signal_noise  # noqa: F401  (registers the signal noise kinds the defaults name)
 from ..errors import ConfigError
 from ..noise import parse_noise
 from .settings import Settings, redefault, setting
@@ -111,6 +112,8 @@ DAE_NOISE = (
     "gaussian:0|gaussian:0.1|gaussian:0.3|gaussian:0.5|mask:0.2|mask:0.4|mask:0.6|"
     "salt_pepper:0.05|salt_pepper:0.1|salt_pepper:0.2"
 )
+# The DAE's training corruption on signals: kinds that need no sample rate (latentzoo.signal_noise)
+SIGNAL_DAE_NOISE = "white:0|white:10|white:20|impulse:0.01|dropout:0.1"
 
 
 @dataclass(kw_only=True)
@@ -121,6 +124,7 @@ class DAESettings(AESettings):
         "gaussian:0.2|mask:0.4 (one of them per image)",
         default=DAE_NOISE,
     )
+    data_defaults: ClassVar[dict[str, dict[str, Any]]] = {"signal": {"noise": SIGNAL_DAE_NOISE}}
 
     def check(self) -> None:
         super().check()

@@ -16,7 +16,6 @@ from ..console import progress_bar
 from ..data import ImageSet, Splits, batch_for
 from ..kinds import data_kind
 from ..models import GUIDANCE
-from ..noise import corrupt
 from .classifier import classify, get_classifier, sample_quality
 from .metrics import EVAL_SEED, code_histogram, codebook_stats
 
@@ -121,7 +120,7 @@ def evaluate(
                 if cfg.model.recon == "bce":
                     rows["elbo"] = -(out.losses["recon"] + out.losses["kl"])
             if model.noise:
-                noisy = corrupt(x, model.noise, gen, clip=model.data_kind.bounded)
+                noisy = model.corrupt(x, model.noise, gen)
                 name, measure = kind.fidelity, kind.quality_measures()[kind.fidelity]
                 rows[f"{name}_noisy"] = measure(x, noisy)
                 rows[f"{name}_denoised"] = measure(x, model.reconstruct(noisy, y))

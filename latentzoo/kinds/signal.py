@@ -27,6 +27,7 @@ from ..nn.backbones1d import (
 )
 from ..series import load_signals
 from ..signal_inputs import read_signal_inputs, step_scores, write_series, write_signals
+from ..signal_noise import SIGNAL_NOISES
 from ..windows import overlap_add, windows
 from .base import DataKind
 
@@ -96,7 +97,7 @@ def draw(x: torch.Tensor) -> torch.Tensor:
 class SignalKind(DataKind):
     name = "signal"
     axes = "(C, T)"
-    noise_kinds = ("gaussian", "mask")
+    noise_kinds = ("gaussian", "mask", *SIGNAL_NOISES)
     example = "series"
     examples = "series"
     bounded = False

@@ -13,7 +13,7 @@ import torch
 
 from ..config import Config, DAESettings
 from ..errors import ConfigError, LatentzooError
-from ..noise import corrupt, parse_noise
+from ..noise import parse_noise
 from .base import ModelOutput, reconstruction_loss
 from .vector import VectorAutoencoder
 
@@ -103,4 +103,4 @@ class DAE(AE):
             raise ConfigError("a dae needs a noise spec, e.g. --noise gaussian:0.5")
 
     def corrupt_input(self, x: torch.Tensor) -> torch.Tensor:
-        return corrupt(x, self.noise, clip=self.data_kind.bounded)
+        return self.corrupt(x, self.noise)

@@ -23,7 +23,7 @@ from torch import nn
 
 from ..config import Config, ModelSettings
 from ..kinds import data_kind
-from ..noise import Noise
+from ..noise import Noise, corrupt
 
 
 @dataclass
@@ -114,6 +114,14 @@ class Autoencoder(nn.Module):
         self.cfg = cfg
         self.settings = cfg.model
         self.data_kind = data_kind(cfg.data.data_kind)
+
+    def corrupt(
+        self, x: torch.Tensor, spec: str | Noise, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """Examples corrupted by a noise spec as this model's data takes it: clipped to [0, 1] for
+        images, at the run's sample rate for signals (latentzoo.noise.corrupt)."""
+        bounded, rate = self.data_kind.bounded, self.cfg.data.rate
+        return corrupt(x, spec, generator, clip=bounded, rate=rate)
 
     def output(self, out: torch.Tensor) -> torch.Tensor:
         """The decoder's raw output as examples (see `to_output`)."""

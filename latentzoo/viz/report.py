@@ -19,7 +19,7 @@ from ..data import ImageSet
 from ..eval import METRIC_INFO, code_histogram
 from ..files import atomic_write, read_csv
 from ..kinds import data_kind
-from ..noise import EXAMPLE_NOISES, corrupt
+from ..noise import EXAMPLE_NOISES
 from ..runs import HISTORY, PRIOR_METRICS, load, read_metrics, run_data
 from . import plots
 
@@ -60,7 +60,7 @@ def make_plots(run_dir: Path, model, test: ImageSet, tsne: bool = False) -> list
         if model.noise:
             rows = [pic(x[:10])]
             for spec in EXAMPLE_NOISES:
-                noisy = corrupt(x[:10], spec, gen, model.data_kind.bounded)
+                noisy = model.corrupt(x[:10], spec, gen)
                 rows += [pic(noisy), pic(model.reconstruct(noisy))]
             made.append(
                 (

@@ -1,0 +1,114 @@
+"""Noise kinds for signals (B, C, T), registered in latentzoo.noise's spec syntax and combined with
+'+' and '|' as the image kinds are. A level in dB is the signal-to-noise ratio over the whole
+example: the noise is scaled so that the example's power about its mean over the noise's power is
+that ratio (negative: more noise than signal). The kinds with frequencies need the sample rate
+(`--rate`), as the ECG noise of the MIT-BIH Noise Stress Test Database (Moody et al. 1984) does:
+
+  white:DB      white Gaussian noise
+  wander:DB     baseline wander: a sum of slow sinusoids, 0.05 to 0.5 Hz (breathing, movement)
+  muscle:DB     muscle artefact: Gaussian noise band-limited to 20 Hz up to the Nyquist frequency
+  hum50:DB      mains hum at 50 Hz with its 2nd and 3rd harmonics (halving in amplitude)
+  hum60:DB      the same at 60 Hz
+  impulse:P     with probability P a sample gets a spike of 5 times the example's deviation
+  dropout:P     a fraction P of the example, one stretch of it, set to the channel means (0 after
+                normalisation)
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .errors import ConfigError
+from .noise import NoiseKind, register_noise
+
+DB_LOW = -60.0  # the lowest SNR a spec may ask for
+
+
+def power(x: torch.Tensor) -> torch.Tensor:
+    """(B, 1, 1): each example's mean squared deviation about its channels' means."""
+    return (x - x.mean(-1, keepdim=True)).pow(2).mean((1, 2), keepdim=True)
+
+
+def at_snr(x: torch.Tensor, noise: torch.Tensor, db: float) -> torch.Tensor:
+    """x + noise scaled so that each example's SNR is `db`: its power about its mean over the
+    noise's mean square (the noise as added, a wander's offset included)."""
+    ratio = power(x) / noise.pow(2).mean((1, 2), keepdim=True).clamp(min=1e-20)
+    return x + noise * (ratio * 10 ** (-db / 10)).sqrt()
+
+
+def needs_rate(name: str, rate: float | None) -> float:
+    if rate is None:
+        raise ConfigError(
+            f"the noise kind {name} has frequencies: give the sample rate (--rate HZ)"
+        )
+    return rate
+
+
+def times(shape: torch.Size, rate: float) -> torch.Tensor:
+    return torch.arange(shape[-1], dtype=torch.float64) / rate  # (T,) seconds
+
+
+def _white(out, level, generator, shape, rate):
+    return at_snr(out, torch.randn(shape, generator=generator).to(out), level)
+
+
+def _wander(out, level, generator, shape, rate):
+    t = times(shape, needs_rate("wander", rate))
+    waves = torch.zeros(shape, dtype=torch.float64)
+    for _ in range(3):  # (B, C, 1) frequency and phase per example and channel
+        f = 0.05 + 0.45 * torch.rand(*shape[:2], 1, generator=generator, dtype=torch.float64)
+        phase = 2 * math.pi * torch.rand(*shape[:2], 1, generator=generator, dtype=torch.float64)
+        waves += torch.sin(2 * math.pi * f * t + phase)
+    return at_snr(out, waves.to(out), level)
+
+
+def _muscle(out, level, generator, shape, rate):
+    r = needs_rate("muscle", rate)
+    spectrum = torch.fft.rfft(torch.randn(shape, generator=generator, dtype=torch.float64))
+    freqs = torch.fft.rfftfreq(shape[-1], d=1 / r)
+    spectrum[..., freqs < 20] = 0  # band-limited: 20 Hz up to the Nyquist frequency
+    return at_snr(out, torch.fft.irfft(spectrum, n=shape[-1]).to(out), level)
+
+
+def hum(base: float):
+    def apply(out, level, generator, shape, rate):
+        r = needs_rate(f"hum{base:g}", rate)
+        t = times(shape, r)
+        phase = 2 * math.pi * torch.rand(*shape[:2], 1, generator=generator, dtype=torch.float64)
+        waves = torch.zeros(shape, dtype=torch.float64)
+        for k, amplitude in ((1, 1.0), (2, 0.5), (3, 0.25)):
+            if k * base < r / 2:  # harmonics above the Nyquist frequency are not sampled
+                waves += amplitude * torch.sin(2 * math.pi * k * base * t + k * phase)
+        return at_snr(out, waves.to(out), level)
+
+    return apply
+
+
+def _impulse(out, level, generator, shape, rate):
+    hit = torch.rand(shape, generator=generator) < level
+    sign = torch.where(torch.rand(shape, generator=generator) < 0.5, -1.0, 1.0)
+    return out + (hit * sign).to(out) * 5 * power(out).sqrt()
+
+
+def _dropout(out, level, generator, shape, rate):
+    length = round(level * shape[-1])
+    start = torch.randint(shape[-1] - length + 1, (shape[0],), generator=generator)
+    steps = torch.arange(shape[-1])
+    gone = (steps >= start[:, None]) & (steps < start[:, None] + length)  # (B, T)
+    return out.masked_fill(gone[:, None, :].to(out.device), 0.0)
+
+
+for _kind in (
+    NoiseKind("white", _white, False, "white Gaussian noise at DB dB SNR", DB_LOW),
+    NoiseKind("wander", _wander, False, "baseline wander (0.05-0.5 Hz) at DB dB SNR", DB_LOW),
+    NoiseKind("muscle", _muscle, False, "noise above 20 Hz (muscle) at DB dB SNR", DB_LOW),
+    NoiseKind("hum50", hum(50.0), False, "50 Hz mains hum and harmonics at DB dB SNR", DB_LOW),
+    NoiseKind("hum60", hum(60.0), False, "60 Hz mains hum and harmonics at DB dB SNR", DB_LOW),
+    NoiseKind("impulse", _impulse, True, "a spike on each sample with probability P"),
+    NoiseKind("dropout", _dropout, True, "a fraction P of the series set to the channel means"),
+):
+    register_noise(_kind)
+
+SIGNAL_NOISES = ("white", "wander", "muscle", "hum50", "hum60", "impulse", "dropout")
