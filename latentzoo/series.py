@@ -1,4 +1,4 @@
-"""Signals from the user's files, and the jobs' signal files back out.
+"""Signals from the user's files, as train/validation/test splits, and the readers the jobs share.
 
 Sources (`load_signals`), each a `SignalSet` of float32 (N, C, T):
 - series in an array: a `.npy` (N, T) or (N, C, T), or a `.npz` with `x` (or `x_train` and
@@ -6,6 +6,8 @@ Sources (`load_signals`), each a `SignalSet` of float32 (N, C, T):
 - series in a table: a `.csv` (commas), `.tsv` (tabs) or `.txt` (spaces) file with one series per
   row; `label_column` names the column that holds integer labels (UCR's files: 0). A row's trailing
   empty or NaN cells are padding (UCR's series of unequal length);
+- a UCR/UEA `.ts` file, read by sktime (an optional extra); a `NAME_TRAIN.ts` beside its
+  `NAME_TEST.ts` gives the test split; class values that are not numbers are class names;
 - one long recording: a `.npy` (T,) or (T, C), or a table with one column per channel and an
   optional header row, cut into windows of `window` samples every `hop`.
 The one rule for a file that could be read two ways: with `window` it is one recording (rows are
@@ -13,8 +15,9 @@ time, columns are channels); without, each row is a series. Series of unequal le
 unless `length` resamples every series to that many samples (linear interpolation).
 
 Values are normalised per channel by the mean and standard deviation of the training split (or by
-those a run recorded), and every output is put back in the input's units, format and layout
-(`write_signals`). `source_kind` tells a signal source from an image source.
+those a run recorded; `scaled` applies and undoes it), and latentzoo.signal_inputs puts every
+output back in the input's units, format and layout. `source_kind` tells a signal source from an
+image source.
 """
 
 from __future__ import annotations
@@ -34,7 +37,9 @@ from .sources import carve, fingerprint, npz_keys
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt")
 ARRAY_SUFFIXES = (".npy", ".npz")
+TS_SUFFIX = ".ts"  # UCR/UEA's format, read by sktime (the optional extra `ts`)
 DELIMITERS = {".csv": ",", ".tsv": "\t", ".txt": None}  # None: any run of spaces
+SIGNAL_SUFFIXES = (*ARRAY_SUFFIXES, *TABLE_SUFFIXES, TS_SUFFIX)
 
 
 def source_kind(source: str | os.PathLike, window: bool = False) -> str:
@@ -42,7 +47,7 @@ def source_kind(source: str | os.PathLike, window: bool = False) -> str:
     (a 3-d array is (N, H, W) images unless the kind is given)."""
     path = Path(source)
     suffix = path.suffix.lower()
-    if window or suffix in TABLE_SUFFIXES:
+    if window or suffix in (*TABLE_SUFFIXES, TS_SUFFIX):
         return "signal"
     try:
         if suffix == ".npy" and path.is_file():
@@ -119,6 +124,30 @@ def read_array(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
     return {"train": (loaded, None)}
 
 
+def read_ts(path: Path) -> tuple[list[np.ndarray], np.ndarray | None]:
+    """(series (C, T_i) each, labels or None) of a UCR/UEA .ts file, read by sktime."""
+    try:
+        from sktime.datasets import load_from_tsfile
+    except ImportError:
+        raise DataError(f"{path}: .ts files are read by sktime: pip install -e '.[ts]'") from None
+    try:
+        loaded = load_from_tsfile(str(path), return_data_type="df-list")
+    except (OSError, ValueError, TypeError, KeyError, IndexError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise DataError(f"{path}: not a readable .ts file ({first[:120]})") from None
+    frames, labels = loaded if isinstance(loaded, tuple) else (loaded, None)
+    series = [np.asarray(f, dtype=np.float64).T for f in frames]  # (C, T) each
+    return series, (np.asarray(labels) if labels is not None and len(labels) else None)
+
+
+def ts_pair(path: Path) -> dict[str, Path]:
+    """{'train': path[, 'test': its _TEST.ts]} for a .ts file named *_TRAIN.ts beside its pair."""
+    stem = path.name[: -len(TS_SUFFIX)]
+    test = path.with_name(stem[: -len("_TRAIN")] + "_TEST" + TS_SUFFIX)
+    has_pair = stem.upper().endswith("_TRAIN") and test.is_file()
+    return {"train": path, "test": test} if has_pair else {"train": path}
+
+
 def numeric(arr: np.ndarray, name: str) -> np.ndarray:
     """An array of numbers as float64, or a DataError."""
     if arr.dtype.kind not in "biuf":
@@ -191,17 +220,26 @@ def table_series(table: Table, label_column: int | None, name: str):
 
 def class_labels(values: np.ndarray | None, n: int, name: str):
     """(labels int64 (n,), class names) of raw label values: each distinct value a class, in
-    sorted order; no labels: all -1 and no classes."""
+    sorted order (whole numbers, or names where a .ts file gives words); no labels: all -1 and no
+    classes."""
     if values is None:
         return np.full(n, -1, dtype=np.int64), ()
     values = np.asarray(values)
-    if values.dtype.kind not in "biuf" or values.shape != (n,):
+    if values.shape != (n,):
+        raise DataError(f"{name}: {n} series and labels of shape {values.shape}")
+    if values.dtype.kind in "US":  # a .ts file's class values: numbers, or names
+        try:
+            values = values.astype(np.float64)
+        except ValueError:
+            names, labels = np.unique(values, return_inverse=True)
+            return labels.astype(np.int64), tuple(str(c) for c in names)
+    if values.dtype.kind not in "biuf":
+        raise DataError(f"{name}: labels of {values.dtype}; expected whole numbers")
+    whole = np.isfinite(values) & (values % 1 == 0)
+    if not whole.all():
         raise DataError(
-            f"{name}: labels must be {n} whole numbers, got {values.dtype} {values.shape}"
+            f"{name}: the labels must be whole numbers, and one is {values[~whole][0]:g}"
         )
-    if values.dtype.kind == "f" and not (np.isfinite(values).all() and (values % 1 == 0).all()):
-        bad = values[~(np.isfinite(values) & (values % 1 == 0))][0]
-        raise DataError(f"{name}: the labels must be whole numbers, and one is {bad:g}")
     classes, labels = np.unique(values.astype(np.int64), return_inverse=True)
     return labels.astype(np.int64), tuple(str(c) for c in classes)
 
@@ -213,10 +251,8 @@ def raw_sets(path: Path, window: int | None, hop: int, label_column: int | None,
             f"{path}: no such file" + (" (signals come from a file)" if path.is_dir() else "")
         )
     suffix = path.suffix.lower()
-    if suffix not in (*TABLE_SUFFIXES, *ARRAY_SUFFIXES):
-        raise DataError(
-            f"{path}: not a signal file (give a {', '.join((*ARRAY_SUFFIXES, *TABLE_SUFFIXES))})"
-        )
+    if suffix not in SIGNAL_SUFFIXES:
+        raise DataError(f"{path}: not a signal file (give a {', '.join(SIGNAL_SUFFIXES)})")
     if window is not None:
         rec = as_recording(recording_values(path), str(path))
         return {"train": (cut(check_finite(rec, str(path)), window, hop, str(path)), None)}
@@ -225,6 +261,12 @@ def raw_sets(path: Path, window: int | None, hop: int, label_column: int | None,
         return {"train": (fit_length(series, length, str(path)), labels)}
     if label_column is not None:
         raise DataError("--label-column applies to a table of series (.csv, .tsv, .txt)")
+    if suffix == TS_SUFFIX:
+        out = {}
+        for split, p in ts_pair(path).items():
+            series, labels = read_ts(p)
+            out[split] = (fit_length(series, length, str(p)), labels)
+        return out
     out = {}
     for split, (values, labels) in read_array(path).items():
         x = as_series(numeric(values, str(path)), str(path))

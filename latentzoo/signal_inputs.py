@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,8 +29,9 @@ from .errors import DataError
 from .files import atomic_write
 from .inputs import Inputs
 from .series import (
-    ARRAY_SUFFIXES,
+    SIGNAL_SUFFIXES,
     TABLE_SUFFIXES,
+    TS_SUFFIX,
     as_recording,
     as_series,
     check_finite,
@@ -37,13 +39,12 @@ from .series import (
     numeric,
     read_array,
     read_table,
+    read_ts,
     recording_values,
     scaled,
     table_series,
 )
 from .windows import intervals, overlap_add, windows, worst_cover
-
-SIGNAL_SUFFIXES = (*ARRAY_SUFFIXES, *TABLE_SUFFIXES)
 
 
 @dataclass
@@ -81,6 +82,9 @@ def read_series(path: Path, data, shape, resize: bool) -> tuple[np.ndarray, Sign
         table = read_table(path)
         rows, f.labels = table_series(table, data.label_column, name)
         f.header, f.label_column = table.header, data.label_column
+    elif path.suffix.lower() == TS_SUFFIX:
+        rows, f.labels = read_ts(path)
+        f.axes = 3
     else:
         values, _ = read_array(path)["train"]
         f.axes, rows = values.ndim, list(as_series(numeric(values, name), name))
@@ -156,6 +160,24 @@ def write_signals(inputs: Inputs, results: torch.Tensor, out_dir, data, hop=None
     return [atomic_write(target, data_) for target, data_ in planned]
 
 
+def ts_bytes(f: SignalFile, values: np.ndarray) -> bytes:
+    """Series (N, C, T) as a .ts file (sktime's writer), with the input's class labels."""
+    from sktime.datasets import write_ndarray_to_tsfile
+
+    labels = None if f.labels is None else np.asarray([str(v) for v in f.labels])
+    with tempfile.TemporaryDirectory() as tmp:
+        write_ndarray_to_tsfile(
+            values,
+            tmp,
+            problem_name=f.path.stem,
+            class_label=None if labels is None else sorted(set(labels.tolist())),
+            class_value_list=labels,
+            equal_length=True,
+            series_length=values.shape[-1],
+        )
+        return next(Path(tmp).rglob("*.ts")).read_bytes()
+
+
 def file_bytes(f: SignalFile, values: np.ndarray) -> bytes:
     """The bytes of an output file in its input's format."""
     suffix = f.path.suffix.lower()
@@ -166,6 +188,8 @@ def file_bytes(f: SignalFile, values: np.ndarray) -> bytes:
     if suffix == ".npz":
         np.savez(buf, x=values)
         return buf.getvalue()
+    if suffix == TS_SUFFIX:
+        return ts_bytes(f, values)
     sep = {".csv": ",", ".tsv": "\t"}.get(suffix, " ")
     rows = values.reshape(len(values), -1) if values.ndim > 1 else values[:, None]
     lines = [sep.join(f.header)] if f.header else []

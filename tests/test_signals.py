@@ -314,3 +314,35 @@ def test_signal_noise_kinds_known_answers():
     with pytest.raises(ConfigError, match=">= -60"):
         parse_noise("white:-61")
     assert parse_noise("white:-5+hum50:10|dropout:0.1")[0][0].level == -5.0
+
+
+def ts_text(rows, labels, length):
+    head = [
+        "@problemName tiny",
+        "@timestamps false",
+        "@univariate true",
+        "@equalLength true",
+        f"@seriesLength {length}",
+        f"@classLabel true {' '.join(sorted(set(labels)))}",
+        "@data",
+    ]
+    return "\n".join(head + [",".join(f"{v:g}" for v in r) + f":{y}" for r, y in zip(rows, labels)])
+
+
+def test_a_ucr_ts_pair_trains_and_its_jobs_write_ts(tmp_path, capsys):
+    """A *_TRAIN.ts beside its *_TEST.ts: the test file is the test split; class names are kept
+    and a job's output is a .ts file sktime reads back, labels and all."""
+    from sktime.datasets import load_from_tsfile
+
+    x, y = waves(40)
+    names = np.array(["walk", "run", "sit"])[y]
+    (tmp_path / "Toy_TRAIN.ts").write_text(ts_text(x[:30], names[:30], T))
+    (tmp_path / "Toy_TEST.ts").write_text(ts_text(x[30:], names[30:], T))
+    cfg = make_config("ae", source=str(tmp_path / "Toy_TRAIN.ts"), backbone="mlp", epochs=1)
+    splits = load_signals(cfg.data)
+    assert len(splits.test) == 10 and set(splits.classes) <= {"run", "sit", "walk"}
+    run = latentzoo.train(cfg, tmp_path / "run", report=False, progress=False)
+    code, err = cli(capsys, "reconstruct", run, tmp_path / "Toy_TEST.ts", "--out", tmp_path / "o")
+    assert code == 0, err
+    back, labels = load_from_tsfile(str(tmp_path / "o" / "Toy_TEST.ts"), return_data_type="numpy3D")
+    assert back.shape == (10, 1, T) and list(labels) == list(names[30:])
