@@ -58,12 +58,16 @@ class Examples:
     def labelled(self) -> bool:
         return len(self) > 0 and bool((self.labels >= 0).all())
 
+    def like(self, values: torch.Tensor, labels: torch.Tensor) -> Self:
+        """A set of this class holding `values` and `labels`."""
+        return type(self)(values, labels)  # type: ignore[call-arg]  # each subclass's two fields
+
     def subset(self, index: torch.Tensor | slice) -> Self:
-        return type(self)(self.values[index], self.labels[index])
+        return self.like(self.values[index], self.labels[index])
 
     def joined(self, other: Self) -> Self:
         """This set's examples, then `other`'s."""
-        return type(self)(
+        return self.like(
             torch.cat([self.values, other.values]), torch.cat([self.labels, other.labels])
         )
 

@@ -11,8 +11,8 @@ from .signal import SignalKind
 DATA_KINDS: dict[str, DataKind] = {kind.name: kind for kind in (ImageKind(), SignalKind())}
 
 
-def data_kind(name: str) -> DataKind:
-    """The kind of data called `name`; an unknown name is a one-line ConfigError."""
-    if name not in DATA_KINDS:
+def data_kind(name: str | None) -> DataKind:
+    """The kind of data called `name`; an unknown name (or none) is a one-line ConfigError."""
+    if name is None or name not in DATA_KINDS:
         raise ConfigError(f"unknown kind of data '{name}' (choose {', '.join(DATA_KINDS)})")
     return DATA_KINDS[name]
