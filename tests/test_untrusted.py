@@ -371,6 +371,9 @@ def test_conditions_users_can_fix_are_latentzoo_errors(small_splits, tmp_path):
     ae = build_model(make_config("ae", backbone="mlp", hidden=8))
     with pytest.raises(ConfigError, match="the ensemble takes an AE"):
         jobs.scorer(ae, ae, small_splits.val)
+    vae = build_model(make_config("vae", backbone="mlp", hidden=8))
+    with pytest.raises(ConfigError, match="larger --val-fraction"):
+        jobs.scorer(ae, vae, small_splits.val.subset(slice(0, 1)))
     with pytest.raises(ConfigError, match="fpr must be in"):
         jobs.calibrate(ae, small_splits.val, fpr=1.5)
     with pytest.raises(ConfigError, match="likelihoods need a VAE"):

@@ -78,6 +78,11 @@ class EnsembleScore:
 
     def __init__(self, ae, vae, normal: torch.Tensor):
         self.ae, self.vae = ensemble_pair(ae, vae)
+        if len(normal) < 2:
+            raise ConfigError(
+                f"the ensemble is standardised on the run's normal validation examples, and it has "
+                f"{len(normal)}: train with a larger --val-fraction"
+            )
         self.normal = ensemble_terms(ae, vae, normal)
 
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
