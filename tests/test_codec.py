@@ -27,8 +27,10 @@ def test_the_round_trip_is_exact_and_the_size_tracks_the_cross_entropy(vq_run, s
     codes = codec.encode_images(model, x)
     assert torch.equal(codes, model.encode(x))  # the codes of `encode`
     assert torch.equal(codec.decompress_codes(model, blob), codes)
-    # the images of decode(encode(x))
-    assert torch.equal(codec.decompress(model, blob), model.decode(codes))
+    # the images of decode(encode(x)), decoded in the codec's batches (a float kernel's result can
+    # depend on the batch size)
+    decoded = torch.cat([model.decode(c) for c in codes.split(codec.BATCH)])
+    assert torch.equal(codec.decompress(model, blob), decoded)
     header, payload = unpack(blob)
     bits, xent = 8 * len(payload) / len(x), codec.cross_entropy_bits(model, codes)
     # within a word per file of the rate

@@ -352,3 +352,12 @@ def test_each_capability_flag_keeps_its_written_protocol(trained, small_splits, 
 
     with pytest.raises(TypeError, match="sets has_codes but is not a HasCodes"):
         check_capabilities(Pretender(models[0].cfg))
+
+
+def test_the_latent_gaussian_fits_fewer_codes_than_units_at_any_scale():
+    """8 codes of 32 units at a scale of 1e5 (a few normal series of large values): the
+    covariance is singular in float32 until the jitter grows, and the fit still factorises."""
+    model = build_model(make_config("ae", backbone="mlp", hidden=8))
+    model.fit_latent_prior(torch.randn(8, 32) * 1e5)
+    tril = model.latent_scale_tril
+    assert torch.isfinite(tril).all() and (tril.diagonal() > 0).all()

@@ -17,7 +17,11 @@ def test_windows_cover_everything_and_overlap_add_gives_the_input_back(length, s
     parts = windows(x, size, hop)  # (N, 3, size)
     first = starts(length, size, hop)
     assert parts.shape == (len(first), 3, size) and first[0] == 0
-    assert first[-1] + size >= length and all(b - a == hop for a, b in zip(first, first[1:]))
+    # every step is `hop` but the last, which ends the last window at the input's end
+    assert first[-1] + size == max(length, size) and all(
+        b - a <= hop for a, b in zip(first, first[1:])
+    )
+    assert all(b - a == hop for a, b in zip(first, first[1:-1]))
     assert torch.allclose(overlap_add(parts, hop, length), x, atol=1e-12)
 
 
@@ -44,3 +48,14 @@ def test_bad_windows_are_one_line_errors():
         windows(torch.zeros(1, 10), 8, 9)
     with pytest.raises(ConfigError, match="do not cover"):
         overlap_add(torch.zeros(2, 1, 8), 4, 100)
+
+
+def test_each_position_scores_its_worst_window_and_flags_form_intervals():
+    """Known answers: windows of 4 every 2 over 9 positions start at 0, 2, 4 and 5."""
+    from latentzoo.windows import intervals, worst_cover
+
+    assert starts(9, 4, 2) == [0, 2, 4, 5]
+    per_step = worst_cover(torch.tensor([1.0, 5.0, 2.0, 3.0]), 4, 2, 9)
+    assert per_step.tolist() == [1, 1, 5, 5, 5, 5, 3, 3, 3]
+    assert intervals(per_step > 2) == [(2, 9)]
+    assert intervals(torch.tensor([True, False, True, True, False])) == [(0, 1), (2, 4)]

@@ -55,11 +55,16 @@ class AE(VectorAutoencoder):
         mean = z.mean(0)
         # one training image: the biased estimate (zero), so the jitter keeps the factorisation
         # possible
-        cov = torch.cov(z.t(), correction=int(z.shape[0] > 1)) + 1e-5 * torch.eye(
-            z.shape[1], device=z.device
-        )
+        cov = torch.cov(z.t(), correction=int(z.shape[0] > 1))
+        eye = torch.eye(z.shape[1], device=z.device)
+        jitter = 1e-5
+        # fewer training examples than latent units, on a large scale: float32 needs more jitter
+        tril, info = torch.linalg.cholesky_ex(cov + jitter * eye)
+        while info.item() and jitter < 1e6 * max(1.0, float(cov.diagonal().max())):
+            jitter *= 10
+            tril, info = torch.linalg.cholesky_ex(cov + jitter * eye)
         self.latent_mean.copy_(mean)
-        self.latent_scale_tril.copy_(torch.linalg.cholesky(cov))
+        self.latent_scale_tril.copy_(tril)
         self.latent_fitted.fill_(True)
 
     def code_nll(self, z: torch.Tensor) -> torch.Tensor:
