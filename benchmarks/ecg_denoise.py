@@ -99,7 +99,7 @@ def median_baseline(x: np.ndarray) -> np.ndarray:
 
 
 def measures(clean: np.ndarray, out: np.ndarray) -> dict[str, float]:
-    c, o = (torch.from_numpy(np.asarray(v, dtype=np.float64))[None, None] for v in (clean, out))
+    c, o = (torch.tensor(np.array(v, dtype=np.float64))[None, None] for v in (clean, out))
     return {"snr": float(snr(c, o)), "prd": float(prd(c, o))}
 
 
