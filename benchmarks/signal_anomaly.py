@@ -152,11 +152,21 @@ def one_class(name: str, steps: int, pyod: bool, log) -> dict:
 
 
 RECOMMENDED, BASELINE = "latentzoo ensemble", "PCA reconstruction"
+METHODS = (
+    "latentzoo AE",
+    "latentzoo VAE",
+    "latentzoo ensemble",
+    "PCA reconstruction",
+    "Isolation Forest",
+    "one-class SVM",
+    "k-NN distance",
+    "PyOD AutoEncoder",
+)
 
 
 def markdown(result: dict) -> str:
     sets = result["sets"]
-    methods = list(next(iter(sets.values()))["mean"])
+    methods = list(METHODS)
     lines = [
         "# One-class anomaly detection on UCR/UEA sets",
         "",
@@ -169,9 +179,8 @@ def markdown(result: dict) -> str:
     ]
     for name, r in sets.items():
         best = max(r["mean"].values())
-        cells = [
-            f"**{100 * v:.1f}**" if v == best else f"{100 * v:.1f}" for v in r["mean"].values()
-        ]
+        values = [r["mean"][m] for m in methods]  # by name: a kept set's keys come back sorted
+        cells = [f"**{100 * v:.1f}**" if v == best else f"{100 * v:.1f}" for v in values]
         shape = ", ".join(map(str, r["shape"]))
         lines.append(f"| {name} | ({shape}) | {r['classes']} | " + " | ".join(cells) + " |")
     s = result["summary"]
