@@ -254,7 +254,7 @@ def raw_sets(path: Path, window: int | None, hop: int, label_column: int | None,
     if suffix not in SIGNAL_SUFFIXES:
         raise DataError(f"{path}: not a signal file (give a {', '.join(SIGNAL_SUFFIXES)})")
     if window is not None:
-        rec = as_recording(recording_values(path), str(path))
+        rec = as_recording(recording_values(path)[0], str(path))
         return {"train": (cut(check_finite(rec, str(path)), window, hop, str(path)), None)}
     if suffix in TABLE_SUFFIXES:
         series, labels = table_series(read_table(path), label_column, str(path))
@@ -274,14 +274,15 @@ def raw_sets(path: Path, window: int | None, hop: int, label_column: int | None,
     return out
 
 
-def recording_values(path: Path) -> np.ndarray:
-    """A recording's values (T,) or (T, C): a table with a column per channel, or an array."""
+def recording_values(path: Path) -> tuple[np.ndarray, list[str] | None]:
+    """A recording's values (T,) or (T, C) and its header row: a table with a column per channel
+    (and an optional header), or an array (no header)."""
     if path.suffix.lower() not in TABLE_SUFFIXES:
-        return numeric(read_array(path)["train"][0], str(path))
-    rows = read_table(path).rows
-    if len({len(r) for r in rows}) > 1:
+        return numeric(read_array(path)["train"][0], str(path)), None
+    table = read_table(path)
+    if len({len(r) for r in table.rows}) > 1:
         raise DataError(f"{path}: a recording's rows must each have one value per channel")
-    return np.asarray(rows, dtype=np.float64)
+    return np.asarray(table.rows, dtype=np.float64), table.header
 
 
 def check_finite(x: np.ndarray, name: str) -> np.ndarray:

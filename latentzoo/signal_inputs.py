@@ -101,14 +101,13 @@ def read_series(path: Path, data, shape, resize: bool) -> tuple[np.ndarray, Sign
 
 def read_recording(path: Path, data, shape, hop: int) -> tuple[np.ndarray, SignalFile]:
     """(windows (N, C, window) in units, their file) of one recording."""
-    values = recording_values(path)
+    values, header = recording_values(path)  # the file read once
     rec = check_finite(as_recording(values, str(path)), str(path))  # (C, T)
     if rec.shape[0] != shape[0]:
         raise DataError(
             f"{path}: a recording of {rec.shape[0]} channel(s); the run takes {shape[0]}"
         )
     parts = windows(torch.from_numpy(rec), shape[1], hop).numpy()  # (N, C, window)
-    header = read_table(path).header if path.suffix.lower() in TABLE_SUFFIXES else None
     return parts, SignalFile(path, path.name, 0, len(parts), values.ndim, rec.shape[1], header)
 
 
