@@ -42,10 +42,17 @@ TRAIN = [
 ]
 
 
+def default_signals() -> None:
+    for s in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(s, signal.SIG_DFL)
+
+
 def start(args, fault: str | None = None, **kw) -> subprocess.Popen:
     """`latentzoo ARGS` in a process of its own; `fault` ("SIGNAL@POINT") makes it signal itself
     at that point of training (latentzoo.loop.signals.fault_point)."""
     env = {k: v for k, v in os.environ.items() if k != FAULT_ENV}
+    # a shell's background job starts with SIGINT ignored; a user's terminal does not
+    kw.setdefault("preexec_fn", default_signals)
     return subprocess.Popen(
         [sys.executable, "-m", "latentzoo", *args],
         cwd=ROOT,
