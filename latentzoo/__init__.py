@@ -19,6 +19,7 @@ enforces it, imports inside functions included):
     lazy                               the same, read batch by batch (data larger than memory)
     inputs                             files that the jobs read and write (images, arrays, IDX)
     series                             your own signals: arrays, tables, recordings in windows
+    recordings                         long recordings read and written in chunks of windows
     signal_inputs                      the signal files that the jobs read and write
     examples                           example data in those layouts, from scikit-learn's images
     config                             the run config, defaults per model kind, file versions

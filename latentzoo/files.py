@@ -6,6 +6,7 @@ leaves a half-written file. Tensors go to safetensors, everything else to JSON o
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import errno
 import io
@@ -55,6 +56,31 @@ def atomic_write(path: str | os.PathLike, data: bytes | str) -> Path:
         tmp.unlink(missing_ok=True)
         raise
     return path
+
+
+@contextlib.contextmanager
+def staged():
+    """For files written in pieces: `temp(path)` names a temporary file beside `path`; when the
+    block ends every one is renamed into place, and when it fails every one is removed."""
+    temps: dict[Path, Path] = {}
+
+    def temp(path: str | os.PathLike) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temps[path] = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        return temps[path]
+
+    try:
+        yield temp
+        for tmp in temps.values():
+            with open(tmp, "rb+") as f:
+                os.fsync(f.fileno())
+        for path, tmp in temps.items():
+            os.replace(tmp, path)
+    except BaseException:
+        for tmp in temps.values():
+            tmp.unlink(missing_ok=True)
+        raise
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> Path:

@@ -84,10 +84,12 @@ def denoise(
     labels: torch.Tensor | None = None,
     noise: str | None = None,
     seed: int = 0,
+    generator: torch.Generator | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(the input, corrupted by `noise` first when given; its denoised reconstruction)."""
+    """(the input, corrupted by `noise` first when given, drawn from `generator` or else from a
+    new one seeded by `seed`; its denoised reconstruction)."""
     if noise:
-        gen = torch.Generator().manual_seed(seed)
+        gen = generator or torch.Generator().manual_seed(seed)
         images = model.corrupt(images, parse_noise(noise), gen)
     return images, reconstruct(model, images, labels)
 

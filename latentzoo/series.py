@@ -88,18 +88,18 @@ def read_table(path: Path) -> Table:
     if not cells:
         raise DataError(f"{path}: an empty file")
     header = None
-    if any(not _number(c) for c in cells[0]) and len(cells) > 1:
+    if any(not is_number(c) for c in cells[0]) and len(cells) > 1:
         header, cells = cells[0], cells[1:]
     rows = []
     for i, row in enumerate(cells, start=2 if header else 1):
         for j, c in enumerate(row):
-            if not _number(c):
+            if not is_number(c):
                 raise DataError(f"{path}: line {i}, column {j + 1}: '{c[:20]}' is not a number")
         rows.append([float(c) if c else math.nan for c in row])
     return Table(rows, header, delimiter)
 
 
-def _number(cell: str) -> bool:
+def is_number(cell: str) -> bool:
     if not cell:
         return True
     try:

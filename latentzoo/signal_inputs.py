@@ -16,6 +16,7 @@ length, (T,) or (T, C), a table keeping its header row.
 
 from __future__ import annotations
 
+import csv
 import io
 import os
 import tempfile
@@ -25,14 +26,24 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .errors import DataError
-from .files import atomic_write
+from .errors import ConfigError, DataError
+from .files import atomic_write, staged
 from .inputs import Inputs
+from .recordings import (
+    Blend,
+    Cover,
+    Envelope,
+    Flagged,
+    Recording,
+    RecordingWriter,
+    batch_windows,
+    open_recording,
+    window_batches,
+)
 from .series import (
     SIGNAL_SUFFIXES,
     TABLE_SUFFIXES,
     TS_SUFFIX,
-    as_recording,
     as_series,
     check_finite,
     fit_length,
@@ -40,11 +51,10 @@ from .series import (
     read_array,
     read_table,
     read_ts,
-    recording_values,
     scaled,
     table_series,
 )
-from .windows import intervals, overlap_add, windows, worst_cover
+from .windows import overlap_add
 
 
 @dataclass
@@ -58,6 +68,7 @@ class SignalFile:
     header: list[str] | None = None  # a table's header row
     labels: np.ndarray | None = None  # a table's label column, per row
     label_column: int | None = None
+    hop: int = 0  # a recording's samples between windows
 
 
 def signal_files(arg: Path) -> list[Path]:
@@ -101,21 +112,39 @@ def read_series(path: Path, data, shape, resize: bool) -> tuple[np.ndarray, Sign
 
 def read_recording(path: Path, data, shape, hop: int) -> tuple[np.ndarray, SignalFile]:
     """(windows (N, C, window) in units, their file) of one recording."""
-    values, header = recording_values(path)  # the file read once
-    rec = check_finite(as_recording(values, str(path)), str(path))  # (C, T)
-    if rec.shape[0] != shape[0]:
+    rec = checked_recording(path, shape)
+    batches = list(window_batches(rec.chunks(), shape[1], hop, batch_windows(*shape)))
+    parts = np.concatenate([b[1] for b in batches])  # (N, C, window)
+    f = SignalFile(path, path.name, 0, len(parts), rec.axes, batches[-1][2], rec.header, hop=hop)
+    return parts, f
+
+
+def checked_recording(path: Path, shape) -> Recording:
+    """A recording file opened for reading in chunks, with the run's channels."""
+    rec = open_recording(path)
+    if rec.channels != shape[0]:
         raise DataError(
-            f"{path}: a recording of {rec.shape[0]} channel(s); the run takes {shape[0]}"
+            f"{path}: a recording of {rec.channels} channel(s); the run takes {shape[0]}"
         )
-    parts = windows(torch.from_numpy(rec), shape[1], hop).numpy()  # (N, C, window)
-    return parts, SignalFile(path, path.name, 0, len(parts), values.ndim, rec.shape[1], header)
+    return rec
 
 
-def read_signal_inputs(
-    paths: list[str | os.PathLike], data, shape: tuple[int, ...], *, resize: bool = False, hop=None
-) -> Inputs:
-    """Every example of `paths` for a run with data settings `data` and example `shape` (C, T)."""
-    parts, names, files, seen = [], [], [], {}
+def window_hop(data, hop: int | None) -> int:
+    """Samples between a recording's windows: `hop` when given (1 to the run's window), else the
+    run's; 0 for a run on series."""
+    if hop is None:
+        return data.window_hop if data.window else 0
+    if not data.window:
+        raise ConfigError("--hop applies to a run trained on windows of a recording (--window)")
+    if not 1 <= hop <= data.shape[1]:
+        raise ConfigError(f"--hop {hop}: give 1 to the run's window, {data.shape[1]}")
+    return hop
+
+
+def named_files(paths) -> list[Path]:
+    """The signal files of the input arguments; two that would be written under one name are an
+    error."""
+    seen: dict[str, Path] = {}
     for arg in paths:
         for path in signal_files(Path(arg)):
             if path.name in seen:
@@ -123,22 +152,32 @@ def read_signal_inputs(
                     f"{path} and {seen[path.name]} would both be written as {path.name}"
                 )
             seen[path.name] = path
-            if data.window:
-                x, f = read_recording(path, data, shape, hop or data.window_hop)
-                names += [f"{path.name}[window {i}]" for i in range(len(x))]
-            else:
-                x, f = read_series(path, data, shape, resize)
-                names += [f"{path.name}[{i}]" for i in range(len(x))]
-            f.start = sum(len(p) for p in parts)
-            parts.append(x)
-            files.append(f)
-    if not parts:
+    if not seen:
         raise DataError("no input files given")
+    return list(seen.values())
+
+
+def read_signal_inputs(
+    paths: list[str | os.PathLike], data, shape: tuple[int, ...], *, resize: bool = False, hop=None
+) -> Inputs:
+    """Every example of `paths` for a run with data settings `data` and example `shape` (C, T)."""
+    parts, names, files = [], [], []
+    hop = window_hop(data, hop)
+    for path in named_files(paths):
+        if data.window:
+            x, f = read_recording(path, data, shape, hop)
+            names += [f"{path.name}[window {i}]" for i in range(len(x))]
+        else:
+            x, f = read_series(path, data, shape, resize)
+            names += [f"{path.name}[{i}]" for i in range(len(x))]
+        f.start = sum(len(p) for p in parts)
+        parts.append(x)
+        files.append(f)
     x = torch.from_numpy(np.concatenate(parts).astype(np.float32))
     return Inputs(scaled(x, data.channel_mean, data.channel_std), names, files)
 
 
-def write_signals(inputs: Inputs, results: torch.Tensor, out_dir, data, hop=None) -> list[Path]:
+def write_signals(inputs: Inputs, results: torch.Tensor, out_dir, data) -> list[Path]:
     """Write `results` (N, C, T), normalised, one file per input file (module docstring)."""
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
@@ -148,7 +187,7 @@ def write_signals(inputs: Inputs, results: torch.Tensor, out_dir, data, hop=None
         part = results[f.start : f.start + f.count].detach().cpu()
         part = scaled(part, data.channel_mean, data.channel_std, undo=True)  # (n, C, T) in units
         if data.window:
-            rec = overlap_add(part, hop or data.window_hop, f.length).numpy()  # (C, T)
+            rec = overlap_add(part, f.hop, f.length).numpy()  # (C, T)
             values = rec[0] if f.axes == 1 else rec.T  # (T,) or (T, C)
         else:
             values = part.numpy()[:, 0] if f.axes == 2 else part.numpy()  # (N, T) or (N, C, T)
@@ -200,41 +239,6 @@ def file_bytes(f: SignalFile, values: np.ndarray) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def step_scores(inputs: Inputs, scores: torch.Tensor, threshold: float, data):
-    """(rows, intervals) of a window run's scores on recordings: a row per sample (its score the
-    worst of the windows covering it, and its flag) and a row per flagged interval (its first
-    sample, the sample after its last, its peak score); with a sample rate also their times."""
-    rows, found = [], []
-    for f in inputs.files:
-        part = scores[f.start : f.start + f.count]
-        per_step = worst_cover(part, data.shape[1], data.window_hop, f.length)  # (T,)
-        flags = per_step > threshold
-        for i, (v, flag) in enumerate(zip(per_step.tolist(), flags.tolist())):
-            rows.append(
-                {
-                    "name": f.name,
-                    "sample": i,
-                    **seconds(i, data),
-                    "score": round(v, 6),
-                    "threshold": round(threshold, 6),
-                    "flag": int(flag),
-                }
-            )
-        for start, end in intervals(flags):
-            found.append(
-                {
-                    "name": f.name,
-                    "start": start,
-                    "end": end,
-                    **seconds(start, data, "start_seconds"),
-                    **seconds(end, data, "end_seconds"),
-                    "peak": round(float(per_step[start:end].max()), 6),
-                }
-            )
-    times = ["start_seconds", "end_seconds"] if data.rate else []
-    return rows, (["name", "start", "end", *times, "peak"], found)
-
-
 def seconds(sample: int, data, key: str = "seconds") -> dict:
     """{key: the sample's time in seconds} when the run has a sample rate, else {}."""
     return {key: round(sample / data.rate, 6)} if data.rate else {}
@@ -254,3 +258,109 @@ def write_series(out, series: torch.Tensor, stem: str, data) -> Path:
         rows = "".join(",".join(f"{v:.7g}" for v in step) + "\n" for step in s.T)
         atomic_write(out / f"{stem}-{i:05d}.csv", rows)
     return out
+
+
+def score_recordings(paths, data, score, threshold: float, out: Path, hop=None) -> dict:
+    """Score the recordings of `paths` in chunks of windows (latentzoo.recordings): `out`, a CSV
+    with a row per sample (its score the highest of the windows covering it, the threshold and its
+    flag; with a sample rate its time), and OUT.intervals.csv, the runs of flagged samples (start,
+    end exclusive, with a sample rate their times, and their peak score). `score` maps normalised
+    windows (n, C, T) to scores (n,). Returns the counts of samples, flagged samples and
+    intervals, and per file its name and the envelopes of its first channel and its scores
+    (`traces`, for drawing)."""
+    size, hop = data.shape[1], window_hop(data, hop)
+    found_at = out.with_name(out.stem + ".intervals.csv")
+    times = ["seconds"] if data.rate else []
+    counts: dict = {"samples": 0, "flagged": 0, "intervals": 0, "traces": []}
+    found = io.StringIO()
+    intervals_csv = csv.writer(found, lineterminator="\n")
+    intervals_csv.writerow(
+        ["name", "start", "end", *[f"{k}_{t}" for k in ("start", "end") for t in times], "peak"]
+    )
+    with staged() as temp, open(temp(out), "w", encoding="utf-8") as rows:
+        rows.write(",".join(["name", "sample", *times, "score", "threshold", "flag"]) + "\n")
+        for path in named_files(paths):
+            rec, cover, runs = checked_recording(path, data.shape), Cover(size), Flagged()
+            name, first = csv_cell(path.name), 0
+            wave, trace = Envelope(), Envelope()
+            counts["traces"].append((path.name, wave, trace))
+            for starts, parts, ready in window_batches(
+                watched(rec.chunks(), wave), size, hop, batch_windows(*data.shape)
+            ):
+                x = scaled(torch.from_numpy(parts), data.channel_mean, data.channel_std)
+                cover.add(starts, score(x).double().numpy())
+                values = cover.take(ready)  # (n,) final per-sample scores
+                flags = values > threshold
+                rows.write(step_lines(name, first, values, flags, threshold, data.rate))
+                trace.add(values)
+                runs.add(first, values, flags)
+                first = ready
+                counts["flagged"] += int(flags.sum())
+            if runs.start is not None:
+                runs.close(first, np.zeros(0))
+            for start, end, peak in runs.found:
+                clock = [round(t / data.rate, 6) for t in (start, end)] if data.rate else []
+                intervals_csv.writerow([path.name, start, end, *clock, round(peak, 6)])
+            counts["samples"] += first
+            counts["intervals"] += len(runs.found)
+        temp(found_at).write_text(found.getvalue(), encoding="utf-8")
+    return counts
+
+
+def watched(chunks, wave: Envelope):
+    """The chunks, their first channel summarised in `wave` on the way."""
+    for chunk in chunks:
+        wave.add(chunk[0])
+        yield chunk
+
+
+def csv_cell(text: str) -> str:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="").writerow([text])
+    return buf.getvalue()
+
+
+def step_lines(name: str, first: int, values, flags, threshold: float, rate) -> str:
+    """The CSV lines of samples `first`, ...: a window run's scores are constant over stretches,
+    so each stretch's cells are formatted once."""
+    edges = np.flatnonzero(np.diff(values)) + 1
+    begins = np.concatenate([[0], edges]).astype(np.int64)
+    counts = np.diff(np.append(begins, len(values))).tolist()
+    limit = round(threshold, 6)
+    tails: list[str] = []
+    for v, f, k in zip(values[begins].tolist(), flags[begins].tolist(), counts):
+        tails += [f"{round(v, 6)},{limit},{int(f)}\n"] * k
+    samples = range(first, first + len(values))
+    if rate:
+        return "".join(f"{name},{i},{round(i / rate, 6)},{t}" for i, t in zip(samples, tails))
+    return "".join(f"{name},{i},{t}" for i, t in zip(samples, tails))
+
+
+def map_recordings(paths, data, fn, out_dir, hop=None) -> list[Path]:
+    """Run `fn` (normalised windows (n, C, T) -> outputs (n, C, T)) over the recordings of `paths`
+    in chunks of windows and write each put back together (weighted overlap-add) at its input's
+    length, in its format and under its name in `out_dir`."""
+    size, hop = data.shape[1], window_hop(data, hop)
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise DataError(f"--out {out_dir} is a file; the results go into a folder")
+    written = []
+    with staged() as temp:
+        for path in named_files(paths):
+            target = out_dir / path.name
+            if target.resolve() == path.resolve():
+                raise DataError(f"{target} would overwrite its input; choose another --out")
+            rec = checked_recording(path, data.shape)
+            writer, blend = RecordingWriter(rec, target, temp(target)), Blend(rec.channels, size)
+            for starts, parts, ready in window_batches(
+                rec.chunks(), size, hop, batch_windows(*data.shape)
+            ):
+                x = scaled(torch.from_numpy(parts), data.channel_mean, data.channel_std)
+                blend.add(starts, fn(x).double().numpy())
+                chunk = torch.from_numpy(blend.take(ready))[None]  # (1, C, n) normalised
+                writer.write(
+                    scaled(chunk, data.channel_mean, data.channel_std, undo=True)[0].numpy()
+                )
+            writer.close()
+            written.append(target)
+    return written

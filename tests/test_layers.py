@@ -24,6 +24,7 @@ LAYERS = [
     ["lazy"],
     ["inputs"],
     ["series"],
+    ["recordings"],
     ["signal_inputs"],
     ["examples"],
     ["config"],

@@ -16,7 +16,11 @@ def load_run(a):
 def job_inputs(a, model):
     """The INPUT files of a job, fitted to the run's image shape (or a one-line error)."""
     kind = data_kind(model.cfg.data.data_kind)
-    return kind.read_inputs(a.inputs, model.cfg.data, resize=a.resize, convert=a.convert)
+    return kind.read_inputs(a.inputs, model.cfg.data, **input_options(a))
+
+
+def input_options(a) -> dict:
+    return {"resize": a.resize, "convert": a.convert, "hop": a.hop}
 
 
 def format_metrics(metrics: dict) -> str:

@@ -9,13 +9,13 @@ import torch
 from .. import codec, jobs
 from ..errors import ConfigError, DataError
 from ..eval import psnr
-from ..files import atomic_write, write_csv
+from ..files import atomic_write
 from ..inputs import write_array
 from ..kinds import data_kind
 from ..noise import parse_noise
 from ..runs import load
-from ..viz.plots import save_grid, save_reconstructions, save_rows
-from .common import folder_out, guidance_option, job_inputs, load_run
+from ..viz.plots import save_grid, save_reconstructions, save_rows, score_trace
+from .common import folder_out, guidance_option, input_options, job_inputs, load_run
 
 
 def cmd_encode(a) -> int:
@@ -44,21 +44,23 @@ def cmd_score(a) -> int:
                 f"{a.run} and {a.with_run} were trained on different data; the ensemble needs two "
                 "runs on the same images"
             )
-    inputs = job_inputs(a, model)
     score = jobs.scorer(model, partner, data.val)
     threshold = jobs.calibrate(model, data.val, a.fpr, score=score)
-    scores = score(inputs.examples)
-    flags = jobs.flag(scores, threshold)
     kind = data_kind(model.cfg.data.data_kind)
-    rows, flagged = kind.score_rows(inputs, scores, threshold, model.cfg.data)
-    write_csv(a.out, rows)
-    if flagged is not None:  # (columns, rows) of the flagged intervals
+    counts = kind.score_files(a.inputs, model.cfg.data, score, threshold, a.out, **input_options(a))
+    if "intervals" in counts:
         found = a.out.with_name(a.out.stem + ".intervals.csv")
-        write_csv(found, flagged[1], flagged[0])
-        print(f"wrote {found}: {len(flagged[1])} flagged intervals")
+        trace = score_trace(
+            a.out.with_name(a.out.stem + ".trace.png"),
+            counts["traces"],
+            threshold,
+            model.cfg.data.rate,
+        )
+        print(f"wrote {found}: {counts['intervals']} flagged intervals, and {trace}")
+    unit = "samples" if "samples" in counts else kind.examples
     what = "the ensemble's" if partner is not None else "the"
     print(
-        f"wrote {a.out}: {int(flags.sum())} of {len(inputs)} {kind.examples} "
+        f"wrote {a.out}: {counts['flagged']} of {counts[unit]} {unit} "
         f"flagged (threshold {threshold:.4g}, {what} score "
         f"that {a.fpr:g} of the run's {len(data.val)} validation {kind.examples} exceed)"
     )
@@ -104,17 +106,20 @@ def cmd_reconstruct(a) -> int:
     folder_out(a)
     model, data = (load(a.run, device=a.device), None) if a.inputs else load_run(a)
     if a.inputs:
-        inputs = job_inputs(a, model)
         kind = data_kind(model.cfg.data.data_kind)
-        written = kind.write_like_inputs(
-            inputs, jobs.reconstruct(model, inputs.examples), a.out, model.cfg.data
+        written = kind.transform_files(
+            a.inputs,
+            model.cfg.data,
+            lambda x: jobs.reconstruct(model, x),
+            a.out,
+            **input_options(a),
         )
         print(f"wrote {len(written)} files to {a.out}")
         return 0
     x, y = data.test.tensors(slice(0, a.n), model.device)
     with torch.no_grad():
-        pic = data_kind(model.cfg.data.data_kind).pictures
-        save_reconstructions(a.out, pic(x), pic(model.reconstruct(x, y)))
+        groups = data_kind(model.cfg.data.data_kind).reconstruction_rows(x, model.reconstruct(x, y))
+        save_reconstructions(a.out, list(groups.values()))
     print(f"wrote {a.out}")
     return 0
 
@@ -152,10 +157,13 @@ def cmd_denoise(a) -> int:
     folder_out(a)
     if a.inputs:
         model = load(a.run, device=a.device)
-        inputs = job_inputs(a, model)
-        _, clean = jobs.denoise(model, inputs.examples, noise=a.noise, seed=a.seed)
-        written = data_kind(model.cfg.data.data_kind).write_like_inputs(
-            inputs, clean, a.out, model.cfg.data
+        gen = torch.Generator().manual_seed(a.seed)  # one stream of noise over all chunks
+        written = data_kind(model.cfg.data.data_kind).transform_files(
+            a.inputs,
+            model.cfg.data,
+            lambda x: jobs.denoise(model, x, noise=a.noise, generator=gen)[1],
+            a.out,
+            **input_options(a),
         )
         print(
             f"wrote {len(written)} denoised files to {a.out}"

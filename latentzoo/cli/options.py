@@ -104,6 +104,12 @@ def add_input_options(sp) -> None:
         action="store_true",
         help="convert inputs to the run's colour mode (grey or rgb)",
     )
+    sp.add_argument(
+        "--hop",
+        type=positive_int,
+        help="samples between the windows of a recording (a run trained with --window; default: "
+        "the run's hop)",
+    )
 
 
 def option_flag(name: str) -> str:

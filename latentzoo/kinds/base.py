@@ -6,8 +6,9 @@ backbones that fit (`vector_encoder`, `vector_decoder`, `grid_encoder`, `grid_de
 grid's shape, `code_grid`), measures a reconstruction (`quality_measures`, `quality`, `fidelity`),
 draws examples as pictures for the plots (`pictures`), reads the user's source into
 train/validation/test splits (`read_source`), reads and writes the jobs' files (`read_inputs`,
-`write_like_inputs`, `write_examples`), gives the rows of the anomaly scores (`score_rows`), cuts an
-input larger than the run's example into windows and puts the model's outputs back together
+`write_like_inputs`, `write_examples`), runs a job over the user's files (`transform_files`,
+`score_files`, which a kind may stream), gives the rows of the anomaly scores (`score_rows`),
+cuts an input larger than the run's example into windows and puts the model's outputs back together
 (`split`, `merge`, on latentzoo.windows), names its corruptions in the noise registry
 (`noise_kinds`), says whether its values are bounded (`bounded`) and describes a shape in words. A
 new kind is a module with a subclass and one entry in latentzoo.kinds.registry.
@@ -26,6 +27,7 @@ from torch import nn
 
 from ..config import Config, DataSettings, ModelSettings
 from ..data import Splits
+from ..files import write_csv
 from ..inputs import Inputs
 
 
@@ -86,6 +88,10 @@ class DataKind(ABC):
         """Examples (N, *shape) in [0, 1] drawn as pictures (N, C, H, W) in [0, 1], for the plots
         and the PNG outputs (an image is its own picture)."""
 
+    def reconstruction_rows(self, x: torch.Tensor, x_hat: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The pictures the plots draw of examples and their reconstructions, by row name."""
+        return {"inputs": self.pictures(x), "reconstructions": self.pictures(x_hat)}
+
     @abstractmethod
     def describe(self, shape: tuple[int, ...]) -> str:
         """An example shape in words, e.g. '28x28 grey'."""
@@ -103,8 +109,10 @@ class DataKind(ABC):
         *,
         resize: bool = False,
         convert: bool = False,
+        hop: int | None = None,
     ) -> Inputs:
-        """The examples in the jobs' input files, fitted to the run's examples (`data.shape`)."""
+        """The examples in the jobs' input files, fitted to the run's examples (`data.shape`);
+        `hop` overrides the run's step between the windows of a long input."""
 
     @abstractmethod
     def write_like_inputs(
@@ -127,12 +135,28 @@ class DataKind(ABC):
     def merge(self, parts: torch.Tensor, hop: int, like: torch.Tensor) -> torch.Tensor:
         """The windows' outputs put back together, blended at the seams, in the shape of `like`."""
 
-    def score_rows(
-        self, inputs: Inputs, scores: torch.Tensor, threshold: float, data: DataSettings
-    ) -> tuple[list[dict], tuple[list[str], list[dict]] | None]:
-        """The rows of `score`'s CSV (a row per input example: its score and flag) and the columns
-        and rows of its flagged intervals (None: inputs not cut into windows have none)."""
-        rows = [
+    def transform_files(
+        self, paths, data: DataSettings, fn, out_dir, *, resize=False, convert=False, hop=None
+    ) -> list[Path]:
+        """`fn` (examples (n, *shape) -> results (n, *shape)) over the examples of `paths`, each
+        result written like its input (`write_like_inputs`)."""
+        inputs = self.read_inputs(paths, data, resize=resize, convert=convert, hop=hop)
+        return self.write_like_inputs(inputs, fn(inputs.examples), out_dir, data)
+
+    def score_files(
+        self, paths, data: DataSettings, score, threshold: float, out: Path, **options
+    ) -> dict[str, int]:
+        """`score` (examples (n, *shape) -> (n,)) over the examples of `paths`, written as the CSV
+        `out` with a row per example (`score_rows`); `options` as `read_inputs` takes them.
+        Returns the counts of examples and of flagged ones."""
+        inputs = self.read_inputs(paths, data, **options)
+        scores = score(inputs.examples)
+        write_csv(out, self.score_rows(inputs, scores, threshold))
+        return {self.examples: len(inputs), "flagged": int((scores > threshold).sum())}
+
+    def score_rows(self, inputs: Inputs, scores: torch.Tensor, threshold: float) -> list[dict]:
+        """The rows of `score`'s CSV: a row per input example, its score and flag."""
+        return [
             {
                 "name": n,
                 "score": round(float(v), 6),
@@ -141,4 +165,3 @@ class DataKind(ABC):
             }
             for n, v in zip(inputs.names, scores)
         ]
-        return rows, None

@@ -142,7 +142,10 @@ class ImageKind(DataKind):
         *,
         resize: bool = False,
         convert: bool = False,
+        hop: int | None = None,
     ) -> Inputs:
+        if hop is not None:
+            raise ConfigError("--hop applies to a run trained on windows of a recording (--window)")
         return read_inputs(paths, data.shape, resize=resize, convert=convert)
 
     def write_like_inputs(

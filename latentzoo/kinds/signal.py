@@ -26,7 +26,13 @@ from ..nn.backbones1d import (
     SignalVectorEncoder,
 )
 from ..series import load_signals
-from ..signal_inputs import read_signal_inputs, step_scores, write_series, write_signals
+from ..signal_inputs import (
+    map_recordings,
+    read_signal_inputs,
+    score_recordings,
+    write_series,
+    write_signals,
+)
 from ..signal_noise import SIGNAL_NOISES
 from ..windows import overlap_add, windows
 from .base import DataKind
@@ -148,6 +154,9 @@ class SignalKind(DataKind):
     def pictures(self, x: torch.Tensor) -> torch.Tensor:
         return draw(x)  # (N, 1, C * 32, W)
 
+    def reconstruction_rows(self, x: torch.Tensor, x_hat: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {**super().reconstruction_rows(x, x_hat), "residuals": draw(x - x_hat)}
+
     def describe(self, shape: tuple[int, ...]) -> str:
         c, t = shape
         return f"{c} channel{'s' if c > 1 else ''} x {t} samples"
@@ -155,10 +164,28 @@ class SignalKind(DataKind):
     def read_source(self, data: DataSettings) -> Splits:
         return load_signals(data)
 
-    def read_inputs(self, paths, data: DataSettings, *, resize=False, convert=False) -> Inputs:
+    def read_inputs(
+        self, paths, data: DataSettings, *, resize=False, convert=False, hop=None
+    ) -> Inputs:
         if convert:
             raise ConfigError("--convert applies to images; a signal's channels stay as they are")
-        return read_signal_inputs(paths, data, data.shape, resize=resize)
+        return read_signal_inputs(paths, data, data.shape, resize=resize, hop=hop)
+
+    def transform_files(
+        self, paths, data: DataSettings, fn, out_dir, *, resize=False, convert=False, hop=None
+    ) -> list[Path]:
+        if not data.window:
+            return super().transform_files(
+                paths, data, fn, out_dir, resize=resize, convert=convert, hop=hop
+            )
+        return map_recordings(paths, data, fn, out_dir, hop)  # in chunks of windows
+
+    def score_files(self, paths, data: DataSettings, score, threshold: float, out, **options):
+        if not data.window:
+            return super().score_files(paths, data, score, threshold, out, **options)
+        if options.get("convert"):
+            raise ConfigError("--convert applies to images; a signal's channels stay as they are")
+        return score_recordings(paths, data, score, threshold, Path(out), options.get("hop"))
 
     def write_like_inputs(
         self, inputs: Inputs, results: torch.Tensor, out_dir: str | os.PathLike, data: DataSettings
@@ -167,11 +194,6 @@ class SignalKind(DataKind):
 
     def write_examples(self, out, examples, stem: str, data: DataSettings) -> Path:
         return write_series(out, examples, stem, data)  # (N, C, T) .npy, or a CSV each
-
-    def score_rows(self, inputs, scores, threshold: float, data: DataSettings):
-        if data.window:  # recordings: a score per sample, and the flagged intervals
-            return step_scores(inputs, scores, threshold, data)
-        return super().score_rows(inputs, scores, threshold, data)
 
     def split(self, x: torch.Tensor, size: int, hop: int) -> torch.Tensor:
         return windows(x, size, hop)  # (N, C, size)

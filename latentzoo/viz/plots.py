@@ -2,7 +2,8 @@
 (headless).
 
 `save_rows` lays out rows of images (e.g. clean / noisy / denoised); `save_reconstructions`
-puts each row of inputs above the row of their reconstructions; `loss_curves`, `latent_map`,
+puts each row of inputs above the rows of their reconstructions (and residuals, where a kind draws
+them); `loss_curves`, `latent_map`,
 `codebook_histogram` and `code_grids` are the report's figures."""
 
 from __future__ import annotations
@@ -55,12 +56,13 @@ def save_rows(path: str | os.PathLike, rows: list[torch.Tensor]) -> Path:
 
 
 def save_reconstructions(
-    path: str | os.PathLike, x: torch.Tensor, x_hat: torch.Tensor, per_row: int = 8
+    path: str | os.PathLike, groups: list[torch.Tensor], per_row: int = 8
 ) -> Path:
-    """Rows of inputs, each followed by the row of their reconstructions."""
+    """Rows of inputs, each followed by the rows of the same examples in `groups[1:]` (their
+    reconstructions, residuals): each group (n, C, H, W) pictures of the same n examples."""
     rows = []
-    for i in range(0, x.shape[0], per_row):
-        rows += [x[i : i + per_row], x_hat[i : i + per_row]]
+    for i in range(0, groups[0].shape[0], per_row):
+        rows += [g[i : i + per_row] for g in groups]
     return save_png(path, grid(torch.cat(rows), nrow=per_row))
 
 
@@ -142,6 +144,41 @@ def latent_map(
     else:
         ax.scatter(xy[:, 0], xy[:, 1], c="0.3", s=3)
     ax.set_title(f"test latents ({'raw 2-D' if x.shape[1] <= 2 else method.upper()})")
+    return save_figure(path, fig)
+
+
+def score_trace(path: str | os.PathLike, traces: list, threshold: float, rate=None) -> Path:
+    """Per recording, two panels: its first channel and its score per sample (each an envelope
+    of lows and highs, latentzoo.recordings.Envelope), the threshold, and the flagged stretches
+    shaded."""
+    plt = _plt()
+    fig, axes = plt.subplots(
+        2 * len(traces), 1, figsize=(10, 3.2 * len(traces)), squeeze=False, sharex=False
+    )
+    unit = 1 / rate if rate else 1
+    for i, (name, wave, score) in enumerate(traces):
+        top, bottom = axes[2 * i, 0], axes[2 * i + 1, 0]
+        at, lo, hi = wave.bounds()
+        top.fill_between(at * unit, lo, hi, step="post", color="0.2", lw=0.5)
+        top.set_title(f"{name}: first channel", fontsize=9)
+        at, _, peak = score.bounds()
+        bottom.plot(at * unit, peak, drawstyle="steps-post", color="C0", lw=0.8)
+        bottom.axhline(threshold, color="C3", lw=0.8, ls="--", label="threshold")
+        bottom.fill_between(
+            at * unit,
+            0,
+            1,
+            where=peak > threshold,
+            step="post",
+            color="C3",
+            alpha=0.25,
+            transform=bottom.get_xaxis_transform(),
+            label="flagged",
+        )
+        bottom.set_title("score per sample (the worst window covering it)", fontsize=9)
+        bottom.set_xlabel("seconds" if rate else "sample")
+        bottom.legend(fontsize=8, loc="upper right")
+    fig.tight_layout()
     return save_figure(path, fig)
 
 

@@ -35,7 +35,8 @@ def make_plots(run_dir: Path, model, test: ImageSet, tsne: bool = False) -> list
     """Draw every plot that applies to the model into the run folder; returns (title, path)
     pairs."""
     cfg, out = model.cfg, run_dir
-    pic = data_kind(cfg.data.data_kind).pictures  # examples as the kind draws them
+    kind = data_kind(cfg.data.data_kind)
+    pic = kind.pictures  # examples as the kind draws them
     made: list[tuple[str, Path]] = []
     gen = torch.Generator().manual_seed(PLOT_SEED)
 
@@ -49,12 +50,11 @@ def make_plots(run_dir: Path, model, test: ImageSet, tsne: bool = False) -> list
     x, y = test.tensors(slice(0, 32), model.device)
     labels = (lambda t: t) if model.needs_labels else (lambda t: None)
     with torch.no_grad():
+        groups = kind.reconstruction_rows(x, model.reconstruct(x, y))
         made.append(
             (
-                "Reconstructions (inputs above outputs)",
-                plots.save_reconstructions(
-                    out / "reconstructions.png", pic(x), pic(model.reconstruct(x, y))
-                ),
+                f"Reconstructions (rows of {', '.join(groups)})",
+                plots.save_reconstructions(out / "reconstructions.png", list(groups.values())),
             )
         )
         if model.noise:
