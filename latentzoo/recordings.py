@@ -266,17 +266,22 @@ class Flagged:
 
 class RecordingWriter:
     """A recording written as its chunks come, in its input's format: a `.npy` (T,) or (T, C)
-    float32 (mapped, its length known from the input), a table with the input's header, or a
+    float32 (its length known from the input), a table with the input's header, or a
     `.npz` written at the end."""
 
     def __init__(self, rec: Recording, target: Path, temp: Path):
         self.rec, self.temp, self.at = rec, temp, 0
         self.suffix = target.suffix.lower()
         self.parts: list[np.ndarray] = []
-        if self.suffix == ".npy":
+        if self.suffix == ".npy":  # written, not mapped: mapped pages would stay resident
             t, c = rec.length, rec.channels
-            shape = (t,) if rec.axes == 1 else (t, c)
-            self.array = np.lib.format.open_memmap(temp, "w+", np.float32, shape)
+            self.file = open(temp, "wb")
+            header = {
+                "descr": np.lib.format.dtype_to_descr(np.dtype("<f4")),
+                "fortran_order": False,
+                "shape": (t,) if rec.axes == 1 else (t, c),
+            }
+            np.lib.format.write_array_header_2_0(self.file, header)
         elif self.suffix in TABLE_SUFFIXES:
             self.file = open(temp, "w", encoding="utf-8")
             self.sep = DELIMITERS[self.suffix] or " "
@@ -287,7 +292,7 @@ class RecordingWriter:
         """The next samples (C, n) in units."""
         rows = values.T.astype(np.float32)  # (n, C)
         if self.suffix == ".npy":
-            self.array[self.at : self.at + len(rows)] = rows[:, 0] if self.rec.axes == 1 else rows
+            self.file.write(rows.astype("<f4").tobytes())
         elif self.suffix in TABLE_SUFFIXES:
             sep = self.sep
             self.file.write("".join(sep.join(f"{v:.7g}" for v in r) + "\n" for r in rows.tolist()))
@@ -296,10 +301,7 @@ class RecordingWriter:
         self.at += len(rows)
 
     def close(self) -> None:
-        if self.suffix == ".npy":
-            self.array.flush()
-            del self.array
-        elif self.suffix in TABLE_SUFFIXES:
+        if self.suffix in (".npy", *TABLE_SUFFIXES):
             self.file.close()
         else:
             rows = np.concatenate(self.parts)

@@ -56,6 +56,8 @@ from .series import (
 )
 from .windows import overlap_add
 
+LINES = 1 << 14  # per-sample rows formatted at a time
+
 
 @dataclass
 class SignalFile:
@@ -291,7 +293,11 @@ def score_recordings(paths, data, score, threshold: float, out: Path, hop=None) 
                 cover.add(starts, score(x).double().numpy())
                 values = cover.take(ready)  # (n,) final per-sample scores
                 flags = values > threshold
-                rows.write(step_lines(name, first, values, flags, threshold, data.rate))
+                for j in range(0, len(values), LINES):  # the text of a few lines at a time
+                    part = slice(j, j + LINES)
+                    rows.write(
+                        step_lines(name, first + j, values[part], flags[part], threshold, data.rate)
+                    )
                 trace.add(values)
                 runs.add(first, values, flags)
                 first = ready
