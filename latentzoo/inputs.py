@@ -21,6 +21,7 @@ import os
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -47,7 +48,7 @@ class InputFile:
 class Inputs:
     examples: torch.Tensor  # (N, C, H, W) images in [0, 1]; (N, C, T) normalised signals
     names: list[str]  # one per example
-    files: list[InputFile] = field(default_factory=list)
+    files: list[Any] = field(default_factory=list)  # the kind's record per file: InputFile, ...
 
     def __len__(self) -> int:
         return self.examples.shape[0]

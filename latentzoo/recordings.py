@@ -12,9 +12,10 @@ of latentzoo.windows). `Flagged` collects the runs of flagged samples across chu
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -70,6 +71,7 @@ def open_recording(path: Path) -> Recording:
     rec = as_recording(values, str(path))  # (C, T), a view of the mapped file
     c, t = rec.shape
     mapped = isinstance(values, np.memmap) and values.flags.c_contiguous
+    offset = values.offset if isinstance(values, np.memmap) else 0
 
     def read() -> Iterator[np.ndarray]:
         if not mapped:
@@ -78,7 +80,7 @@ def open_recording(path: Path) -> Recording:
             return
         # read rather than map: mapped pages would stay resident as the file is read
         with open(path, "rb") as f:
-            f.seek(values.offset)
+            f.seek(offset)
             for a in range(0, t, CHUNK_SAMPLES):
                 n = min(CHUNK_SAMPLES, t - a)
                 rows = np.fromfile(f, values.dtype, n * c).reshape(n, c)  # (n, C)
@@ -87,7 +89,7 @@ def open_recording(path: Path) -> Recording:
     return Recording(path, c, values.ndim, None, t, read)
 
 
-def table_lines(path: Path) -> Iterator[tuple[int, list[str]]]:
+def table_lines(path: Path) -> Generator[tuple[int, list[str]], None, None]:
     """(line number, cells) of a table's non-empty lines."""
     delimiter = DELIMITERS[path.suffix.lower()]
     try:
@@ -273,6 +275,7 @@ class RecordingWriter:
         self.rec, self.temp, self.at = rec, temp, 0
         self.suffix = target.suffix.lower()
         self.parts: list[np.ndarray] = []
+        self.file: Any = None  # binary for a .npy, text for a table
         if self.suffix == ".npy":  # written, not mapped: mapped pages would stay resident
             t, c = rec.length, rec.channels
             self.file = open(temp, "wb")

@@ -365,7 +365,9 @@ def normalised(splits: Splits, data) -> Splits:
     (then recorded in `found`)."""
     mean, std = data.channel_mean, data.channel_std
     if mean is None or std is None:
-        mean, std = normalisation(splits.train.series)
+        train = splits.train
+        assert isinstance(train, SignalSet)
+        mean, std = normalisation(train.series)
     if len(mean) != splits.train.shape[0]:
         raise DataError(
             f"{data.source}: {splits.train.shape[0]} channels; the run normalised {len(mean)}"

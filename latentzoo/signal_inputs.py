@@ -54,7 +54,7 @@ from .series import (
     scaled,
     table_series,
 )
-from .windows import overlap_add
+from .windows import overlap_add, starts
 
 LINES = 1 << 14  # per-sample rows formatted at a time
 
@@ -163,7 +163,9 @@ def read_signal_inputs(
     paths: list[str | os.PathLike], data, shape: tuple[int, ...], *, resize: bool = False, hop=None
 ) -> Inputs:
     """Every example of `paths` for a run with data settings `data` and example `shape` (C, T)."""
-    parts, names, files = [], [], []
+    parts: list[np.ndarray] = []
+    names: list[str] = []
+    files: list[SignalFile] = []
     hop = window_hop(data, hop)
     for path in named_files(paths):
         if data.window:
@@ -175,8 +177,8 @@ def read_signal_inputs(
         f.start = sum(len(p) for p in parts)
         parts.append(x)
         files.append(f)
-    x = torch.from_numpy(np.concatenate(parts).astype(np.float32))
-    return Inputs(scaled(x, data.channel_mean, data.channel_std), names, files)
+    examples = torch.from_numpy(np.concatenate(parts).astype(np.float32))
+    return Inputs(scaled(examples, data.channel_mean, data.channel_std), names, list(files))
 
 
 def write_signals(inputs: Inputs, results: torch.Tensor, out_dir, data) -> list[Path]:
@@ -367,6 +369,31 @@ def map_recordings(paths, data, fn, out_dir, hop=None) -> list[Path]:
                 writer.write(
                     scaled(chunk, data.channel_mean, data.channel_std, undo=True)[0].numpy()
                 )
+            writer.close()
+            written.append(target)
+    return written
+
+
+def write_recordings(out_dir, examples: torch.Tensor, cut, data) -> list[Path]:
+    """Windows (N, C, window), normalised, of the recordings `cut` (latentzoo.windows.CutInput),
+    in order: each put back together (weighted overlap-add) at its length and written under its
+    name in `out_dir`, in the format its name's suffix says (a table without a header row)."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise DataError(f"--out {out_dir} is a file; the recordings go into a folder")
+    size, at, written = data.shape[1], 0, []
+    with staged() as temp:
+        for c in cut:
+            if Path(c.name).suffix.lower() not in (".npy", ".npz", *TABLE_SUFFIXES):
+                raise DataError(f"a recording named {c.name!r}: not a name latentzoo writes")
+            n = len(starts(c.length, size, c.hop))
+            rec = overlap_add(examples[at : at + n].cpu(), c.hop, c.length)  # (C, T)
+            at += n
+            values = scaled(rec[None], data.channel_mean, data.channel_std, undo=True)[0].numpy()
+            target = out_dir / c.name
+            layout = Recording(target, values.shape[0], c.axes, None, c.length, lambda: iter(()))
+            writer = RecordingWriter(layout, target, temp(target))
+            writer.write(values)
             writer.close()
             written.append(target)
     return written

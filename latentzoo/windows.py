@@ -14,10 +14,22 @@ highest score of the windows covering it, and `intervals` the runs of flagged po
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 
 from .errors import ConfigError
+
+
+@dataclass(frozen=True)
+class CutInput:
+    """A whole input that was cut into windows: its file name, its array's rank ((T,) 1, (T, C)
+    2), its length and the hop between its windows (`starts(length, size, hop)`)."""
+
+    name: str
+    axes: int
+    length: int
+    hop: int
 
 
 def starts(length: int, size: int, hop: int) -> list[int]:

@@ -208,3 +208,25 @@ def test_a_decoder_that_computes_other_probabilities_says_so(vq_run, small_split
     monkeypatch.setattr(entropy, "probabilities", drifted)
     with pytest.raises(CodecError, match="the decoded codes fail their checksum"):
         codec.decompress(model, blob, "f.lzc")
+
+
+def test_whole_inputs_in_the_header_round_trip_and_bad_ones_are_refused():
+    """Format 3 records the recordings that the examples are windows of; format 2 stays for the
+    rest, byte for byte."""
+    from latentzoo.windows import CutInput
+
+    cut = (CutInput("ecg.csv", 2, 100, 32), CutInput("b.npy", 1, 20, 16))
+    # windows of 32: 100 samples at hop 32 give 4 (0, 32, 64, 68); 20 samples one, padded
+    header = Header(b"abcd", 5, (2, 32), 7, cut)
+    blob = pack(header, b"\0" * 4)
+    assert blob[2] == 3 and unpack(blob) == (header, b"\0" * 4)
+    plain = pack(Header(b"abcd", 5, (2, 32), 7), b"\0" * 4)
+    # the count, then per input its rank, length, hop, name's length and name
+    assert plain[2] == 2 and len(blob) - len(plain) == 1 + (4 + 7) + (4 + 5)
+    for bad, words in (
+        ((CutInput("../x.csv", 2, 100, 32), cut[1]), "no latentzoo writes"),
+        ((CutInput("ecg.csv", 2, 100, 33), cut[1]), "no latentzoo writes"),
+        ((cut[0],), "inputs' windows number 4"),
+    ):
+        with pytest.raises(CodecError, match=words):
+            pack(Header(b"abcd", 5, (2, 32), 7, bad), b"\0" * 4)

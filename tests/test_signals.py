@@ -9,11 +9,12 @@ import pytest
 import torch
 
 import latentzoo
-from latentzoo import make_config
+from latentzoo import codec, make_config
 from latentzoo.cli import main
 from latentzoo.kinds import data_kind
 from latentzoo.measures import prd, snr
 from latentzoo.series import load_signals, source_kind
+from latentzoo.windows import CutInput, overlap_add
 
 T = 32
 
@@ -265,18 +266,22 @@ def test_a_signal_vqvae_with_a_prior_samples_compresses_and_decompresses(
     assert len(np.loadtxt(tmp_path / "samples" / "sample-00002.csv", delimiter=",")) == T
     code, err = cli(capsys, "compress", run, sources / "rec.csv", "--out", tmp_path / "rec.lzc")
     assert code == 0, err
-    code, err = cli(
-        capsys, "decompress", tmp_path / "rec.lzc", "--run", run, "--out", tmp_path / "d.npy"
-    )
+    header = codec.read_header((tmp_path / "rec.lzc").read_bytes())
+    assert header.inputs == (CutInput("rec.csv", 2, len(recording()), T),)
+    args = ["decompress", tmp_path / "rec.lzc", "--run", run, "--out"]
+    code, err = cli(capsys, *args, tmp_path / "d.npy")
+    assert code == 2 and "folder" in err and not (tmp_path / "d.npy").exists()
+    code, err = cli(capsys, *args, tmp_path / "d")
     assert code == 0, err
+    # known answer: the recording's windows, abutting (hop = window), decoded and put back together
     model = latentzoo.load(run)
-    x = data_kind("signal").read_inputs([sources / "rec.csv"], model.cfg.data).examples
-    want = model.decode(model.encode(x)).detach()
-    got = np.load(tmp_path / "d.npy")  # in the data's units
     data = model.cfg.data
-    mean = np.asarray(data.channel_mean)[None, :, None]
-    std = np.asarray(data.channel_std)[None, :, None]
-    assert np.allclose(got, want.numpy() * std + mean, atol=1e-4)
+    x = data_kind("signal").read_inputs([sources / "rec.csv"], data, hop=T).examples
+    want = overlap_add(model.decode(model.encode(x)).detach(), T, len(recording()))  # (C, T)
+    std, mean = (np.asarray(v)[:, None] for v in (data.channel_std, data.channel_mean))
+    got = np.loadtxt(tmp_path / "d" / "rec.csv", delimiter=",")  # (T, C) in the data's units
+    assert got.shape == (len(recording()), 2)
+    assert np.allclose(got.T, want.numpy() * std + mean, atol=1e-4)
 
 
 def test_signal_noise_kinds_known_answers():

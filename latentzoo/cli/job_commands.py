@@ -75,16 +75,29 @@ def cmd_compress(a) -> int:
             f"{a.run} holds a {model.cfg.kind}"
             + (" without one (train it with `latentzoo train-prior`)" if model.has_codes else "")
         )
-    inputs = job_inputs(a, model)
+    data = model.cfg.data
+    kind = data_kind(data.data_kind)
+    # a recording's windows abut (the last ends at its end): overlapping ones would cost bits
+    options = {**input_options(a), "hop": a.hop or data.window}
+    inputs = kind.read_inputs(a.inputs, data, **options)
     codes = codec.encode_images(model, inputs.examples)
-    data = codec.compress_codes(model, codes)
-    atomic_write(a.out, data)
-    n, one = len(inputs), data_kind(model.cfg.data.data_kind).example
+    cut = kind.cut_inputs(inputs, data)
+    blob = codec.compress_codes(model, codes, cut)
+    atomic_write(a.out, blob)
+    xent = codec.cross_entropy_bits(model, codes)
+    n, one = len(inputs), kind.example
+    if cut:
+        values = sum(c.length for c in cut) * data.shape[0]
+        print(
+            f"wrote {a.out}: {len(cut)} recording(s) of {values:,} values in {len(blob):,} bytes, "
+            f"{8 * len(blob) / values:.3f} bits per value with the header (the prior's "
+            f"cross-entropy on their {n} windows: {xent * n / values:.3f} bits per value)"
+        )
+        return 0
     print(
-        f"wrote {a.out}: {n} {data_kind(model.cfg.data.data_kind).examples} in {len(data):,} "
-        f"bytes, {8 * len(data) / n:.1f} bits per {one} with the header "
-        "(the prior's cross-entropy on them: "
-        f"{codec.cross_entropy_bits(model, codes):.1f} bits per {one})"
+        f"wrote {a.out}: {n} {kind.examples} in {len(blob):,} "
+        f"bytes, {8 * len(blob) / n:.1f} bits per {one} with the header "
+        f"(the prior's cross-entropy on them: {xent:.1f} bits per {one})"
     )
     return 0
 
@@ -95,8 +108,18 @@ def cmd_decompress(a) -> int:
         data = a.file.read_bytes()
     except OSError as e:
         raise DataError(f"{a.file}: cannot read ({e.strerror or e})") from None
+    header = codec.read_header(data, str(a.file))
     examples = codec.decompress(model, data, str(a.file))
     kind = data_kind(model.cfg.data.data_kind)
+    if header.inputs:
+        if a.out.suffix:
+            raise ConfigError(
+                f"{a.file} holds whole recordings: --out is the folder they are written to, each "
+                "under its name"
+            )
+        written = kind.write_cut_inputs(a.out, examples, header.inputs, model.cfg.data)
+        print(f"wrote {len(written)} recording(s) to {a.out}: {', '.join(p.name for p in written)}")
+        return 0
     kind.write_examples(a.out, examples, kind.example, model.cfg.data)
     print(f"wrote {a.out}: {len(examples)} {kind.examples}")
     return 0

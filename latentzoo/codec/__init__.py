@@ -20,6 +20,7 @@ import math
 import torch
 
 from ..errors import CodecError
+from ..windows import CutInput
 from .container import FORMAT_VERSION, Header, codes_checksum, pack, unpack
 from .entropy import decode_codes, encode_codes
 
@@ -72,7 +73,9 @@ def compress(model, images: torch.Tensor) -> bytes:
     return compress_codes(model, encode_images(model, images))
 
 
-def compress_codes(model, codes: torch.Tensor) -> bytes:
+def compress_codes(model, codes: torch.Tensor, inputs: tuple[CutInput, ...] = ()) -> bytes:
+    """Code grids (N, h, w) -> the bytes of a compressed file; `inputs`: the whole inputs the
+    examples are windows of, recorded so that `decompress` can put them back together."""
     check_model(model)
     payload = encode_codes(model.prior, codes)
     header = Header(
@@ -80,8 +83,14 @@ def compress_codes(model, codes: torch.Tensor) -> bytes:
         codes.shape[0],
         tuple(model.cfg.data.shape),
         codes_checksum(grid_bytes(codes)),
+        inputs,
     )
     return pack(header, payload)
+
+
+def read_header(data: bytes, name: str = "<bytes>") -> Header:
+    """A compressed file's header, after the container's checks."""
+    return unpack(data, name)[0]
 
 
 def decompress_codes(model, data: bytes, name: str = "<bytes>") -> torch.Tensor:

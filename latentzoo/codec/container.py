@@ -1,10 +1,13 @@
-"""The compressed file's layout (format version 2): a short header, then the entropy-coded codes.
+"""The compressed file's layout (format version 2, or 3 for inputs cut into windows): a short
+header, then the entropy-coded codes.
 
     magic         2 bytes   b"LZ"
-    version       1 byte    FORMAT_VERSION
+    version       1 byte    2, or 3 when the examples are windows of whole inputs
     model         4 bytes   the model's fingerprint (first 4 bytes of a SHA-256 of its weights)
     count, rank, shape      unsigned LEB128 varints (1 byte each below 128): the example's shape,
                             (C, H, W) for an image, (C, T) for a signal, after its rank
+    inputs        version 3 only: their number, then for each its layout's rank, its length, the
+                  hop between its windows (varints) and its file name (a varint length, UTF-8)
     codes CRC-32  4 bytes   of the decoded code grids, int32 little-endian in raster order
     file CRC-32   4 bytes   of every byte before it and every byte after it
     payload                 the range coder's 32-bit words, little-endian
@@ -22,10 +25,11 @@ import zlib
 from dataclasses import dataclass
 
 from ..errors import CodecError
+from ..windows import CutInput
 
 MAGIC = b"LZ"
-FORMAT_VERSION = 2
-READS = (1, 2)  # the format versions `unpack` reads (version 1: images, (C, H, W) without a rank)
+FORMAT_VERSION = 3
+READS = (1, 2, 3)  # the versions `unpack` reads (1: images, (C, H, W) without a rank)
 MAX_COUNT = 10_000_000  # examples in one file
 MAX_SIDE = 100_000_000  # of any axis (a model's own shape is checked against the run's)
 # a file holds at most this many images per payload bit, so decoding time is bounded by its size
@@ -38,6 +42,7 @@ class Header:
     count: int
     shape: tuple[int, ...]  # (C, H, W) for an image, (C, T) for a signal
     codes_crc: int
+    inputs: tuple[CutInput, ...] = ()  # the whole inputs the examples are windows of, in order
 
 
 def varint(n: int) -> bytes:
@@ -65,13 +70,15 @@ def pack(header: Header, payload: bytes) -> bytes:
             f"cannot store {header.count} images in one file with {len(payload)} payload bytes "
             f"(at most {MAX_COUNT:,} images, and {IMAGES_PER_BIT} per payload bit)"
         )
+    check_inputs(header, "the file to write")
     head = (
         MAGIC
-        + bytes([FORMAT_VERSION])
+        + bytes([3 if header.inputs else 2])  # version 2 where no input was cut: as it was
         + header.model
         + varint(header.count)
         + varint(len(header.shape))
         + b"".join(varint(v) for v in header.shape)
+        + (inputs_bytes(header.inputs) if header.inputs else b"")
         + struct.pack("<I", header.codes_crc)
     )
     return head + struct.pack("<I", zlib.crc32(payload, zlib.crc32(head))) + payload
@@ -103,6 +110,9 @@ def unpack(data: bytes, name: str = "<bytes>") -> tuple[Header, bytes]:
     for _ in range(rank):
         v, pos = read_varint(data, pos, name)
         dims.append(v)
+    inputs: tuple[CutInput, ...] = ()
+    if data[2] >= 3:
+        inputs, pos = read_inputs(data, pos, name)
     if len(data) < pos + 8:
         raise CodecError(f"{name}: cut short in its header")
     codes_crc, file_crc = struct.unpack("<II", data[pos : pos + 8])
@@ -122,7 +132,55 @@ def unpack(data: bytes, name: str = "<bytes>") -> tuple[Header, bytes]:
             f"{name}: a header that no latentzoo writes ({count} examples of "
             f"{'x'.join(map(str, dims))}, {len(payload)} payload bytes)"
         )
-    return Header(model, count, tuple(dims), codes_crc), payload
+    header = Header(model, count, tuple(dims), codes_crc, inputs)
+    check_inputs(header, name)
+    return header, payload
+
+
+def inputs_bytes(inputs: tuple[CutInput, ...]) -> bytes:
+    out = varint(len(inputs))
+    for c in inputs:
+        name = c.name.encode()
+        out += varint(c.axes) + varint(c.length) + varint(c.hop) + varint(len(name)) + name
+    return out
+
+
+def read_inputs(data: bytes, pos: int, name: str) -> tuple[tuple[CutInput, ...], int]:
+    n, pos = read_varint(data, pos, name)
+    if n > MAX_COUNT:
+        raise CodecError(f"{name}: a header that no latentzoo writes ({n} inputs)")
+    found = []
+    for _ in range(n):
+        axes, pos = read_varint(data, pos, name)
+        length, pos = read_varint(data, pos, name)
+        hop, pos = read_varint(data, pos, name)
+        size, pos = read_varint(data, pos, name)
+        try:
+            text = bytes(data[pos : pos + size]).decode()
+        except UnicodeDecodeError:
+            raise CodecError(f"{name}: damaged (an input's name is not UTF-8)") from None
+        found.append(CutInput(text, axes, length, hop))
+        pos += size
+    return tuple(found), pos
+
+
+def check_inputs(header: Header, name: str) -> None:
+    """The inputs' windows must be the examples, and each name a plain file name."""
+    if not header.inputs:
+        return
+    size = header.shape[-1]
+    windows = 0
+    for c in header.inputs:
+        plain = c.name not in ("", ".", "..") and "/" not in c.name and "\\" not in c.name
+        fits = c.axes in (1, 2) and 1 <= c.hop <= size and 2 <= c.length <= MAX_SIDE
+        if not (plain and len(c.name) <= 255 and fits):
+            raise CodecError(f"{name}: a header that no latentzoo writes (input {c.name[:40]!r})")
+        windows += 1 + max(0, -(-(c.length - size) // c.hop))  # len(starts(length, size, hop))
+    if windows != header.count:
+        raise CodecError(
+            f"{name}: a header that no latentzoo writes ({header.count} examples, and its "
+            f"inputs' windows number {windows})"
+        )
 
 
 def codes_checksum(codes_bytes: bytes) -> int:

@@ -27,8 +27,10 @@ from torch import nn
 
 from ..config import Config, DataSettings, ModelSettings
 from ..data import Splits
+from ..errors import ConfigError
 from ..files import write_csv
 from ..inputs import Inputs
+from ..windows import CutInput
 
 
 class DataKind(ABC):
@@ -134,6 +136,17 @@ class DataKind(ABC):
     @abstractmethod
     def merge(self, parts: torch.Tensor, hop: int, like: torch.Tensor) -> torch.Tensor:
         """The windows' outputs put back together, blended at the seams, in the shape of `like`."""
+
+    def cut_inputs(self, inputs: Inputs, data: DataSettings) -> tuple[CutInput, ...]:
+        """The whole inputs that `inputs`' examples are windows of (none: each example whole)."""
+        return ()
+
+    def write_cut_inputs(
+        self, out_dir, examples: torch.Tensor, cut: tuple[CutInput, ...], data: DataSettings
+    ) -> list[Path]:
+        """Windows (N, *shape) of the whole inputs `cut`, put back together and written under
+        their names in `out_dir`."""
+        raise ConfigError(f"{self.examples} of this kind are not cut from whole inputs")
 
     def transform_files(
         self, paths, data: DataSettings, fn, out_dir, *, resize=False, convert=False, hop=None

@@ -30,11 +30,12 @@ from ..signal_inputs import (
     map_recordings,
     read_signal_inputs,
     score_recordings,
+    write_recordings,
     write_series,
     write_signals,
 )
 from ..signal_noise import SIGNAL_NOISES
-from ..windows import overlap_add, windows
+from ..windows import CutInput, overlap_add, windows
 from .base import DataKind
 
 MAX_STAGES = 4  # the automatic downsampling: at most 16 samples per code
@@ -170,6 +171,14 @@ class SignalKind(DataKind):
         if convert:
             raise ConfigError("--convert applies to images; a signal's channels stay as they are")
         return read_signal_inputs(paths, data, data.shape, resize=resize, hop=hop)
+
+    def cut_inputs(self, inputs: Inputs, data: DataSettings) -> tuple[CutInput, ...]:
+        if not data.window:
+            return ()
+        return tuple(CutInput(f.name, f.axes, f.length, f.hop) for f in inputs.files)
+
+    def write_cut_inputs(self, out_dir, examples, cut, data: DataSettings) -> list[Path]:
+        return write_recordings(out_dir, examples, cut, data)
 
     def transform_files(
         self, paths, data: DataSettings, fn, out_dir, *, resize=False, convert=False, hop=None
