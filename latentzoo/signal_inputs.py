@@ -377,7 +377,7 @@ def map_recordings(paths, data, fn, out_dir, hop=None) -> list[Path]:
 def write_recordings(out_dir, examples: torch.Tensor, cut, data) -> list[Path]:
     """Windows (N, C, window), normalised, of the recordings `cut` (latentzoo.windows.CutInput),
     in order: each put back together (weighted overlap-add) at its length and written under its
-    name in `out_dir`, in the format its name's suffix says (a table without a header row)."""
+    name in `out_dir`, in the format its name's suffix says (a table with its header row)."""
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise DataError(f"--out {out_dir} is a file; the recordings go into a folder")
@@ -391,7 +391,8 @@ def write_recordings(out_dir, examples: torch.Tensor, cut, data) -> list[Path]:
             at += n
             values = scaled(rec[None], data.channel_mean, data.channel_std, undo=True)[0].numpy()
             target = out_dir / c.name
-            layout = Recording(target, values.shape[0], c.axes, None, c.length, lambda: iter(()))
+            header = list(c.header) or None
+            layout = Recording(target, values.shape[0], c.axes, header, c.length, lambda: iter(()))
             writer = RecordingWriter(layout, target, temp(target))
             writer.write(values)
             writer.close()

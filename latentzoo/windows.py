@@ -24,12 +24,14 @@ from .errors import ConfigError
 @dataclass(frozen=True)
 class CutInput:
     """A whole input that was cut into windows: its file name, its array's rank ((T,) 1, (T, C)
-    2), its length and the hop between its windows (`starts(length, size, hop)`)."""
+    2), its length, the hop between its windows (`starts(length, size, hop)`) and a table's header
+    row."""
 
     name: str
     axes: int
     length: int
     hop: int
+    header: tuple[str, ...] = ()
 
 
 def starts(length: int, size: int, hop: int) -> list[int]:

@@ -215,14 +215,20 @@ def test_whole_inputs_in_the_header_round_trip_and_bad_ones_are_refused():
     rest, byte for byte."""
     from latentzoo.windows import CutInput
 
-    cut = (CutInput("ecg.csv", 2, 100, 32), CutInput("b.npy", 1, 20, 16))
+    cut = (CutInput("ecg.csv", 2, 100, 32, ("i", "ii")), CutInput("b.npy", 1, 20, 16))
     # windows of 32: 100 samples at hop 32 give 4 (0, 32, 64, 68); 20 samples one, padded
     header = Header(b"abcd", 5, (2, 32), 7, cut)
     blob = pack(header, b"\0" * 4)
     assert blob[2] == 3 and unpack(blob) == (header, b"\0" * 4)
     plain = pack(Header(b"abcd", 5, (2, 32), 7), b"\0" * 4)
-    # the count, then per input its rank, length, hop, name's length and name
-    assert plain[2] == 2 and len(blob) - len(plain) == 1 + (4 + 7) + (4 + 5)
+    # the count, then per input its rank, length, hop, name's length and name, header cells
+    assert plain[2] == 2 and len(blob) - len(plain) == 1 + (4 + 7 + 1 + 2 + 3) + (4 + 5 + 1)
+    for n in range(len(blob)):  # every truncation, and a flipped bit in every header byte
+        with pytest.raises(CodecError):
+            unpack(blob[:n])
+    for i in range(len(blob) - 4):
+        with pytest.raises(CodecError):
+            unpack(blob[:i] + bytes([blob[i] ^ 0x10]) + blob[i + 1 :])
     for bad, words in (
         ((CutInput("../x.csv", 2, 100, 32), cut[1]), "no latentzoo writes"),
         ((CutInput("ecg.csv", 2, 100, 33), cut[1]), "no latentzoo writes"),

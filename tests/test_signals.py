@@ -267,7 +267,7 @@ def test_a_signal_vqvae_with_a_prior_samples_compresses_and_decompresses(
     code, err = cli(capsys, "compress", run, sources / "rec.csv", "--out", tmp_path / "rec.lzc")
     assert code == 0, err
     header = codec.read_header((tmp_path / "rec.lzc").read_bytes())
-    assert header.inputs == (CutInput("rec.csv", 2, len(recording()), T),)
+    assert header.inputs == (CutInput("rec.csv", 2, len(recording()), T, ("lead_a", "lead_b")),)
     args = ["decompress", tmp_path / "rec.lzc", "--run", run, "--out"]
     code, err = cli(capsys, *args, tmp_path / "d.npy")
     assert code == 2 and "folder" in err and not (tmp_path / "d.npy").exists()
@@ -279,7 +279,9 @@ def test_a_signal_vqvae_with_a_prior_samples_compresses_and_decompresses(
     x = data_kind("signal").read_inputs([sources / "rec.csv"], data, hop=T).examples
     want = overlap_add(model.decode(model.encode(x)).detach(), T, len(recording()))  # (C, T)
     std, mean = (np.asarray(v)[:, None] for v in (data.channel_std, data.channel_mean))
-    got = np.loadtxt(tmp_path / "d" / "rec.csv", delimiter=",")  # (T, C) in the data's units
+    lines = (tmp_path / "d" / "rec.csv").read_text().splitlines()
+    assert lines[0] == "lead_a,lead_b"
+    got = np.loadtxt(lines[1:], delimiter=",")  # (T, C) in the data's units
     assert got.shape == (len(recording()), 2)
     assert np.allclose(got.T, want.numpy() * std + mean, atol=1e-4)
 

@@ -7,7 +7,8 @@ header, then the entropy-coded codes.
     count, rank, shape      unsigned LEB128 varints (1 byte each below 128): the example's shape,
                             (C, H, W) for an image, (C, T) for a signal, after its rank
     inputs        version 3 only: their number, then for each its layout's rank, its length, the
-                  hop between its windows (varints) and its file name (a varint length, UTF-8)
+                  hop between its windows (varints), its file name and its header row (a count,
+                  then each cell; texts as a varint length and UTF-8)
     codes CRC-32  4 bytes   of the decoded code grids, int32 little-endian in raster order
     file CRC-32   4 bytes   of every byte before it and every byte after it
     payload                 the range coder's 32-bit words, little-endian
@@ -140,9 +141,24 @@ def unpack(data: bytes, name: str = "<bytes>") -> tuple[Header, bytes]:
 def inputs_bytes(inputs: tuple[CutInput, ...]) -> bytes:
     out = varint(len(inputs))
     for c in inputs:
-        name = c.name.encode()
-        out += varint(c.axes) + varint(c.length) + varint(c.hop) + varint(len(name)) + name
+        out += varint(c.axes) + varint(c.length) + varint(c.hop) + text_bytes(c.name)
+        out += varint(len(c.header)) + b"".join(text_bytes(cell) for cell in c.header)
     return out
+
+
+def text_bytes(text: str) -> bytes:
+    raw = text.encode()
+    return varint(len(raw)) + raw
+
+
+def read_text(data: bytes, pos: int, name: str) -> tuple[str, int]:
+    size, pos = read_varint(data, pos, name)
+    if pos + size > len(data):
+        raise CodecError(f"{name}: the header is cut short or damaged")
+    try:
+        return bytes(data[pos : pos + size]).decode(), pos + size
+    except UnicodeDecodeError:
+        raise CodecError(f"{name}: damaged (a text in its header is not UTF-8)") from None
 
 
 def read_inputs(data: bytes, pos: int, name: str) -> tuple[tuple[CutInput, ...], int]:
@@ -154,13 +170,15 @@ def read_inputs(data: bytes, pos: int, name: str) -> tuple[tuple[CutInput, ...],
         axes, pos = read_varint(data, pos, name)
         length, pos = read_varint(data, pos, name)
         hop, pos = read_varint(data, pos, name)
-        size, pos = read_varint(data, pos, name)
-        try:
-            text = bytes(data[pos : pos + size]).decode()
-        except UnicodeDecodeError:
-            raise CodecError(f"{name}: damaged (an input's name is not UTF-8)") from None
-        found.append(CutInput(text, axes, length, hop))
-        pos += size
+        text, pos = read_text(data, pos, name)
+        cells, pos = read_varint(data, pos, name)
+        if cells > 4096:
+            raise CodecError(f"{name}: a header that no latentzoo writes ({cells} header cells)")
+        header = []
+        for _ in range(cells):
+            cell, pos = read_text(data, pos, name)
+            header.append(cell)
+        found.append(CutInput(text, axes, length, hop, tuple(header)))
     return tuple(found), pos
 
 

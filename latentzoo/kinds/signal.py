@@ -175,7 +175,9 @@ class SignalKind(DataKind):
     def cut_inputs(self, inputs: Inputs, data: DataSettings) -> tuple[CutInput, ...]:
         if not data.window:
             return ()
-        return tuple(CutInput(f.name, f.axes, f.length, f.hop) for f in inputs.files)
+        return tuple(
+            CutInput(f.name, f.axes, f.length, f.hop, tuple(f.header or ())) for f in inputs.files
+        )
 
     def write_cut_inputs(self, out_dir, examples, cut, data: DataSettings) -> list[Path]:
         return write_recordings(out_dir, examples, cut, data)
