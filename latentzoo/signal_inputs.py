@@ -5,13 +5,17 @@ way the run read its source (latentzoo.series): series per row or array entry, o
 trained on windows of a recording, one recording per file, cut into windows of the run's length
 every `hop` samples, the last ending at the recording's end, so that every sample is covered. The
 values are normalised by the run's recorded statistics. Series of another length than the run's
-are an error unless `resize` resamples them. `step_scores` turns a recording's window scores into
-a score per sample and the flagged intervals.
+are an error unless `resize` resamples them.
 
 `write_signals(inputs, results, out_dir, data)` writes one file per input file under its name:
 series in the input's layout ((N, T) or (N, C, T) arrays, a table's rows with their label column
 kept), and a recording put back together from its windows (weighted overlap-add) at the input's
-length, (T,) or (T, C), a table keeping its header row.
+length, (T,) or (T, C), a table keeping its header row; `write_recordings` does the same for the
+recordings of a compressed file.
+
+The jobs that stream a recording in chunks of windows (latentzoo.recordings), so that memory does
+not grow with its length: `score_recordings` (a score per sample, the worst window covering it,
+and the flagged intervals) and `map_recordings` (reconstruct, denoise).
 """
 
 from __future__ import annotations
