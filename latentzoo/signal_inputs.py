@@ -10,12 +10,8 @@ are an error unless `resize` resamples them.
 `write_signals(inputs, results, out_dir, data)` writes one file per input file under its name:
 series in the input's layout ((N, T) or (N, C, T) arrays, a table's rows with their label column
 kept), and a recording put back together from its windows (weighted overlap-add) at the input's
-length, (T,) or (T, C), a table keeping its header row; `write_recordings` does the same for the
-recordings of a compressed file.
-
-The jobs that stream a recording in chunks of windows (latentzoo.recordings), so that memory does
-not grow with its length: `score_recordings` (a score per sample, the worst window covering it,
-and the flagged intervals) and `map_recordings` (reconstruct, denoise).
+length, (T,) or (T, C), a table keeping its header row (`write_recordings`: a compressed file's).
+`score_recordings` and `map_recordings` stream a recording in chunks (latentzoo.recordings).
 """
 
 from __future__ import annotations
