@@ -25,9 +25,7 @@ from __future__ import annotations
 
 import argparse
 import csv
-import importlib.util
 import io
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,37 +39,25 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from machine import machine  # noqa: E402
+from packages import ensure, wheel  # noqa: E402
+from results_file import save  # noqa: E402
 
 import latentzoo  # noqa: E402
 from latentzoo.cli import main as cli  # noqa: E402
 from latentzoo.config import make_config  # noqa: E402
-from latentzoo.files import atomic_write, write_json  # noqa: E402
 
-CACHE = Path.home() / ".cache" / "latentzoo" / "wheels"
-AEON = "aeon==1.6.0"
 SERIES = "aeon/datasets/data/KDD-TSAD_135/135_UCR_Anomaly_InternalBleeding16_{}.csv"
 TOLERANCE = 100  # the archive's: samples either side of the labelled region
 
 
 def archive_series() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(train values, test values, test labels 0/1) from aeon's wheel."""
-    wheels = sorted(CACHE.glob("aeon-1.6.0-*.whl"))
-    if not wheels:
-        CACHE.mkdir(parents=True, exist_ok=True)
-        cmd = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "-d", str(CACHE), AEON]
-        subprocess.run(cmd, check=True)
-        wheels = sorted(CACHE.glob("aeon-1.6.0-*.whl"))
     out = []
-    with zipfile.ZipFile(wheels[0]) as z:
+    with zipfile.ZipFile(wheel("aeon", "1.6.0")) as z:
         for split in ("TRAIN", "TEST"):
             rows = list(csv.DictReader(io.StringIO(z.read(SERIES.format(split)).decode())))
             out.append(np.array([[float(r["value"]), float(r["is_anomaly"])] for r in rows]))
     return out[0][:, 0], out[1][:, 0], out[1][:, 1].astype(int)
-
-
-def ensure(package: str, module: str) -> None:
-    if importlib.util.find_spec(module) is None:
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", package], check=True)
 
 
 def right(start: int, end: int, region: tuple[int, int]) -> bool:
@@ -161,10 +147,7 @@ def main() -> int:
         "configs": settings,
         "rows": rows,
     }
-    out = ROOT / "benchmarks" / "results" / a.name
-    write_json(out.with_suffix(".json"), result)
-    atomic_write(out.with_suffix(".md"), markdown(result))
-    print(markdown(result))
+    save(a.name, result, markdown(result))
     return 0
 
 

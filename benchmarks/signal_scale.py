@@ -29,10 +29,10 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import numpy as np  # noqa: E402
 from machine import machine  # noqa: E402
+from results_file import save  # noqa: E402
 
 import latentzoo  # noqa: E402
 from latentzoo.config import make_config  # noqa: E402
-from latentzoo.files import atomic_write, write_json  # noqa: E402
 
 # runs a command, then prints its wall time, its peak resident memory (KiB) and its exit status
 MEASURE = (
@@ -105,10 +105,7 @@ def main() -> int:
         "rows": rows,
         "marginal_samples_per_second": marginal(rows),
     }
-    out = ROOT / "benchmarks" / "results" / a.name
-    write_json(out.with_suffix(".json"), result)
-    atomic_write(out.with_suffix(".md"), markdown(result))
-    print(markdown(result))
+    save(a.name, result, markdown(result))
     return 0
 
 
