@@ -10,7 +10,8 @@ the installed scipy is left alone. The first 70% of the time trains, the last 30
 The noise, added to the test part (latentzoo.signal_noise, the kinds of the MIT-BIH Noise Stress
 Test Database): baseline wander, muscle-like noise (20 Hz up) and 60 Hz mains hum with harmonics,
 each at -5, 0 and 5 dB SNR. The denoisers, each on the whole noisy test recording:
-- latentzoo's DAE (the conv default for signals), trained on windows of the training part with
+- latentzoo's DAEs, each with the conv backbone: a vector latent and a grid latent (`--latent`),
+  trained on windows of the training part with
   those three kinds at SNRs drawn from -10 to 10 dB (it is never told which kind or level), run as
   `latentzoo denoise` runs it: windows every half window, put back together by overlap-add;
 - a band-pass filter, 0.5 to 40 Hz (4th-order Butterworth, forward and backward: scipy);
@@ -87,7 +88,7 @@ def measures(clean: np.ndarray, out: np.ndarray) -> dict[str, float]:
     return {"snr": float(snr(c, o)), "prd": float(prd(c, o))}
 
 
-def train_dae(train_csv: Path, run: Path, window: int, epochs: int) -> Path:
+def train_dae(train_csv: Path, run: Path, window: int, epochs: int, latent: str) -> Path:
     spec = "|".join(f"{k}:{db}" for k in KINDS for db in (-10, -5, 0, 5, 10))
     cfg = make_config(
         "dae",
@@ -97,6 +98,7 @@ def train_dae(train_csv: Path, run: Path, window: int, epochs: int) -> Path:
         rate=RATE,
         noise=spec,
         epochs=epochs,
+        latent=latent,
     )
     return latentzoo.train(cfg, run, report=False, progress=False, log=lambda m: None)
 
@@ -116,20 +118,24 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         np.save(tmp / "train.npy", train.astype(np.float32))
-        torch.manual_seed(0)
-        run = train_dae(tmp / "train.npy", tmp / "dae", a.window, a.epochs)
+        runs = {
+            f"latentzoo DAE ({latent})": train_dae(
+                tmp / "train.npy", tmp / latent, a.window, a.epochs, latent
+            )
+            for latent in ("vector", "grid")
+        }
         gen = torch.Generator().manual_seed(0)
         clean = torch.from_numpy(test)[None, None]  # (1, 1, T)
         for kind in KINDS:
             for db in LEVELS:
                 noisy = corrupt(clean, f"{kind}:{db}", gen, clip=False, rate=RATE)[0, 0].numpy()
                 np.save(tmp / "noisy.npy", noisy.astype(np.float32))
-                assert (
-                    cli(["denoise", str(run), str(tmp / "noisy.npy"), "--out", str(tmp / "o")]) == 0
-                )
-                outputs = {
-                    "noisy input": noisy,
-                    "latentzoo DAE": np.load(tmp / "o" / "noisy.npy"),
+                outputs = {"noisy input": noisy}
+                for method, run in runs.items():
+                    out = ["--out", str(tmp / "o")]
+                    assert cli(["denoise", str(run), str(tmp / "noisy.npy"), *out]) == 0
+                    outputs[method] = np.load(tmp / "o" / "noisy.npy")
+                outputs |= {
                     "band-pass 0.5-40 Hz": band_pass(noisy),
                     "wavelet (db4, soft)": wavelet(noisy),
                     "median baseline removal": median_baseline(noisy),
@@ -138,13 +144,13 @@ def main() -> int:
                     rows.append(
                         {"noise": kind, "input_snr": db, "method": method, **measures(test, out)}
                     )
-                print(kind, db, {r["method"]: round(r["snr"], 2) for r in rows[-5:]}, flush=True)
-        settings = latentzoo.load(run).cfg.to_dict()
+                print(kind, db, {r["method"]: round(r["snr"], 2) for r in rows[-6:]}, flush=True)
+        settings = {m: latentzoo.load(run).cfg.to_dict() for m, run in runs.items()}
     result = {
         "command": "python benchmarks/ecg_denoise.py " + " ".join(sys.argv[1:]),
         "machine": machine(),
         "minutes": (time.time() - start) / 60,
-        "dae_config": settings,
+        "dae_configs": settings,
         "rows": rows,
     }
     save(a.name, result, markdown(result))

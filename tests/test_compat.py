@@ -1,7 +1,8 @@
 """Run folders written by earlier versions load with today's code and give the numbers that code
 computed from them: tests/fixtures/v1 (before config_version, make_v1_runs.py at commit 1c21757)
 , tests/fixtures/v5 (the last flat config, make_v5_runs.py at commit 569e5b1) and tests/fixtures/v6
-(the last before signals, make_v6_runs.py at commit eece3cb). Codes must match
+(the last before signals, make_v6_runs.py at commit eece3cb) and tests/fixtures/v7 (the last before
+grid latents, make_v7_runs.py at commit 1e2eb46). Codes must match
 exactly; numbers to a relative 1e-6, since float32 kernels differ in the last bits from one CPU to
 another (the same folders give the recorded numbers exactly on the CPU that wrote them)."""
 
@@ -22,7 +23,7 @@ def approx(v):
     return pytest.approx(v, rel=1e-6)
 
 
-RUNS = [(v, k) for v in ("v1", "v5", "v6") for k in ("ae", "dae", "vae", "cvae", "vqvae")]
+RUNS = [(v, k) for v in ("v1", "v5", "v6", "v7") for k in ("ae", "dae", "vae", "cvae", "vqvae")]
 
 
 @pytest.mark.parametrize("version, kind", RUNS)

@@ -9,7 +9,8 @@ import torch
 from conftest import KINDS, kind_config
 
 import latentzoo
-from latentzoo.config import make_config
+from latentzoo.config import Config, make_config
+from latentzoo.errors import ConfigError
 from latentzoo.models import build_model
 
 
@@ -361,3 +362,28 @@ def test_the_latent_gaussian_fits_fewer_codes_than_units_at_any_scale():
     model.fit_latent_prior(torch.randn(8, 32) * 1e5)
     tril = model.latent_scale_tril
     assert torch.isfinite(tril).all() and (tril.diagonal() > 0).all()
+
+
+def test_a_grid_latent_is_a_grid_of_vectors_that_fits_no_gaussian_and_draws_no_samples(tmp_path):
+    cfg = make_config("dae", latent="grid", latent_dim=6, dataset="digits", epochs=1, channels=4)
+    run = latentzoo.train(cfg, tmp_path / "run", progress=False, log=lambda m: None)
+    model = latentzoo.load(run)
+    x = torch.rand(5, 1, 8, 8)
+    z = model.encode(x)
+    assert z.shape == (5, 6, 2, 2) and model.decode(z).shape == (5, 1, 8, 8)
+    assert model.features(x).shape == (5, 24) and model.interpolate(x, x, 3).shape[:2] == (5, 3)
+    assert not model.fits_latent_gaussian and not model.can_sample
+    with pytest.raises(latentzoo.LatentzooError, match="grid latent draws no samples"):
+        model.sample(2)
+    assert (run / "latent_map.png").is_file() and not (run / "samples.png").exists()
+    assert json.loads((run / "config.json").read_text())["model"]["latent"] == "grid"
+    with pytest.raises(ConfigError, match="--latent grid needs --backbone conv"):
+        make_config("ae", latent="grid", backbone="mlp")
+
+
+def test_version_7_autoencoders_keep_their_vector_latent():
+    for kind in ("ae", "dae"):
+        path = Path(__file__).parent / "fixtures" / "v7" / kind / "config.json"
+        raw = json.loads(path.read_text())
+        assert raw["config_version"] == 7 and "latent" not in raw["model"]
+        assert Config.from_dict(raw).model.latent == "vector"

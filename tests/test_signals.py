@@ -66,6 +66,7 @@ MODELS = {
     "ae": {},
     "ae-mlp": {"backbone": "mlp"},
     "dae": {},
+    "dae-grid": {"latent": "grid"},
     "vae": {},
     "iwae": {"iw_samples": 3},
     "cvae": {},

@@ -35,6 +35,7 @@ from .model import (
     DAESettings,
     ModelSettings,
     VAESettings,
+    VectorSettings,
     VQVAESettings,
 )
 from .prior import PriorConfig
@@ -236,6 +237,7 @@ __all__ = [
     "Settings",
     "TrainSettings",
     "VAESettings",
+    "VectorSettings",
     "VQVAESettings",
     "bound_text",
     "check_value",

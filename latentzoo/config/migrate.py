@@ -9,7 +9,8 @@ version 1, `V2_VALUES` for version 2 (every run then was 1 x 28 x 28 MNIST or di
 second layer was hidden/2), `V5_VALUES` for version 5 (every run was of images, read into memory).
 Version 6 splits the fields by concern (`model`, `data`, `train`), keeps for each kind only the
 settings it has, and renames those whose one name meant two things (`RENAMED`). Version 7 adds the
-signals' settings (`V6_DATA`, `V6_MODEL`: every earlier run was of images).
+signals' settings (`V6_DATA`, `V6_MODEL`: every earlier run was of images). Version 8 lets an
+autoencoder's latent be a grid (`V7_AE`: every earlier AE and DAE had a vector).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from .data import DataSettings
 from .model import MODEL_SETTINGS, MODELS
 from .train import TrainSettings
 
-CONFIG_VERSION = 7
+CONFIG_VERSION = 8
 
 # Old name -> {model kind: today's name}. `beta` was a VAE's KL weight and a VQ-VAE's commitment
 # weight; `latent_dim` was also the size of a VQ-VAE's code vectors; `data` (the user's files) is
@@ -97,6 +98,7 @@ V6_DATA: dict[str, Any] = dict(
     channel_std=None,
 )
 V6_MODEL: dict[str, Any] = dict(downsample=0)
+V7_AE: dict[str, Any] = dict(latent="vector")
 FLAT_FIELDS = {*V1_VALUES, *V2_VALUES, *V3_VALUES, *V4_VALUES, "config_version"}
 
 
@@ -126,6 +128,10 @@ def migrate(d: dict[str, Any]) -> dict[str, Any]:
         for section, values in (("data", V6_DATA), ("model", V6_MODEL)):
             if isinstance(d.get(section), dict):
                 d[section] = {**values, **d[section]}
+    if d["config_version"] == 7:
+        d = {**d, "config_version": 8}
+        if d.get("kind") in ("ae", "dae") and isinstance(d.get("model"), dict):
+            d["model"] = {**V7_AE, **d["model"]}
     return d
 
 

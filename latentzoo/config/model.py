@@ -1,10 +1,13 @@
 """The settings of each model kind: its network and its loss, one small class per kind (as pythae
 does), each default in its class.
 
-- `ModelSettings`: what every kind has: the backbone (conv fields; the mlp's in `AESettings`),
-  the activation and the reconstruction loss.
-- `AESettings` (ae), `DAESettings` (dae: + the training corruption), `VAESettings` (vae: + the KL
-  weight, warm-up and IWAE samples), `CVAESettings` (cvae), `VQVAESettings` (vqvae: the code
+- `ModelSettings`: what every kind has: the backbone (conv fields; the mlp's in
+  `VectorSettings`), the activation and the reconstruction loss.
+- `VectorSettings`: a latent vector's size and the mlp's widths, shared by the kinds below but the
+  VQ-VAE.
+- `AESettings` (ae: + a vector or a grid latent), `DAESettings` (dae: + the training
+  corruption), `VAESettings` (vae: + the KL weight, warm-up and IWAE samples), `CVAESettings`
+  (cvae), `VQVAESettings` (vqvae: the code
   vectors, the commitment weight and the quantizer; conv only).
 
 A kind whose training differs from the shared training defaults says so in `train_defaults`.
@@ -87,8 +90,13 @@ class ModelSettings(Settings):
 
 
 @dataclass(kw_only=True)
-class AESettings(ModelSettings):
-    latent_dim: int = setting("latent size", default=32, low=1, high=4096)
+class VectorSettings(ModelSettings):
+    latent_dim: int = setting(
+        "latent size (with --latent grid: the size of each grid position's vector)",
+        default=32,
+        low=1,
+        high=4096,
+    )
     hidden: int = setting(
         "mlp first hidden layer's width (the second: --hidden2)",
         default=512,
@@ -104,6 +112,21 @@ class AESettings(ModelSettings):
         high=65536,
         group="mlp",
     )
+
+
+@dataclass(kw_only=True)
+class AESettings(VectorSettings):
+    latent: str = setting(
+        "vector: one latent vector per example; grid: a vector per position of the conv "
+        "backbone's grid (fully convolutional, for denoising; draws no samples)",
+        default="vector",
+        choices=("vector", "grid"),
+    )
+
+    def check(self) -> None:
+        super().check()
+        if self.latent == "grid" and self.backbone != "conv":
+            raise ConfigError("--latent grid needs --backbone conv (an mlp has no grid)")
 
 
 # The DAE's training corruption: the three kinds of latentzoo.noise at several strengths, one drawn
@@ -132,7 +155,7 @@ class DAESettings(AESettings):
 
 
 @dataclass(kw_only=True)
-class VAESettings(AESettings):
+class VAESettings(VectorSettings):
     recon: str = redefault(ModelSettings, "recon", "bce")
     # a signal's values are not probabilities: a Gaussian decoder (squared error)
     data_defaults: ClassVar[dict[str, dict[str, Any]]] = {"signal": {"recon": "mse"}}

@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..config import AESettings, Config, DataSettings, ModelSettings, parse_size
+from ..config import Config, DataSettings, ModelSettings, VectorSettings, parse_size
 from ..data import Splits
 from ..errors import ConfigError
 from ..inputs import Inputs, read_inputs, write_images, write_like_inputs
@@ -36,7 +36,7 @@ def conv_args(settings: ModelSettings) -> dict:
 
 def vector_args(shape: tuple[int, ...], cond_dim: int, settings: ModelSettings) -> dict:
     """A vector encoder's or decoder's keyword arguments (mlp or conv) for images of `shape`."""
-    assert isinstance(settings, AESettings)
+    assert isinstance(settings, VectorSettings)
     s = settings
     return dict(
         backbone=s.backbone,

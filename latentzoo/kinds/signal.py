@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..config import AESettings, Config, DataSettings, ModelSettings
+from ..config import Config, DataSettings, ModelSettings, VectorSettings
 from ..data import Splits
 from ..errors import ConfigError
 from ..inputs import Inputs
@@ -66,7 +66,7 @@ def conv_args(shape: tuple[int, ...], settings: ModelSettings) -> dict:
 
 
 def vector_args(shape: tuple[int, ...], cond_dim: int, settings: ModelSettings) -> dict:
-    assert isinstance(settings, AESettings)
+    assert isinstance(settings, VectorSettings)
     s = settings
     return dict(
         backbone=s.backbone,

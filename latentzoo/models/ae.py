@@ -2,7 +2,10 @@
 
 - `AE` (Hinton & Salakhutdinov 2006): x -> z (B, latent_dim) -> x_hat; loss: the reconstruction
   term alone (MSE, or BCE with `recon="bce"`), summed per image. After training, a Gaussian is
-  fitted to the training latents so that `sample` draws plausible codes.
+  fitted to the training latents so that `sample` draws plausible codes. With `latent="grid"` the
+  code is a grid of vectors (B, latent_dim, *code_grid) from the conv trunk: a fully convolutional
+  autoencoder without a vector bottleneck (as denoisers of photographs are built, e.g. Mao et al.
+  2016), which fits no Gaussian and draws no samples.
 - `DAE` (Vincent et al. 2008): the same network, trained to map inputs corrupted by
   `cfg.model.noise` to the clean images.
 """
@@ -10,18 +13,21 @@
 from __future__ import annotations
 
 import torch
+from torch import nn
 
-from ..config import Config, DAESettings
+from ..config import AESettings, Config, DAESettings
 from ..errors import ConfigError, LatentzooError
+from ..kinds import data_kind
 from ..noise import parse_noise
 from .base import ModelOutput, reconstruction_loss
-from .vector import VectorAutoencoder
+from .vector import Unconditional, VectorAutoencoder
 
 
 class AE(VectorAutoencoder):
-    """Deterministic autoencoder: x -> z (B, latent_dim) -> x_hat."""
+    """Deterministic autoencoder: x -> z (B, latent_dim), or a grid (B, latent_dim, h, w), ->
+    x_hat."""
 
-    fits_latent_gaussian = True
+    settings: AESettings
     latent_mean: torch.Tensor  # buffers: (L,), (L, L), ()
     latent_scale_tril: torch.Tensor
     latent_fitted: torch.Tensor
@@ -34,6 +40,24 @@ class AE(VectorAutoencoder):
         self.register_buffer("latent_mean", torch.zeros(L))
         self.register_buffer("latent_scale_tril", torch.eye(L))
         self.register_buffer("latent_fitted", torch.tensor(False))
+
+    def coders(self, cond: int) -> tuple[nn.Module, nn.Module]:
+        if self.settings.latent == "vector":
+            return super().coders(cond)
+        kind, shape, d = (
+            data_kind(self.cfg.data.data_kind),
+            self.cfg.data.shape,
+            self.settings.latent_dim,
+        )
+        return (
+            Unconditional(kind.grid_encoder(shape, d, self.settings)),
+            Unconditional(kind.grid_decoder(shape, d, self.settings)),
+        )
+
+    @property
+    def fits_latent_gaussian(self) -> bool:  # type: ignore[override]
+        """A vector latent has a Gaussian fitted to it after training; a grid has none."""
+        return self.settings.latent == "vector"
 
     @property
     def can_sample(self) -> bool:
@@ -86,6 +110,10 @@ class AE(VectorAutoencoder):
     ) -> torch.Tensor:
         """n new images (n, C, H, W): decode z drawn from the Gaussian fitted to training
         latents."""
+        if not self.fits_latent_gaussian:
+            raise LatentzooError(
+                "an autoencoder with a grid latent draws no samples (train with --latent vector)"
+            )
         if not self.can_sample:
             raise LatentzooError(
                 "this autoencoder has no fitted latent Gaussian yet (train it to the end first)"

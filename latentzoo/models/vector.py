@@ -1,14 +1,15 @@
-"""What the autoencoders with a vector latent share (AE, DAE, VAE, CVAE): an encoder to a vector
-and a decoder back (mlp or conv, built by the run's kind of data, latentzoo.kinds), labels as
-one-hot conditions for a model that needs them, decoding and straight-line interpolation between
-latents."""
+"""What the autoencoders with a continuous latent share (AE, DAE, VAE, CVAE): an encoder to a
+vector and a decoder back (mlp or conv, built by the run's kind of data, latentzoo.kinds), labels
+as one-hot conditions for a model that needs them, decoding and straight-line interpolation between
+latents. An AE may swap the vector for a grid of vectors (`coders`, `Unconditional`)."""
 
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
-from ..config import AESettings, Config
+from ..config import Config, VectorSettings
 from ..errors import LatentzooError
 from ..kinds import data_kind
 from .base import Autoencoder, line
@@ -17,14 +18,21 @@ from .base import Autoencoder, line
 class VectorAutoencoder(Autoencoder):
     """x -> encoder -> (B, encoder_out_dim) ... z (B, latent_dim) -> decoder -> x_hat."""
 
-    settings: AESettings
+    settings: VectorSettings
 
     def __init__(self, cfg: Config):
         super().__init__(cfg)
         cond = cfg.data.n_classes if self.needs_labels else 0
-        kind, shape = data_kind(cfg.data.data_kind), cfg.data.shape
-        self.encoder = kind.vector_encoder(shape, self.encoder_out_dim(), cond, self.settings)
-        self.decoder = kind.vector_decoder(shape, self.settings.latent_dim, cond, self.settings)
+        self.encoder, self.decoder = self.coders(cond)
+
+    def coders(self, cond: int) -> tuple[nn.Module, nn.Module]:
+        """The encoder to (B, encoder_out_dim) and the decoder from (B, latent_dim), each taking a
+        condition of `cond` numbers (0: none)."""
+        kind, shape = data_kind(self.cfg.data.data_kind), self.cfg.data.shape
+        return (
+            kind.vector_encoder(shape, self.encoder_out_dim(), cond, self.settings),
+            kind.vector_decoder(shape, self.settings.latent_dim, cond, self.settings),
+        )
 
     def encoder_out_dim(self) -> int:
         return self.settings.latent_dim
@@ -62,3 +70,15 @@ class VectorAutoencoder(Autoencoder):
             else torch.as_tensor(y, device=self.device).reshape(-1).repeat_interleave(steps)
         )
         return self.decode(z, yy).view(xa.shape[0], steps, *xa.shape[1:])
+
+
+class Unconditional(nn.Module):
+    """A grid encoder or decoder called as the vector ones are, `(x, cond)`, for a model that
+    takes no condition (`cond` is None)."""
+
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        return self.net(x)
