@@ -1,6 +1,6 @@
 """Benchmark: ECG denoising on MIT-BIH record 208, the DAE beside classical filters, in one run.
 
-    python benchmarks/ecg_denoise.py [--epochs 20] [--window 256] [--name ecg-denoise]
+    python benchmarks/ecg_denoise.py [--epochs 200] [--window 256] [--name ecg-denoise]
 
 The data: the 5-minute excerpt of MIT-BIH Arrhythmia Database record 208 (360 Hz, one lead, with
 premature ventricular beats) that scipy's wheels up to 1.13 ship as `scipy/misc/ecg.dat` (the data
@@ -105,7 +105,7 @@ def train_dae(train_csv: Path, run: Path, window: int, epochs: int, latent: str)
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--epochs", type=int, default=200)
     p.add_argument("--window", type=int, default=256)
     p.add_argument("--name", default="ecg-denoise")
     a = p.parse_args()
