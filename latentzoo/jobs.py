@@ -70,7 +70,8 @@ def best_labels(
 
 
 def encode(model, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-    """Latent means (N, L), or integer code grids (N, H/4, W/4) for a model with codes."""
+    """Latent means (N, L), grids of latent vectors (N, L, h, w) for an AE with a grid latent, or
+    integer code grids (N, H/4, W/4) for a model with codes."""
     return batched(model.encode, images, best_labels(model, images, labels), model)
 
 
