@@ -4,8 +4,8 @@
   term alone (MSE, or BCE with `recon="bce"`), summed per image. After training, a Gaussian is
   fitted to the training latents so that `sample` draws plausible codes. With `latent="grid"` the
   code is a grid of vectors (B, latent_dim, *code_grid) from the conv trunk: a fully convolutional
-  autoencoder without a vector bottleneck (as denoisers of photographs are built, e.g. Mao et al.
-  2016), which fits no Gaussian and draws no samples.
+  autoencoder without a vector bottleneck (Masci et al. 2011, "Stacked Convolutional
+  Auto-Encoders"), which fits no Gaussian and draws no samples.
 - `DAE` (Vincent et al. 2008): the same network, trained to map inputs corrupted by
   `cfg.model.noise` to the clean images.
 """
@@ -17,7 +17,6 @@ from torch import nn
 
 from ..config import AESettings, Config, DAESettings
 from ..errors import ConfigError, LatentzooError
-from ..kinds import data_kind
 from ..noise import parse_noise
 from .base import ModelOutput, reconstruction_loss
 from .vector import Unconditional, VectorAutoencoder
@@ -44,11 +43,7 @@ class AE(VectorAutoencoder):
     def coders(self, cond: int) -> tuple[nn.Module, nn.Module]:
         if self.settings.latent == "vector":
             return super().coders(cond)
-        kind, shape, d = (
-            data_kind(self.cfg.data.data_kind),
-            self.cfg.data.shape,
-            self.settings.latent_dim,
-        )
+        kind, shape, d = self.data_kind, self.cfg.data.shape, self.settings.latent_dim
         return (
             Unconditional(kind.grid_encoder(shape, d, self.settings)),
             Unconditional(kind.grid_decoder(shape, d, self.settings)),

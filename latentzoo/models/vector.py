@@ -11,7 +11,6 @@ from torch import nn
 
 from ..config import Config, VectorSettings
 from ..errors import LatentzooError
-from ..kinds import data_kind
 from .base import Autoencoder, line
 
 
@@ -28,7 +27,7 @@ class VectorAutoencoder(Autoencoder):
     def coders(self, cond: int) -> tuple[nn.Module, nn.Module]:
         """The encoder to (B, encoder_out_dim) and the decoder from (B, latent_dim), each taking a
         condition of `cond` numbers (0: none)."""
-        kind, shape = data_kind(self.cfg.data.data_kind), self.cfg.data.shape
+        kind, shape = self.data_kind, self.cfg.data.shape
         return (
             kind.vector_encoder(shape, self.encoder_out_dim(), cond, self.settings),
             kind.vector_decoder(shape, self.settings.latent_dim, cond, self.settings),
