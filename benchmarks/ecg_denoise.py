@@ -103,6 +103,13 @@ def train_dae(train_csv: Path, run: Path, window: int, epochs: int, latent: str)
     return latentzoo.train(cfg, run, report=False, progress=False, log=lambda m: None)
 
 
+def val_losses(run: Path) -> list[float]:
+    """The validation loss after each epoch, from the run's history.csv."""
+    rows = (run / "history.csv").read_text().split()
+    column = rows[0].split(",").index("val_loss")
+    return [round(float(r.split(",")[column]), 3) for r in rows[1:]]
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--epochs", type=int, default=200)
@@ -146,11 +153,13 @@ def main() -> int:
                     )
                 print(kind, db, {r["method"]: round(r["snr"], 2) for r in rows[-6:]}, flush=True)
         settings = {m: latentzoo.load(run).cfg.to_dict() for m, run in runs.items()}
+        curves = {m: val_losses(run) for m, run in runs.items()}
     result = {
         "command": "python benchmarks/ecg_denoise.py " + " ".join(sys.argv[1:]),
         "machine": machine(),
         "minutes": (time.time() - start) / 60,
         "dae_configs": settings,
+        "dae_val_loss_per_epoch": curves,
         "rows": rows,
     }
     save(a.name, result, markdown(result))
