@@ -6,7 +6,8 @@ chunks into the windows of `latentzoo.windows.starts` as they arrive, and says w
 many samples no later window covers. Two sinks put the model's outputs back sample by sample once
 they are final: `Cover` (each sample's highest window score) and `Blend` (the weighted overlap-add
 of latentzoo.windows). `Flagged` collects the runs of flagged samples across chunks, and
-`RecordingWriter` writes a recording in its input's format as its chunks come.
+`RecordingWriter` writes a recording in its input's format as its chunks come, and `step_lines`
+formats the per-sample lines of a score's CSV.
 """
 
 from __future__ import annotations
@@ -363,3 +364,18 @@ class Envelope:
         if self.part is not None:
             lo, hi = np.append(lo, self.part[0]), np.append(hi, self.part[1])
         return np.arange(len(lo)) * self.width, lo, hi
+
+
+def step_lines(name: str, first: int, values, flags, threshold: float, rate) -> str:
+    """The CSV lines of samples `first`, ...: a window run's scores are constant over stretches,
+    so each stretch's cells are formatted once and joined between its samples' indices."""
+    begins = np.flatnonzero(np.diff(values, prepend=np.nan)).tolist()  # each stretch's first
+    ends = [*begins[1:], len(values)]
+    limit, index = round(threshold, 6), range(first, first + len(values))
+    if rate:  # index and seconds
+        index = [f"{i},{round(i / rate, 6)}" for i in index]  # type: ignore[assignment]
+    lines = []
+    for b, e in zip(begins, ends):
+        tail = f",{round(float(values[b]), 6)},{limit},{int(flags[b])}\n"
+        lines.append(f"{name}," + f"{tail}{name},".join(map(str, index[b:e])) + tail)
+    return "".join(lines)

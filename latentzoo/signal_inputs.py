@@ -38,6 +38,7 @@ from .recordings import (
     RecordingWriter,
     batch_windows,
     open_recording,
+    step_lines,
     window_batches,
 )
 from .series import (
@@ -328,26 +329,11 @@ def csv_cell(text: str) -> str:
     return buf.getvalue()
 
 
-def step_lines(name: str, first: int, values, flags, threshold: float, rate) -> str:
-    """The CSV lines of samples `first`, ...: a window run's scores are constant over stretches,
-    so each stretch's cells are formatted once."""
-    edges = np.flatnonzero(np.diff(values)) + 1
-    begins = np.concatenate([[0], edges]).astype(np.int64)
-    counts = np.diff(np.append(begins, len(values))).tolist()
-    limit = round(threshold, 6)
-    tails: list[str] = []
-    for v, f, k in zip(values[begins].tolist(), flags[begins].tolist(), counts):
-        tails += [f"{round(v, 6)},{limit},{int(f)}\n"] * k
-    samples = range(first, first + len(values))
-    if rate:
-        return "".join(f"{name},{i},{round(i / rate, 6)},{t}" for i, t in zip(samples, tails))
-    return "".join(f"{name},{i},{t}" for i, t in zip(samples, tails))
-
-
-def map_recordings(paths, data, fn, out_dir, hop=None) -> list[Path]:
+def map_recordings(paths, data, fn, out_dir, hop=None, corrupt=None) -> list[Path]:
     """Run `fn` (normalised windows (n, C, T) -> outputs (n, C, T)) over the recordings of `paths`
     in chunks of windows and write each put back together (weighted overlap-add) at its input's
-    length, in its format and under its name in `out_dir`."""
+    length, in its format and under its name in `out_dir`. `corrupt` ((1, C, n) -> (1, C, n),
+    normalised) is applied to each recording once, a chunk at a time, before it is cut."""
     size, hop = data.shape[1], window_hop(data, hop)
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
@@ -360,8 +346,9 @@ def map_recordings(paths, data, fn, out_dir, hop=None) -> list[Path]:
                 raise DataError(f"{target} would overwrite its input; choose another --out")
             rec = checked_recording(path, data.shape)
             writer, blend = RecordingWriter(rec, target, temp(target)), Blend(rec.channels, size)
+            chunks = corrupted(rec.chunks(), data, corrupt) if corrupt else rec.chunks()
             for starts, parts, ready in window_batches(
-                rec.chunks(), size, hop, batch_windows(*data.shape)
+                chunks, size, hop, batch_windows(*data.shape)
             ):
                 x = scaled(torch.from_numpy(parts), data.channel_mean, data.channel_std)
                 blend.add(starts, fn(x).double().numpy())
@@ -372,6 +359,13 @@ def map_recordings(paths, data, fn, out_dir, hop=None) -> list[Path]:
             writer.close()
             written.append(target)
     return written
+
+
+def corrupted(chunks, data, corrupt):
+    """The chunks (C, n), each corrupted by `corrupt` in normalised units."""
+    for chunk in chunks:
+        x = scaled(torch.from_numpy(chunk)[None], data.channel_mean, data.channel_std)
+        yield scaled(corrupt(x), data.channel_mean, data.channel_std, undo=True)[0].double().numpy()
 
 
 def write_recordings(out_dir, examples: torch.Tensor, cut, data) -> list[Path]:

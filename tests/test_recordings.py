@@ -4,11 +4,14 @@ latentzoo.windows; tables are read line by line with errors naming the line; and
 `reconstruct` and `denoise` commands on a recording read it in chunks, take `--hop`, and give the
 same files as one chunk would."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
 
 import latentzoo
+from latentzoo import jobs as lzjobs
 from latentzoo import recordings
 from latentzoo.cli import main
 from latentzoo.config import make_config
@@ -183,3 +186,17 @@ def test_a_bad_hop_is_one_line_and_writes_nothing(run, tmp_path, capsys, args, m
         code = e.code
     assert code == 2 and match in capsys.readouterr().err
     assert not (tmp_path / "s.csv").exists()
+
+
+def test_denoise_noise_corrupts_a_recording_once_before_it_is_cut(run, tmp_path, monkeypatch):
+    """With the model replaced by the identity, `denoise --noise gaussian:0.2` returns the
+    recording plus one noise of deviation 0.2 (in the run's units of deviation): windows that
+    overlap saw the same noisy samples, so overlap-add does not average noises away."""
+    path, rec = run
+    np.save(tmp_path / "x.npy", rec.astype(np.float32))
+    monkeypatch.setattr(lzjobs, "reconstruct", lambda model, x, labels=None: x)
+    args = ["denoise", str(path), str(tmp_path / "x.npy"), "--noise", "gaussian:0.2"]
+    assert main([*args, "--out", str(tmp_path / "d"), "--hop", "8"]) == 0
+    std = np.array(json.loads((path / "config.json").read_text())["data"]["channel_std"])
+    noise = (np.load(tmp_path / "d" / "x.npy") - rec) / std  # (T, C)
+    assert np.allclose(noise.std(0), 0.2, rtol=0.05), noise.std(0)

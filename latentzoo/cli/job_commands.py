@@ -181,11 +181,13 @@ def cmd_denoise(a) -> int:
     if a.inputs:
         model = load(a.run, device=a.device)
         gen = torch.Generator().manual_seed(a.seed)  # one stream of noise over all chunks
+        spec = parse_noise(a.noise) if a.noise else None
         written = data_kind(model.cfg.data.data_kind).transform_files(
             a.inputs,
             model.cfg.data,
-            lambda x: jobs.denoise(model, x, noise=a.noise, generator=gen)[1],
+            lambda x: jobs.reconstruct(model, x),
             a.out,
+            corrupt=(lambda x: model.corrupt(x, spec, gen)) if spec else None,
             **input_options(a),
         )
         print(

@@ -299,7 +299,8 @@ def build_parser() -> Parser:
     )
     d.add_argument(
         "--noise",
-        help="corrupt the images first, e.g. gaussian:0.5 (a demonstration; needed without inputs)",
+        help="corrupt the inputs first, e.g. gaussian:0.5 (a demonstration; needed without inputs); "
+        "a recording is corrupted once, before it is cut into windows",
     )
     d.add_argument(
         "--out",

@@ -149,12 +149,14 @@ class DataKind(ABC):
         raise ConfigError(f"{self.examples} of this kind are not cut from whole inputs")
 
     def transform_files(
-        self, paths, data: DataSettings, fn, out_dir, *, resize=False, convert=False, hop=None
+        self, paths, data: DataSettings, fn, out_dir, *, corrupt=None, **options
     ) -> list[Path]:
         """`fn` (examples (n, *shape) -> results (n, *shape)) over the examples of `paths`, each
-        result written like its input (`write_like_inputs`)."""
-        inputs = self.read_inputs(paths, data, resize=resize, convert=convert, hop=hop)
-        return self.write_like_inputs(inputs, fn(inputs.examples), out_dir, data)
+        result written like its input (`write_like_inputs`); `corrupt` (examples -> examples), when
+        given, first; `options` as `read_inputs` takes them."""
+        inputs = self.read_inputs(paths, data, **options)
+        x = corrupt(inputs.examples) if corrupt else inputs.examples
+        return self.write_like_inputs(inputs, fn(x), out_dir, data)
 
     def score_files(
         self, paths, data: DataSettings, score, threshold: float, out: Path, **options

@@ -101,6 +101,11 @@ def draw(x: torch.Tensor) -> torch.Tensor:
     return on.float().reshape(n, 1, c * h, -1)
 
 
+def refuse_convert(convert) -> None:
+    if convert:
+        raise ConfigError("--convert applies to images; a signal's channels stay as they are")
+
+
 class SignalKind(DataKind):
     name = "signal"
     axes = "(C, T)"
@@ -168,8 +173,7 @@ class SignalKind(DataKind):
     def read_inputs(
         self, paths, data: DataSettings, *, resize=False, convert=False, hop=None
     ) -> Inputs:
-        if convert:
-            raise ConfigError("--convert applies to images; a signal's channels stay as they are")
+        refuse_convert(convert)
         return read_signal_inputs(paths, data, data.shape, resize=resize, hop=hop)
 
     def cut_inputs(self, inputs: Inputs, data: DataSettings) -> tuple[CutInput, ...]:
@@ -183,19 +187,18 @@ class SignalKind(DataKind):
         return write_recordings(out_dir, examples, cut, data)
 
     def transform_files(
-        self, paths, data: DataSettings, fn, out_dir, *, resize=False, convert=False, hop=None
+        self, paths, data: DataSettings, fn, out_dir, *, corrupt=None, **options
     ) -> list[Path]:
         if not data.window:
-            return super().transform_files(
-                paths, data, fn, out_dir, resize=resize, convert=convert, hop=hop
-            )
-        return map_recordings(paths, data, fn, out_dir, hop)  # in chunks of windows
+            return super().transform_files(paths, data, fn, out_dir, corrupt=corrupt, **options)
+        refuse_convert(options.get("convert"))
+        # a recording is corrupted once, before it is cut into windows
+        return map_recordings(paths, data, fn, out_dir, options.get("hop"), corrupt)
 
     def score_files(self, paths, data: DataSettings, score, threshold: float, out, **options):
         if not data.window:
             return super().score_files(paths, data, score, threshold, out, **options)
-        if options.get("convert"):
-            raise ConfigError("--convert applies to images; a signal's channels stay as they are")
+        refuse_convert(options.get("convert"))
         return score_recordings(paths, data, score, threshold, Path(out), options.get("hop"))
 
     def write_like_inputs(
