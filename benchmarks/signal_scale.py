@@ -2,9 +2,10 @@
 their peak memory grows with its length.
 
     python benchmarks/signal_scale.py [--sizes 100000,1000000,10000000] [--window 128]
-        [--threads 2] [--name signal-scale]
+        [--threads 2] [--backbone conv|mlp] [--channels C] [--name signal-scale]
 
-A default AE (`latentzoo train ae --data train.npy --window W`, its hop half a window) is trained
+A default AE (`latentzoo train ae --data train.npy --window W`, its hop half a window; or with
+the `--backbone` and `--channels` given) is trained
 on a generated recording of 200,000 samples (sines and noise; the speed does not depend on what
 the samples hold). Then each job runs as a command of its own on generated recordings of each
 size (one channel, float32 `.npy`, and a CSV at the smallest size above 100,000 samples), with
@@ -70,6 +71,8 @@ def main() -> int:
     p.add_argument("--sizes", default="100000,1000000,10000000")
     p.add_argument("--window", type=int, default=128)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--backbone", choices=("conv", "mlp"), help="the AE's (default: its default)")
+    p.add_argument("--channels", type=int, help="the conv backbone's (default: its default)")
     p.add_argument("--name", default="signal-scale")
     a = p.parse_args()
     sizes = [int(s) for s in a.sizes.split(",")]
@@ -78,7 +81,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         np.save(tmp / "train.npy", recording(200_000, 0))
-        cfg = make_config("ae", source=str(tmp / "train.npy"), window=a.window, epochs=3)
+        chosen = {k: v for k, v in (("backbone", a.backbone), ("channels", a.channels)) if v}
+        cfg = make_config("ae", source=str(tmp / "train.npy"), window=a.window, epochs=3, **chosen)
         run = latentzoo.train(cfg, tmp / "run", report=False, progress=False, log=lambda m: None)
         settings = latentzoo.load(run).cfg.to_dict()
         table_size = next(n for n in sizes if n > 100_000)
@@ -102,6 +106,7 @@ def main() -> int:
         "threads": a.threads,
         "minutes": (time.time() - start) / 60,
         "ae_config": settings,
+        "chosen": chosen,
         "rows": rows,
         "marginal_samples_per_second": marginal(rows),
     }
@@ -122,12 +127,15 @@ def marginal(rows: list[dict]) -> dict[str, float]:
 
 
 def markdown(result: dict) -> str:
-    cfg = result["ae_config"]["data"]
+    cfg, model = result["ae_config"]["data"], result["ae_config"]["model"]
+    chosen = result.get("chosen")
+    which = (f"The AE with {chosen}" if chosen else "The default AE") + f" ({model['backbone']}"
+    which += f", channels {model['channels']})" if model["backbone"] == "conv" else ")"
     lines = [
         "# A long recording through `score` and `reconstruct`: time and peak memory",
         "",
         f"Written by `{result['command']}` on {result['machine']} in {result['minutes']:.0f} min,",
-        f"OMP_NUM_THREADS={result['threads']}. The default AE on windows of {cfg['window']} "
+        f"OMP_NUM_THREADS={result['threads']}. {which} on windows of {cfg['window']} "
         "samples, its hop half a window. Wall time of the whole command (start-up included).",
         "",
         "| job | file | samples | seconds | samples/s | peak memory (MiB) |",
