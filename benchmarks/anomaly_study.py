@@ -1,7 +1,8 @@
 """Benchmark: which anomaly score, chosen on validation digits only, and how it does on test digits
 and on foreign image sets.
 
-    python benchmarks/anomaly_study.py [--epochs 10] [--digits 0,...,9] [--name anomaly-study]
+    python benchmarks/anomaly_study.py [--epochs 10] [--digits 0,...,9] [--fashion DIR]
+        [--name anomaly-study]
 
 One-class protocol (Ruff et al. 2018): for each normal digit d, an AE (the conv default) and a VAE
 (the bench's MLP VAE) train on the training images of d only (into benchmarks/runs/anomaly/). Each
@@ -12,7 +13,13 @@ sample images, synthetic pen strokes, scikit-learn's 8 x 8 digits scaled up, let
 default font, uniform noise) are scored by an AE and a VAE trained on every digit: the first half
 against the validation digits, the second half against the 10,000 test digits. The choice uses
 validation figures only: the candidate whose worst one (its mean one-class validation AUROC, or its
-AUROC on a foreign set's first half) is highest. Test figures are reported for every candidate, so
+AUROC on a foreign set's first half) is highest. With Fashion-MNIST (Debian's
+`dataset-fashion-mnist`, its IDX files unpacked into `--fashion`, default
+~/.cache/latentzoo/fashion, fetched with `apt-get download` when absent), the pair in both
+directions joins the foreign sets: MNIST's AE and VAE against Fashion-MNIST images (validation and
+test images of Fashion-MNIST as the two halves), and an AE and a VAE trained on Fashion-MNIST
+against MNIST digits (its validation images against MNIST's validation digits, its test images
+against MNIST's test digits). Test figures are reported for every candidate, so
 the choice can be checked but was not made on them. Candidates (higher = more anomalous;
 "standardised" = less its mean, over its standard deviation, on the normal validation images):
 - ae recon: squared reconstruction error (the bench's score until now);
@@ -21,12 +28,22 @@ the choice can be checked but was not made on them. Candidates (higher = more an
 - vae elbo: negative ELBO at the posterior mean (nats), VAE.anomaly_score;
 - vae max: the largest of its standardised reconstruction term, KL term and negative ELBO;
 - ensemble: ae recon, ae latent and vae elbo standardised, summed;
-- max of the three: the largest of those three standardised (anomalous when any one finds it so).
+- max of the three: the largest of those three standardised (anomalous when any one finds it so);
+- fisher: Fisher's method over the three, each standardised score's Gaussian upper-tail
+  probability p, summed as -log p;
+- mahalanobis: the Mahalanobis distance of the three scores from the normal validation images'
+  mean, under their covariance (an image unusual in either direction, too simple included);
+- png bits: the image's PNG code length in bits (a general-purpose lossless compressor);
+- vae elbo - png: the input-complexity correction of Serra et al. (2020), the negative ELBO less
+  the PNG code length (both in nats);
+- mahalanobis+png: the Mahalanobis distance over the three scores and the PNG code length.
 Written to benchmarks/results/NAME.json and NAME.md."""
 
 from __future__ import annotations
 
 import argparse
+import io
+import math
 import subprocess
 import sys
 import time
@@ -37,6 +54,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from PIL import Image  # noqa: E402
 
 from latentzoo.config import make_config  # noqa: E402
 from latentzoo.data import load_dataset  # noqa: E402
@@ -45,6 +63,7 @@ from latentzoo.eval.foreign import FOREIGN, foreign_sets  # noqa: E402
 from latentzoo.files import atomic_write, write_json  # noqa: E402
 from latentzoo.models.base import gaussian_kl, reconstruction_loss  # noqa: E402
 from latentzoo.runs import METRICS, load, read_config  # noqa: E402
+from latentzoo.sources import load_source  # noqa: E402
 from latentzoo.training import train_model  # noqa: E402
 
 RUNS = ROOT / "benchmarks" / "runs" / "anomaly"
@@ -77,32 +96,105 @@ def raw_scores(ae, vae, x: torch.Tensor) -> dict[str, torch.Tensor]:
         out["vae recon"].append(reconstruction_loss(vae.decoder(mu), b, vae.cfg.model.recon))
         out["vae kl"].append(gaussian_kl(mu, logvar))
         out["vae elbo"].append(out["vae recon"][-1] + out["vae kl"][-1])  # VAE.anomaly_score
-    return {k: torch.cat(v) for k, v in out.items()}
+    return {**{k: torch.cat(v).double() for k, v in out.items()}, "png bits": png_bits(x)}
 
 
-def combined(
-    raw: dict[str, torch.Tensor], stats: dict[str, tuple[float, float]]
-) -> dict[str, torch.Tensor]:
+def png_bits(x: torch.Tensor) -> torch.Tensor:
+    """Each image's PNG code length in bits (N,), its pixels as 8-bit grey."""
+    pixels = x[:, 0].mul(255).round().to(torch.uint8).numpy()
+    out = []
+    for img in pixels:
+        buf = io.BytesIO()
+        Image.fromarray(img).save(buf, format="PNG", optimize=True)
+        out.append(8 * len(buf.getvalue()))
+    return torch.tensor(out, dtype=torch.float64)
+
+
+MEMBERS = ("ae recon", "ae latent", "vae elbo")
+
+
+def fit(raw_normal: dict[str, torch.Tensor]) -> dict:
+    """Each score's mean and deviation on normal validation images, and the mean and inverse
+    covariance of the member vectors (with and without the PNG length)."""
+    stats: dict = {k: (float(v.mean()), float(v.std()) + 1e-12) for k, v in raw_normal.items()}
+    for name, keys in (("three", MEMBERS), ("four", (*MEMBERS, "png bits"))):
+        v = torch.stack([raw_normal[k].double() for k in keys], 1)  # (N, K)
+        cov = torch.cov(v.T) + 1e-9 * torch.eye(len(keys), dtype=torch.float64)
+        stats[name] = (keys, v.mean(0), torch.linalg.inv(cov))
+    return stats
+
+
+def mahalanobis(raw: dict[str, torch.Tensor], fitted) -> torch.Tensor:
+    keys, mean, inv = fitted
+    d = torch.stack([raw[k].double() for k in keys], 1) - mean  # (N, K)
+    return ((d @ inv) * d).sum(1)
+
+
+def combined(raw: dict[str, torch.Tensor], stats: dict) -> dict[str, torch.Tensor]:
     # standardised on normal validation images
     z = {k: (v - stats[k][0]) / stats[k][1] for k, v in raw.items()}
+    three = torch.stack([z[k].double() for k in MEMBERS])  # (3, N)
+    tail = torch.special.log_ndtr(-three)  # log of each Gaussian upper-tail probability
     return {
         **raw,
         "ae recon+latent": z["ae recon"] + z["ae latent"],
-        "ensemble": z["ae recon"] + z["ae latent"] + z["vae elbo"],
-        "max of the three": torch.stack([z["ae recon"], z["ae latent"], z["vae elbo"]]).amax(0),
+        "ensemble": three.sum(0),
+        "max of the three": three.amax(0),
         "ae max": torch.maximum(z["ae recon"], z["ae latent"]),
         "vae max": torch.stack([z["vae recon"], z["vae kl"], z["vae elbo"]]).amax(0),
+        "fisher": -tail.sum(0),
+        "mahalanobis": mahalanobis(raw, stats["three"]),
+        "vae elbo - png": raw["vae elbo"].double() - math.log(2) * raw["png bits"],
+        "mahalanobis+png": mahalanobis(raw, stats["four"]),
     }
 
 
-def scales(raw_normal: dict[str, torch.Tensor]) -> dict[str, tuple[float, float]]:
-    return {k: (float(v.mean()), float(v.std()) + 1e-12) for k, v in raw_normal.items()}
+def against(ae, vae, normal, sets, names, log) -> dict:
+    """AUROC of each score, normal (val, test) images against each set's (val, test) halves."""
+    raw_val = raw_scores(ae, vae, normal[0])
+    sc = fit(raw_val)
+    scored = {"val": combined(raw_val, sc), "test": combined(raw_scores(ae, vae, normal[1]), sc)}
+    foreign: dict[str, dict[str, dict[str, float]]] = {}
+    for set_name, halves in sets.items():
+        foreign[set_name] = {n: {} for n in names}
+        for split, part in zip(("val", "test"), halves):
+            s = combined(raw_scores(ae, vae, part), sc)
+            n0 = len(scored[split][names[0]])
+            is_foreign = torch.cat([torch.zeros(n0), torch.ones(len(part))]).bool()
+            for n in names:
+                foreign[set_name][n][split] = 100 * auroc(
+                    torch.cat([scored[split][n], s[n]]), is_foreign
+                )
+        log(
+            f"{set_name}: "
+            + ", ".join(f"{k} {v['val']:.1f}/{v['test']:.1f}" for k, v in foreign[set_name].items())
+        )
+    return foreign
+
+
+def fashion_splits(folder: Path):
+    """Fashion-MNIST's splits from its IDX files in `folder`, unpacked from Debian's package when
+    absent; None where the package cannot be fetched."""
+    if not (folder / "t10k-images-idx3-ubyte.gz").is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        got = subprocess.run(
+            ["apt-get", "download", "dataset-fashion-mnist"], cwd=folder, capture_output=True
+        )
+        debs = sorted(folder.glob("dataset-fashion-mnist*.deb"))
+        if got.returncode or not debs:
+            print("Fashion-MNIST left out: apt-get download dataset-fashion-mnist failed")
+            return None
+        subprocess.run(["dpkg-deb", "-x", str(debs[0]), str(folder / "deb")], check=True)
+        for f in (folder / "deb" / "usr/share/datasets/fashion-mnist").iterdir():
+            f.rename(folder / f.name)
+    return load_source(folder)
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--digits", default="0,1,2,3,4,5,6,7,8,9")
+    ap.add_argument("--fashion", default="~/.cache/latentzoo/fashion", help="or none")
     ap.add_argument("--name", default="anomaly-study")
     a = ap.parse_args()
     log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
@@ -116,7 +208,7 @@ def main() -> int:
         ae = model(f"ae-{d}", "ae", log, only_digit=d, epochs=a.epochs)
         vae = model(f"vae-{d}", "vae", log, backbone="mlp", only_digit=d, epochs=a.epochs)
         rv, rt = raw_scores(ae, vae, val_x), raw_scores(ae, vae, test_x)
-        sc = scales({k: v[val_y == d] for k, v in rv.items()})
+        sc = fit({k: v[val_y == d] for k, v in rv.items()})
         sv, st = combined(rv, sc), combined(rt, sc)
         one_class[str(d)] = {
             name: {
@@ -135,31 +227,24 @@ def main() -> int:
         for n in names
     }
     # foreign sets, models trained on every digit: the first half of each set against the validation
-    # digits
-    # (for the choice), the second half against the test digits (reported)
+    # digits (for the choice), the second half against the test digits (reported)
     ae = model("ae-all", "ae", log, epochs=a.epochs)
     vae = model("vae-all", "vae", log, backbone="mlp", epochs=a.epochs)
-    raw_val = raw_scores(ae, vae, val_x)
-    sc = scales(raw_val)
-    normal = {"val": combined(raw_val, sc), "test": combined(raw_scores(ae, vae, test_x), sc)}
-    foreign: dict[str, dict[str, dict[str, float]]] = {}
-    for set_name, x in foreign_sets(2 * FOREIGN).items():
-        foreign[set_name] = {n: {} for n in names}
-        for split, part in (("val", x[:FOREIGN]), ("test", x[FOREIGN:])):
-            s = combined(raw_scores(ae, vae, part), sc)
-            is_foreign = torch.cat(
-                [
-                    torch.zeros(len(normal[split][names[0]]), dtype=torch.bool),
-                    torch.ones(len(part), dtype=torch.bool),
-                ]
-            )
-            for n in names:
-                foreign[set_name][n][split] = 100 * auroc(
-                    torch.cat([normal[split][n], s[n]]), is_foreign
-                )
-        log(
-            f"{set_name}: "
-            + ", ".join(f"{k} {v['val']:.1f}/{v['test']:.1f}" for k, v in foreign[set_name].items())
+    sets = {k: (x[:FOREIGN], x[FOREIGN:]) for k, x in foreign_sets(2 * FOREIGN).items()}
+    fashion = fashion_splits(Path(a.fashion).expanduser()) if a.fashion != "none" else None
+    if fashion:
+        sets["Fashion-MNIST (MNIST's models)"] = (
+            fashion.val.tensors()[0],
+            fashion.test.tensors()[0],
+        )
+    foreign = against(ae, vae, (val_x, test_x), sets, names, log)
+    if fashion:
+        source = str(Path(a.fashion).expanduser())
+        ae = model("ae-fashion", "ae", log, source=source, epochs=a.epochs)
+        vae = model("vae-fashion", "vae", log, source=source, backbone="mlp", epochs=a.epochs)
+        normal = (fashion.val.tensors()[0], fashion.test.tensors()[0])
+        foreign |= against(
+            ae, vae, normal, {"MNIST digits (Fashion-MNIST's models)": (val_x, test_x)}, names, log
         )
     # the worst of a score's validation figures: its mean one-class AUROC and its AUROC on each
     # foreign set
@@ -168,7 +253,7 @@ def main() -> int:
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
     ).stdout.strip()
-    command = f"python benchmarks/anomaly_study.py --epochs {a.epochs} --digits {a.digits}"
+    command = " ".join(["python benchmarks/anomaly_study.py", *sys.argv[1:]])
     out = ROOT / "benchmarks" / "results"
     write_json(
         out / f"{a.name}.json",
@@ -210,11 +295,12 @@ def main() -> int:
     )
     lines += [
         "",
-        f"Foreign sets ({2 * FOREIGN:,} images each), models trained "
-        "on every digit: validation AUROC (the "
-        f"first {FOREIGN:,} against the validation digits) / test AUROC "
-        f"(the other {FOREIGN:,} against the 10,000 "
-        f"test digits):",
+        f"Foreign sets ({2 * FOREIGN:,} images each), models trained on every digit: validation "
+        f"AUROC (the first {FOREIGN:,} against the validation digits) / test AUROC (the other "
+        f"{FOREIGN:,} against the 10,000 test digits). Fashion-MNIST, where present: its 6,000 "
+        "validation / 10,000 test images against MNIST's validation / test digits, with MNIST's "
+        "models; and the reverse, MNIST's digits as anomalies for an AE and a VAE trained on "
+        "Fashion-MNIST (its validation / test images the normal ones):",
         "",
         "| foreign set | " + " | ".join(names) + " |",
         "|---" * (len(names) + 1) + "|",

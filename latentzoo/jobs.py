@@ -5,7 +5,10 @@ trained on (`model.cfg.data.shape`; latentzoo.inputs reads and fits files), work
 without gradients and returns CPU tensors:
 - `encode`: latent means (N, L) (the posterior mean for a VAE), or code grids (N, H/4, W/4) for a
   model with codes;
-- `reconstruct`, `denoise` (optionally corrupting the images first, for demonstrations);
+- `reconstruct`, `denoise` (optionally corrupting the images first, for demonstrations, and
+  optionally `safeguard`ed: each output blended back towards its input by how much more the model
+  changed it than it changes clean images (`clean_residuals`), so that a clean or lightly
+  corrupted input is not made worse);
 - `anomaly_scores`: the model's `anomaly_score` per image (higher = less like its training images:
   squared reconstruction error, the negative ELBO for a VAE); `calibrate` turns the scores of the
   run's validation images into a threshold at a chosen false-positive rate, the (1 - fpr) quantile,
@@ -29,6 +32,8 @@ from .noise import parse_noise
 
 BATCH = 500
 DEFAULT_FPR = 0.01
+SAFEGUARD_Q = 0.95  # the share of clean examples that `safeguard` passes through as they are
+SAFEGUARD_N = 2000  # validation examples whose residuals the denoise command measures
 
 
 @torch.no_grad()
@@ -79,6 +84,28 @@ def reconstruct(model, images: torch.Tensor, labels: torch.Tensor | None = None)
     return batched(model.reconstruct, images, best_labels(model, images, labels), model)
 
 
+def clean_residuals(model, clean: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+    """The mean squared residual per value of the model's output on each of `clean` examples (N,),
+    e.g. the run's validation images: what `safeguard` expects the model to leave on a clean
+    input."""
+    return (reconstruct(model, clean, labels) - clean.cpu()).pow(2).flatten(1).mean(1)
+
+
+def safeguard(
+    noisy: torch.Tensor, out: torch.Tensor, residuals: torch.Tensor, q: float = SAFEGUARD_Q
+) -> torch.Tensor:
+    """Each output (N, ...) blended with its input by the weight that minimises the squared error
+    when the input's and the output's errors are independent (a Wiener weight). The output's error
+    is taken as the mean of the clean `residuals` (`clean_residuals`), the input's as its own mean
+    squared residual less their `q` quantile: an input that the model changes no more than it
+    changes most clean examples comes back as it went in."""
+    residual = (noisy - out).pow(2).flatten(1).mean(1)  # (N,)
+    input_error = (residual - residuals.quantile(q)).clamp(min=0)
+    w = input_error / (input_error + residuals.mean() + 1e-12)
+    w = w.view(-1, *[1] * (noisy.dim() - 1))
+    return w * out + (1 - w) * noisy
+
+
 def denoise(
     model,
     images: torch.Tensor,
@@ -86,13 +113,16 @@ def denoise(
     noise: str | None = None,
     seed: int = 0,
     generator: torch.Generator | None = None,
+    residuals: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(the input, corrupted by `noise` first when given, drawn from `generator` or else from a
-    new one seeded by `seed`; its denoised reconstruction)."""
+    new one seeded by `seed`; its denoised reconstruction, `safeguard`ed when the model's clean
+    `residuals` are given)."""
     if noise:
         gen = generator or torch.Generator().manual_seed(seed)
         images = model.corrupt(images, parse_noise(noise), gen)
-    return images, reconstruct(model, images, labels)
+    out = reconstruct(model, images, labels)
+    return images, out if residuals is None else safeguard(images, out, residuals)
 
 
 def anomaly_scores(model, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:

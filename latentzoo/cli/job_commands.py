@@ -178,14 +178,22 @@ def cmd_sample(a) -> int:
 
 def cmd_denoise(a) -> int:
     folder_out(a)
+    if not (a.inputs or a.noise):
+        raise ConfigError(
+            "denoise without INPUT files corrupts the run's test "
+            "images: give --noise, e.g. gaussian:0.5"
+        )
+    model, data = load_run(a)
+    residuals = None
+    if not a.no_safeguard:  # what the model leaves on clean validation examples
+        residuals = jobs.clean_residuals(model, *data.val.tensors(slice(0, jobs.SAFEGUARD_N)))
     if a.inputs:
-        model = load(a.run, device=a.device)
         gen = torch.Generator().manual_seed(a.seed)  # one stream of noise over all chunks
         spec = parse_noise(a.noise) if a.noise else None
         written = data_kind(model.cfg.data.data_kind).transform_files(
             a.inputs,
             model.cfg.data,
-            lambda x: jobs.reconstruct(model, x),
+            lambda x: jobs.denoise(model, x, residuals=residuals)[1],
             a.out,
             corrupt=(lambda x: model.corrupt(x, spec, gen)) if spec else None,
             **input_options(a),
@@ -195,22 +203,14 @@ def cmd_denoise(a) -> int:
             + (f" (corrupted first by {a.noise})" if a.noise else "")
         )
         return 0
-    if not a.noise:
-        raise ConfigError(
-            "denoise without INPUT files corrupts the run's test "
-            "images: give --noise, e.g. gaussian:0.5"
-        )
-    spec = parse_noise(a.noise)
-    model, data = load_run(a)
-    x, y = data.test.tensors(slice(0, a.n), model.device)
-    noisy = model.corrupt(x, spec, torch.Generator().manual_seed(a.seed))
-    with torch.no_grad():
-        clean = model.reconstruct(noisy, y)
+    x, y = data.test.tensors(slice(0, a.n))
+    gen = torch.Generator().manual_seed(a.seed)
+    noisy, clean = jobs.denoise(model, x, y, noise=a.noise, generator=gen, residuals=residuals)
     pic = data_kind(model.cfg.data.data_kind).pictures
     save_rows(a.out, [pic(x), pic(noisy), pic(clean)])
     print(
         f"wrote {a.out}  (PSNR noisy {float(psnr(x, noisy).mean()):.2f} dB -> denoised "
-        f"{float(psnr(x, clean).mean()):.2f} dB on these {a.n} digits)"
+        f"{float(psnr(x, clean).mean()):.2f} dB on these {a.n} examples)"
     )
     return 0
 

@@ -299,8 +299,15 @@ def build_parser() -> Parser:
     )
     d.add_argument(
         "--noise",
-        help="corrupt the inputs first, e.g. gaussian:0.5 (a demonstration; needed without inputs); "
-        "a recording is corrupted once, before it is cut into windows",
+        help="corrupt the inputs first, e.g. gaussian:0.5 (a demonstration; needed without "
+        "inputs); a recording is corrupted once, before it is cut into windows",
+    )
+    d.add_argument(
+        "--no-safeguard",
+        action="store_true",
+        help="write the model's raw output; by default each output is blended back towards its "
+        "input by how much more the model changed it than it changes clean validation examples, "
+        "so that clean or lightly corrupted inputs are not made worse",
     )
     d.add_argument(
         "--out",

@@ -11,7 +11,7 @@
 """
 
 from .anomaly import EnsembleScore, code_nll, codes_nll, ensemble_terms, standardised_max
-from .corruptions import unseen_corruptions
+from .corruptions import structured_corruptions, unseen_corruptions
 from .downstream import classical_denoise, features_of, pca_features, probe_accuracy
 from .evaluation import METRIC_INFO, evaluate, generation_metrics, real_data_floor
 from .foreign import FOREIGN, foreign_sets
@@ -47,6 +47,7 @@ __all__ = [
     "psnr",
     "ssim",
     "uniform_bits_per_image",
+    "structured_corruptions",
     "unseen_corruptions",
     "code_nll",
     "codes_nll",

@@ -4,7 +4,10 @@
 speckle, uniform noise, shot noise, white stripes, JPEG artefacts, Gaussian noise stronger than any
 training strength, pepper-only dots, and blur with a little noise. None is a term of latentzoo.noise
 (gaussian, mask, salt_pepper) at a training strength: a denoiser that does well here generalises
-rather than inverting its own corruption. Strengths are fixed; the draws come from `generator`.
+rather than inverting its own corruption. `structured_corruptions(x, generator)` adds structured
+ones (a grey square, white lines, a text overlay, JPEG at qualities 30, 50 and 75) and light ones
+(gaussian 0.02 and 0.05), where a denoiser must not make its input worse. Strengths are fixed; the
+draws come from `generator`.
 """
 
 from __future__ import annotations
@@ -49,3 +52,42 @@ def unseen_corruptions(x: torch.Tensor, generator: torch.Generator) -> dict[str,
         "blur 0.8 + gaussian 0.1": blurred + 0.1 * n(),
     }
     return {k: v.clamp(0, 1) for k, v in out.items()}
+
+
+def structured_corruptions(x: torch.Tensor, generator: torch.Generator) -> dict[str, torch.Tensor]:
+    """Structured and light corruptions of grey images x (B, 1, H, W) in [0, 1], by name, each
+    clipped to [0, 1]: a grey square, white lines, a white text overlay, JPEG at three more
+    qualities, and faint gaussian noise."""
+    x = x.cpu()
+    b, _, h, w = x.shape
+    pick = lambda hi: torch.randint(0, hi, (b,), generator=generator).tolist()  # noqa: E731
+    square = x.clone()
+    for i, (r, c) in enumerate(zip(pick(h - 8), pick(w - 8))):
+        square[i, :, r : r + 9, c : c + 9] = 0.5
+    ends = torch.randint(0, min(h, w), (b, 2, 4), generator=generator).tolist()
+    texts = [f"{a}{c}" for a, c in zip(pick(100), pick(10))]
+    lines = draw(x, lambda d, i: [d.line(e, fill=255) for e in ends[i]])
+    text = draw(
+        x, lambda d, i: d.text((ends[i][0][0] // 2, ends[i][0][1] // 2), texts[i], fill=255)
+    )
+    out = {
+        "occlusion (a 9x9 grey square)": square,
+        "two white lines": lines,
+        "text overlay (white)": text,
+        **{f"JPEG quality {q}": jpeg(x, q) for q in (30, 50, 75)},
+        "gaussian 0.02 (light)": x + 0.02 * torch.randn(x.shape, generator=generator),
+        "gaussian 0.05 (light)": x + 0.05 * torch.randn(x.shape, generator=generator),
+    }
+    return {k: v.clamp(0, 1) for k, v in out.items()}
+
+
+def draw(x: torch.Tensor, paint) -> torch.Tensor:
+    """Grey images x (B, 1, H, W) with `paint(ImageDraw, index)` applied to each."""
+    from PIL import Image, ImageDraw
+
+    out = []
+    for i, img in enumerate(x[:, 0].mul(255).round().to(torch.uint8).numpy()):
+        pic = Image.fromarray(img)
+        paint(ImageDraw.Draw(pic), i)
+        out.append(np.asarray(pic))
+    return torch.from_numpy(np.stack(out)).float().div(255)[:, None]
