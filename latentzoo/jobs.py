@@ -32,7 +32,7 @@ from .noise import parse_noise
 
 BATCH = 500
 DEFAULT_FPR = 0.01
-SAFEGUARD_Q = 0.95  # the share of clean examples that `safeguard` passes through as they are
+SAFEGUARD_Q = 1.0  # the share of clean examples that `safeguard` passes through as they are
 SAFEGUARD_N = 2000  # validation examples whose residuals the denoise command measures
 
 
@@ -97,8 +97,8 @@ def safeguard(
     """Each output (N, ...) blended with its input by the weight that minimises the squared error
     when the input's and the output's errors are independent (a Wiener weight). The output's error
     is taken as the mean of the clean `residuals` (`clean_residuals`), the input's as its own mean
-    squared residual less their `q` quantile: an input that the model changes no more than it
-    changes most clean examples comes back as it went in."""
+    squared residual less their `q` quantile: an input that the model changes no more than that
+    comes back as it went in."""
     residual = (noisy - out).pow(2).flatten(1).mean(1)  # (N,)
     input_error = (residual - residuals.quantile(q)).clamp(min=0)
     w = input_error / (input_error + residuals.mean() + 1e-12)
