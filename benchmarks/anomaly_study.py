@@ -32,7 +32,8 @@ the choice can be checked but was not made on them. Candidates (higher = more an
 - fisher: Fisher's method over the three, each standardised score's Gaussian upper-tail
   probability p, summed as -log p;
 - mahalanobis: the Mahalanobis distance of the three scores from the normal validation images'
-  mean, under their covariance (an image unusual in either direction, too simple included);
+  mean, under their covariance (latentzoo.eval.Mahalanobis: standardised, Ledoit-Wolf shrinkage;
+  an image unusual in either direction, too simple included);
 - png bits: the image's PNG code length in bits (a general-purpose lossless compressor);
 - vae elbo - png: the input-complexity correction of Serra et al. (2020), the negative ELBO less
   the PNG code length (both in nats);
@@ -42,7 +43,6 @@ Written to benchmarks/results/NAME.json and NAME.md."""
 from __future__ import annotations
 
 import argparse
-import io
 import math
 import subprocess
 import sys
@@ -54,11 +54,10 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from PIL import Image  # noqa: E402
 
 from latentzoo.config import make_config  # noqa: E402
 from latentzoo.data import load_dataset  # noqa: E402
-from latentzoo.eval import auroc, codes_nll  # noqa: E402
+from latentzoo.eval import Mahalanobis, auroc, codes_nll, complexity_bits  # noqa: E402
 from latentzoo.eval.foreign import FOREIGN, foreign_sets  # noqa: E402
 from latentzoo.files import atomic_write, write_json  # noqa: E402
 from latentzoo.models.base import gaussian_kl, reconstruction_loss  # noqa: E402
@@ -96,38 +95,19 @@ def raw_scores(ae, vae, x: torch.Tensor) -> dict[str, torch.Tensor]:
         out["vae recon"].append(reconstruction_loss(vae.decoder(mu), b, vae.cfg.model.recon))
         out["vae kl"].append(gaussian_kl(mu, logvar))
         out["vae elbo"].append(out["vae recon"][-1] + out["vae kl"][-1])  # VAE.anomaly_score
-    return {**{k: torch.cat(v).double() for k, v in out.items()}, "png bits": png_bits(x)}
-
-
-def png_bits(x: torch.Tensor) -> torch.Tensor:
-    """Each image's PNG code length in bits (N,), its pixels as 8-bit grey."""
-    pixels = x[:, 0].mul(255).round().to(torch.uint8).numpy()
-    out = []
-    for img in pixels:
-        buf = io.BytesIO()
-        Image.fromarray(img).save(buf, format="PNG", optimize=True)
-        out.append(8 * len(buf.getvalue()))
-    return torch.tensor(out, dtype=torch.float64)
+    return {**{k: torch.cat(v).double() for k, v in out.items()}, "png bits": complexity_bits(x)}
 
 
 MEMBERS = ("ae recon", "ae latent", "vae elbo")
 
 
 def fit(raw_normal: dict[str, torch.Tensor]) -> dict:
-    """Each score's mean and deviation on normal validation images, and the mean and inverse
-    covariance of the member vectors (with and without the PNG length)."""
+    """Each score's mean and deviation on normal validation images, and the Mahalanobis distance
+    (latentzoo.eval.Mahalanobis) fitted on the member scores, with and without the PNG length."""
     stats: dict = {k: (float(v.mean()), float(v.std()) + 1e-12) for k, v in raw_normal.items()}
     for name, keys in (("three", MEMBERS), ("four", (*MEMBERS, "png bits"))):
-        v = torch.stack([raw_normal[k].double() for k in keys], 1)  # (N, K)
-        cov = torch.cov(v.T) + 1e-9 * torch.eye(len(keys), dtype=torch.float64)
-        stats[name] = (keys, v.mean(0), torch.linalg.inv(cov))
+        stats[name] = Mahalanobis({k: raw_normal[k] for k in keys})
     return stats
-
-
-def mahalanobis(raw: dict[str, torch.Tensor], fitted) -> torch.Tensor:
-    keys, mean, inv = fitted
-    d = torch.stack([raw[k].double() for k in keys], 1) - mean  # (N, K)
-    return ((d @ inv) * d).sum(1)
 
 
 def combined(raw: dict[str, torch.Tensor], stats: dict) -> dict[str, torch.Tensor]:
@@ -143,9 +123,9 @@ def combined(raw: dict[str, torch.Tensor], stats: dict) -> dict[str, torch.Tenso
         "ae max": torch.maximum(z["ae recon"], z["ae latent"]),
         "vae max": torch.stack([z["vae recon"], z["vae kl"], z["vae elbo"]]).amax(0),
         "fisher": -tail.sum(0),
-        "mahalanobis": mahalanobis(raw, stats["three"]),
+        "mahalanobis": stats["three"](raw),
         "vae elbo - png": raw["vae elbo"].double() - math.log(2) * raw["png bits"],
-        "mahalanobis+png": mahalanobis(raw, stats["four"]),
+        "mahalanobis+png": stats["four"](raw),
     }
 
 

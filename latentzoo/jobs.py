@@ -136,11 +136,11 @@ def anomaly_scores(model, images: torch.Tensor, labels: torch.Tensor | None = No
 def scorer(model, partner=None, normal: ImageSet | None = None):
     """The anomaly score as a function of images (N, C, H, W) -> (N,): the model's own
     (`anomaly_scores`), or, given a partner, the ensemble of an AE (or DAE) and a VAE in either
-    order, standardised on the `normal` images (EnsembleScore)."""
+    order, fitted on the `normal` images (EnsembleScore)."""
     if partner is None:
         return lambda images: anomaly_scores(model, images)
     if normal is None:
-        raise ConfigError("the ensemble is standardised on normal images: pass normal=")
+        raise ConfigError("the ensemble is fitted on normal images: pass normal=")
     return EnsembleScore(*ensemble_pair(model, partner), normal.tensors()[0])
 
 

@@ -90,12 +90,39 @@ def test_classical_denoisers():
 
 
 def test_the_anomaly_ensemble_known_answers():
-    from latentzoo.eval import standardised_max
+    from latentzoo.eval import Mahalanobis
 
-    # means 1, 20; stds sqrt 2, sqrt 200
-    normal = {"a": torch.tensor([0.0, 2.0]), "b": torch.tensor([10.0, 30.0])}
-    terms = {"a": torch.tensor([1.0, 1.0 + 3 * 2**0.5]), "b": torch.tensor([20.0 + 200**0.5, 20.0])}
-    assert torch.allclose(standardised_max(terms, normal), torch.tensor([1.0, 3.0]), atol=1e-6)
+    # means 1 and 20, deviations sa and sb, uncorrelated: standardised, the (maximum-likelihood)
+    # covariance is 3/4 of the identity, which Ledoit-Wolf shrinkage leaves as it is, so the
+    # distance is 4/3 of the sum of squared standardised deviations
+    normal = {"a": torch.tensor([0.0, 2.0, 0.0, 2.0]), "b": torch.tensor([10.0, 10.0, 30.0, 30.0])}
+    sa, sb = (4 / 3) ** 0.5, (400 / 3) ** 0.5
+    terms = {
+        "a": torch.tensor([1 + sa, 1.0, 1 - sa]),
+        "b": torch.tensor([20.0, 20 + 2 * sb, 20 - sb]),
+    }
+    got = Mahalanobis(normal)(terms)
+    want = torch.tensor([1.0, 4.0, 2.0], dtype=torch.float64) * 4 / 3
+    assert torch.allclose(got, want, atol=1e-6)
+    # correlated views: a point along the normal examples' line is nearer than one across it
+    g = torch.Generator().manual_seed(0)
+    line = {"a": torch.arange(10.0), "b": torch.arange(10.0) + 0.1 * torch.randn(10, generator=g)}
+    fit = Mahalanobis(line)
+    along = fit({"a": torch.tensor([7.0]), "b": torch.tensor([7.0])})
+    across = fit({"a": torch.tensor([7.0]), "b": torch.tensor([2.0])})
+    assert along < across
+
+
+def test_complexity_bits_are_png_lengths_and_grow_with_noise():
+    from latentzoo.eval import complexity_bits
+
+    flat = torch.full((1, 1, 28, 28), 0.5)
+    noisy = torch.rand(1, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    bits = complexity_bits(torch.cat([flat, noisy]))
+    assert bits[0] < bits[1] / 4 and bits.dtype == torch.float64
+    # a signal (N, C, T) lies as C rows; its range sets the 8 bits
+    wave = torch.sin(torch.linspace(0, 20, 256)).view(1, 1, 256) * 3
+    assert complexity_bits(wave, (-3.0, 3.0))[0] != complexity_bits(wave, (-30.0, 30.0))[0]
 
 
 def test_code_nll_is_zero_at_the_fitted_mean_and_a_halved_mahalanobis_distance():

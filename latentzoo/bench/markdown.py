@@ -13,6 +13,13 @@ def _f(v, digits=2) -> str:
     return "n/a" if v is None else f"{v:.{digits}f}" if isinstance(v, float) else str(v)
 
 
+# what the ensemble was in results files that do not say
+MAX_OF_THREE = (
+    "the largest of the AE's reconstruction error, its code's -log density and the VAE's negative "
+    "ELBO, each standardised on the normal digit's validation images"
+)
+
+
 def markdown(res: dict) -> str:
     sections = (
         header,
@@ -152,8 +159,7 @@ def anomaly(res: dict) -> list[str]:
         "",
         "## Anomaly detection, one-class protocol (Ruff et al. 2018): AUROC (%) per normal digit",
         "",
-        "The ensemble: the largest of the AE's reconstruction error, its code's -log density and "
-        "the VAE's negative ELBO, each standardised on the normal digit's validation images "
+        f"The ensemble: {res.get('ensemble_method', MAX_OF_THREE)} "
         "(latentzoo.eval.anomaly; chosen on validation data, "
         "benchmarks/results/anomaly-study.md).",
         "",
@@ -189,7 +195,10 @@ def foreign(res: dict) -> list[str]:
         "",
         "## Out-of-distribution: foreign image sets against MNIST's test digits, AUROC (%)",
         "",
-        res["foreign_protocol"] + "; the ensemble as above, standardised on the validation digits.",
+        res["foreign_protocol"]
+        + "; the ensemble as above, "
+        + ("fitted" if "ensemble_method" in res else "standardised")
+        + " on the validation digits.",
         "",
         "| foreign set | AE reconstruction error | VAE negative ELBO | ensemble |",
         "|---|---|---|---|",

@@ -10,7 +10,14 @@
 - `foreign`: image sets that are not MNIST digits, for out-of-distribution scoring.
 """
 
-from .anomaly import EnsembleScore, code_nll, codes_nll, ensemble_terms, standardised_max
+from .anomaly import (
+    EnsembleScore,
+    Mahalanobis,
+    code_nll,
+    codes_nll,
+    complexity_bits,
+    ensemble_terms,
+)
 from .corruptions import structured_corruptions, unseen_corruptions
 from .downstream import classical_denoise, features_of, pca_features, probe_accuracy
 from .evaluation import METRIC_INFO, evaluate, generation_metrics, real_data_floor
@@ -52,7 +59,8 @@ __all__ = [
     "code_nll",
     "codes_nll",
     "ensemble_terms",
-    "standardised_max",
+    "Mahalanobis",
+    "complexity_bits",
     "EnsembleScore",
     "FOREIGN",
     "foreign_sets",

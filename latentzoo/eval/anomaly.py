@@ -3,19 +3,27 @@
 
 - `code_nll`: how unlikely an AE's code is under the Gaussian fitted to its training codes
   (-log density up to a constant; a Mahalanobis distance halved); `codes_nll` for codes at hand.
-- `ensemble_terms`: the three scores that the chosen ensemble takes: an AE's squared reconstruction
-  error, its code's `code_nll`, and a VAE's negative ELBO (VAE.anomaly_score).
-- `standardised_max`: each score less its mean over normal validation images, over its standard
-  deviation there, and the largest of them per image: an image is anomalous when any one view finds
-  it so. Each view alone fails somewhere (reconstruction error on smooth or simple images, the code
-  density on blurred digits, the ELBO on pen strokes).
-- `EnsembleScore(ae, vae, normal)`: that chosen score as one function of images, standardised on the
-  given normal images; what `latentzoo score RUN --with RUN2` uses.
+- `complexity_bits`: each example's PNG code length, the input complexity of Serra et al. (2020)
+  (a general-purpose lossless compressor's measure of how simple an input is).
+- `ensemble_terms`: the four scores that the chosen ensemble takes: an AE's squared reconstruction
+  error, its code's `code_nll`, a VAE's negative ELBO (VAE.anomaly_score) and `complexity_bits`.
+- `Mahalanobis`: the distance of those four from their mean over normal validation images, under
+  their covariance there: an image is anomalous when any view, or the way the views go together,
+  is unusual, in either direction, so an input too simple for its likelihood (Nalisnick et al.
+  2019) is caught as well as one too complex. Each view alone fails somewhere (reconstruction error
+  on smooth or simple images, the code density on blurred digits, the ELBO on pen strokes and on
+  digits for a model of clothes).
+- `EnsembleScore(ae, vae, normal)`: that chosen score as one function of examples, fitted on the
+  given normal examples; what `latentzoo score RUN --with RUN2` uses.
 """
 
 from __future__ import annotations
 
+import io
+
+import numpy as np
 import torch
+from PIL import Image
 
 from ..errors import ConfigError
 
@@ -35,9 +43,28 @@ def codes_nll(ae, z: torch.Tensor) -> torch.Tensor:
     return ae.code_nll(z)
 
 
+def complexity_bits(x: torch.Tensor, value_range: tuple[float, float] = (0.0, 1.0)) -> torch.Tensor:
+    """Each example's PNG code length in bits (N,), float64: its values mapped from `value_range`
+    to 8 bits and laid out as a grey picture, a row per channel and image row ((N, C, H, W) ->
+    C * H rows of W; signals (N, C, T) -> C rows of T)."""
+    lo, hi = value_range
+    levels = ((x.cpu().double() - lo) / max(hi - lo, 1e-12)).clamp(0, 1).mul(255).round()
+    pictures = levels.to(torch.uint8).reshape(len(x), -1, x.shape[-1]).numpy()
+    return torch.tensor([8.0 * len(png(p)) for p in pictures], dtype=torch.float64)
+
+
+def png(picture: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(picture).save(buf, format="PNG", optimize=True)
+    return buf.getvalue()
+
+
 @torch.no_grad()
-def ensemble_terms(ae, vae, x: torch.Tensor, batch: int = 500) -> dict[str, torch.Tensor]:
-    """The ensemble's three scores per image (N,), higher = more anomalous, on the CPU."""
+def ensemble_terms(
+    ae, vae, x: torch.Tensor, value_range: tuple[float, float] = (0.0, 1.0), batch: int = 500
+) -> dict[str, torch.Tensor]:
+    """The ensemble's four scores per example (N,), higher = more complex or unusual, on the CPU;
+    `value_range` maps values to 8 bits for `complexity_bits`."""
     ae.eval()
     vae.eval()
     out: dict[str, list[torch.Tensor]] = {"ae recon": [], "ae code": [], "vae neg elbo": []}
@@ -47,15 +74,29 @@ def ensemble_terms(ae, vae, x: torch.Tensor, batch: int = 500) -> dict[str, torc
         out["ae recon"].append((ae.decode(z) - b).pow(2).flatten(1).sum(1).cpu())
         out["ae code"].append(codes_nll(ae, z).cpu())
         out["vae neg elbo"].append(vae.anomaly_score(b.to(vae.device)).cpu())
-    return {k: torch.cat(v).double() for k, v in out.items()}
+    terms = {k: torch.cat(v).double() for k, v in out.items()}
+    return {**terms, "complexity bits": complexity_bits(x, value_range)}
 
 
-def standardised_max(
-    terms: dict[str, torch.Tensor], normal: dict[str, torch.Tensor]
-) -> torch.Tensor:
-    """max over the scores k of (terms[k] - mean(normal[k])) / std(normal[k]), per image (N,)."""
-    z = [(terms[k] - normal[k].mean()) / (normal[k].std() + 1e-12) for k in terms]
-    return torch.stack(z).amax(0)
+class Mahalanobis:
+    """The squared Mahalanobis distance of score vectors from their mean over `normal` scores
+    (a dict of (N,) tensors, N >= 2), under their covariance there: each score standardised on
+    the normal ones, their correlation shrunk towards the identity by the Ledoit-Wolf estimate, so
+    that a few normal examples still give an invertible matrix."""
+
+    def __init__(self, normal: dict[str, torch.Tensor]):
+        from sklearn.covariance import LedoitWolf
+
+        self.keys = list(normal)
+        v = torch.stack([normal[k].double() for k in self.keys], 1)  # (N, K)
+        self.mean, self.std = v.mean(0), v.std(0).clamp(min=1e-12)
+        cov = LedoitWolf().fit(((v - self.mean) / self.std).numpy()).covariance_
+        self.inverse = torch.linalg.inv(torch.from_numpy(cov))
+
+    def __call__(self, terms: dict[str, torch.Tensor]) -> torch.Tensor:
+        v = torch.stack([terms[k].double() for k in self.keys], 1)  # (N, K)
+        d = (v - self.mean) / self.std
+        return ((d @ self.inverse) * d).sum(1)
 
 
 def ensemble_pair(a, b) -> tuple:
@@ -70,20 +111,20 @@ def ensemble_pair(a, b) -> tuple:
 
 
 class EnsembleScore:
-    """The chosen anomaly score of an AE (or DAE) and a VAE trained on the same data:
-    `standardised_max`
-    of their `ensemble_terms`, standardised on `normal` images (N, C, H, W), e.g. validation images.
-    Calling it on images (N, C, H, W) gives a score per image (N,), float64, in standard deviations
-    above the normal images' mean of the view that finds the image most unusual."""
+    """The chosen anomaly score of an AE (or DAE) and a VAE trained on the same data: the
+    `Mahalanobis` distance of their `ensemble_terms`, fitted on `normal` examples (e.g. validation
+    examples), whose range of values also fixes `complexity_bits`' 8 bits. Calling it on examples
+    gives a score per example (N,), float64."""
 
     def __init__(self, ae, vae, normal: torch.Tensor):
         self.ae, self.vae = ensemble_pair(ae, vae)
         if len(normal) < 2:
             raise ConfigError(
-                f"the ensemble is standardised on the run's normal validation examples, and it has "
+                f"the ensemble is fitted on the run's normal validation examples, and it has "
                 f"{len(normal)}: train with a larger --val-fraction"
             )
-        self.normal = ensemble_terms(ae, vae, normal)
+        self.value_range = (float(normal.min()), float(normal.max()))
+        self.fit = Mahalanobis(ensemble_terms(self.ae, self.vae, normal, self.value_range))
 
-    def __call__(self, images: torch.Tensor) -> torch.Tensor:
-        return standardised_max(ensemble_terms(self.ae, self.vae, images), self.normal)
+    def __call__(self, examples: torch.Tensor) -> torch.Tensor:
+        return self.fit(ensemble_terms(self.ae, self.vae, examples, self.value_range))
