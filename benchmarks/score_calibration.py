@@ -51,7 +51,7 @@ def main() -> int:
             cfg = make_config(
                 kind,
                 backbone="mlp",
-                data=str(Path(tmp) / "digits.npz"),
+                source=str(Path(tmp) / "digits.npz"),
                 epochs=a.epochs,
                 batch_size=32,
                 val_fraction=0.3,
