@@ -111,6 +111,10 @@ def test_the_anomaly_ensemble_known_answers():
     along = fit({"a": torch.tensor([7.0]), "b": torch.tensor([7.0])})
     across = fit({"a": torch.tensor([7.0]), "b": torch.tensor([2.0])})
     assert along < across
+    # a view constant over two normal examples: still a finite distance, larger off the constant
+    pair = Mahalanobis({"a": torch.tensor([1.0, 3.0]), "b": torch.tensor([5.0, 5.0])})
+    same, off = pair({"a": torch.tensor([2.0, 2.0]), "b": torch.tensor([5.0, 6.0])})
+    assert torch.isfinite(off) and off > same
 
 
 def test_complexity_bits_are_png_lengths_and_grow_with_noise():

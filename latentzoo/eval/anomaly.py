@@ -90,8 +90,9 @@ class Mahalanobis:
         self.keys = list(normal)
         v = torch.stack([normal[k].double() for k in self.keys], 1)  # (N, K)
         self.mean, self.std = v.mean(0), v.std(0).clamp(min=1e-12)
-        cov = LedoitWolf().fit(((v - self.mean) / self.std).numpy()).covariance_
-        self.inverse = torch.linalg.inv(torch.from_numpy(cov))
+        cov = torch.from_numpy(LedoitWolf().fit(((v - self.mean) / self.std).numpy()).covariance_)
+        # a view constant over the normal examples leaves the matrix singular without a ridge
+        self.inverse = torch.linalg.inv(cov + 1e-6 * torch.eye(len(self.keys), dtype=cov.dtype))
 
     def __call__(self, terms: dict[str, torch.Tensor]) -> torch.Tensor:
         v = torch.stack([terms[k].double() for k in self.keys], 1)  # (N, K)
