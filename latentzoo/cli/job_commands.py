@@ -183,9 +183,12 @@ def cmd_denoise(a) -> int:
             "denoise without INPUT files corrupts the run's test "
             "images: give --noise, e.g. gaussian:0.5"
         )
-    model, data = load_run(a)
+    if a.inputs and a.no_safeguard:  # the run's own data is not needed
+        model, data = load(a.run, device=a.device), None
+    else:
+        model, data = load_run(a)
     residuals = None
-    if not a.no_safeguard:  # what the model leaves on clean validation examples
+    if data is not None and not a.no_safeguard:  # what the model leaves on clean examples
         residuals = jobs.clean_residuals(model, *data.val.tensors(slice(0, jobs.SAFEGUARD_N)))
     if a.inputs:
         gen = torch.Generator().manual_seed(a.seed)  # one stream of noise over all chunks
