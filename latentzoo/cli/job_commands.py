@@ -184,12 +184,15 @@ def cmd_denoise(a) -> int:
             "images: give --noise, e.g. gaussian:0.5"
         )
     if a.inputs and a.no_safeguard:  # the run's own data is not needed
-        model, data = load(a.run, device=a.device), None
+        model, data, residuals = load(a.run, device=a.device), None, None
     else:
         model, data = load_run(a)
-    residuals = None
-    if data is not None and not a.no_safeguard:  # what the model leaves on clean examples
-        residuals = jobs.clean_residuals(model, *data.val.tensors(slice(0, jobs.SAFEGUARD_N)))
+        # what the model leaves on clean validation examples, unless told not to look
+        residuals = (
+            None
+            if a.no_safeguard
+            else jobs.clean_residuals(model, *data.val.tensors(slice(0, jobs.SAFEGUARD_N)))
+        )
     if a.inputs:
         gen = torch.Generator().manual_seed(a.seed)  # one stream of noise over all chunks
         spec = parse_noise(a.noise) if a.noise else None

@@ -22,11 +22,21 @@ def jpeg(x: torch.Tensor, quality: int) -> torch.Tensor:
     """Grey images (B, 1, H, W) in [0, 1] saved and read back as JPEG at `quality` (Pillow)."""
     from PIL import Image
 
-    out = []
-    for img in (x[:, 0].clamp(0, 1) * 255).round().to(torch.uint8).cpu().numpy():
+    def round_trip(picture, _):
         buf = io.BytesIO()
-        Image.fromarray(img).save(buf, format="JPEG", quality=quality)
-        out.append(np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("L")))
+        picture.save(buf, format="JPEG", quality=quality)
+        return Image.open(io.BytesIO(buf.getvalue())).convert("L")
+
+    return per_picture(x, round_trip)
+
+
+def per_picture(x: torch.Tensor, fn) -> torch.Tensor:
+    """Grey images x (B, 1, H, W) in [0, 1], each as an 8-bit Pillow picture through
+    `fn(picture, index) -> picture`, and back."""
+    from PIL import Image
+
+    pixels = (x[:, 0].clamp(0, 1) * 255).round().to(torch.uint8).cpu().numpy()
+    out = [np.asarray(fn(Image.fromarray(img), i)) for i, img in enumerate(pixels)]
     return torch.from_numpy(np.stack(out)).float().div(255)[:, None]
 
 
@@ -83,11 +93,10 @@ def structured_corruptions(x: torch.Tensor, generator: torch.Generator) -> dict[
 
 def draw(x: torch.Tensor, paint) -> torch.Tensor:
     """Grey images x (B, 1, H, W) with `paint(ImageDraw, index)` applied to each."""
-    from PIL import Image, ImageDraw
+    from PIL import ImageDraw
 
-    out = []
-    for i, img in enumerate(x[:, 0].mul(255).round().to(torch.uint8).numpy()):
-        pic = Image.fromarray(img)
-        paint(ImageDraw.Draw(pic), i)
-        out.append(np.asarray(pic))
-    return torch.from_numpy(np.stack(out)).float().div(255)[:, None]
+    def painted(picture, i):
+        paint(ImageDraw.Draw(picture), i)
+        return picture
+
+    return per_picture(x, painted)
