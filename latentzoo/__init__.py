@@ -12,7 +12,8 @@ enforces it, imports inside functions included):
     errors, version
     files, console, device, noise,     safe files, logging and progress, devices, corruption,
     distributed, windows, measures     data-parallel training, sliding windows, quality measures
-    signal_noise                       the noise kinds of signals (SNR in dB, hum, wander, ...)
+    signal_noise, photo_noise          the noise kinds of signals (SNR in dB, hum, wander, ...)
+                                       and of photos (shot noise, JPEG)
     sets                               examples in memory and their splits
     data                               IDX reader, MNIST lookup, the built-in data sets
     sources                            your own data: image folders, IDX folders, .npy/.npz
@@ -21,10 +22,11 @@ enforces it, imports inside functions included):
     series                             your own signals: arrays, tables, recordings in windows
     recordings                         long recordings read and written in chunks of windows
     signal_inputs                      the signal files that the jobs read and write
+    photos                             photos of any size: training patches, tiles for the jobs
     examples                           example data in those layouts, from scikit-learn's images
     config                             the run config, defaults per model kind, file versions
     nn                                 torch building blocks with explicit arguments
-    kinds                              kinds of data behind one interface (images, signals)
+    kinds                              kinds of data behind one interface (images, photos, signals)
     models                             the model kinds behind one interface; the code prior
     codec                              a VQ-VAE and its prior as an image codec
     runs                               run folders and `load`

@@ -8,11 +8,13 @@ in
 - `write_idx_folder(dir)`: the same digits as IDX files in MNIST's layout (train and t10k).
 - `write_beats(path)`: synthetic heartbeats, one per row of a CSV in UCR's layout (the label
   first: 1 a normal beat, 2 a wide beat without a P wave, as a premature ventricular beat looks).
+- `write_textures(dir)`: generated colour "photos" of several sizes (gratings and soft blobs, no two
+  alike) as PNG files, to train a photo model on; `write_texture(path, h, w, seed)` writes one more.
 - `write_recording(path)`: a two-lead synthetic ECG recording at 250 Hz as a CSV with a header row,
   one column per lead; with `faults`, a stretch of noise and a flat dropout in its last fifth.
 
     python -m latentzoo.examples DIR     writes DIR/digits/, DIR/photos.npy, DIR/idx/,
-                                         DIR/beats.csv,
+                                         DIR/textures/, DIR/scene.png, DIR/beats.csv,
                                          DIR/recording.csv and DIR/monitor.csv (faults)
 """
 
@@ -139,6 +141,34 @@ def recording(seconds: int = 120, seed: int = 0, faults: bool = False) -> np.nda
     return leads.astype(np.float32)
 
 
+def texture(height: int, width: int, seed: int) -> np.ndarray:
+    """uint8 (height, width, 3): two gratings and a few soft blobs in random colours."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width].astype(np.float64)
+    img = np.zeros((height, width, 3))
+    for _ in range(2):
+        freq, angle, phase = rng.uniform(0.03, 0.25), rng.uniform(0, np.pi), rng.uniform(0, 6)
+        wave = np.sin(freq * (x * np.cos(angle) + y * np.sin(angle)) + phase)
+        img += wave[..., None] * rng.uniform(-0.25, 0.25, 3)
+    for _ in range(4):
+        cy, cx, r = rng.uniform(0, height), rng.uniform(0, width), rng.uniform(8, 40)
+        blob = np.exp(-((y - cy) ** 2 + (x - cx) ** 2) / (2 * r * r))
+        img += blob[..., None] * rng.uniform(-0.4, 0.4, 3)
+    return ((img + 0.5).clip(0, 1) * 255).round().astype(np.uint8)
+
+
+def write_texture(path: str | Path, height: int, width: int, seed: int) -> Path:
+    return atomic_write(path, png_bytes(texture(height, width, seed).transpose(2, 0, 1)))
+
+
+def write_textures(folder: str | Path, n: int = 4) -> Path:
+    """n generated photos of 96x128 to 128x160 pixels as `folder/texture-<i>.png`."""
+    folder = Path(folder)
+    for i in range(n):
+        write_texture(folder / f"texture-{i}.png", 96 + 32 * (i % 2), 128 + 32 * (i % 2), i)
+    return folder
+
+
 def write_recording(
     path: str | Path, seconds: int = 120, seed: int = 0, faults: bool = False
 ) -> Path:
@@ -156,12 +186,15 @@ def main(argv: list[str] | None = None) -> int:
     write_digit_folder(root / "digits")
     write_photo_tiles(root / "photos.npy")
     write_idx_folder(root / "idx")
+    write_textures(root / "textures")
+    write_texture(root / "scene.png", 240, 320, 100)
     write_beats(root / "beats.csv")
     write_recording(root / "recording.csv")
     write_recording(root / "monitor.csv", seconds=60, seed=1, faults=True)
     print(
         f"wrote {root / 'digits'} (1797 PNG files in 10 class folders), {root / 'photos.npy'} "
         f"({len(photo_tiles())} colour tiles, 32x32), {root / 'idx'} (IDX files), "
+        f"{root / 'textures'} (generated colour photos), {root / 'scene.png'} (a larger one), "
         f"{root / 'beats.csv'} (heartbeats, one per row), {root / 'recording.csv'} (a two-lead "
         f"recording at {RATE} Hz) and {root / 'monitor.csv'} (another, with faults)"
     )

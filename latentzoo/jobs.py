@@ -25,7 +25,7 @@ import math
 import numpy as np
 import torch
 
-from .data import ImageSet
+from .data import ImageSet, batch_for
 from .errors import ConfigError
 from .eval.anomaly import EnsembleScore, ensemble_pair
 from .noise import parse_noise
@@ -44,6 +44,7 @@ def batched(
     was_training = model.training
     model.eval()
     out = []
+    batch = batch_for(tuple(images.shape[1:]), batch)  # fewer when examples are large (photos)
     for i in range(0, images.shape[0], batch):
         y = None if labels is None else labels[i : i + batch].to(model.device)
         out.append(fn(images[i : i + batch].to(model.device), y).cpu())

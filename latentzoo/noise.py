@@ -33,13 +33,15 @@ Apply = Callable[
 @dataclass(frozen=True)
 class NoiseKind:
     """A kind of corruption: its name in a spec, what it does, whether its level is a probability
-    (at most 1), one line of help, and its lowest level (below 0 for a level in decibels)."""
+    (at most 1), one line of help, and its lowest and highest levels (the lowest below 0 for a
+    level in decibels)."""
 
     name: str
     apply: Apply
     probability: bool
     help: str
     low: float = 0.0
+    high: float = float("inf")
 
 
 NOISE_KINDS: dict[str, NoiseKind] = {}
@@ -125,6 +127,11 @@ def parse_chain(chain: str, spec: str) -> Chain:
         if not level >= low or level == float("inf"):
             raise ConfigError(
                 f"bad noise spec '{spec}': level must be a finite number >= {low:g}, got {level_s}"
+            )
+        if level > NOISE_KINDS[kind].high:
+            raise ConfigError(
+                f"bad noise spec '{spec}': {kind}'s level is at most "
+                f"{NOISE_KINDS[kind].high:g}, got {level_s}"
             )
         if NOISE_KINDS[kind].probability and level > 1:
             raise ConfigError(

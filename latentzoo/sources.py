@@ -180,7 +180,7 @@ def stack(images: list[np.ndarray], paths: list[Path], size, channels) -> torch.
         raise DataError(
             f"{paths[first]} is {describe(images[first].shape)} but {paths[0]} is "
             f"{describe(images[0].shape)}: images of different sizes; "
-            "pass --image-size HxW to resize them"
+            "pass --image-size HxW to resize them, or --kind photo to train on patches of them"
         )
     if channels is None and len({im.shape[0] for im in images}) > 1:
         first = next(i for i, im in enumerate(images) if im.shape[0] != images[0].shape[0])

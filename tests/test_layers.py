@@ -17,7 +17,7 @@ PKG = ROOT / "latentzoo"
 LAYERS = [
     ["errors", "version"],
     ["files", "console", "device", "noise", "distributed", "windows", "measures"],
-    ["signal_noise"],
+    ["signal_noise", "photo_noise"],
     ["sets"],
     ["data"],
     ["sources"],
@@ -26,6 +26,7 @@ LAYERS = [
     ["series"],
     ["recordings"],
     ["signal_inputs"],
+    ["photos"],
     ["examples"],
     ["config"],
     ["nn"],

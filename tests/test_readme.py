@@ -134,3 +134,13 @@ def test_readme_prose_types_no_measured_figure_outside_the_figures_block():
     text = re.sub(r"`[^`\n]*`", "", text)  # options, file names, values in code
     typed = [m.group(0) for m in MEASURED.finditer(text)]
     assert not typed, typed
+
+
+def test_readme_photos_block_runs(tmp_path, monkeypatch, capsys):
+    from PIL import Image
+
+    run_block("### Photos", tmp_path, monkeypatch)
+    size = Image.open(tmp_path / "own" / "scene.png").size
+    assert Image.open(tmp_path / "photo-clean" / "scene.png").size == size
+    assert Image.open(tmp_path / "photo-recon" / "scene.png").size == size
+    assert (tmp_path / "photo-scores.csv").read_text().count("scene[") > 1

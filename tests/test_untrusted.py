@@ -255,7 +255,7 @@ def test_hostile_option_values_get_one_line_and_exit_2(tmp_path, capsys, case):
 WITHOUT: dict[tuple, tuple] = {}  # a command's answer without the fuzzed option
 
 
-# what an option needs beside it to mean something (a signal's settings: signal data)
+# what an option needs beside it to mean something (a signal's or a photo's settings: their data)
 NEEDS = {
     "downsample": ["--kind", "signal"],
     "hop": ["--kind", "signal", "--window", "100000000"],
@@ -269,9 +269,8 @@ def test_each_bound_of_each_train_option_is_where_refusal_starts(flag, tmp_path,
     name = flag.removeprefix("--").replace("-", "_")
     args = fuzz_args(tmp_path, "train", "x")
     args[1] = kinds_with(name)[0]  # a kind that has the setting
-    args += NEEDS.get(
-        name, ["--kind", "signal"] if option_fields()[name].metadata["group"] == "signal" else []
-    )
+    group = option_fields()[name].metadata["group"]
+    args += NEEDS.get(name, ["--kind", group] if group in ("signal", "photo") else [])
     baseline = run_cli(args, capsys)
     for at, past, open_ in bounds_of(flag).values():
         for value, refused in ((at, open_), (past, True)):

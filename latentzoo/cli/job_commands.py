@@ -223,6 +223,8 @@ def cmd_denoise(a) -> int:
 
 def cmd_interpolate(a) -> int:
     model, data = load_run(a)
+    if not model.can_decode:
+        raise ConfigError("this run decodes a latent only beside its input (--skip): no walks")
     x, y = data.test.tensors(slice(0, 2 * a.pairs), model.device)
     walks = model.interpolate(x[0::2], x[1::2], a.steps, y=y[0::2] if model.needs_labels else None)
     pictures = data_kind(model.cfg.data.data_kind).pictures(walks.flatten(0, 1))

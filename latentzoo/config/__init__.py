@@ -161,7 +161,8 @@ def make_config(model: str, **overrides: Any) -> Config:
     given["data_kind"] = given.get("data_kind") or kind_of_data(given)
     by_section: dict[str, dict[str, Any]] = {"model": {}, "data": {}, "train": {}}
     by_section["train"].update(model_cls.train_defaults)
-    by_section["model"].update(model_cls.data_defaults.get(given["data_kind"], {}))
+    for name, value in model_cls.data_defaults.get(given["data_kind"], {}).items():
+        by_section[section_of(model, name)][name] = value  # model or training settings
     for name, value in given.items():
         by_section[section_of(model, name)][name] = value
     cfg = Config(

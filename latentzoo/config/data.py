@@ -10,6 +10,7 @@ from typing import ClassVar
 
 from ..data import DATASETS
 from ..errors import ConfigError
+from ..photos import PATCH, PATCHES
 from .settings import Settings, setting
 
 DATASETS_KIND = "image"  # what the bundled data sets (mnist, digits) hold
@@ -32,7 +33,8 @@ class DataSettings(Settings):
     section: ClassVar[str] = "data"
 
     data_kind: str | None = setting(
-        "the kind of data: image or signal (unset: from --data, see the README's 'Signals')",
+        "the kind of data: image, photo or signal (unset: from --data, see the README's 'Photos' "
+        "and 'Signals')",
         default=None,
     )
     dataset: str = setting(
@@ -108,6 +110,21 @@ class DataSettings(Settings):
     binarize: bool = setting(
         "dynamic binarization: pixels drawn as Bernoulli(intensity) every batch", default=False
     )
+    patch: int | None = setting(
+        f"photos: pixels a side of the square patches cut to train on (unset: {PATCH})",
+        default=None,
+        low=8,
+        high=4096,
+        group="photo",
+    )
+    patches: int | None = setting(
+        "photos: random patches cut from the --data photos, split into training, validation and "
+        f"test patches (unset: {PATCHES})",
+        default=None,
+        low=3,
+        high=10**8,
+        group="photo",
+    )
     window: int | None = setting(
         "read --data as one long recording (T,) or (T, C), cut into windows of N samples",
         default=None,
@@ -175,6 +192,8 @@ class DataSettings(Settings):
         "test_fraction",
         "only_digit",
         "data_kind",
+        "patch",
+        "patches",
         "window",
         "hop",
         "label_column",

@@ -21,7 +21,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from .. import signal_noise  # noqa: F401  (registers the signal noise kinds the defaults name)
+from .. import photo_noise, signal_noise  # noqa: F401  (register the noise kinds defaults name)
 from ..errors import ConfigError
 from ..noise import parse_noise
 from .settings import Settings, redefault, setting
@@ -31,7 +31,7 @@ from .settings import Settings, redefault, setting
 class ModelSettings(Settings):
     section: ClassVar[str] = "model"
     train_defaults: ClassVar[dict[str, Any]] = {}  # training settings this kind changes
-    # its own settings' defaults on a kind of data other than images, by data kind
+    # its own settings' and training settings' defaults on a kind of data other than images
     data_defaults: ClassVar[dict[str, dict[str, Any]]] = {}
 
     backbone: str = setting(
@@ -84,6 +84,11 @@ class ModelSettings(Settings):
     def groups(self) -> set[str]:
         return {self.backbone}
 
+    @property
+    def fully_convolutional(self) -> bool:
+        """Whether the model takes examples of any size (a code grid, no vector): photos."""
+        return False
+
     def check(self) -> None:
         if self.fine_blocks and self.channels < 2:
             raise ConfigError("fine_blocks needs at least 2 channels (c/2 at full size)")
@@ -122,11 +127,26 @@ class AESettings(VectorSettings):
         default="vector",
         choices=("vector", "grid"),
     )
+    skip: str = setting(
+        "none: the output is the decoder's; residual: the input plus the decoder's output (the "
+        "network learns the correction, Zhang et al. 2017); input: the decoder's output corrected "
+        "by a full-size block that also sees the input (a skip connection around the "
+        "bottleneck). Both need --latent grid and --recon mse",
+        default="none",
+        choices=("none", "residual", "input"),
+    )
+    data_defaults: ClassVar[dict[str, dict[str, Any]]] = {"photo": {"latent": "grid"}}
+
+    @property
+    def fully_convolutional(self) -> bool:
+        return self.latent == "grid" and self.backbone == "conv"
 
     def check(self) -> None:
         super().check()
         if self.latent == "grid" and self.backbone != "conv":
             raise ConfigError("--latent grid needs --backbone conv (an mlp has no grid)")
+        if self.skip != "none" and (self.latent != "grid" or self.recon != "mse"):
+            raise ConfigError(f"--skip {self.skip} needs --latent grid and --recon mse")
 
 
 # The DAE's training corruption: the three kinds of latentzoo.noise at several strengths, one drawn
@@ -137,6 +157,22 @@ DAE_NOISE = (
 )
 # The DAE's training corruption on signals: kinds that need no sample rate (latentzoo.signal_noise)
 SIGNAL_DAE_NOISE = "white:0|white:10|white:20|impulse:0.01|dropout:0.1"
+# The DAE's training corruption on photographs: one blind model over gaussian noise of 5/255 to
+# 55/255, a camera's shot and read noise, and JPEG artefacts (latentzoo.photo_noise)
+PHOTO_DAE_NOISE = "|".join(
+    [f"gaussian:{round(k / 255, 4)}" for k in range(5, 60, 5)]
+    + ["poisson:0.005+gaussian:0.01", "poisson:0.01+gaussian:0.02", "poisson:0.02+gaussian:0.02"]
+    + [f"jpeg:{q}" for q in (10, 20, 30, 40)]
+)
+# A photo DAE: fully convolutional, a full-size block at each end, small batches (more steps for
+# the same arithmetic)
+PHOTO_DAE = dict(
+    latent="grid",
+    latent_dim=64,
+    fine_blocks=1,
+    noise=PHOTO_DAE_NOISE,
+    batch_size=32,
+)
 
 
 @dataclass(kw_only=True)
@@ -147,7 +183,10 @@ class DAESettings(AESettings):
         "gaussian:0.2|mask:0.4 (one of them per image)",
         default=DAE_NOISE,
     )
-    data_defaults: ClassVar[dict[str, dict[str, Any]]] = {"signal": {"noise": SIGNAL_DAE_NOISE}}
+    data_defaults: ClassVar[dict[str, dict[str, Any]]] = {
+        "signal": {"noise": SIGNAL_DAE_NOISE},
+        "photo": PHOTO_DAE,
+    }
 
     def check(self) -> None:
         super().check()
@@ -247,6 +286,10 @@ class VQVAESettings(ModelSettings):
 
     def groups(self) -> set[str]:
         return {self.backbone, self.quantizer}
+
+    @property
+    def fully_convolutional(self) -> bool:
+        return True
 
     @property
     def levels(self) -> list[int]:

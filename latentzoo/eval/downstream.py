@@ -3,11 +3,13 @@ scores: each model's `anomaly_score`, latentzoo.eval.anomaly).
 
 - Features (`features_of`, `probe_accuracy`, `pca_features`): linear-probe and k-NN accuracy of
   latents, with PCA as the baseline.
-- Denoising baselines (`classical_denoise`): median filter, Gaussian blur, BM3D (Dabov et al. 2007).
+- Denoising baselines (`classical_denoise`): median filter, Gaussian blur, BM3D (Dabov et al. 2007),
+  non-local means (Buades et al. 2005).
 """
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from ..data import ImageSet
@@ -60,8 +62,10 @@ def pca_features(
 
 
 def classical_denoise(noisy: torch.Tensor, method: str, sigma: float | None = None) -> torch.Tensor:
-    """Baselines on (N, 1, 28, 28): 'median' (3x3 median filter), 'gaussian' (Gaussian blur, sigma 1
-    pixel), 'bm3d' (Dabov et al. 2007, PyPI bm3d; needs the noise level sigma)."""
+    """Baselines on images (N, C, H, W), each channel apart but for BM3D: 'median' (3x3 median
+    filter), 'gaussian' (Gaussian blur, sigma 1 pixel), 'bm3d' (Dabov et al. 2007, PyPI bm3d, its
+    colour version for C = 3; needs the noise level sigma), 'nlm' (non-local means, Buades et al.
+    2005, scikit-image's, with the noise level estimated from the image)."""
     from scipy import ndimage
 
     arr = noisy.detach().cpu().double().numpy()
@@ -70,12 +74,31 @@ def classical_denoise(noisy: torch.Tensor, method: str, sigma: float | None = No
     elif method == "gaussian":
         out = ndimage.gaussian_filter(arr, sigma=(0, 0, 1.0, 1.0), mode="reflect")
     elif method == "bm3d":
-        import bm3d
-
-        s = sigma if sigma else 0.1
-        out = arr.copy()
-        for i in range(arr.shape[0]):
-            out[i, 0] = bm3d.bm3d(arr[i, 0], sigma_psd=s)
+        out = np.stack([bm3d_one(img, sigma if sigma else 0.1) for img in arr])
+    elif method == "nlm":
+        out = np.stack([nlm_one(img) for img in arr])
     else:
-        raise ConfigError(f"unknown denoiser '{method}' (choose median, gaussian or bm3d)")
+        raise ConfigError(f"unknown denoiser '{method}' (choose median, gaussian, bm3d or nlm)")
     return torch.from_numpy(out).float().clamp(0, 1)
+
+
+def bm3d_one(img: np.ndarray, sigma: float) -> np.ndarray:
+    """BM3D of one image (C, H, W): the colour version for three channels."""
+    import bm3d
+
+    if img.shape[0] == 3:
+        return bm3d.bm3d_rgb(img.transpose(1, 2, 0), sigma).transpose(2, 0, 1)
+    return bm3d.bm3d(img[0], sigma_psd=sigma)[None]
+
+
+def nlm_one(img: np.ndarray) -> np.ndarray:
+    """Non-local means of one image (C, H, W), with h 0.8 times the estimated noise level (as
+    scikit-image's example does)."""
+    from skimage.restoration import denoise_nl_means, estimate_sigma
+
+    hwc = img.transpose(1, 2, 0)
+    sigma = float(np.mean(estimate_sigma(hwc, channel_axis=-1)))
+    out = denoise_nl_means(
+        hwc, h=0.8 * sigma, sigma=sigma, patch_size=5, patch_distance=6, channel_axis=-1
+    )
+    return out.reshape(hwc.shape).transpose(2, 0, 1)

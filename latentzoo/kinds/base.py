@@ -3,7 +3,8 @@ lives behind it, and everything else asks the run's kind instead of checking a n
 
 A kind says which example shapes it takes and which backbones fit them (`check`), builds the
 backbones that fit (`vector_encoder`, `vector_decoder`, `grid_encoder`, `grid_decoder` and the code
-grid's shape, `code_grid`), measures a reconstruction (`quality_measures`, `quality`, `fidelity`),
+grid's shape, `code_grid`; `input_skip`, the full-size block of a skip around an AE's grid),
+measures a reconstruction (`quality_measures`, `quality`, `fidelity`),
 draws examples as pictures for the plots (`pictures`), reads the user's source into
 train/validation/test splits (`read_source`), reads and writes the jobs' files (`read_inputs`,
 `write_like_inputs`, `write_examples`), runs a job over the user's files (`transform_files`,
@@ -70,6 +71,11 @@ class DataKind(ABC):
         self, shape: tuple[int, ...], in_dim: int, settings: ModelSettings
     ) -> nn.Module:
         """A grid of vectors (B, in_dim, *code_grid(shape)) -> raw outputs (B, *shape)."""
+
+    def input_skip(self, shape: tuple[int, ...], settings: ModelSettings) -> nn.Module:
+        """A full-size block: a decoder's raw output and the input, side by side (B, 2C, ...) -> a
+        correction (B, C, ...) that starts at zero (an AE's `skip input`)."""
+        raise ConfigError(f"--skip input applies to images and photos, not to {self.examples}")
 
     @abstractmethod
     def code_grid(self, shape: tuple[int, ...], settings: ModelSettings) -> tuple[int, int]:

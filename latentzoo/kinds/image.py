@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import ClassVar
 
 import torch
 from torch import nn
@@ -16,7 +17,14 @@ from ..errors import ConfigError
 from ..inputs import Inputs, read_inputs, write_images, write_like_inputs
 from ..lazy import load_lazily, too_large
 from ..measures import mse_per_pixel, psnr, ssim
-from ..nn.backbones import GridDecoder, GridEncoder, VectorDecoder, VectorEncoder, grid_size
+from ..nn.backbones import (
+    GridDecoder,
+    GridEncoder,
+    InputSkip,
+    VectorDecoder,
+    VectorEncoder,
+    grid_size,
+)
 from ..sources import describe, load_source
 from ..windows import blend_tiles, tiles
 from .base import DataKind
@@ -52,7 +60,7 @@ def vector_args(shape: tuple[int, ...], cond_dim: int, settings: ModelSettings) 
 class ImageKind(DataKind):
     name = "image"
     axes = "(C, H, W)"
-    noise_kinds = ("gaussian", "mask", "salt_pepper")
+    noise_kinds: ClassVar[tuple[str, ...]] = ("gaussian", "mask", "salt_pepper")
     example = "image"
     examples = "images"
     bounded = True
@@ -99,6 +107,9 @@ class ImageKind(DataKind):
         self, shape: tuple[int, ...], in_dim: int, settings: ModelSettings
     ) -> nn.Module:
         return GridDecoder(in_dim=in_dim, out_channels=shape[0], **conv_args(settings))
+
+    def input_skip(self, shape: tuple[int, ...], settings: ModelSettings) -> nn.Module:
+        return InputSkip(channels=shape[0], width=settings.channels, act=settings.act)
 
     def code_grid(self, shape: tuple[int, ...], settings: ModelSettings) -> tuple[int, int]:
         return grid_size(shape[1], shape[2])  # (H/4, W/4)

@@ -6,9 +6,12 @@ from __future__ import annotations
 from ..errors import ConfigError
 from .base import DataKind
 from .image import ImageKind
+from .photo import PhotoKind
 from .signal import SignalKind
 
-DATA_KINDS: dict[str, DataKind] = {kind.name: kind for kind in (ImageKind(), SignalKind())}
+DATA_KINDS: dict[str, DataKind] = {
+    kind.name: kind for kind in (ImageKind(), PhotoKind(), SignalKind())
+}
 
 
 def data_kind(name: str | None) -> DataKind:

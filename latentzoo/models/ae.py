@@ -5,7 +5,12 @@
   fitted to the training latents so that `sample` draws plausible codes. With `latent="grid"` the
   code is a grid of vectors (B, latent_dim, *code_grid) from the conv trunk: a fully convolutional
   autoencoder without a vector bottleneck (Masci et al. 2011, "Stacked Convolutional
-  Auto-Encoders"), which fits no Gaussian and draws no samples.
+  Auto-Encoders"), which fits no Gaussian and draws no samples. A grid latent may have a skip
+  around it (`skip`): `residual`, the output is the input plus the decoder's output (residual
+  learning, Zhang et al. 2017, "Beyond a Gaussian Denoiser": a DAE learns the noise to take away);
+  `input`, a full-size block that sees the decoder's output and the input corrects the former (a
+  skip connection around the bottleneck, as U-Net's at full size). Either way a latent decodes only
+  beside its input.
 - `DAE` (Vincent et al. 2008): the same network, trained to map inputs corrupted by
   `cfg.model.noise` to the clean images.
 """
@@ -39,6 +44,8 @@ class AE(VectorAutoencoder):
         self.register_buffer("latent_mean", torch.zeros(L))
         self.register_buffer("latent_scale_tril", torch.eye(L))
         self.register_buffer("latent_fitted", torch.tensor(False))
+        if self.settings.skip == "input":
+            self.fuse = self.data_kind.input_skip(self.cfg.data.shape, self.settings)
 
     def coders(self, cond: int) -> tuple[nn.Module, nn.Module]:
         if self.settings.latent == "vector":
@@ -63,10 +70,36 @@ class AE(VectorAutoencoder):
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> ModelOutput:
         cond = self.condition(y, x.shape[0])
-        z = self.encoder(self.corrupt_input(x), cond)  # (B, L)
-        out = self.decoder(z, cond)  # (B, C, H, W)
+        x_in = self.corrupt_input(x)
+        z = self.encoder(x_in, cond)  # (B, L) or (B, L, h, w)
+        out = self.around(self.decoder(z, cond), x_in)  # (B, C, H, W)
         recon = reconstruction_loss(out, x, self.settings.recon)
         return ModelOutput(self.output(out), z, {"recon": recon}, recon.mean())
+
+    def around(self, out: torch.Tensor, x_in: torch.Tensor) -> torch.Tensor:
+        """The decoder's raw output (B, *shape) with the skip around the latent from the input."""
+        if self.settings.skip == "residual":
+            return out + x_in
+        if self.settings.skip == "input":
+            return out + self.fuse(torch.cat([out, x_in], 1))  # (B, 2C, ...) -> (B, C, ...)
+        return out
+
+    @property
+    def can_decode(self) -> bool:
+        return self.settings.skip == "none"
+
+    def reconstruct(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        if self.can_decode:
+            return super().reconstruct(x, y)
+        return self.output(self.around(self.decoder(self.encoder(x)), x))  # (B, C, H, W)
+
+    def decode(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        if not self.can_decode:
+            raise LatentzooError(
+                f"an autoencoder with --skip {self.settings.skip} decodes a latent only beside its "
+                "input: use reconstruct"
+            )
+        return super().decode(z, y)
 
     @torch.no_grad()
     def fit_latent_prior(self, z: torch.Tensor) -> None:

@@ -3,8 +3,8 @@
 Every model is an `Autoencoder`: `forward(x, y=None) -> ModelOutput`, `encode`, `decode`,
 `reconstruct`, `features`, `interpolate` and `sample`. Callers ask a model what it can do through
 its declared capabilities (`can_sample`, `conditional`, `needs_labels`, `has_codes`, `has_elbo`,
-`guided`, `noise`, `fits_latent_gaussian`, `select_by`) instead of checking its name; what each
-flag promises is written down as a protocol in latentzoo.models.capabilities.
+`guided`, `noise`, `fits_latent_gaussian`, `can_decode`, `select_by`) instead of checking its
+name; what each flag promises is written down as a protocol in latentzoo.models.capabilities.
 
 Reductions: every loss term is summed over its elements for each image (pixels for
 reconstruction, latent units for KL, grid and D for the VQ terms) and kept per image, shape (B,);
@@ -135,6 +135,12 @@ class Autoencoder(nn.Module):
     @property
     def can_sample(self) -> bool:
         """Whether `sample` can draw images now (an AE only once its latent Gaussian is fitted)."""
+        return True
+
+    @property
+    def can_decode(self) -> bool:
+        """Whether `decode` (and so `interpolate`) works from a latent alone; an autoencoder
+        with a skip around its latent decodes only beside its input."""
         return True
 
     @property

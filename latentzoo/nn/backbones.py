@@ -10,6 +10,7 @@ built from explicit keyword arguments.
   residual blocks at H/2 and a 3x3 convolution at full size at each end: finer strokes for the
   same grid.
 
+`InputSkip` is the full-size block of an AE's skip around its latent (`skip input`).
 `VectorEncoder` maps images to a vector (AE, DAE, VAE, CVAE); `GridEncoder` maps them to an
 H/4 x W/4 grid of vectors (VQ-VAE). Both use the same conv trunk; the decoders mirror them. An
 optional condition vector (a one-hot label for the CVAE) is concatenated to the features before the
@@ -268,3 +269,24 @@ class GridDecoder(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.trunk(self.head(z)).float()  # (B, C, H, W)
+
+
+class InputSkip(nn.Module):
+    """A decoder's raw output and the input side by side (B, 2C, H, W) -> a correction (B, C, H, W):
+    two 3x3 convolutions at full size, the last starting at zero (so the model starts as the plain
+    autoencoder)."""
+
+    def __init__(self, *, channels: int, width: int, act: str):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(2 * channels, width, 3, padding=1),  # (B, width, H, W)
+            activation(act),
+            nn.Conv2d(width, channels, 3, padding=1),  # (B, C, H, W)
+        )
+        last = self.body[-1]
+        assert isinstance(last, nn.Conv2d) and last.bias is not None
+        nn.init.zeros_(last.weight)
+        nn.init.zeros_(last.bias)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return self.body(h).float()

@@ -89,7 +89,7 @@ def make_plots(run_dir: Path, model, test: ImageSet, tsne: bool = False) -> list
                         plots.save_grid(out / "samples.png", pic(model.sample(64, generator=gen))),
                     )
                 )
-        pairs = min(6, x.shape[0] // 2)
+        pairs = min(6, x.shape[0] // 2) if model.can_decode else 0
         if pairs:
             walks = model.interpolate(
                 x[0 : 2 * pairs : 2], x[1 : 2 * pairs : 2], 10, y=labels(y[0 : 2 * pairs : 2])

@@ -1,0 +1,296 @@
+"""Benchmark: the photo DAE on real photographs beside the noisy input and classical denoisers.
+
+    python benchmarks/photo_denoise.py [--epochs 10] [--crop 256] [--name photo-denoise]
+        [--variants 'default=;skip-input=--skip input']
+
+Training photos: the 12 nature photos of Debian's `mate-backgrounds`
+(/usr/share/backgrounds/mate/nature/, colour, 1280x1024 to 2560x1920), fetched with `apt-get
+download` into ~/.cache/latentzoo/mate. Each variant is `latentzoo train dae --kind photo` with its
+options, all variants side by side at one thread each, into benchmarks/runs/photo/NAME (reused when
+it holds that finished run). Test photos (none of them trained on): scikit-image's bundled photos,
+public domain or CC0 by its documentation: colour astronaut, chelsea, coffee, rocket,
+hubble_deep_field and retina; grey camera and coins (a colour model gets a grey photo as three equal
+channels, and its output back as grey). Each is cut to its central CROP x CROP pixels (BM3D's time),
+then corrupted at sigma 15, 25 and 50 (/255), by Poisson-Gaussian noise (poisson:0.01+gaussian:0.01)
+and by JPEG at quality 10 and 30 (one draw per photo, seeded). Methods: the input; a 3x3 median; a
+Gaussian blur of 1 pixel; non-local means (scikit-image, its noise level estimated); BM3D (`bm3d`,
+the colour version for colour photos) given the true noise level (for Poisson-Gaussian noise and
+JPEG, the RMS of the actual error); each DAE variant raw and as `latentzoo denoise` gives it (the
+safeguard, with residuals of the run's validation patches), tiles blended as the command does.
+PSNR (dB) and SSIM per photo and their means; seconds per megapixel of each method on the full
+astronaut (512x512 colour); the default's `latentzoo denoise` on a 4000x3000 photo and on a
+1000x750 one, wall time and peak memory; crops side by side at sigma 25. Written to
+benchmarks/results/NAME.json, NAME.md and NAME.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from machine import machine  # noqa: E402
+from packages import debian, ensure  # noqa: E402
+
+from latentzoo import jobs  # noqa: E402
+from latentzoo.eval import psnr  # noqa: E402
+from latentzoo.eval.downstream import classical_denoise  # noqa: E402
+from latentzoo.files import atomic_write, write_json  # noqa: E402
+from latentzoo.inputs import png_bytes, to_uint8  # noqa: E402
+from latentzoo.noise import corrupt  # noqa: E402
+from latentzoo.photos import as_channels, through_tiles  # noqa: E402
+from latentzoo.runs import METRICS, load, run_data  # noqa: E402
+
+COLOUR = ("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field", "retina")
+GREY = ("camera", "coins")
+NOISES = {
+    "sigma 15": "gaussian:0.0588",
+    "sigma 25": "gaussian:0.098",
+    "sigma 50": "gaussian:0.1961",
+    "Poisson-Gaussian": "poisson:0.01+gaussian:0.01",
+    "JPEG 10": "jpeg:10",
+    "JPEG 30": "jpeg:30",
+}
+SIGMA = {"sigma 15": 15 / 255, "sigma 25": 25 / 255, "sigma 50": 50 / 255}
+CLASSICAL = {"median 3x3": "median", "blur": "gaussian", "non-local means": "nlm"}
+MATE = Path.home() / ".cache" / "latentzoo" / "mate"
+LZ = str(Path(sys.executable).with_name("latentzoo"))
+
+
+def training_photos() -> Path:
+    root = debian("mate-backgrounds", MATE)
+    if root is None:
+        sys.exit("apt-get download mate-backgrounds failed: the training photos are missing")
+    return root / "usr/share/backgrounds/mate/nature"
+
+
+def test_photos(crop: int) -> dict[str, torch.Tensor]:
+    """Name -> (C, H, W) in [0, 1], the central crop x crop pixels."""
+    import skimage.data
+
+    out = {}
+    for name in COLOUR + GREY:
+        arr = getattr(skimage.data, name)()
+        x = torch.from_numpy(arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1).copy())
+        _, h, w = x.shape
+        r, c = max(0, (h - crop) // 2), max(0, (w - crop) // 2)
+        out[name] = x[:, r : r + crop, c : c + crop].float().div(255)
+    return out
+
+
+def train_variants(variants: dict[str, str], photos: Path, epochs: int, runs: Path, log) -> None:
+    """Every variant that has no finished run, trained side by side at one thread each."""
+    jobs_ = {}
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    for name, options in variants.items():
+        run = runs / name
+        if (run / METRICS).is_file():
+            continue
+        cmd = [LZ, "train", "dae", "--data", str(photos), "--kind", "photo"]
+        cmd += ["--epochs", str(epochs), "--out", str(run), "--no-progress", *options.split()]
+        cmd += ["--resume"] if (run / "last.safetensors").is_file() else []
+        log(f"training {name}: {' '.join(cmd[2:])}")
+        jobs_[name] = (subprocess.Popen(cmd, env=env), time.time())
+    for name, (proc, start) in jobs_.items():
+        if proc.wait():
+            sys.exit(f"training {name} failed")
+        log(f"trained {name} in {time.time() - start:.0f} s")
+
+
+def dae(model, residuals):
+    """noisy photo (C, H, W) -> (raw, safeguarded), in the model's channels and back."""
+    c = model.cfg.data.shape[0]
+
+    def run(noisy: torch.Tensor):
+        x = as_channels(noisy, c)
+        raw = through_tiles(x, lambda t: jobs.reconstruct(model, t))
+        safe = through_tiles(x, lambda t: jobs.denoise(model, t, residuals=residuals)[1])
+        return as_channels(raw, noisy.shape[0]), as_channels(safe, noisy.shape[0])
+
+    return run
+
+
+def ssim_of(x: torch.Tensor, y: torch.Tensor) -> float:
+    from skimage.metrics import structural_similarity
+
+    a, b = x.numpy().transpose(1, 2, 0), y.clamp(0, 1).numpy().transpose(1, 2, 0)
+    return float(structural_similarity(a, b, channel_axis=-1, data_range=1.0))
+
+
+def score(x, y) -> dict[str, float]:
+    return {"psnr": float(psnr(x[None], y.clamp(0, 1)[None])[0]), "ssim": ssim_of(x, y)}
+
+
+def methods_on(noisy, clean, sigma, models) -> dict[str, torch.Tensor]:
+    out = {"input": noisy}
+    for label, method in CLASSICAL.items():
+        out[label] = classical_denoise(noisy[None], method)[0]
+    out["BM3D (true sigma)"] = classical_denoise(noisy[None], "bm3d", sigma)[0]
+    for name, fn in models.items():
+        raw, safe = fn(noisy)
+        out[f"DAE {name}"], out[f"DAE {name} raw"] = safe, raw
+    return out
+
+
+def quality_table(photos, models, log):
+    """{noise: {method: {photo: {psnr, ssim}}}} and the sigma-25 outputs of the first photo."""
+    table: dict = {}
+    shown = {}
+    for noise, spec in NOISES.items():
+        table[noise] = {}
+        for i, (name, clean) in enumerate(photos.items()):
+            g = torch.Generator().manual_seed(1000 + i)
+            noisy = corrupt(clean[None], spec, g)[0]
+            sigma = SIGMA.get(noise) or max(1e-3, float((noisy - clean).pow(2).mean().sqrt()))
+            outs = methods_on(noisy, clean, sigma, models)
+            for method, y in outs.items():
+                table[noise].setdefault(method, {})[name] = score(clean, y)
+            if noise == "sigma 25" and i == 0:
+                shown = {"clean": clean, **outs}
+            log(
+                f"{noise} {name}: "
+                + ", ".join(f"{m} {s[name]['psnr']:.2f}" for m, s in table[noise].items())
+            )
+    return table, shown
+
+
+def speeds(photo: torch.Tensor, models) -> dict[str, float]:
+    """Seconds per megapixel of each method on one full photo (C, H, W) at sigma 25."""
+    noisy = corrupt(photo[None], "gaussian:0.098", torch.Generator().manual_seed(0))[0]
+    mp = photo.shape[1] * photo.shape[2] / 1e6
+    out = {}
+    for label, method in {**CLASSICAL, "BM3D (true sigma)": "bm3d"}.items():
+        t = time.perf_counter()
+        classical_denoise(noisy[None], method, 25 / 255)
+        out[label] = (time.perf_counter() - t) / mp
+    for name, fn in models.items():
+        t = time.perf_counter()
+        fn(noisy)
+        out[f"DAE {name} (raw and safeguarded)"] = (time.perf_counter() - t) / mp
+    return out
+
+
+def large_photo(run: Path, work: Path, size: tuple[int, int]) -> dict[str, float]:
+    """`latentzoo denoise` on a size[1] x size[0] photo (the astronaut, resized): wall time and the
+    child's peak memory."""
+    import skimage.data
+    from PIL import Image
+
+    work.mkdir(parents=True, exist_ok=True)
+    path = work / f"photo-{size[0]}x{size[1]}.png"
+    Image.fromarray(skimage.data.astronaut()).resize(size, Image.BICUBIC).save(path)
+    code = (
+        "import resource, subprocess, sys, time; t = time.time(); "
+        f"subprocess.run([{LZ!r}, 'denoise', {str(run)!r}, {str(path)!r}, '--out', "
+        f"{str(work / 'out')!r}], check=True); "
+        "print(time.time() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    got = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    wall, rss = got.stdout.split()[-2:]
+    return {"seconds": round(float(wall), 1), "peak_mib": round(int(rss) / 1024)}
+
+
+def crops_picture(shown: dict[str, torch.Tensor], path: Path, side: int = 128) -> list[str]:
+    """The top-left side x side pixels of each output, side by side, as one PNG; the labels."""
+    row = torch.cat([y.clamp(0, 1)[:, :side, :side] for y in shown.values()], 2)  # (C, s, n*s)
+    atomic_write(path, png_bytes(to_uint8(row[None])[0]))
+    return list(shown)
+
+
+def mean_of(per_photo: dict[str, dict[str, float]], key: str) -> float:
+    return float(np.mean([v[key] for v in per_photo.values()]))
+
+
+def markdown(result: dict) -> str:
+    lines = [f"# {result['name']}", "", f"Command: `{result['command']}`", ""]
+    lines += [f"Machine: {result['machine']}. Training: {result['training']}", ""]
+    for key, unit in (("psnr", "PSNR (dB)"), ("ssim", "SSIM")):
+        methods = list(next(iter(result["table"].values())))
+        lines += [f"## Mean {unit} over the {len(result['photos'])} test photos", ""]
+        lines += ["| noise | " + " | ".join(methods) + " |", "|---" * (len(methods) + 1) + "|"]
+        for noise, by_method in result["table"].items():
+            cells = [f"{mean_of(by_method[m], key):.{2 if key == 'psnr' else 3}f}" for m in methods]
+            lines.append(f"| {noise} | " + " | ".join(cells) + " |")
+        lines.append("")
+    lines += ["## PSNR (dB) per photo", ""]
+    for noise, by_method in result["table"].items():
+        methods = list(by_method)
+        lines += [f"### {noise}", "", "| photo | " + " | ".join(methods) + " |"]
+        lines.append("|---" * (len(methods) + 1) + "|")
+        for photo in result["photos"]:
+            cells = [f"{by_method[m][photo]['psnr']:.2f}" for m in methods]
+            lines.append(f"| {photo} | " + " | ".join(cells) + " |")
+        lines.append("")
+    lines += ["## Seconds per megapixel (astronaut, 512x512 colour, sigma 25, 2 threads)", ""]
+    lines += [f"- {k}: {v:.2f}" for k, v in result["seconds_per_megapixel"].items()]
+    lines += ["", "## `latentzoo denoise` on large photos (default variant)", ""]
+    lines += [
+        f"- {k}: {v['seconds']} s, peak {v['peak_mib']} MiB" for k, v in result["large"].items()
+    ]
+    lines += ["", f"Crops at sigma 25 ({result['crops']}): " + ", ".join(result["crop_order"]), ""]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--epochs", type=int, default=10)
+    ap.add_argument("--variants", default="default=;skip-input=--skip input")
+    ap.add_argument("--crop", type=int, default=256)
+    ap.add_argument("--name", default="photo-denoise")
+    a = ap.parse_args()
+    ensure("scikit-image", "skimage")
+    ensure("bm3d", "bm3d")
+    log = lambda m: print(m, flush=True)  # noqa: E731
+    variants = dict(v.split("=", 1) for v in a.variants.split(";") if v)
+    runs = ROOT / "benchmarks" / "runs" / "photo"
+    t0 = time.time()
+    train_variants(variants, training_photos(), a.epochs, runs, log)
+    torch.set_num_threads(2)
+    models, trained = {}, {}
+    for name in variants:
+        model = load(runs / name)
+        data = run_data(model.cfg)
+        residuals = jobs.clean_residuals(model, *data.val.tensors(slice(0, jobs.SAFEGUARD_N)))
+        models[name] = dae(model, residuals)
+        trained[name] = (runs / name / "history.csv").read_text().splitlines()[-1]
+    photos = test_photos(a.crop)
+    table, shown = quality_table(photos, models, log)
+    results = ROOT / "benchmarks" / "results"
+    order = crops_picture(shown, results / f"{a.name}.png")
+    full = test_photos(4096)["astronaut"]
+    first = runs / next(iter(variants))
+    work = runs / "large"
+    result = {
+        "name": a.name,
+        "command": "python benchmarks/photo_denoise.py " + " ".join(sys.argv[1:]),
+        "machine": machine(),
+        "training": f"{a.epochs} epochs per variant; last history rows: {trained}",
+        "variants": variants,
+        "photos": list(photos),
+        "crop": a.crop,
+        "table": table,
+        "seconds_per_megapixel": speeds(full, models),
+        "large": {
+            "1000x750": large_photo(first, work, (1000, 750)),
+            "4000x3000": large_photo(first, work, (4000, 3000)),
+        },
+        "crops": f"{a.name}.png",
+        "crop_order": order,
+        "seconds": round(time.time() - t0),
+    }
+    write_json(results / f"{a.name}.json", result)
+    atomic_write(results / f"{a.name}.md", markdown(result).encode())
+    log(markdown(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

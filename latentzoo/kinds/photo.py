@@ -1,0 +1,47 @@
+"""Photographs (C, H, W) of any size, grey or colour: a model trains on random square patches of a
+folder of photos (latentzoo.photos) and, being fully convolutional, is applied to whole photos in
+overlapping tiles blended at the seams. What differs from the image kind is how examples are read
+and written; the backbones, the measures and the pictures are the image kind's."""
+
+from __future__ import annotations
+
+from ..config import Config, DataSettings
+from ..data import Splits
+from ..errors import ConfigError
+from ..photo_noise import PHOTO_NOISES
+from ..photos import load_photos, map_photos, photo_patches
+from .image import ImageKind
+
+
+class PhotoKind(ImageKind):
+    name = "photo"
+    noise_kinds = ("gaussian", "mask", "salt_pepper", *PHOTO_NOISES)
+    example = "patch"
+    examples = "patches"
+
+    def check(self, cfg: Config) -> None:
+        super().check(cfg)
+        if not cfg.model.fully_convolutional:
+            raise ConfigError(
+                f"a {cfg.kind} with these settings is not fully convolutional, and a photo is "
+                "larger than the patches it trains on: an ae or dae with --latent grid, or a "
+                "vqvae (--image-size HxW without --kind photo resizes photos to train on them)"
+            )
+
+    def describe(self, shape: tuple[int, ...]) -> str:
+        return f"{super().describe(shape)} patches"
+
+    def read_source(self, data: DataSettings) -> Splits:
+        return load_photos(data)
+
+    def read_inputs(self, paths, data: DataSettings, *, resize=False, convert=False, hop=None):
+        if resize or hop is not None:
+            raise ConfigError("photos are read at their own size, in patches: drop --resize/--hop")
+        return photo_patches(paths, data, convert=convert)
+
+    def transform_files(self, paths, data: DataSettings, fn, out_dir, *, corrupt=None, **options):
+        if options.get("resize") or options.get("hop") is not None:
+            raise ConfigError("photos are read at their own size, in tiles: drop --resize/--hop")
+        return map_photos(
+            paths, data, fn, out_dir, corrupt=corrupt, convert=bool(options.get("convert"))
+        )

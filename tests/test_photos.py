@@ -1,0 +1,140 @@
+"""Photos of any size: patches to train on, whole photos through tiles, the photo noise kinds, the
+skips around a grid latent, and the jobs on the command line (generated textures; no real photos
+in tests)."""
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from latentzoo import make_config
+from latentzoo.cli import main
+from latentzoo.errors import ConfigError, DataError, LatentzooError
+from latentzoo.examples import write_texture, write_textures
+from latentzoo.models import build_model
+from latentzoo.noise import corrupt, parse_noise
+from latentzoo.photo_noise import jpeg_round_trip
+from latentzoo.photos import load_photos, mirrored, through_tiles
+
+
+def photo_config(folder, **kw):
+    return make_config("dae", source=str(folder), data_kind="photo", **kw)
+
+
+def test_patches_come_from_every_photo_in_proportion_and_one_seed_fixes_them(tmp_path):
+    write_textures(tmp_path / "t")
+    cfg = photo_config(tmp_path / "t", patch=32, patches=200)
+    a, b = load_photos(cfg.data), load_photos(cfg.data)
+    assert a.train.shape == (3, 32, 32) and len(a.train) + len(a.val) + len(a.test) == 200
+    assert torch.equal(a.train.images, b.train.images) and a.fingerprint == b.fingerprint
+    assert a.found == {"patch": 32, "patches": 200}
+    other = load_photos(photo_config(tmp_path / "t", patch=32, patches=200, split_seed=1).data)
+    assert not torch.equal(a.train.images, other.train.images)
+
+
+def test_a_photo_smaller_than_a_patch_is_one_line(tmp_path):
+    write_texture(tmp_path / "t" / "small.png", 20, 30, 0)
+    with pytest.raises(DataError, match="smaller than a patch of 32: pass a smaller --patch"):
+        load_photos(photo_config(tmp_path / "t", patch=32, patches=10).data)
+
+
+@pytest.mark.parametrize("shape", [(3, 150, 190), (1, 30, 40), (3, 600, 300), (3, 5, 3)])
+def test_tiles_put_a_photo_back_as_it_was_one_row_at_a_time(shape):
+    x = torch.rand(*shape)
+    batches = []
+
+    def identity(t):
+        batches.append(t.shape[0])
+        return t
+
+    y = through_tiles(x, identity)
+    assert y.shape == x.shape and torch.allclose(x, y, atol=1e-6)
+    assert max(batches) <= 3  # a row of tiles, never the whole photo's
+
+
+def test_tiles_blend_seams_smoothly():
+    """Tiles that each come back shifted by a constant of their own give a photo whose neighbouring
+    pixels differ by a small part of that constant: blended seams, not steps."""
+    x = torch.zeros(1, 600, 600)
+    offsets = iter(range(1000))
+    y = through_tiles(x, lambda t: t + torch.tensor([next(offsets) for _ in t]).view(-1, 1, 1, 1))
+    steps = (y[:, :, 1:] - y[:, :, :-1]).abs().max()
+    assert float(steps) < 0.2
+
+
+def test_mirroring_reflects_the_edge():
+    x = torch.arange(12.0).view(1, 3, 4)
+    m = mirrored(x, 5, 6)
+    assert m.shape == (1, 5, 6) and torch.equal(m[:, :3, :4], x)
+    assert torch.equal(m[:, 3, :4], x[:, 1]) and torch.equal(m[:, :3, 4], x[:, :, 2])
+
+
+def test_shot_noise_grows_with_the_value_and_jpeg_keeps_shape_and_mode():
+    x = torch.cat([torch.full((1, 1, 64, 64), 0.1), torch.full((1, 1, 64, 64), 0.9)])
+    y = corrupt(x, "poisson:0.01", torch.Generator().manual_seed(0), clip=False)
+    var = (y - x).flatten(1).var(1)
+    assert torch.allclose(var, torch.tensor([0.001, 0.009]), rtol=0.15)
+    colour = torch.rand(2, 3, 40, 48)
+    for x in (colour, colour[:, :1]):
+        out = jpeg_round_trip(x, 10)
+        assert out.shape == x.shape and 0 < float((out - x).abs().mean()) < 0.3
+    assert float((jpeg_round_trip(colour, 95) - colour).abs().mean()) < float(
+        (jpeg_round_trip(colour, 10) - colour).abs().mean()
+    )
+
+
+@pytest.mark.parametrize("spec", ["jpeg:0", "jpeg:101"])
+def test_jpeg_quality_outside_1_to_100_is_refused(spec):
+    with pytest.raises(ConfigError, match="jpeg"):
+        parse_noise(spec)
+
+
+@pytest.mark.parametrize("skip", ["residual", "input"])
+def test_a_skip_passes_the_input_around_the_latent_and_decodes_only_beside_it(skip, tmp_path):
+    write_textures(tmp_path / "t")
+    cfg = photo_config(tmp_path / "t", patch=32, shape=(3, 32, 32), skip=skip)
+    model = build_model(cfg)
+    assert cfg.model.latent == "grid" and not model.can_decode
+    last = model.decoder.net.trunk[-1]
+    torch.nn.init.zeros_(last.weight)
+    torch.nn.init.zeros_(last.bias)  # the decoder's output is zero
+    x = torch.rand(2, 3, 32, 32)
+    # residual: the input comes back; input: the full-size block starts at zero, so zero comes back
+    assert torch.equal(model.reconstruct(x), x if skip == "residual" else torch.zeros_like(x))
+    if skip == "input":
+        torch.nn.init.ones_(model.fuse.body[-1].bias)
+        assert torch.equal(model.reconstruct(x), torch.ones_like(x))
+    with pytest.raises(LatentzooError, match="beside its input"):
+        model.decode(model.encode(x))
+    with pytest.raises(ConfigError, match=f"--skip {skip} needs --latent grid"):
+        make_config("dae", skip=skip)
+
+
+def test_a_model_that_is_not_fully_convolutional_is_refused_for_photos(tmp_path):
+    write_textures(tmp_path / "t")
+    cfg = make_config("vae", source=str(tmp_path / "t"), data_kind="photo", shape=(3, 32, 32))
+    with pytest.raises(ConfigError, match="not fully convolutional"):
+        build_model(cfg)
+
+
+def test_photo_jobs_give_photos_back_at_their_size_and_mode(tmp_path, capsys):
+    write_textures(tmp_path / "t")
+    write_texture(tmp_path / "in" / "wide.png", 100, 270, 7)
+    Image.fromarray(np.full((50, 60), 90, np.uint8)).save(tmp_path / "in" / "grey.png")
+    run = tmp_path / "run"
+    base = ["train", "dae", "--data", str(tmp_path / "t"), "--kind", "photo", "--patch", "32"]
+    assert main([*base, "--patches", "300", "--epochs", "1", "--out", str(run)]) == 0
+    out = tmp_path / "clean"
+    args = ["denoise", str(run), str(tmp_path / "in"), "--noise", "gaussian:0.1", "--out", str(out)]
+    assert main(args) == 2 and "pass --convert" in capsys.readouterr().err
+    assert not out.exists()
+    assert main([*args, "--convert"]) == 0
+    assert Image.open(out / "wide.png").size == (270, 100)
+    assert Image.open(out / "grey.png").mode == "L" and Image.open(out / "grey.png").size == (
+        60,
+        50,
+    )
+    scores = tmp_path / "s.csv"
+    assert main(["score", str(run), str(tmp_path / "in" / "wide.png"), "--out", str(scores)]) == 0
+    rows = scores.read_text().splitlines()
+    assert len(rows) == 1 + 4 * 9 and rows[1].startswith('"wide[0,0]"')
