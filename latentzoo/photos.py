@@ -28,7 +28,7 @@ import torch.nn.functional as F
 
 from .errors import DataError
 from .files import atomic_write
-from .inputs import Inputs, png_bytes, to_uint8
+from .inputs import Inputs, expand, png_bytes, to_uint8
 from .sets import ImageSet, Splits
 from .sources import IMAGE_SUFFIXES, carve, conform, read_image
 from .windows import seam_weight, starts, tiles
@@ -40,20 +40,13 @@ MIN_SIDE = 8  # a smaller photo is mirrored up to this size
 
 
 def photo_files(source: str | os.PathLike) -> list[tuple[Path, str]]:
-    """(file, name) of every photo of an image file or a folder (subfolders included), sorted."""
-    path = Path(source)
-    if path.is_dir():
-        files = sorted(
-            p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
-        )
-        if not files:
-            raise DataError(f"{path}: no image files ({', '.join(IMAGE_SUFFIXES)}) in this folder")
-        return [(p, p.relative_to(path).with_suffix("").as_posix()) for p in files]
-    if not path.is_file():
-        raise DataError(f"{path}: no such file or folder")
-    if path.suffix.lower() not in IMAGE_SUFFIXES:
-        raise DataError(f"{path}: photos are image files ({', '.join(IMAGE_SUFFIXES)})")
-    return [(path, path.stem)]
+    """(file, name) of every photo of an image file or a folder (subfolders included), sorted, as
+    the jobs find their inputs (latentzoo.inputs.expand)."""
+    found = expand(Path(source))
+    for path, _ in found:
+        if path.suffix.lower() not in IMAGE_SUFFIXES:
+            raise DataError(f"{path}: photos are image files ({', '.join(IMAGE_SUFFIXES)})")
+    return found
 
 
 def read_photo(path: Path, channels: int | None = None) -> torch.Tensor:
@@ -98,12 +91,12 @@ def load_photos(data) -> Splits:
         Path(data.source).name,
         *sets,
         classes=(),
-        fingerprint=fingerprint(found),
+        fingerprint=files_hash(found),
         found={"patch": size, "patches": n},
     )
 
 
-def fingerprint(found: list[tuple[Path, str]]) -> str:
+def files_hash(found: list[tuple[Path, str]]) -> str:
     """SHA-256 of the photos' names and bytes, in order."""
     h = hashlib.sha256()
     for path, name in found:
