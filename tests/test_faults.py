@@ -250,11 +250,12 @@ def spelled(chains) -> str:
 @given(SPEC)
 def test_a_noise_spec_of_known_terms_parses_to_its_terms_exactly_when_each_level_fits(chains):
     """Specs made of registered kinds: each parses to its own terms when every level is a finite
-    number at least the kind's lowest (0, or -60 dB), and at most 1 for a probability; else a
-    one-line ConfigError."""
+    number at least the kind's lowest (0, or -60 dB), at most its highest (a JPEG quality: 100),
+    and at most 1 for a probability; else a one-line ConfigError."""
     spec = spelled(chains)
     fits = all(
         NOISE_KINDS[k].low <= float(v) < float("inf")
+        and float(v) <= NOISE_KINDS[k].high
         and not (NOISE_KINDS[k].probability and float(v) > 1)
         for chain in chains
         for k, v, _ in chain
