@@ -31,9 +31,10 @@ from .config import Config
 from .data import Splits, load_dataset
 from .device import resolve_device
 from .errors import ConfigError, DataError, RunError
-from .files import load_tensors, read_json
+from .files import load_tensors, read_json, staged
 from .kinds import data_kind
 from .models import Autoencoder, CodePrior, PriorConfig, VQVAEWithPrior, build_model
+from .zoo import is_zoo, locate
 
 CONFIG, BEST, LAST, HISTORY, METRICS = (
     "config.json",
@@ -83,8 +84,13 @@ def _alive(pid: int) -> bool:
 @contextlib.contextmanager
 def run_lock(run_dir: str | os.PathLike) -> Iterator[Path]:
     """Hold the run folder's lock for the duration of a job that writes into it (see the module
-    docstring)."""
+    docstring); the zoo's folders inside the installed package are refused."""
     run_dir = Path(run_dir)
+    if is_zoo(run_dir):
+        raise RunError(
+            f"{run_dir.name} is a model of the zoo, inside the installed package: nothing is "
+            "written there (give --out for a folder of your own)"
+        )
     run_dir.mkdir(parents=True, exist_ok=True)
     path = run_dir / LOCK
     for _ in range(2):
@@ -150,11 +156,15 @@ def with_data(cfg: Config, splits: Splits) -> Config:
 
 
 def read_config(run_dir: str | os.PathLike) -> Config:
-    """The run's Config, migrated from whichever config_version wrote it."""
-    run_dir = Path(run_dir)
+    """The run's Config, migrated from whichever config_version wrote it (`run_dir` may be a zoo
+    name)."""
+    run_dir = locate(run_dir)
     path = run_dir / CONFIG
     if not run_dir.is_dir():
-        raise RunError(f"no run folder at {run_dir}")
+        named = len(run_dir.parts) == 1  # a bare name may have meant a zoo model
+        raise RunError(
+            f"no run folder at {run_dir}" + (" and no zoo model of that name" if named else "")
+        )
     if not path.is_file():
         raise RunError(f"{run_dir} is not a latentzoo run (no {CONFIG})")
     try:
@@ -209,7 +219,8 @@ def load(
 
     which: 'best' (model.safetensors, the kept epoch) or 'last' (the end of the last epoch). A model
     with codes and a prior in its folder comes back composed with it (VQVAEWithPrior), so it
-    samples."""
+    samples. `run_dir` may name a model of the zoo (latentzoo.zoo)."""
+    run_dir = locate(run_dir)
     if which not in ("best", "last"):
         raise ConfigError(f"which must be 'best' or 'last', got {which!r}")
     cfg = read_config(run_dir)
@@ -231,6 +242,20 @@ def load(
             f"another VQ-VAE"
         )
     return VQVAEWithPrior(model, prior).eval() if prior is not None else model
+
+
+def copy_model(run_dir: str | os.PathLike, out: str | os.PathLike) -> Path:
+    """A copy of the run's model (config, kept weights, metrics) in `out`, a new folder, so that a
+    job can write there (train-prior on a zoo model); `out`."""
+    src, out = locate(run_dir), Path(out)
+    read_config(src)
+    if (out / CONFIG).exists():
+        raise RunError(f"{out} already holds a run: give a new folder")
+    with staged() as stage:
+        for name in (CONFIG, BEST, METRICS):
+            if (src / name).is_file():
+                stage(out / name).write_bytes((src / name).read_bytes())
+    return out
 
 
 def read_metrics(run_dir: str | os.PathLike, name: str = METRICS) -> dict[str, Any]:

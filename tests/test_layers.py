@@ -17,6 +17,7 @@ PKG = ROOT / "latentzoo"
 LAYERS = [
     ["errors", "version"],
     ["files", "console", "device", "noise", "distributed", "windows", "measures"],
+    ["zoo"],
     ["signal_noise", "photo_noise"],
     ["sets"],
     ["data"],

@@ -144,3 +144,16 @@ def test_readme_photos_block_runs(tmp_path, monkeypatch, capsys):
     assert Image.open(tmp_path / "photo-clean" / "scene.png").size == size
     assert Image.open(tmp_path / "photo-recon" / "scene.png").size == size
     assert (tmp_path / "photo-scores.csv").read_text().count("scene[") > 1
+
+
+@needs_mnist
+def test_readme_zoo_block_runs(tmp_path, monkeypatch, capsys):
+    """The zoo's commands work on a fresh checkout, with no training."""
+    import numpy as np
+
+    run_block("## Ready-made models: the zoo", tmp_path, monkeypatch)
+    assert len(list((tmp_path / "threes").glob("*.png"))) == 8
+    assert np.load(tmp_path / "threes-back.npy").shape == (8, 28, 28)
+    assert len(list((tmp_path / "threes-clean").glob("*.png"))) == 8
+    assert (tmp_path / "threes-scores.csv").read_text().count("\n") == 9
+    assert (tmp_path / "vae.html").is_file()

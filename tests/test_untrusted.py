@@ -166,8 +166,8 @@ def out_forms(command: str) -> list[str]:
     outs = [a for a in subcommands()[command]._actions if "--out" in a.option_strings]
     if not outs:
         return ["o"]  # not written: the command takes no --out
-    if outs[0].type is Path:  # train's run folder, report's page
-        return ["x"] if command in ("train", "demo") else ["o.html"]
+    if outs[0].type is Path:  # a run folder (train, train-prior), report's page
+        return ["x"] if command in ("train", "demo", "train-prior") else ["o.html"]
     return [f"o{s}" for s in outs[0].type.suffixes] + (["o"] if outs[0].type.folder else [])
 
 
@@ -424,6 +424,7 @@ OUT_COMMANDS = {  # subcommand -> (the --out name, its arguments)
     "compress": ("c.lzc", "{run}", "{img}"),
     "decompress": ("d.npy", "{lzc}", "--run", "{run}"),
     "train": ("run",),
+    "train-prior": ("prior", "{run}", "--epochs", "1"),
 }
 INPUT_COMMANDS = ("encode", "score", "reconstruct", "denoise", "compress")
 CODEC_COMMANDS = ("compress", "decompress")  # these need a VQ-VAE with a prior
@@ -436,7 +437,7 @@ def paths(tmp_path, img, trained, vq_run):
 
     def fill(command: str, args, run=None) -> list[str]:
         if run is None:
-            source = vq_run if command in CODEC_COMMANDS else trained["ae-mlp"]
+            source = vq_run if command in (*CODEC_COMMANDS, "train-prior") else trained["ae-mlp"]
             run = tmp_path / "run"
             if not run.exists():
                 shutil.copytree(source, run)
@@ -512,16 +513,13 @@ def test_an_output_that_cannot_be_written_gets_one_line_and_leaves_nothing(
 ):
     name, *rest = OUT_COMMANDS[command]
     out = path_case(tmp_path, kind)
-    out = (
-        out
-        if kind == "a folder" and command == "train"
-        else (out + "." + name.split(".")[-1] if "." in name else out)
-    )
-    if kind == "a folder" and command != "train":
+    makes_run = command in ("train", "train-prior")  # --out is a run folder
+    out = out if makes_run or "." not in name else out + "." + name.split(".")[-1]
+    if kind == "a folder" and not makes_run:
         os.makedirs(out, exist_ok=True)  # a folder where the output file should go
+    if kind == "a folder" and makes_run:  # a folder that already holds a run
+        shutil.copytree(paths("eval", ["{run}"])[0], out, dirs_exist_ok=True)
     if command == "train":
-        if kind == "a folder":  # a folder that already holds a run
-            shutil.copytree(paths("eval", ["{run}"])[0], out, dirs_exist_ok=True)
         args = ["train", "ae", "--backbone", "mlp", "--epochs", "1", "--limit", "64", "--out", out]
     else:
         args = [command, *paths(command, rest), "--out", out]

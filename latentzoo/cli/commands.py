@@ -20,6 +20,7 @@ from .run_commands import (
     cmd_report,
     cmd_train,
     cmd_train_prior,
+    cmd_zoo,
 )
 
 COMMANDS = {
@@ -37,4 +38,5 @@ COMMANDS = {
     "denoise": cmd_denoise,
     "interpolate": cmd_interpolate,
     "demo": cmd_demo,
+    "zoo": cmd_zoo,
 }

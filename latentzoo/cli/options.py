@@ -16,6 +16,7 @@ from ..config import (
     kinds_with,
     option_fields,
 )
+from ..zoo import locate
 
 
 def one_line(msg: str) -> str:
@@ -91,6 +92,12 @@ def suffixed(*suffixes: str, folder: bool = False):
 
 
 png_path = suffixed(".png")
+RUN_HELP = "a run folder, or the name of a model of the zoo (`latentzoo zoo` lists them)"
+
+
+def run_folder(s: str) -> Path:
+    """An argparse type: a run folder, or the folder of the zoo model that `s` names."""
+    return locate(s)
 
 
 def add_input_options(sp) -> None:

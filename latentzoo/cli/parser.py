@@ -15,6 +15,7 @@ from ..version import __version__
 from ..viz.report import REPORT_CONTENTS
 from .options import (
     MAX_SAMPLES,
+    RUN_HELP,
     Parser,
     add_config_options,
     add_input_options,
@@ -26,6 +27,7 @@ from .options import (
     png_path,
     positive_float,
     positive_int,
+    run_folder,
     suffixed,
 )
 
@@ -79,7 +81,7 @@ def build_parser() -> Parser:
     common(t)
 
     e = sub.add_parser("eval", help="test-set metrics of a run")
-    e.add_argument("run", type=Path)
+    e.add_argument("run", type=run_folder, help=RUN_HELP)
     e.add_argument("--json", action="store_true", help="print JSON")
     e.add_argument(
         "--checkpoint",
@@ -131,7 +133,7 @@ def build_parser() -> Parser:
         help="one self-contained HTML page: settings, metrics, every plot",
         epilog="plots: " + REPORT_CONTENTS,
     )
-    rp.add_argument("run", type=Path)
+    rp.add_argument("run", type=run_folder, help=RUN_HELP)
     rp.add_argument("--out", type=Path, help="HTML file to write (default RUN/report.html)")
     rp.add_argument("--tsne", action="store_true", help="latent map by t-SNE instead of PCA")
     common(rp)
@@ -139,7 +141,13 @@ def build_parser() -> Parser:
     tp = sub.add_parser(
         "train-prior", help="fit an autoregressive prior to a VQ-VAE's codes (enables sampling)"
     )
-    tp.add_argument("run", type=Path)
+    tp.add_argument("run", type=run_folder, help=RUN_HELP)
+    tp.add_argument(
+        "--out",
+        type=Path,
+        help="a new folder: the VQ-VAE is copied there and the prior written beside it (needed "
+        "for a zoo model; default: into RUN)",
+    )
     prior_defaults = PriorConfig.defaults()
     add_settings_options(
         tp,
@@ -166,7 +174,7 @@ def build_parser() -> Parser:
     en = sub.add_parser(
         "encode", help="latent means (code grids for a VQ-VAE) of your images, as .npy"
     )
-    en.add_argument("run", type=Path)
+    en.add_argument("run", type=run_folder, help=RUN_HELP)
     en.add_argument("inputs", nargs="+", metavar="INPUT", help=inputs)
     en.add_argument(
         "--out",
@@ -180,11 +188,11 @@ def build_parser() -> Parser:
     sc = sub.add_parser(
         "score", help="an anomaly score per image and a flag at a false-positive rate, as CSV"
     )
-    sc.add_argument("run", type=Path)
+    sc.add_argument("run", type=run_folder, help=RUN_HELP)
     sc.add_argument(
         "--with",
         dest="with_run",
-        type=Path,
+        type=run_folder,
         metavar="RUN2",
         help="a second run on the same data: an AE (or DAE) and a "
         "VAE together score with the ensemble "
@@ -209,7 +217,7 @@ def build_parser() -> Parser:
     cp = sub.add_parser(
         "compress", help="compress your images with a VQ-VAE and its prior into one file"
     )
-    cp.add_argument("run", type=Path)
+    cp.add_argument("run", type=run_folder, help=RUN_HELP)
     cp.add_argument("inputs", nargs="+", metavar="INPUT", help=inputs)
     cp.add_argument("--out", required=True, type=Path, help="the compressed file to write")
     add_input_options(cp)
@@ -220,7 +228,10 @@ def build_parser() -> Parser:
     )
     dp.add_argument("file", type=Path)
     dp.add_argument(
-        "--run", required=True, type=Path, help="the run that compressed it (its model is checked)"
+        "--run",
+        required=True,
+        type=run_folder,
+        help="the run (or zoo model) that compressed it (its model is checked)",
     )
     dp.add_argument(
         "--out",
@@ -233,7 +244,7 @@ def build_parser() -> Parser:
     r = sub.add_parser(
         "reconstruct", help="reconstruct your images (or test images above their reconstructions)"
     )
-    r.add_argument("run", type=Path)
+    r.add_argument("run", type=run_folder, help=RUN_HELP)
     r.add_argument(
         "inputs", nargs="*", metavar="INPUT", help=inputs + "; none: the run's test images"
     )
@@ -251,7 +262,7 @@ def build_parser() -> Parser:
     common(r)
 
     s = sub.add_parser("sample", help="draw new images")
-    s.add_argument("run", type=Path)
+    s.add_argument("run", type=run_folder, help=RUN_HELP)
     s.add_argument(
         "--out",
         required=True,
@@ -290,7 +301,7 @@ def build_parser() -> Parser:
     d = sub.add_parser(
         "denoise", help="denoise your images (or test images: rows clean, noisy, denoised)"
     )
-    d.add_argument("run", type=Path)
+    d.add_argument("run", type=run_folder, help=RUN_HELP)
     d.add_argument(
         "inputs",
         nargs="*",
@@ -325,7 +336,7 @@ def build_parser() -> Parser:
     common(d)
 
     i = sub.add_parser("interpolate", help="decode walks between pairs of test digits")
-    i.add_argument("run", type=Path)
+    i.add_argument("run", type=run_folder, help=RUN_HELP)
     i.add_argument("--out", required=True, type=png_path)
     i.add_argument(
         "--pairs", type=positive_int, default=6, help="number of pairs, one row each (6)"
@@ -337,6 +348,8 @@ def build_parser() -> Parser:
         help="images per row, ends included (10)",
     )
     common(i)
+
+    sub.add_parser("zoo", help="the trained models shipped with latentzoo, and their test metrics")
 
     m = sub.add_parser(
         "demo", help="train a small VAE and write pictures (MNIST, else the bundled digits)"

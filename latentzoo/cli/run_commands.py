@@ -16,10 +16,20 @@ from ..device import resolve_device
 from ..errors import ConfigError, DataError
 from ..eval import evaluate, generation_metrics
 from ..eval.classifier import unavailable
-from ..runs import CONFIG, PRIOR_CONFIG, load, load_prior_config, read_config, run_data
+from ..runs import (
+    CONFIG,
+    PRIOR_CONFIG,
+    copy_model,
+    load,
+    load_prior_config,
+    read_config,
+    read_metrics,
+    run_data,
+)
 from ..training import train_prior
 from ..viz.report import make_report
 from ..workflows import train
+from ..zoo import ZOO, is_zoo, names, record
 from .common import format_metrics, guidance_option, load_run
 from .options import option_flag
 
@@ -75,6 +85,10 @@ def cmd_train(a) -> int:
 
 
 def cmd_train_prior(a) -> int:
+    if a.out is not None:  # the model copied into a folder of the user's, the prior written there
+        if not (a.resume and (a.out / CONFIG).is_file()):
+            copy_model(a.run, a.out)
+        a.run = a.out
     given = given_settings(a, [f.name for f in PriorConfig.options()])
     if a.resume and (a.run / PRIOR_CONFIG).is_file():
         cfg = load_prior_config(a.run)
@@ -204,5 +218,21 @@ def cmd_bench(a) -> int:
 def cmd_report(a) -> int:
     if a.out is not None and a.out.suffix.lower() not in (".html", ".htm"):
         raise ConfigError(f"--out {a.out} should end in .html")
+    if a.out is None and is_zoo(a.run):
+        raise ConfigError(f"{a.run.name} is a model of the zoo: give --out REPORT.html")
     print(f"wrote {make_report(a.run, a.out, data_dir=a.data_dir, device=a.device, tsne=a.tsne)}")
+    return 0
+
+
+# the test metrics that `latentzoo zoo` shows, where a model has them
+ZOO_METRICS = ("psnr", "elbo", "digit_accuracy", "sample_mnist_fid")
+
+
+def cmd_zoo(a) -> int:
+    """The zoo's models: name, kind, what each is for, and its recorded test metrics."""
+    for name in names():
+        rec, metrics = record(name), read_metrics(ZOO / name)
+        shown = ", ".join(f"{k} {metrics[k]:.4g}" for k in ZOO_METRICS if k in metrics)
+        print(f"{name:<14} {rec['kind']:<6} {rec['about']}\n{'':<21} test: {shown}")
+    print(f"(stored in {ZOO}; a folder of the same name here wins)")
     return 0
