@@ -67,11 +67,13 @@ def test_two_processes_train_the_weights_of_one_and_resume(digits):
     assert two.stdout.count("run written to") == 1  # rank 0 alone reports
     launch([*ARGS, *data, "--out", "one"], digits, ranks=1)
     a, b = weights(digits / "two"), weights(digits / "one")
-    scale = max(float(v.abs().max()) for v in b.values() if v.is_floating_point())
-    diff = max(
-        float((a[k].double() - b[k].double()).abs().max()) for k in a if a[k].is_floating_point()
-    )
-    assert diff <= 1e-3 * scale, (diff, scale)  # the same training, up to the order of float sums
+    # float sums in another order flip a few code assignments, which moves the codebook's counts
+    # a little; a wrong averaging or an unshared statistic moves every tensor by its own size
+    for k in a:
+        if a[k].is_floating_point():
+            x, y = a[k].double(), b[k].double()
+            gap = float((x - y).norm() / y.norm().clamp_min(1e-12))
+            assert gap <= 0.1, (k, gap)
     # one epoch, then continued to two, still on two processes: exactly the 2-epoch run
     launch([*ARGS[:2], "--epochs", "1", *ARGS[4:], *data, "--out", "resumed"], digits)
     launch([*ARGS, *data, "--out", "resumed", "--resume"], digits)
