@@ -38,6 +38,7 @@ enforces it, imports inside functions included):
     viz                                pictures and the HTML report
     bench                              the benchmark table
     workflows                          `train` as the command line does it, pictures included
+    app                                the interactive web page (Gradio, an optional extra)
     cli, __main__                      the command line
 """
 

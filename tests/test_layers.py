@@ -42,6 +42,7 @@ LAYERS = [
     ["viz"],
     ["bench"],
     ["workflows"],
+    ["app"],
     ["cli"],
     ["__main__"],
 ]

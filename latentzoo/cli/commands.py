@@ -4,6 +4,7 @@ latentzoo.cli.job_commands hold them)."""
 from __future__ import annotations
 
 from .job_commands import (
+    cmd_app,
     cmd_compress,
     cmd_decompress,
     cmd_denoise,
@@ -39,4 +40,5 @@ COMMANDS = {
     "interpolate": cmd_interpolate,
     "demo": cmd_demo,
     "zoo": cmd_zoo,
+    "app": cmd_app,
 }

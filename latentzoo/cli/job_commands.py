@@ -1,12 +1,13 @@
 """The subcommands that run a trained model on the user's files (or the run's test images):
 encode, score, compress, decompress, reconstruct, sample, denoise and interpolate, one function
-each: `cmd_NAME(args) -> exit status`."""
+each: `cmd_NAME(args) -> exit status`; and `app`, which shows them on a web page."""
 
 from __future__ import annotations
 
 import torch
 
 from .. import codec, jobs
+from ..app import Showcase, serve
 from ..errors import ConfigError, DataError
 from ..eval import psnr
 from ..files import atomic_write
@@ -15,6 +16,7 @@ from ..kinds import data_kind
 from ..noise import parse_noise
 from ..runs import load
 from ..viz.plots import save_grid, save_reconstructions, save_rows, score_trace
+from ..zoo import names
 from .common import folder_out, guidance_option, input_options, job_inputs, load_run
 
 
@@ -230,4 +232,11 @@ def cmd_interpolate(a) -> int:
     pictures = data_kind(model.cfg.data.data_kind).pictures(walks.flatten(0, 1))
     save_grid(a.out, pictures, nrow=a.steps)  # (pairs * steps, C, H, W)
     print(f"wrote {a.out}")
+    return 0
+
+
+def cmd_app(a) -> int:
+    runs = [str(r) for r in a.runs] or names()
+    show = Showcase.load(runs, device=a.device, fpr=a.fpr, data_dir=a.data_dir)
+    serve(show, a.host, a.port)
     return 0

@@ -11,6 +11,7 @@ from ..config import (
     PriorConfig,
     shown,
 )
+from ..jobs import DEFAULT_FPR
 from ..version import __version__
 from ..viz.report import REPORT_CONTENTS
 from .options import (
@@ -208,8 +209,9 @@ def build_parser() -> Parser:
     sc.add_argument(
         "--fpr",
         type=fraction,
-        default=0.01,
-        help="false-positive rate on the run's validation images that sets the threshold (0.01)",
+        default=DEFAULT_FPR,
+        help="false-positive rate on the run's validation images that sets the threshold "
+        f"({DEFAULT_FPR})",
     )
     add_input_options(sc)
     common(sc)
@@ -350,6 +352,24 @@ def build_parser() -> Parser:
     common(i)
 
     sub.add_parser("zoo", help="the trained models shipped with latentzoo, and their test metrics")
+
+    ap = sub.add_parser(
+        "app", help="a web page to draw digits and see the models at work (pip install '.[app]')"
+    )
+    ap.add_argument(
+        "runs", nargs="*", type=run_folder, metavar="RUN", help=RUN_HELP + " (default: the zoo)"
+    )
+    ap.add_argument("--host", default="127.0.0.1", help="address to serve on (127.0.0.1)")
+    ap.add_argument(
+        "--port", type=positive_int, default=None, help="port (default: a free one from 7860)"
+    )
+    ap.add_argument(
+        "--fpr",
+        type=fraction,
+        default=DEFAULT_FPR,
+        help=f"false-positive rate that sets the anomaly threshold ({DEFAULT_FPR})",
+    )
+    common(ap)
 
     m = sub.add_parser(
         "demo", help="train a small VAE and write pictures (MNIST, else the bundled digits)"

@@ -42,6 +42,8 @@ class DataKind(ABC):
     examples: ClassVar[str]  # ... and more than one, e.g. "images"
     bounded: ClassVar[bool]  # values lie in [0, 1] (images); outputs and corruptions are clipped
     fidelity: ClassVar[str]  # the measure of `quality_measures` that a denoiser's gain is told in
+    # an example is a whole picture that one can draw or upload (what latentzoo.app shows)
+    drawn: ClassVar[bool] = False
 
     @abstractmethod
     def check(self, cfg: Config) -> None:

@@ -65,6 +65,7 @@ class ImageKind(DataKind):
     examples = "images"
     bounded = True
     fidelity = "psnr"
+    drawn = True
 
     def check(self, cfg: Config) -> None:
         shape = cfg.data.shape

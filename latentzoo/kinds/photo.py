@@ -18,6 +18,7 @@ class PhotoKind(ImageKind):
     noise_kinds = ("gaussian", "mask", "salt_pepper", *PHOTO_NOISES)
     example = "patch"
     examples = "patches"
+    drawn = False  # a patch of a larger photo
 
     def check(self, cfg: Config) -> None:
         super().check(cfg)

@@ -144,6 +144,12 @@ class Autoencoder(nn.Module):
         return True
 
     @property
+    def has_plane(self) -> bool:
+        """Whether the latent is a plane under a standard Gaussian prior, which a map of decoded
+        points shows whole (a VAE with a 2-d latent)."""
+        return False
+
+    @property
     def device(self) -> torch.device:
         return next(self.parameters()).device
 

@@ -49,6 +49,10 @@ class VAE(VectorAutoencoder):
     def encoder_out_dim(self) -> int:
         return 2 * self.settings.latent_dim  # mu and log-variance
 
+    @property
+    def has_plane(self) -> bool:
+        return self.settings.latent_dim == 2
+
     def set_progress(self, epoch: float) -> None:
         w = self.settings.kl_warmup
         self.kl_scale = min(1.0, epoch / w) if w > 0 else 1.0

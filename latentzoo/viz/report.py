@@ -31,6 +31,9 @@ REPORT_CONTENTS = (
 )
 
 
+PLANE_N = 15  # points per side of the decoded latent plane
+
+
 def make_plots(run_dir: Path, model, test: ImageSet, tsne: bool = False) -> list[tuple[str, Path]]:
     """Draw every plot that applies to the model into the run folder; returns (title, path)
     pairs."""
@@ -110,7 +113,7 @@ def make_plots(run_dir: Path, model, test: ImageSet, tsne: bool = False) -> list
             plots.latent_map(out / "latent_map.png", feats, ys, "tsne" if tsne else "pca"),
         )
     )
-    if model.has_elbo and cfg.model.latent_dim == 2:
+    if model.has_plane:
         made.append(
             ("Decoded manifold of the 2-d latent space", manifold(model, out / "manifold.png"))
         )
@@ -135,15 +138,23 @@ def make_plots(run_dir: Path, model, test: ImageSet, tsne: bool = False) -> list
     return made
 
 
-@torch.no_grad()
-def manifold(model, path: Path, n: int = 15) -> Path:
-    """Decode a grid of z at Gaussian quantiles (Kingma & Welling 2014, figure 4)."""
+def plane_points(n: int = PLANE_N) -> torch.Tensor:
+    """A grid of n x n points z of a 2-d latent at Gaussian quantiles (n * n, 2), row by row from
+    the top left, the second coordinate growing upwards (Kingma & Welling 2014, figure 4)."""
     q = torch.distributions.Normal(0.0, 1.0).icdf(torch.linspace(0.05, 0.95, n))
-    # (n*n, 2)
-    z = torch.stack(torch.meshgrid(q, q.flip(0), indexing="xy"), -1).reshape(-1, 2).to(model.device)
-    y = torch.zeros(n * n, dtype=torch.long) if model.needs_labels else None
-    pictures = data_kind(model.cfg.data.data_kind).pictures
-    return plots.save_grid(path, pictures(model.decode(z, y)), nrow=n)
+    return torch.stack(torch.meshgrid(q, q.flip(0), indexing="xy"), -1).reshape(-1, 2)
+
+
+@torch.no_grad()
+def plane_pictures(model, z: torch.Tensor) -> torch.Tensor:
+    """The pictures (N, C, H, W) that a model with a latent plane decodes from points z (N, 2)."""
+    y = torch.zeros(len(z), dtype=torch.long) if model.needs_labels else None
+    return data_kind(model.cfg.data.data_kind).pictures(model.decode(z.to(model.device), y))
+
+
+def manifold(model, path: Path, n: int = PLANE_N) -> Path:
+    """The decoded `plane_points` as one picture."""
+    return plots.save_grid(path, plane_pictures(model, plane_points(n)), nrow=n)
 
 
 def _fmt(v) -> str:
