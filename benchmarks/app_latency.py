@@ -138,6 +138,9 @@ def table(result: dict) -> str:
         "",
         f"`{result['command']}`",
         "",
+        f"Loading the {len(result['models'])} zoo models and calibrating: "
+        f"{result['load_and_calibrate_s']:.1f} s.",
+        "",
         "| app endpoint | median s | 90th percentile s |",
         "|---|---|---|",
     ]
@@ -168,7 +171,7 @@ def main() -> None:
             page.close()
         ran = commands(Path(tmp), a.threads, a.repeats)
     result = {
-        "command": "python benchmarks/app_latency.py " + " ".join(sys.argv[1:]),
+        "command": " ".join(["python benchmarks/app_latency.py", *sys.argv[1:]]),
         "commit": commit(),
         "version": __version__,
         "machine": machine(),
