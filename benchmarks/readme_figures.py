@@ -1,12 +1,13 @@
-"""The README's figures, each read from a committed results file in benchmarks/results (written by
-the script that file names) and, for published numbers, from latentzoo.bench.settings.ANCHORS.
+"""The documentation's figures, each read from a committed results file in benchmarks/results
+(written by the script that file names) and, for published numbers, from
+latentzoo.bench.settings.ANCHORS: every figure in docs/results.md, a few headline rows in README.md.
 
-    python benchmarks/readme_figures.py           # rewrite the README's figures block
-    python benchmarks/readme_figures.py --check   # exit 1 when the block differs from the files
+    python benchmarks/readme_figures.py           # rewrite both blocks
+    python benchmarks/readme_figures.py --check   # exit 1 when a block differs from the files
 
-The block lies between the two `figures:` comment lines of README.md; tests/test_readme.py fails
-when it differs from what this script makes of the files, and when the README's prose outside it
-types a measured figure of its own.
+Each block lies between its two comment lines (`figures:` in docs/results.md, `headline figures:`
+in README.md); tests/test_readme.py fails when one differs from what this script makes of the
+files, and when the prose outside them types a measured figure of its own.
 """
 
 from __future__ import annotations
@@ -25,8 +26,22 @@ from latentzoo.files import atomic_write  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 README = ROOT / "README.md"
+PAGE = ROOT / "docs" / "results.md"
 BEGIN = "<!-- figures: begin (written by benchmarks/readme_figures.py; edit it there) -->"
 END = "<!-- figures: end -->"
+HEAD_BEGIN = (
+    "<!-- headline figures: begin (written by benchmarks/readme_figures.py; edit it there) -->"
+)
+HEAD_END = "<!-- headline figures: end -->"
+# the README's rows: the first row of the full table whose label holds each
+HEADLINES = (
+    "IS-NLL, conv VAE",
+    "VQ-VAE test PSNR (dB)",
+    "MNIST-FID of 5,000 VQ-VAE samples",
+    "one-class AUROC, mean: the score chosen",
+    "foreign sets, Fashion-MNIST both ways",
+    "codec, K = 512",
+)
 
 
 def read(name: str) -> dict:
@@ -275,20 +290,29 @@ def minutes(seconds: float) -> str:
     return f"{seconds / 60:.1f} min"
 
 
+TABLE_HEAD = ["| measured | latentzoo | beside it | results file (commit) |", "|---|---|---|---|"]
+
+
+def figure_rows() -> list[tuple[str, str, str, str]]:
+    return [*bench_rows(), *defaults_rows(), *sampling_rows(), *anomaly_rows(), *codec_rows()]
+
+
+def headline_block() -> str:
+    """The README's rows (HEADLINES), in that order."""
+    figures = figure_rows()
+    rows = [next(r for r in figures if part in r[0]) for part in HEADLINES]
+    return "\n".join(
+        [HEAD_BEGIN, *TABLE_HEAD, *(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows), HEAD_END]
+    )
+
+
 def block() -> str:
-    figures = [
-        *bench_rows(),
-        *defaults_rows(),
-        *sampling_rows(),
-        *anomaly_rows(),
-        *codec_rows(),
-    ]
+    """docs/results.md's block: every figure, then the recorded wall times."""
     times, machines = time_rows()
     lines = [
         BEGIN,
-        "| measured | latentzoo | beside it | results file (commit) |",
-        "|---|---|---|---|",
-        *(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in figures),
+        *TABLE_HEAD,
+        *(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in figure_rows()),
         "",
         "Recorded wall times:",
         "",
@@ -304,17 +328,27 @@ def block() -> str:
     return "\n".join(lines)
 
 
+def rewritten(path: Path, begin: str, end: str, new_block: str) -> tuple[str, str]:
+    """(the file's text, the text with its block between `begin` and `end` replaced)."""
+    text = path.read_text()
+    head, _, rest = text.partition(begin)
+    _, _, tail = rest.partition(end)
+    return text, head + new_block + tail
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--check", action="store_true", help="exit 1 when README.md's block differs")
+    p.add_argument("--check", action="store_true", help="exit 1 when a block differs")
     a = p.parse_args()
-    text = README.read_text()
-    head, _, rest = text.partition(BEGIN)
-    _, _, tail = rest.partition(END)
-    new = head + block() + tail
-    if a.check:
-        sys.exit(0 if new == text else "README.md's figures differ from the results files")
-    atomic_write(README, new)
+    for path, begin, end, make in [
+        (PAGE, BEGIN, END, block),
+        (README, HEAD_BEGIN, HEAD_END, headline_block),
+    ]:
+        text, new = rewritten(path, begin, end, make())
+        if a.check and new != text:
+            sys.exit(f"{path.name}'s figures differ from the results files")
+        if not a.check:
+            atomic_write(path, new)
 
 
 if __name__ == "__main__":

@@ -120,19 +120,19 @@ def isolated_cache(tmp_path, monkeypatch):
 
 
 def readme_cli_lines() -> list[str]:
-    """The commands of the README's command-line example (the first bash block of that section)."""
+    """The commands of the documented command-line example (the first bash block of
+    docs/command-line.md)."""
     import re
     import shlex
 
-    section = (ROOT / "README.md").read_text().split("## Command line", 1)[1]
-    block = re.search(r"```bash\n(.*?)```", section, flags=re.S).group(1)
-    return [line for line in block.splitlines() if shlex.split(line, comments=True)]
+    block = re.search(r"```bash\n(.*?)```", (ROOT / "docs" / "command-line.md").read_text(), re.S)
+    return [line for line in block.group(1).splitlines() if shlex.split(line, comments=True)]
 
 
 @pytest.fixture(scope="session")
 def readme_cli(tmp_path_factory):
-    """The README's command-line example run as written, in a fresh folder: (folder, [(line, exit
-    status)])."""
+    """The documented command-line example run as written, in a fresh folder: (folder, [(line,
+    exit status)])."""
     if mnist_dir() is None:
         pytest.skip("MNIST not found")
     import shlex

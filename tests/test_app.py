@@ -307,9 +307,9 @@ def test_a_user_draws_a_digit_clicks_the_plane_and_uploads_a_bad_file(served, tm
         brush = wait.until(seen.element_to_be_clickable((By.CSS_SELECTOR, "[aria-label=Brush]")))
         brush.click()
         board = next(c for c in driver.find_elements(By.TAG_NAME, "canvas") if c.is_displayed())
-        stroke = ActionChains(driver).move_to_element_with_offset(board, 0, -70).click_and_hold()
-        for _ in range(4):  # a downward stroke: a one
-            stroke = stroke.move_by_offset(0, 35)
+        stroke = ActionChains(driver).move_to_element_with_offset(board, -50, -80).click_and_hold()
+        for dx, dy in [(35, 0)] * 3 + [(-12, 40)] * 4:  # a seven: across, then down to the left
+            stroke = stroke.move_by_offset(dx, dy)
         stroke.release().perform()
         driver.find_element(By.ID, "look").click()
         wait.until(lambda d: "flagged" in d.find_element(By.ID, "verdict").text)

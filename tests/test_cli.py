@@ -1,5 +1,5 @@
-"""The command line: the whole path on the README's runs, and every user mistake as one line + exit
-2."""
+"""The command line: the whole path on the documented example's runs, and every user mistake as
+one line + exit 2."""
 
 import json
 import subprocess
@@ -36,7 +36,7 @@ def one_line_error(capsys, *args, code=2):
 
 @pytest.fixture(scope="module")
 def trained(readme_cli):
-    """The runs that the README's command-line block made (an mlp AE, a VAE, a DAE, an mlp CVAE and
+    """The runs that the command-line page's example made (an mlp AE, a VAE, a DAE, an mlp CVAE and
     a VQ-VAE with 64 codes and a prior), each trained for 1 epoch on 2,000 images."""
     return readme_cli[0] / "runs"
 
@@ -90,7 +90,7 @@ def test_the_safeguard_blends_by_the_wiener_weight_known_answers():
 @needs_mnist
 def test_denoise_safeguards_clean_inputs_unless_told_not_to(trained, capsys, tmp_path):
     """Clean test digits through `denoise`: the safeguarded outputs are closer to them than the
-    model's raw outputs (`--no-safeguard`), which the README's short-trained DAE blurs."""
+    model's raw outputs (`--no-safeguard`), which the example's short-trained DAE blurs."""
     x, _ = load_dataset("mnist").test.tensors(slice(0, 200))
     np.save(tmp_path / "clean.npy", (x[:, 0] * 255).round().byte().numpy())
     for out, extra in (("safe", []), ("raw", ["--no-safeguard"])):
@@ -228,8 +228,8 @@ def last_lr(run) -> float:
 
 @needs_mnist
 def test_resume_with_more_epochs_stretches_the_cosine_schedule_over_them(tmp_path, capsys):
-    """README: `--resume --epochs N` extends a finished run, the cosine schedule stretched over the
-    N epochs (else epochs 2 and 3 would run at a learning rate of 0)."""
+    """docs/command-line.md: `--resume --epochs N` extends a finished run, the cosine schedule
+    stretched over the N epochs (else epochs 2 and 3 would run at a learning rate of 0)."""
     from latentzoo.files import load_tensors
     from latentzoo.loop import cosine_lr
 
@@ -267,9 +267,9 @@ SMALL_PRIOR += ["--batch-size", "32", "--no-progress"]  # 8 steps an epoch
 
 @needs_mnist
 def test_train_prior_resumes_exactly_after_a_signal_and_a_kill(tmp_path, capsys):
-    """README: `train-prior --resume` and `--checkpoint-every` do for a prior what they do for a
-    model: a prior stopped by SIGTERM mid-epoch, or killed after a mid-epoch checkpoint, ends, once
-    resumed, with the weights of one never stopped."""
+    """docs/command-line.md: `train-prior --resume` and `--checkpoint-every` do for a prior what
+    they do for a model: a prior stopped by SIGTERM mid-epoch, or killed after a mid-epoch
+    checkpoint, ends, once resumed, with the weights of one never stopped."""
     import shutil
 
     from test_faults import start

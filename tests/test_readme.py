@@ -1,26 +1,66 @@
-"""The README's examples run as written: its Python blocks, and its command-line block (run once by
-the `readme_cli` fixture, whose runs the CLI tests reuse)."""
+"""The README's and the docs' examples run as written: every Python block, and each bash block
+named in RUN (the command-line page's block is run once by the `readme_cli` fixture, whose runs the
+CLI tests reuse); a block that no test runs says why in a `<!-- not run by the tests: ... -->` line
+above it. Their figures are those of the results files, and their prose types none of its own."""
 
 import re
 from pathlib import Path
 
 from conftest import ROOT, needs_mnist
 
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+# the bash blocks the tests below run: (page, the heading the block follows)
+RUN = {
+    "zoo": ("README.md", "## Ready-made models: the zoo"),
+    "own": ("README.md", "## Train on your data"),
+    "cli": ("docs/command-line.md", "# Command line"),
+    "own-data": ("docs/own-data.md", "# Your own data"),
+    "photos": ("docs/own-data.md", "## Photos"),
+    "signals": ("docs/own-data.md", "## Signals"),
+}
+NOT_RUN = "<!-- not run by the tests: "
+
+
+def blocks(page: Path) -> list[tuple[str, str, str, str]]:
+    """Every fenced block of a page: (language, code, the heading above it, the line above it)."""
+    text = page.read_text()
+    found = []
+    for m in re.finditer(r"^```(\w+)\n(.*?)^```", text, flags=re.M | re.S):
+        before = text[: m.start()].rstrip().splitlines()
+        heading = next((line for line in reversed(before) if line.startswith("#")), "")
+        found.append((m.group(1), m.group(2), heading, before[-1] if before else ""))
+    return found
+
+
+def test_every_block_of_the_readme_and_the_docs_is_run_or_says_why_not():
+    run = set(RUN.values())
+    for page in PAGES:
+        name = str(page.relative_to(ROOT))
+        for language, _, heading, above in blocks(page):
+            if language == "python":
+                continue  # test_python_blocks_run runs them all
+            assert (name, heading) in run or above.startswith(NOT_RUN), (
+                f"{name}: the {language} block under {heading!r} is neither run by a test nor "
+                f"marked {NOT_RUN}...-->"
+            )
+    assert all(any(h == heading for _, _, h, _ in blocks(ROOT / page)) for page, heading in run), (
+        "RUN names a block that is gone"
+    )
+
 
 @needs_mnist
-def test_readme_python_blocks_run(tmp_path, monkeypatch, capsys):
-    text = (ROOT / "README.md").read_text()
-    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
-    assert blocks, "the README has no Python example"
+def test_python_blocks_run(tmp_path, monkeypatch, capsys):
+    code = [(page, c) for page in PAGES for lang, c, _, _ in blocks(page) if lang == "python"]
+    assert code, "no Python example"
     monkeypatch.chdir(tmp_path)
-    for code in blocks:
-        exec(compile(code, "README.md", "exec"), {})
+    for page, c in code:
+        exec(compile(c, str(page.relative_to(ROOT)), "exec"), {})
     assert (tmp_path / "runs" / "readme-vae" / "model.safetensors").is_file()
     assert "recon" in capsys.readouterr().out
 
 
 @needs_mnist
-def test_readme_command_line_block_runs(readme_cli):
+def test_command_line_block_runs(readme_cli):
     root, results = readme_cli
     assert len(results) >= 10
     failed = [line for line, code in results if code != 0]
@@ -49,15 +89,16 @@ def test_readme_names_the_two_commands_ci_runs():
     assert Path(ROOT / "scripts" / "setup-and-demo.sh").is_file()
 
 
-def run_block(heading: str, tmp_path, monkeypatch) -> list[list[str]]:
-    """Run the first bash block after `heading` in the README, line by line, in `tmp_path`."""
+def run_block(name: str, tmp_path, monkeypatch) -> list[list[str]]:
+    """Run RUN[name], the first bash block after its heading on its page, line by line, in
+    `tmp_path`."""
     import shlex
 
     from latentzoo import examples
     from latentzoo.cli import main
 
-    section = (ROOT / "README.md").read_text().split(heading, 1)[1]
-    block = re.search(r"```bash\n(.*?)```", section, flags=re.S).group(1)
+    page, heading = RUN[name]
+    block = next(c for lang, c, h, _ in blocks(ROOT / page) if lang == "bash" and h == heading)
     lines = [
         shlex.split(line, comments=True)
         for line in block.splitlines()
@@ -74,7 +115,13 @@ def run_block(heading: str, tmp_path, monkeypatch) -> list[list[str]]:
 
 
 def test_readme_own_data_block_runs(tmp_path, monkeypatch, capsys):
-    lines = run_block("## Your own data", tmp_path, monkeypatch)
+    run_block("own", tmp_path, monkeypatch)
+    assert (tmp_path / "own-recon" / "0003.png").is_file()
+    assert (tmp_path / "own-samples.png").is_file()
+
+
+def test_own_data_page_block_runs(tmp_path, monkeypatch, capsys):
+    lines = run_block("own-data", tmp_path, monkeypatch)
     assert len(lines) >= 10
     assert (tmp_path / "own-recon" / "0003.png").is_file() and (
         tmp_path / "own-denoised" / "photos.npy"
@@ -84,8 +131,8 @@ def test_readme_own_data_block_runs(tmp_path, monkeypatch, capsys):
     ).is_file()
 
 
-def test_readme_signals_block_runs(tmp_path, monkeypatch, capsys):
-    run_block("### Signals", tmp_path, monkeypatch)
+def test_signals_block_runs(tmp_path, monkeypatch, capsys):
+    run_block("signals", tmp_path, monkeypatch)
     recon = (tmp_path / "beats-recon" / "beats.csv").read_text().splitlines()
     given = (tmp_path / "own" / "beats.csv").read_text().splitlines()
     assert [r.split(",")[0] for r in recon] == [g.split(",")[0] for g in given]
@@ -108,14 +155,22 @@ def figures_script():
     return module
 
 
-def test_readme_figures_are_those_of_their_results_files():
-    """The README's figures block is what benchmarks/readme_figures.py makes of the committed
-    results files: a figure edited by hand, or a results file rewritten, fails here."""
+def generated(text: str, begin: str, end: str) -> str:
+    assert text.count(begin) == 1 and text.count(end) == 1
+    return text[text.index(begin) : text.index(end) + len(end)]
+
+
+def test_figures_are_those_of_their_results_files():
+    """The figures of docs/results.md and the README's headline rows are what
+    benchmarks/readme_figures.py makes of the committed results files: a figure edited by hand, or
+    a results file rewritten, fails here."""
     script = figures_script()
+    page = (ROOT / "docs" / "results.md").read_text()
+    assert generated(page, script.BEGIN, script.END) == script.block()
     readme = (ROOT / "README.md").read_text()
-    assert readme.count(script.BEGIN) == 1 and readme.count(script.END) == 1
-    quoted = readme[readme.index(script.BEGIN) : readme.index(script.END) + len(script.END)]
-    assert quoted == script.block(), "run: python benchmarks/readme_figures.py"
+    headline = generated(readme, script.HEAD_BEGIN, script.HEAD_END)
+    assert headline == script.headline_block(), "run: python benchmarks/readme_figures.py"
+    assert len(headline.splitlines()) == len(script.HEADLINES) + 4
 
 
 # a measured figure: a number with a unit of measure, a percentage, or a named metric's value
@@ -125,21 +180,24 @@ MEASURED = re.compile(
 )
 
 
-def test_readme_prose_types_no_measured_figure_outside_the_figures_block():
-    """Measured figures live in the generated block; the prose names where they are."""
+def test_prose_types_no_measured_figure_outside_the_generated_blocks():
+    """Measured figures live in the generated blocks; the prose of the README and the docs names
+    where they are."""
     script = figures_script()
-    text = (ROOT / "README.md").read_text()
-    text = re.sub(r"```.*?```", "", text, flags=re.S)  # commands and code
-    text = text.replace(text[text.index(script.BEGIN) : text.index(script.END)], "")
-    text = re.sub(r"`[^`\n]*`", "", text)  # options, file names, values in code
-    typed = [m.group(0) for m in MEASURED.finditer(text)]
-    assert not typed, typed
+    for page in PAGES:
+        text = re.sub(r"```.*?```", "", page.read_text(), flags=re.S)  # commands and code
+        for begin, end in [(script.BEGIN, script.END), (script.HEAD_BEGIN, script.HEAD_END)]:
+            if begin in text:
+                text = text.replace(generated(text, begin, end), "")
+        text = re.sub(r"`[^`\n]*`", "", text)  # options, file names, values in code
+        typed = [m.group(0) for m in MEASURED.finditer(text)]
+        assert not typed, (page.name, typed)
 
 
-def test_readme_photos_block_runs(tmp_path, monkeypatch, capsys):
+def test_photos_block_runs(tmp_path, monkeypatch, capsys):
     from PIL import Image
 
-    run_block("### Photos", tmp_path, monkeypatch)
+    run_block("photos", tmp_path, monkeypatch)
     size = Image.open(tmp_path / "own" / "scene.png").size
     assert Image.open(tmp_path / "photo-clean" / "scene.png").size == size
     assert Image.open(tmp_path / "photo-recon" / "scene.png").size == size
@@ -151,7 +209,7 @@ def test_readme_zoo_block_runs(tmp_path, monkeypatch, capsys):
     """The zoo's commands work on a fresh checkout, with no training."""
     import numpy as np
 
-    run_block("## Ready-made models: the zoo", tmp_path, monkeypatch)
+    run_block("zoo", tmp_path, monkeypatch)
     assert len(list((tmp_path / "threes").glob("*.png"))) == 8
     assert np.load(tmp_path / "threes-back.npy").shape == (8, 28, 28)
     assert len(list((tmp_path / "threes-clean").glob("*.png"))) == 8

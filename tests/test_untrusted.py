@@ -412,6 +412,7 @@ RUN_COMMANDS = {
     "score": ["{run}", "{img}", "--out", "{tmp}/s.csv"],
     "compress": ["{run}", "{img}", "--out", "{tmp}/c.lzc"],
     "decompress": ["{lzc}", "--run", "{run}", "--out", "{tmp}/d.npy"],
+    "app": ["{run}"],
 }
 OUT_COMMANDS = {  # subcommand -> (the --out name, its arguments)
     "sample": ("s.png", "{run}"),

@@ -33,8 +33,8 @@ class DataSettings(Settings):
     section: ClassVar[str] = "data"
 
     data_kind: str | None = setting(
-        "the kind of data: image, photo or signal (unset: from --data, see the README's 'Photos' "
-        "and 'Signals')",
+        "the kind of data: image, photo or signal (unset: from --data, see docs/own-data.md's "
+        "'Photos' and 'Signals')",
         default=None,
     )
     dataset: str = setting(
