@@ -2,6 +2,7 @@
 under test and one trained run of each (trained once per session, shared by every test)."""
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -150,3 +151,39 @@ def readme_cli(tmp_path_factory):
     finally:
         os.chdir(here)
     return root, results
+
+
+CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+needs_chromium = pytest.mark.skipif(
+    not (CHROMIUM and DRIVER),
+    reason="Chromium not installed (Debian: apt-get install chromium chromium-driver); the "
+    "browser check is skipped",
+)
+
+
+def headless_chromium(profile: Path, size: str = "1300,1800"):
+    """A headless Chromium (selenium) with its own profile, a window of `size` pixels, and no
+    traffic of its own."""
+    pytest.importorskip(
+        "selenium", reason="selenium is in the test extras: pip install -e '.[test]'"
+    )
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        f"--window-size={size}",
+    ):
+        opts.add_argument(flag)
+    return webdriver.Chrome(service=Service(DRIVER), options=opts)

@@ -4,7 +4,6 @@ pixels and numbers, refuses bad uploads with a message, and works in headless Ch
 meets it (a drawn stroke, the plane's map clicked, a bad upload), leaving a screenshot in
 test-artefacts/."""
 
-import shutil
 import signal
 import socket
 import subprocess
@@ -16,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import needs_mnist
+from conftest import headless_chromium, needs_chromium, needs_mnist
 from PIL import Image
 
 from latentzoo import build_model, codec, jobs, load_dataset, make_config
@@ -30,7 +29,6 @@ from latentzoo.viz.report import PLANE_N, plane_pictures, plane_points
 from latentzoo.zoo import names
 
 ARTEFACTS = Path(__file__).resolve().parents[1] / "test-artefacts"
-CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 
 
 def digits(n: int) -> torch.Tensor:
@@ -259,27 +257,6 @@ def test_the_command_names_a_missing_run_in_one_line(capsys):
     assert len(err) == 1 and "no-such-run and no zoo model of that name" in err[0]
 
 
-def chromium(profile: Path):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        f"--user-data-dir={profile}",
-        "--window-size=1300,1800",
-    ):
-        opts.add_argument(flag)
-    return webdriver.Chrome(service=Service(DRIVER), options=opts)
-
-
 def tab(driver, text: str):
     """The tab that reads `text` (Gradio keeps a hidden copy of each tab's button)."""
     from selenium.webdriver.common.by import By
@@ -289,18 +266,14 @@ def tab(driver, text: str):
 
 
 @needs_mnist
-@pytest.mark.skipif(
-    not (CHROMIUM and DRIVER),
-    reason="Chromium not installed (Debian: apt-get install chromium chromium-driver)",
-)
+@needs_chromium
 def test_a_user_draws_a_digit_clicks_the_plane_and_uploads_a_bad_file(served, tmp_path):
-    pytest.importorskip("selenium", reason="selenium is in the test extras")
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as seen
     from selenium.webdriver.support.ui import WebDriverWait
 
-    driver = chromium(tmp_path / "profile")
+    driver = headless_chromium(tmp_path / "profile")
     wait = WebDriverWait(driver, 30)
     try:
         driver.get(served)

@@ -110,6 +110,24 @@ def test_a_skip_passes_the_input_around_the_latent_and_decodes_only_beside_it(sk
         make_config("dae", skip=skip)
 
 
+def test_a_deep_full_size_block_starts_as_the_plain_autoencoder_and_sees_far(tmp_path):
+    """--skip-depth N: N hidden 3x3 convolutions, so one pixel's correction depends on inputs
+    N + 1 pixels away, and the block starts at zero like the shallow one."""
+    write_textures(tmp_path / "t")
+    cfg = photo_config(tmp_path / "t", patch=32, shape=(3, 32, 32), skip="input", skip_depth=4)
+    model = build_model(cfg)
+    convs = [m for m in model.fuse.body if isinstance(m, torch.nn.Conv2d)]
+    assert len(convs) == 4 + 1 and not convs[-1].weight.any()
+    for conv in convs:  # a non-zero block, to see how far it reaches
+        torch.nn.init.constant_(conv.weight, 0.01)
+    h = torch.zeros(1, 6, 32, 32, requires_grad=True)
+    model.fuse(h)[0, :, 16, 16].sum().backward()
+    reach = h.grad.abs().sum((0, 1)).nonzero()  # (pixels, 2) that move the centre's output
+    assert int((reach - 16).abs().max()) == 4 + 1
+    with pytest.raises(ConfigError, match="--skip-depth sets the block of --skip input"):
+        make_config("dae", skip_depth=3)
+
+
 def test_a_model_that_is_not_fully_convolutional_is_refused_for_photos(tmp_path):
     write_textures(tmp_path / "t")
     cfg = make_config("vae", source=str(tmp_path / "t"), data_kind="photo", shape=(3, 32, 32))

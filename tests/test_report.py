@@ -1,16 +1,11 @@
 """The HTML report: every plot for the kind, and the page as a browser shows it (headless
 Chromium)."""
 
-import shutil
-
 import pytest
-from conftest import ONE_PER_MODEL
+from conftest import ONE_PER_MODEL, headless_chromium, needs_chromium
 
 from latentzoo.cli import main
 from latentzoo.viz.report import make_report
-
-CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
-
 
 # the pictures each kind's page must show beyond loss curves, reconstructions, interpolation and
 # latent map
@@ -58,37 +53,12 @@ def test_report_command_writes_a_page(vq_run, tmp_path, capsys):
     assert "should end in .html" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(
-    not (CHROMIUM and DRIVER),
-    reason="Chromium not installed (Debian: apt-get install chromium "
-    "chromium-driver); the browser check is skipped",
-)
+@needs_chromium
 def test_report_renders_in_headless_chromium(vq_run, tmp_path):
-    pytest.importorskip(
-        "selenium", reason="selenium is in the test extras: pip install -e '.[test]'"
-    )
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
 
     page = make_report(vq_run, tmp_path / "report.html")
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        "--window-size=1200,2000",
-    ):
-        opts.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(DRIVER), options=opts)
+    driver = headless_chromium(tmp_path / "profile", size="1200,2000")
     try:
         driver.get(page.resolve().as_uri())
         images = driver.execute_script(

@@ -259,6 +259,7 @@ WITHOUT: dict[tuple, tuple] = {}  # a command's answer without the fuzzed option
 NEEDS = {
     "downsample": ["--kind", "signal"],
     "hop": ["--kind", "signal", "--window", "100000000"],
+    "skip_depth": ["--latent", "grid", "--recon", "mse", "--skip", "input"],
 }
 
 

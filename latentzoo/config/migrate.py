@@ -11,7 +11,8 @@ Version 6 splits the fields by concern (`model`, `data`, `train`), keeps for eac
 settings it has, and renames those whose one name meant two things (`RENAMED`). Version 7 adds the
 signals' settings (`V6_DATA`, `V6_MODEL`: every earlier run was of images). Version 8 lets an
 autoencoder's latent be a grid (`V7_AE`: every earlier AE and DAE had a vector). Version 9 adds
-photos (`V8_DATA`) and the skip around a grid latent (`V8_AE`: none before).
+photos (`V8_DATA`) and the skip around a grid latent (`V8_AE`: none before). Version 10 lets the
+skip's full-size block be deep (`V9_AE`: every earlier one had one hidden convolution).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from .data import DataSettings
 from .model import MODEL_SETTINGS, MODELS
 from .train import TrainSettings
 
-CONFIG_VERSION = 9
+CONFIG_VERSION = 10
 
 # Old name -> {model kind: today's name}. `beta` was a VAE's KL weight and a VQ-VAE's commitment
 # weight; `latent_dim` was also the size of a VQ-VAE's code vectors; `data` (the user's files) is
@@ -102,6 +103,7 @@ V6_MODEL: dict[str, Any] = dict(downsample=0)
 V7_AE: dict[str, Any] = dict(latent="vector")
 V8_DATA: dict[str, Any] = dict(patch=None, patches=None)
 V8_AE: dict[str, Any] = dict(skip="none")
+V9_AE: dict[str, Any] = dict(skip_depth=1)  # one hidden layer in every earlier full-size block
 FLAT_FIELDS = {*V1_VALUES, *V2_VALUES, *V3_VALUES, *V4_VALUES, "config_version"}
 
 
@@ -141,6 +143,10 @@ def migrate(d: dict[str, Any]) -> dict[str, Any]:
             d["data"] = {**V8_DATA, **d["data"]}
         if d.get("kind") in ("ae", "dae") and isinstance(d.get("model"), dict):
             d["model"] = {**V8_AE, **d["model"]}
+    if d["config_version"] == 9:
+        d = {**d, "config_version": 10}
+        if d.get("kind") in ("ae", "dae") and isinstance(d.get("model"), dict):
+            d["model"] = {**V9_AE, **d["model"]}
     return d
 
 

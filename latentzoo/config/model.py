@@ -135,6 +135,14 @@ class AESettings(VectorSettings):
         default="none",
         choices=("none", "residual", "input"),
     )
+    skip_depth: int = setting(
+        "hidden 3x3 convolutions of --skip input's full-size block, each --channels wide: 1 is a "
+        "light correction, more a DnCNN-like noise estimator at full resolution (Zhang et al. "
+        "2017) guided by the decoder's output",
+        default=1,
+        low=1,
+        high=64,
+    )
     data_defaults: ClassVar[dict[str, dict[str, Any]]] = {"photo": {"latent": "grid"}}
 
     @property
@@ -147,6 +155,8 @@ class AESettings(VectorSettings):
             raise ConfigError("--latent grid needs --backbone conv (an mlp has no grid)")
         if self.skip != "none" and (self.latent != "grid" or self.recon != "mse"):
             raise ConfigError(f"--skip {self.skip} needs --latent grid and --recon mse")
+        if self.skip_depth != 1 and self.skip != "input":
+            raise ConfigError("--skip-depth sets the block of --skip input")
 
 
 # The DAE's training corruption: the three kinds of latentzoo.noise at several strengths, one drawn

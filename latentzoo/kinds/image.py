@@ -11,7 +11,7 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from ..config import Config, DataSettings, ModelSettings, VectorSettings, parse_size
+from ..config import AESettings, Config, DataSettings, ModelSettings, VectorSettings, parse_size
 from ..data import Splits
 from ..errors import ConfigError
 from ..inputs import Inputs, read_inputs, write_images, write_like_inputs
@@ -110,7 +110,10 @@ class ImageKind(DataKind):
         return GridDecoder(in_dim=in_dim, out_channels=shape[0], **conv_args(settings))
 
     def input_skip(self, shape: tuple[int, ...], settings: ModelSettings) -> nn.Module:
-        return InputSkip(channels=shape[0], width=settings.channels, act=settings.act)
+        assert isinstance(settings, AESettings)  # the only settings with a skip
+        return InputSkip(
+            channels=shape[0], width=settings.channels, act=settings.act, depth=settings.skip_depth
+        )
 
     def code_grid(self, shape: tuple[int, ...], settings: ModelSettings) -> tuple[int, int]:
         return grid_size(shape[1], shape[2])  # (H/4, W/4)

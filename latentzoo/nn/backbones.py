@@ -273,16 +273,17 @@ class GridDecoder(nn.Module):
 
 class InputSkip(nn.Module):
     """A decoder's raw output and the input side by side (B, 2C, H, W) -> a correction (B, C, H, W):
-    two 3x3 convolutions at full size, the last starting at zero (so the model starts as the plain
-    autoencoder)."""
+    `depth` hidden 3x3 convolutions at full size, `width` channels each, then one to C channels that
+    starts at zero (so the model starts as the plain autoencoder). Deep, it is DnCNN's plain stack
+    (Zhang et al. 2017), which estimates per-pixel noise that a coarse grid cannot."""
 
-    def __init__(self, *, channels: int, width: int, act: str):
+    def __init__(self, *, channels: int, width: int, act: str, depth: int = 1):
         super().__init__()
-        self.body = nn.Sequential(
-            nn.Conv2d(2 * channels, width, 3, padding=1),  # (B, width, H, W)
-            activation(act),
-            nn.Conv2d(width, channels, 3, padding=1),  # (B, C, H, W)
-        )
+        layers: list[nn.Module] = [nn.Conv2d(2 * channels, width, 3, padding=1), activation(act)]
+        for _ in range(depth - 1):
+            layers += [nn.Conv2d(width, width, 3, padding=1), activation(act)]  # (B, width, H, W)
+        layers.append(nn.Conv2d(width, channels, 3, padding=1))  # (B, C, H, W)
+        self.body = nn.Sequential(*layers)
         last = self.body[-1]
         assert isinstance(last, nn.Conv2d) and last.bias is not None
         nn.init.zeros_(last.weight)
