@@ -6,8 +6,9 @@
 Training photos: the 12 nature photos of Debian's `mate-backgrounds`
 (/usr/share/backgrounds/mate/nature/, colour, 1280x1024 to 2560x1920), fetched with `apt-get
 download` into ~/.cache/latentzoo/mate. Each variant is `latentzoo train dae --kind photo` with its
-options, all variants side by side at one thread each, into benchmarks/runs/photo/NAME (reused when
-it holds that finished run). Test photos (none of them trained on): scikit-image's bundled photos,
+options (an `--epochs` among them overrides the script's), the variants side by side with the cores
+shared between them, into benchmarks/runs/photo/NAME (reused when it holds that finished run).
+Test photos (none of them trained on): scikit-image's bundled photos,
 public domain or CC0 by its documentation: colour astronaut, chelsea, coffee, rocket,
 hubble_deep_field and retina; grey camera and coins (a colour model gets a grey photo as three equal
 channels, and its output back as grey). Each is cut to its central CROP x CROP pixels (BM3D's time),
@@ -87,13 +88,14 @@ def test_photos(crop: int) -> dict[str, torch.Tensor]:
 
 
 def train_variants(variants: dict[str, str], photos: Path, epochs: int, runs: Path, log) -> None:
-    """Every variant that has no finished run, trained side by side at one thread each."""
+    """Every variant that has no finished run, trained side by side, the machine's cores shared
+    between them."""
     jobs_ = {}
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    for name, options in variants.items():
-        run = runs / name
-        if (run / METRICS).is_file():
-            continue
+    todo = [name for name in variants if not (runs / name / METRICS).is_file()]
+    threads = max(1, (os.cpu_count() or 1) // max(1, len(todo)))
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+    for name in todo:
+        run, options = runs / name, variants[name]
         cmd = [LZ, "train", "dae", "--data", str(photos), "--kind", "photo"]
         cmd += ["--epochs", str(epochs), "--out", str(run), "--no-progress", *options.split()]
         cmd += ["--resume"] if (run / "last.safetensors").is_file() else []
