@@ -4,8 +4,10 @@ pixels and numbers, refuses bad uploads with a message, and works in headless Ch
 meets it (a drawn stroke, the plane's map clicked, a bad upload), leaving a screenshot in
 test-artefacts/."""
 
+import json
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -205,6 +207,17 @@ def test_the_endpoints_answer_with_the_showcases_pixels_and_numbers(show, served
     assert png(walks[0]).shape == shown(torch.zeros(6, 1, 28, 28)).shape
     point = client.predict(0.5, -1.0, api_name="/plane")
     assert np.array_equal(png(point), show.plane_point("mnist-vae2d", 0.5, -1.0))
+    # the median answer of a look, recorded beside the screenshot (benchmarks/app_latency.py
+    # measures every endpoint; a test asserts no time)
+    times = []
+    for _ in range(5):
+        start = time.perf_counter()
+        client.predict(None, handle_file(tmp_path / "d0.png"), "gaussian:0.5", 0, api_name="/look")
+        times.append(time.perf_counter() - start)
+    ARTEFACTS.mkdir(exist_ok=True)
+    (ARTEFACTS / "app-latency.json").write_text(
+        json.dumps({"look_median_s": statistics.median(times), "calls": len(times)}) + "\n"
+    )
 
 
 @needs_mnist
