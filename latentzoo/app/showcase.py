@@ -18,6 +18,7 @@ pixels, and its centre of mass put at the centre. A colour model's picture is on
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -89,7 +90,9 @@ def as_digit(a: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     box = a[top:bottom, left:right]
     scale = INK_BOX * min(size) / max(box.shape)
     h, w = max(1, round(box.shape[0] * scale)), max(1, round(box.shape[1] * scale))
-    small = np.asarray(Image.fromarray(box / box.max()).resize((w, h), Image.LANCZOS)).clip(0, 1)
+    small = np.asarray(
+        Image.fromarray(box / box.max()).resize((w, h), Image.Resampling.LANCZOS)
+    ).clip(0, 1)
     out = np.zeros(size, np.float32)
     cy, cx = np.argwhere(small >= 0).T @ small.ravel() / max(small.sum(), 1e-6)
     top = int(np.clip(round(size[0] / 2 - cy), 0, size[0] - h))
@@ -108,7 +111,9 @@ def fit(picture, shape: tuple[int, ...]) -> torch.Tensor:
         x = grey if grey.shape == (h, w) else as_digit(grey, (h, w))
         return torch.from_numpy(np.ascontiguousarray(x, np.float32)).view(1, 1, h, w)
     rgb = a if a.shape[2] == 3 else np.repeat(a, 3, axis=2)
-    img = Image.fromarray((rgb * 255).round().astype(np.uint8)).resize((w, h), Image.LANCZOS)
+    img = Image.fromarray((rgb * 255).round().astype(np.uint8)).resize(
+        (w, h), Image.Resampling.LANCZOS
+    )
     return torch.from_numpy(np.asarray(img, np.float32) / 255).permute(2, 0, 1)[None]
 
 
@@ -126,7 +131,7 @@ class Showcase:
     models: dict[str, torch.nn.Module]
     shape: tuple[int, ...]
     n_classes: int
-    score: object = None  # images (N, C, H, W) -> scores (N,)
+    score: Callable[[torch.Tensor], torch.Tensor] | None = None  # (N, C, H, W) -> (N,)
     score_name: str = ""
     threshold: float = float("nan")
     fpr: float = jobs.DEFAULT_FPR
@@ -230,6 +235,7 @@ class Showcase:
 
     @torch.no_grad()
     def anomaly(self, x: torch.Tensor) -> dict[str, float | bool | str]:
+        assert self.score is not None, "calibrate first"
         s = float(self.score(x)[0])
         return {
             "score": s,
