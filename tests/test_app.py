@@ -239,29 +239,36 @@ def test_the_page_refuses_bad_uploads_with_a_message(served, tmp_path):
             client.predict(None, upload, "", 0, api_name="/look")
 
 
-@needs_mnist
-def test_the_command_serves_the_page_until_ctrl_c(tmp_path):
-    pytest.importorskip("gradio", reason="the app is an extra: pip install -e '.[test]'")
-    port = free_port()
+def stop_app(port: int, when: str, tmp_path) -> tuple[int, str, str]:
+    """`latentzoo app` stopped by Ctrl-C (SIGINT) as soon as it starts ("start") or once it has
+    said where it serves and the page answers there ("served"): (exit status, stdout, stderr)."""
     cmd = [sys.executable, "-m", "latentzoo", "app", "mnist-ae", "mnist-vae", "--port", str(port)]
     proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    said = ""
     try:
-        page = ""
-        for _ in range(120):
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as r:
-                    page = r.read().decode()
-                break
-            except OSError:
-                assert proc.poll() is None, proc.communicate()[1].decode()[-2000:]
-                time.sleep(0.5)
-        assert "latentzoo" in page
+        if when == "served":
+            said = proc.stdout.readline().decode()  # printed once the server is up
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as r:
+                assert "latentzoo" in r.read().decode()
+        else:
+            time.sleep(4)  # loading the models, before the server starts
     finally:
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
-    assert proc.returncode == 0, err.decode()[-2000:]
-    assert f"latentzoo app on http://127.0.0.1:{port}/" in out.decode()
-    assert "Traceback" not in err.decode()
+        out, err = proc.communicate(timeout=60)
+    return proc.returncode, said + out.decode(), err.decode()
+
+
+@needs_mnist
+@pytest.mark.parametrize("when", ["start", "served"])
+def test_ctrl_c_stops_the_command_and_its_server(when, tmp_path):
+    pytest.importorskip("gradio", reason="the app is an extra: pip install -e '.[test]'")
+    port = free_port()
+    code, out, err = stop_app(port, when, tmp_path)
+    assert code == 0 and "latentzoo app stopped" in out and "Traceback" not in err, err[-2000:]
+    if when == "served":
+        assert f"latentzoo app on http://127.0.0.1:{port}/" in out
+    with socket.socket() as s:  # nothing serves there any more
+        assert s.connect_ex(("127.0.0.1", port)) != 0
 
 
 def test_the_command_names_a_missing_run_in_one_line(capsys):

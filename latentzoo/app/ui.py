@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import LatentzooError
 from ..models import GUIDANCE
-from .showcase import ZOOM, Showcase, read_upload, shown
+from .showcase import Showcase, read_upload, shown
 
 API = ("look", "sample", "walk", "plane", "plane_click")
 CANVAS = 280  # the drawing canvas, ten times an MNIST digit
@@ -231,19 +231,26 @@ def plane_tab(gr, show: Showcase) -> None:
 
 
 def serve(show: Showcase, host: str = "127.0.0.1", port: int | None = None, block: bool = True):
-    """Start the page on host:port (a free port from 7860 up when None); returns its URL (at
-    once when `block` is False, else when the server stops)."""
+    """Start the page on host:port (a free port from 7860 up when None); returns (the page, its
+    URL) at once when `block` is False (the caller closes it), else when Ctrl-C stops the server.
+    The server's threads outlive an exception in this one, so whatever stops it closes them."""
     page = build(show)
-    _, url, _ = page.launch(
-        server_name=host,
-        server_port=port,
-        prevent_thread_lock=True,
-        quiet=True,
-        max_file_size=MAX_UPLOAD,
-        show_error=False,
-        footer_links=["api"],
-    )
-    print(f"latentzoo app on {url} (Ctrl-C stops it); pictures are shown {ZOOM} times larger")
-    if block:
-        page.block_thread()
-    return page, url
+    handed_over = False
+    try:
+        _, url, _ = page.launch(
+            server_name=host,
+            server_port=port,
+            prevent_thread_lock=True,
+            quiet=True,
+            max_file_size=MAX_UPLOAD,
+            show_error=False,
+            footer_links=["api"],
+        )
+        handed_over = not block
+        if block:
+            print(f"latentzoo app on {url} (Ctrl-C stops it)", flush=True)
+            page.block_thread()  # until Ctrl-C, which Gradio takes as its cue to stop
+        return page, url
+    finally:
+        if not handed_over:
+            page.close(verbose=False)

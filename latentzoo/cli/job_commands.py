@@ -237,6 +237,10 @@ def cmd_interpolate(a) -> int:
 
 def cmd_app(a) -> int:
     runs = [str(r) for r in a.runs] or names()
-    show = Showcase.load(runs, device=a.device, fpr=a.fpr, data_dir=a.data_dir)
-    serve(show, a.host, a.port)
+    try:
+        show = Showcase.load(runs, device=a.device, fpr=a.fpr, data_dir=a.data_dir)
+        serve(show, a.host, a.port)
+    except KeyboardInterrupt:  # before Gradio waits for it: its server is closed all the same
+        pass
+    print("latentzoo app stopped")
     return 0
