@@ -243,7 +243,15 @@ def stop_app(port: int, when: str, tmp_path) -> tuple[int, str, str]:
     """`latentzoo app` stopped by Ctrl-C (SIGINT) as soon as it starts ("start") or once it has
     said where it serves and the page answers there ("served"): (exit status, stdout, stderr)."""
     cmd = [sys.executable, "-m", "latentzoo", "app", "mnist-ae", "mnist-vae", "--port", str(port)]
-    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        cmd,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        # as a terminal would have it: a shell's background job (CI's, maybe) ignores SIGINT, and
+        # its children inherit that
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     said = ""
     try:
         if when == "served":
