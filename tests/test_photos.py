@@ -89,7 +89,7 @@ def test_jpeg_quality_outside_1_to_100_is_refused(spec):
         parse_noise(spec)
 
 
-@pytest.mark.parametrize("skip", ["residual", "input"])
+@pytest.mark.parametrize("skip", ["residual", "input", "unet"])
 def test_a_skip_passes_the_input_around_the_latent_and_decodes_only_beside_it(skip, tmp_path):
     write_textures(tmp_path / "t")
     cfg = photo_config(tmp_path / "t", patch=32, shape=(3, 32, 32), skip=skip)
@@ -99,11 +99,14 @@ def test_a_skip_passes_the_input_around_the_latent_and_decodes_only_beside_it(sk
     torch.nn.init.zeros_(last.weight)
     torch.nn.init.zeros_(last.bias)  # the decoder's output is zero
     x = torch.rand(2, 3, 32, 32)
-    # residual: the input comes back; input: the full-size block starts at zero, so zero comes back
-    assert torch.equal(model.reconstruct(x), x if skip == "residual" else torch.zeros_like(x))
-    if skip == "input":
-        torch.nn.init.ones_(model.fuse.body[-1].bias)
-        assert torch.equal(model.reconstruct(x), torch.ones_like(x))
+    # residual and unet: the input comes back (the U-Net's correction starts at zero); input: the
+    # full-size block starts at zero, so the decoder's zero comes back
+    assert torch.equal(model.reconstruct(x), torch.zeros_like(x) if skip == "input" else x)
+    if skip != "residual":
+        last = model.fuse.last if skip == "unet" else model.fuse.body[-1]
+        torch.nn.init.constant_(last.bias, 0.25)
+        want = 0.25 if skip == "input" else (x + 0.25).clamp(0, 1)
+        assert torch.allclose(model.reconstruct(x), torch.zeros_like(x) + want)
     with pytest.raises(LatentzooError, match="beside its input"):
         model.decode(model.encode(x))
     with pytest.raises(ConfigError, match=f"--skip {skip} needs --latent grid"):
@@ -126,6 +129,27 @@ def test_a_deep_full_size_block_starts_as_the_plain_autoencoder_and_sees_far(tmp
     assert int((reach - 16).abs().max()) == 4 + 1
     with pytest.raises(ConfigError, match="--skip-depth sets the block of --skip input"):
         make_config("dae", skip_depth=3)
+
+
+def test_the_unet_block_sees_past_its_grid_and_keeps_full_size_detail(tmp_path):
+    """--skip unet: the correction of one pixel depends on pixels a quarter-scale convolution away
+    (past any full-size stack of its depth), and a 1-pixel change of the input reaches the output
+    through the full-size skip even when the coarse path is cut."""
+    write_textures(tmp_path / "t")
+    cfg = photo_config(tmp_path / "t", patch=32, shape=(3, 32, 32), skip="unet")
+    fuse = build_model(cfg).fuse
+    torch.nn.init.constant_(fuse.last.weight, 0.01)
+    h = torch.zeros(1, 6, 32, 32, requires_grad=True)
+    fuse(h)[0, :, 16, 16].sum().backward()
+    reach = h.grad.abs().sum((0, 1)).nonzero()  # (pixels, 2) that move the centre's output
+    assert int((reach - 16).abs().max()) > 8  # five 3x3 convolutions at full size reach 5
+    with torch.no_grad():
+        for conv in (fuse.up1, fuse.up0):
+            conv.weight.zero_()  # the coarse scales cut off
+        h2 = h.detach().clone()
+        h2[0, 3:, 16, 16] += 1.0  # one pixel of the input
+        moved = (fuse(h2) - fuse(h.detach())).abs().sum((0, 1))  # (H, W)
+    assert moved[16, 16] > 0 and moved[16 + 5 :, :].sum() == 0  # four 3x3 convolutions: 4 away
 
 
 def test_a_model_that_is_not_fully_convolutional_is_refused_for_photos(tmp_path):

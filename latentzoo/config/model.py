@@ -131,9 +131,11 @@ class AESettings(VectorSettings):
         "none: the output is the decoder's; residual: the input plus the decoder's output (the "
         "network learns the correction, Zhang et al. 2017); input: the decoder's output corrected "
         "by a full-size block that also sees the input (a skip connection around the "
-        "bottleneck). Both need --latent grid and --recon mse",
+        "bottleneck); unet: the input plus a correction from a U-Net over the input and the "
+        "decoder's output, with skips at every scale (Ronneberger et al. 2015). Each needs "
+        "--latent grid and --recon mse",
         default="none",
-        choices=("none", "residual", "input"),
+        choices=("none", "residual", "input", "unet"),
     )
     skip_depth: int = setting(
         "hidden 3x3 convolutions of --skip input's full-size block, each --channels wide: 1 is a "

@@ -77,7 +77,10 @@ class DataKind(ABC):
     def input_skip(self, shape: tuple[int, ...], settings: ModelSettings) -> nn.Module:
         """A full-size block: a decoder's raw output and the input, side by side (B, 2C, ...) -> a
         correction (B, C, ...) that starts at zero (an AE's `skip input`)."""
-        raise ConfigError(f"--skip input applies to images and photos, not to {self.examples}")
+        raise ConfigError(
+            f"--skip {getattr(settings, 'skip', 'input')} applies to images and photos, not to "
+            f"{self.examples}"
+        )
 
     @abstractmethod
     def code_grid(self, shape: tuple[int, ...], settings: ModelSettings) -> tuple[int, int]:

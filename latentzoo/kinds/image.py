@@ -25,6 +25,7 @@ from ..nn.backbones import (
     VectorEncoder,
     grid_size,
 )
+from ..nn.unet import UNetSkip
 from ..sources import describe, load_source
 from ..windows import blend_tiles, tiles
 from .base import DataKind
@@ -111,6 +112,8 @@ class ImageKind(DataKind):
 
     def input_skip(self, shape: tuple[int, ...], settings: ModelSettings) -> nn.Module:
         assert isinstance(settings, AESettings)  # the only settings with a skip
+        if settings.skip == "unet":
+            return UNetSkip(channels=shape[0], width=settings.channels, act=settings.act)
         return InputSkip(
             channels=shape[0], width=settings.channels, act=settings.act, depth=settings.skip_depth
         )

@@ -9,8 +9,9 @@
   around it (`skip`): `residual`, the output is the input plus the decoder's output (residual
   learning, Zhang et al. 2017, "Beyond a Gaussian Denoiser": a DAE learns the noise to take away);
   `input`, a full-size block that sees the decoder's output and the input corrects the former (a
-  skip connection around the bottleneck, as U-Net's at full size). Either way a latent decodes only
-  beside its input.
+  skip connection around the bottleneck, as U-Net's at full size); `unet`, the input plus a
+  correction from a small U-Net over the input and the decoder's output (latentzoo.nn.unet). Either
+  way a latent decodes only beside its input.
 - `DAE` (Vincent et al. 2008): the same network, trained to map inputs corrupted by
   `cfg.model.noise` to the clean images.
 """
@@ -44,7 +45,7 @@ class AE(VectorAutoencoder):
         self.register_buffer("latent_mean", torch.zeros(L))
         self.register_buffer("latent_scale_tril", torch.eye(L))
         self.register_buffer("latent_fitted", torch.tensor(False))
-        if self.settings.skip == "input":
+        if self.settings.skip in ("input", "unet"):
             self.fuse = self.data_kind.input_skip(self.cfg.data.shape, self.settings)
 
     def coders(self, cond: int) -> tuple[nn.Module, nn.Module]:
@@ -82,6 +83,8 @@ class AE(VectorAutoencoder):
             return out + x_in
         if self.settings.skip == "input":
             return out + self.fuse(torch.cat([out, x_in], 1))  # (B, 2C, ...) -> (B, C, ...)
+        if self.settings.skip == "unet":
+            return x_in + self.fuse(torch.cat([out, x_in], 1))
         return out
 
     @property
