@@ -1,13 +1,16 @@
 """Benchmark: the photo DAE on real photographs beside the noisy input and classical denoisers.
 
     python benchmarks/photo_denoise.py [--epochs 10] [--crop 256] [--name photo-denoise]
-        [--variants 'default=;skip-input=--skip input']
+        [--variants 'default=;skip-input=--skip input'] [--scales 1]
 
 Training photos: the 12 nature photos of Debian's `mate-backgrounds`
 (/usr/share/backgrounds/mate/nature/, colour, 1280x1024 to 2560x1920), fetched with `apt-get
-download` into ~/.cache/latentzoo/mate. Each variant is `latentzoo train dae --kind photo` with its
-options (an `--epochs` among them overrides the script's), the variants side by side with the cores
-shared between them, into benchmarks/runs/photo/NAME (reused when it holds that finished run).
+download` into ~/.cache/latentzoo/mate; with `--scales 2,4` the variants train instead on each
+photo shrunk by 2 and by 4 (Lanczos; written once as PNGs beside them), whose detail per pixel is
+nearer a test photo's than a wallpaper's at full size. Each variant is `latentzoo train dae --kind
+photo` with its options (an `--epochs` among them overrides the script's), the variants side by
+side with the cores shared between them, into benchmarks/runs/photo/NAME (photo-x2-x4/NAME for
+`--scales 2,4`), reused when it holds that finished run.
 Test photos (none of them trained on): scikit-image's bundled photos,
 public domain or CC0 by its documentation: colour astronaut, chelsea, coffee, rocket,
 hubble_deep_field and retina; grey camera and coins (a colour model gets a grey photo as three equal
@@ -71,6 +74,26 @@ def training_photos() -> Path:
     if root is None:
         sys.exit("apt-get download mate-backgrounds failed: the training photos are missing")
     return root / "usr/share/backgrounds/mate/nature"
+
+
+def shrunk(photos: Path, scales: list[int]) -> Path:
+    """A folder of every photo of `photos` shrunk by each factor of `scales`, made once."""
+    if scales == [1]:
+        return photos
+    from PIL import Image
+
+    out = MATE.parent / ("mate-" + "-".join(f"x{f}" for f in scales))
+    if not (out / "done").is_file():
+        out.mkdir(parents=True, exist_ok=True)
+        for path in sorted(photos.iterdir()):
+            image = Image.open(path).convert("RGB")
+            for f in scales:
+                small = image.resize(
+                    (image.width // f, image.height // f), Image.Resampling.LANCZOS
+                )
+                small.save(out / f"{path.stem}-{f}.png")
+        (out / "done").write_text("")
+    return out
 
 
 def test_photos(crop: int) -> dict[str, torch.Tensor]:
@@ -247,14 +270,17 @@ def main() -> int:
     ap.add_argument("--variants", default="default=;skip-input=--skip input")
     ap.add_argument("--crop", type=int, default=256)
     ap.add_argument("--name", default="photo-denoise")
+    ap.add_argument("--scales", default="1", help="train on the photos shrunk by these factors")
     a = ap.parse_args()
     ensure("scikit-image", "skimage")
     ensure("bm3d", "bm3d")
     log = lambda m: print(m, flush=True)  # noqa: E731
     variants = dict(v.split("=", 1) for v in a.variants.split(";") if v)
-    runs = ROOT / "benchmarks" / "runs" / "photo"
+    scales = [int(f) for f in a.scales.split(",")]
+    tag = "" if scales == [1] else "-" + "-".join(f"x{f}" for f in scales)
+    runs = ROOT / "benchmarks" / "runs" / f"photo{tag}"
     t0 = time.time()
-    train_variants(variants, training_photos(), a.epochs, runs, log)
+    train_variants(variants, shrunk(training_photos(), scales), a.epochs, runs, log)
     torch.set_num_threads(2)
     models, trained = {}, {}
     for name in variants:
@@ -274,7 +300,8 @@ def main() -> int:
         "name": a.name,
         "command": "python benchmarks/photo_denoise.py " + " ".join(sys.argv[1:]),
         "machine": machine(),
-        "training": f"{a.epochs} epochs per variant; last history rows: {trained}",
+        "training": f"{a.epochs} epochs per variant (unless its options say), on the photos "
+        f"shrunk by {a.scales}; last history rows: {trained}",
         "variants": variants,
         "photos": list(photos),
         "crop": a.crop,
