@@ -45,6 +45,7 @@ from machine import machine  # noqa: E402
 from packages import debian, ensure  # noqa: E402
 
 from latentzoo import jobs  # noqa: E402
+from latentzoo.bench.run import commit  # noqa: E402
 from latentzoo.eval import psnr  # noqa: E402
 from latentzoo.eval.downstream import classical_denoise  # noqa: E402
 from latentzoo.files import atomic_write, write_json  # noqa: E402
@@ -236,7 +237,8 @@ def mean_of(per_photo: dict[str, dict[str, float]], key: str) -> float:
 
 def markdown(result: dict) -> str:
     lines = [f"# {result['name']}", "", f"Command: `{result['command']}`", ""]
-    lines += [f"Machine: {result['machine']}. Training: {result['training']}", ""]
+    done = f"Commit {result.get('commit', 'not recorded')}. Machine: {result['machine']}."
+    lines += [f"{done} Training: {result['training']}", ""]
     for key, unit in (("psnr", "PSNR (dB)"), ("ssim", "SSIM")):
         methods = list(next(iter(result["table"].values())))
         lines += [f"## Mean {unit} over the {len(result['photos'])} test photos", ""]
@@ -300,6 +302,7 @@ def main() -> int:
         "name": a.name,
         "command": "python benchmarks/photo_denoise.py " + " ".join(sys.argv[1:]),
         "machine": machine(),
+        "commit": commit(),
         "training": f"{a.epochs} epochs per variant (unless its options say), on the photos "
         f"shrunk by {a.scales}; last history rows: {trained}",
         "variants": variants,

@@ -247,6 +247,27 @@ def codec_rows() -> list[tuple[str, str, str, str]]:
     return out
 
 
+def photo_rows() -> list[tuple[str, str, str, str]]:
+    """The photo DAE (the U-Net variant, as `latentzoo denoise` gives it) on the test photos."""
+    r = read("photo-denoise-unet.json")
+    src = source("photo-denoise-unet.json", r)
+    out = []
+    for noise in ("sigma 15", "sigma 25", "sigma 50"):
+        t = r["table"][noise]
+        mean = {m: statistics.mean(v["psnr"] for v in t[m].values()) for m in t}
+        out.append(
+            (
+                f"photo DAE (`--skip unet`), mean PSNR (dB) over {len(r['photos'])} test photos "
+                f"at {noise}",
+                f"{mean['DAE unet']:.2f}",
+                f"input {mean['input']:.2f}; non-local means {mean['non-local means']:.2f}; "
+                f"BM3D (true sigma) {mean['BM3D (true sigma)']:.2f}",
+                src,
+            )
+        )
+    return out
+
+
 def time_rows() -> tuple[list[tuple[str, str, str]], dict[str, str]]:
     """Wall times as the scripts recorded them, and the machine each file names."""
     out, machines = [], {}
@@ -294,7 +315,14 @@ TABLE_HEAD = ["| measured | latentzoo | beside it | results file (commit) |", "|
 
 
 def figure_rows() -> list[tuple[str, str, str, str]]:
-    return [*bench_rows(), *defaults_rows(), *sampling_rows(), *anomaly_rows(), *codec_rows()]
+    return [
+        *bench_rows(),
+        *defaults_rows(),
+        *sampling_rows(),
+        *anomaly_rows(),
+        *codec_rows(),
+        *photo_rows(),
+    ]
 
 
 def headline_block() -> str:

@@ -51,6 +51,7 @@ PRIOR_WEIGHTS, PRIOR_LAST, PRIOR_CONFIG, PRIOR_HISTORY, PRIOR_METRICS = (
     "prior_metrics.json",
 )
 LIKELIHOOD = "likelihood.json"
+RESIDUALS = "clean_residuals.safetensors"  # the safeguard's, kept by `denoise`
 
 
 LOCK = ".lock"
@@ -67,6 +68,7 @@ RUN_FILES = (
     PRIOR_HISTORY,
     PRIOR_METRICS,
     LIKELIHOOD,
+    RESIDUALS,
     "report.html",
 )
 

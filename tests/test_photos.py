@@ -2,6 +2,8 @@
 skips around a grid latent, and the jobs on the command line (generated textures; no real photos
 in tests)."""
 
+import hashlib
+
 import numpy as np
 import pytest
 import torch
@@ -11,10 +13,12 @@ from latentzoo import make_config
 from latentzoo.cli import main
 from latentzoo.errors import ConfigError, DataError, LatentzooError
 from latentzoo.examples import write_texture, write_textures
+from latentzoo.files import load_tensors, save_tensors
 from latentzoo.models import build_model
 from latentzoo.noise import corrupt, parse_noise
 from latentzoo.photo_noise import jpeg_round_trip
 from latentzoo.photos import load_photos, mirrored, through_tiles
+from latentzoo.runs import RESIDUALS
 
 
 def photo_config(folder, **kw):
@@ -180,3 +184,30 @@ def test_photo_jobs_give_photos_back_at_their_size_and_mode(tmp_path, capsys):
     assert main(["score", str(run), str(tmp_path / "in" / "wide.png"), "--out", str(scores)]) == 0
     rows = scores.read_text().splitlines()
     assert len(rows) == 1 + 4 * 9 and rows[1].startswith('"wide[0,0]"')
+
+
+def test_denoise_keeps_the_safeguards_residuals_beside_the_weights_they_were_measured_on(tmp_path):
+    """The first `denoise` measures the clean residuals on the run's validation patches and keeps
+    them in the run folder under the weights' SHA-256; the next reads them (planted ones that hand
+    every input back are obeyed), and a file of other weights is measured again."""
+    write_textures(tmp_path / "t")
+    write_texture(tmp_path / "in" / "p.png", 48, 64, 3)
+    run = tmp_path / "run"
+    base = ["train", "dae", "--data", str(tmp_path / "t"), "--kind", "photo", "--patch", "32"]
+    assert main([*base, "--patches", "200", "--epochs", "1", "--out", str(run)]) == 0
+    args = ["denoise", str(run), str(tmp_path / "in"), "--out", str(tmp_path / "o")]
+    assert main(args) == 0
+    kept, meta = load_tensors(run / RESIDUALS)
+    digest = hashlib.sha256((run / "model.safetensors").read_bytes()).hexdigest()
+    n = len(kept["residuals"])  # the run's validation patches
+    assert meta["weights_sha256"] == digest and n > 10
+    save_tensors(run / RESIDUALS, {"residuals": torch.full((n,), 1e3)}, meta)
+    assert main(args) == 0  # every input changed less than a planted residual: given back
+    same = np.asarray(Image.open(tmp_path / "o" / "p.png"))
+    assert np.array_equal(same, np.asarray(Image.open(tmp_path / "in" / "p.png")))
+    save_tensors(
+        run / RESIDUALS, {"residuals": torch.full((n,), 1e3)}, {**meta, "weights_sha256": "0" * 64}
+    )
+    assert main(args) == 0
+    again, meta2 = load_tensors(run / RESIDUALS)
+    assert meta2 == meta and torch.equal(again["residuals"], kept["residuals"])

@@ -1,16 +1,46 @@
-"""What the subcommands share: a run and its data, the jobs' input files, a run's metrics as
-text, the --guidance and --out rules."""
+"""What the subcommands share: a run and its data, the safeguard's clean residuals of a run (kept
+in its folder), the jobs' input files, a run's metrics as text, the --guidance and --out rules."""
 
 from __future__ import annotations
 
-from ..errors import ConfigError
+import contextlib
+import hashlib
+
+import torch
+
+from .. import jobs
+from ..errors import ConfigError, RunError
+from ..files import load_tensors, save_tensors
 from ..kinds import data_kind
-from ..runs import load, run_data
+from ..runs import BEST, RESIDUALS, load, run_data
+from ..zoo import is_zoo, locate
 
 
 def load_run(a):
     model = load(a.run, getattr(a, "checkpoint", "best"), device=a.device)  # eval has --checkpoint
     return model, run_data(model.cfg, a.data_dir)
+
+
+def kept_residuals(a, model) -> torch.Tensor:
+    """`jobs.clean_residuals` of the run's first SAFEGUARD_N validation examples, read from the
+    run folder while they were measured on its kept weights (whose SHA-256 they record), else
+    measured and kept there (not in the zoo's folders, which ship with the package), so that
+    `denoise` reads the run's data once."""
+    run = locate(a.run)
+    digest = hashlib.sha256((run / BEST).read_bytes()).hexdigest()
+    with_weights = {"weights_sha256": digest, "n": str(jobs.SAFEGUARD_N)}
+    try:
+        tensors, meta = load_tensors(run / RESIDUALS)
+        if meta == with_weights and "residuals" in tensors:
+            return tensors["residuals"]
+    except RunError:  # missing or damaged: measure again
+        pass
+    data = run_data(model.cfg, a.data_dir)
+    residuals = jobs.clean_residuals(model, *data.val.tensors(slice(0, jobs.SAFEGUARD_N)))
+    if not is_zoo(run):
+        with contextlib.suppress(OSError):  # a read-only folder: measured each time
+            save_tensors(run / RESIDUALS, {"residuals": residuals}, with_weights)
+    return residuals
 
 
 def job_inputs(a, model):

@@ -14,10 +14,17 @@ from ..files import atomic_write
 from ..inputs import write_array
 from ..kinds import data_kind
 from ..noise import parse_noise
-from ..runs import load
+from ..runs import load, run_data
 from ..viz.plots import save_grid, save_reconstructions, save_rows, score_trace
 from ..zoo import names
-from .common import folder_out, guidance_option, input_options, job_inputs, load_run
+from .common import (
+    folder_out,
+    guidance_option,
+    input_options,
+    job_inputs,
+    kept_residuals,
+    load_run,
+)
 
 
 def cmd_encode(a) -> int:
@@ -185,16 +192,9 @@ def cmd_denoise(a) -> int:
             "denoise without INPUT files corrupts the run's test "
             "images: give --noise, e.g. gaussian:0.5"
         )
-    if a.inputs and a.no_safeguard:  # the run's own data is not needed
-        model, data, residuals = load(a.run, device=a.device), None, None
-    else:
-        model, data = load_run(a)
-        # what the model leaves on clean validation examples, unless told not to look
-        residuals = (
-            None
-            if a.no_safeguard
-            else jobs.clean_residuals(model, *data.val.tensors(slice(0, jobs.SAFEGUARD_N)))
-        )
+    model = load(a.run, device=a.device)
+    # what the model leaves on clean validation examples, unless told not to look
+    residuals = None if a.no_safeguard else kept_residuals(a, model)
     if a.inputs:
         gen = torch.Generator().manual_seed(a.seed)  # one stream of noise over all chunks
         spec = parse_noise(a.noise) if a.noise else None
@@ -211,7 +211,7 @@ def cmd_denoise(a) -> int:
             + (f" (corrupted first by {a.noise})" if a.noise else "")
         )
         return 0
-    x, y = data.test.tensors(slice(0, a.n))
+    x, y = run_data(model.cfg, a.data_dir).test.tensors(slice(0, a.n))
     gen = torch.Generator().manual_seed(a.seed)
     noisy, clean = jobs.denoise(model, x, y, noise=a.noise, generator=gen, residuals=residuals)
     pic = data_kind(model.cfg.data.data_kind).pictures

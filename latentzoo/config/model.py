@@ -176,10 +176,12 @@ PHOTO_DAE_NOISE = "|".join(
     + ["poisson:0.005+gaussian:0.01", "poisson:0.01+gaussian:0.02", "poisson:0.02+gaussian:0.02"]
     + [f"jpeg:{q}" for q in (10, 20, 30, 40)]
 )
-# A photo DAE: fully convolutional, a full-size block at each end, small batches (more steps for
-# the same arithmetic)
+# A photo DAE: fully convolutional, a full-size block at each end, the input plus a U-Net's
+# correction (detail at full size never has to pass the grid), small batches (more steps for the
+# same arithmetic)
 PHOTO_DAE = dict(
     latent="grid",
+    skip="unet",
     latent_dim=64,
     fine_blocks=1,
     noise=PHOTO_DAE_NOISE,
