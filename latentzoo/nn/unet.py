@@ -47,6 +47,7 @@ class UNetSkip(nn.Module):
         self.up0 = nn.ConvTranspose2d(2 * w, w, 4, stride=2, padding=1)  # (B, w, H, W)
         self.fuse0 = nn.Sequential(nn.Conv2d(w, w, 3, padding=1), activation(act))
         self.last = nn.Conv2d(w, channels, 3, padding=1)  # (B, C, H, W)
+        assert self.last.bias is not None
         nn.init.zeros_(self.last.weight)
         nn.init.zeros_(self.last.bias)
 
