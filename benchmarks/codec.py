@@ -24,7 +24,6 @@ import argparse
 import io
 import json
 import math
-import platform
 import subprocess
 import sys
 import time
@@ -35,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from machine import machine  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from latentzoo import codec  # noqa: E402
@@ -269,7 +269,7 @@ def main() -> int:
     info = {
         "n": a.n,
         "per_file_n": a.per_file_n,
-        "machine": platform.processor() or platform.machine(),
+        "machine": machine(),
         "torch": torch.__version__,
         "pillow": Image.__version__,
         "commit": commit,
