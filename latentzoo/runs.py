@@ -19,6 +19,7 @@ job writes there; a second job gets a one-line error, and a lock whose holder is
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 from collections.abc import Iterator
@@ -258,6 +259,11 @@ def copy_model(run_dir: str | os.PathLike, out: str | os.PathLike) -> Path:
             if (src / name).is_file():
                 stage(out / name).write_bytes((src / name).read_bytes())
     return out
+
+
+def weights_digest(run_dir: str | os.PathLike) -> str:
+    """The SHA-256 (hex) of a run's kept weights: what figures measured on them are kept under."""
+    return hashlib.sha256((Path(run_dir) / BEST).read_bytes()).hexdigest()
 
 
 def read_metrics(run_dir: str | os.PathLike, name: str = METRICS) -> dict[str, Any]:

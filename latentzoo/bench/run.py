@@ -5,7 +5,6 @@ and returns its part of results.json."""
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 import platform
@@ -43,7 +42,15 @@ from ..files import read_json, write_json
 from ..jobs import reconstruct
 from ..models import PriorConfig
 from ..noise import EXAMPLE_NOISES, corrupt
-from ..runs import BEST, LIKELIHOOD, METRICS, PRIOR_METRICS, load, read_config, read_metrics
+from ..runs import (
+    LIKELIHOOD,
+    METRICS,
+    PRIOR_METRICS,
+    load,
+    read_config,
+    read_metrics,
+    weights_digest,
+)
 from ..training import train_model, train_prior
 from .settings import BUDGETS, BURDA, FLOOR, OURS
 
@@ -312,8 +319,7 @@ def run_likelihood(run: Path, model, test, k: int, n_images: int | None) -> dict
     while all four match (k=5000 on 10,000 images through a conv decoder takes over an hour on a
     laptop's CPU)."""
     n = len(test) if n_images is None else min(n_images, len(test))
-    digest = hashlib.sha256((run / BEST).read_bytes()).hexdigest()
-    key = f"sha256={digest} k={k} images={n} seed={EVAL_SEED}"
+    key = f"sha256={weights_digest(run)} k={k} images={n} seed={EVAL_SEED}"
     path = run / LIKELIHOOD
     kept = read_json(path) if path.is_file() else {}
     if key not in kept:

@@ -4,7 +4,6 @@ in its folder), the jobs' input files, a run's metrics as text, the --guidance a
 from __future__ import annotations
 
 import contextlib
-import hashlib
 
 import torch
 
@@ -12,7 +11,7 @@ from .. import jobs
 from ..errors import ConfigError, RunError
 from ..files import load_tensors, save_tensors
 from ..kinds import data_kind
-from ..runs import BEST, RESIDUALS, load, run_data
+from ..runs import RESIDUALS, load, run_data, weights_digest
 from ..zoo import is_zoo, locate
 
 
@@ -27,8 +26,7 @@ def kept_residuals(a, model) -> torch.Tensor:
     measured and kept there (not in the zoo's folders, which ship with the package), so that
     `denoise` reads the run's data once."""
     run = locate(a.run)
-    digest = hashlib.sha256((run / BEST).read_bytes()).hexdigest()
-    with_weights = {"weights_sha256": digest, "n": str(jobs.SAFEGUARD_N)}
+    with_weights = {"weights_sha256": weights_digest(run), "n": str(jobs.SAFEGUARD_N)}
     try:
         tensors, meta = load_tensors(run / RESIDUALS)
         if meta == with_weights and "residuals" in tensors:
