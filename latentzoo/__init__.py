@@ -22,12 +22,14 @@ enforces it, imports inside functions included):
     inputs                             files that the jobs read and write (images, arrays, IDX)
     series                             your own signals: arrays, tables, recordings in windows
     recordings                         long recordings read and written in chunks of windows
+    audio                              audio files (WAV, FLAC, OGG) read, resampled and written
     signal_inputs                      the signal files that the jobs read and write
+    sounds                             sound: audio files as training windows and the jobs' files
     photos                             photos of any size: training patches, tiles for the jobs
     examples                           example data in those layouts, from scikit-learn's images
     config                             the run config, defaults per model kind, file versions
     nn                                 torch building blocks with explicit arguments
-    kinds                              kinds of data behind one interface (images, photos, signals)
+    kinds                              the kinds of data (image, photo, signal, sound)
     models                             the model kinds behind one interface; the code prior
     codec                              a VQ-VAE and its prior as an image codec
     runs                               run folders and `load`

@@ -63,10 +63,13 @@ def staged():
     """For files written in pieces: `temp(path)` names a temporary file beside `path`; when the
     block ends every one is renamed into place, and when it fails every one is removed."""
     temps: dict[Path, Path] = {}
+    made: list[Path] = []  # folders made for the files, removed again on failure
 
     def temp(path: str | os.PathLike) -> Path:
         path = Path(path)
+        missing = [p for p in (path.parent, *path.parent.parents) if not p.exists()]
         path.parent.mkdir(parents=True, exist_ok=True)
+        made.extend(missing)  # deepest first
         temps[path] = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         return temps[path]
 
@@ -80,6 +83,9 @@ def staged():
     except BaseException:
         for tmp in temps.values():
             tmp.unlink(missing_ok=True)
+        for folder in made:
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
         raise
 
 

@@ -40,13 +40,24 @@ ARRAY_SUFFIXES = (".npy", ".npz")
 TS_SUFFIX = ".ts"  # UCR/UEA's format, read by sktime (the optional extra `ts`)
 DELIMITERS = {".csv": ",", ".tsv": "\t", ".txt": None}  # None: any run of spaces
 SIGNAL_SUFFIXES = (*ARRAY_SUFFIXES, *TABLE_SUFFIXES, TS_SUFFIX)
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")  # sound, read by soundfile (latentzoo.audio)
+
+
+def is_audio_source(path: Path) -> bool:
+    """An audio file, or a folder with an audio file in it or in a subfolder."""
+    if path.is_dir():
+        return any(p.suffix.lower() in AUDIO_SUFFIXES for p in path.rglob("*"))
+    return path.suffix.lower() in AUDIO_SUFFIXES
 
 
 def source_kind(source: str | os.PathLike, window: bool = False) -> str:
-    """'signal' for a table, a recording (`window`) or an array of at most 2 axes; else 'image'
-    (a 3-d array is (N, H, W) images unless the kind is given)."""
+    """'sound' for audio files (`is_audio_source`), 'signal' for a table, a recording (`window`) or
+    an array of at most 2 axes; else 'image' (a 3-d array is (N, H, W) images unless the kind is
+    given)."""
     path = Path(source)
     suffix = path.suffix.lower()
+    if is_audio_source(path):
+        return "sound"
     if window or suffix in (*TABLE_SUFFIXES, TS_SUFFIX):
         return "signal"
     try:

@@ -144,12 +144,12 @@ def window_hop(data, hop: int | None) -> int:
     return hop
 
 
-def named_files(paths) -> list[Path]:
-    """The signal files of the input arguments; two that would be written under one name are an
-    error."""
+def named_files(paths, listing=signal_files) -> list[Path]:
+    """The files of the input arguments (`listing`: an argument's files); two that would be
+    written under one name are an error."""
     seen: dict[str, Path] = {}
     for arg in paths:
-        for path in signal_files(Path(arg)):
+        for path in listing(Path(arg)):
             if path.name in seen:
                 raise DataError(
                     f"{path} and {seen[path.name]} would both be written as {path.name}"

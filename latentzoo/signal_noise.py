@@ -5,6 +5,8 @@ that ratio (negative: more noise than signal). The kinds with frequencies need t
 (`--rate`), as the ECG noise of the MIT-BIH Noise Stress Test Database (Moody et al. 1984) does:
 
   white:DB      white Gaussian noise
+  pink:DB       pink noise: power falling as 1/f (the colour of much natural noise)
+  brown:DB      brown noise: power falling as 1/f^2 (a random walk; rumble)
   wander:DB     baseline wander: a sum of slow sinusoids, 0.05 to 0.5 Hz (breathing, movement)
   muscle:DB     muscle artefact: Gaussian noise band-limited to 20 Hz up to the Nyquist frequency
   hum50:DB      mains hum at 50 Hz with its 2nd and 3rd harmonics (halving in amplitude)
@@ -72,6 +74,19 @@ def _muscle(out, level, generator, shape, rate):
     return at_snr(out, torch.fft.irfft(spectrum, n=shape[-1]).to(out), level)
 
 
+def coloured(exponent: float):
+    """Gaussian noise whose power falls as 1/f^exponent: pink 1, brown (red) 2; no DC offset."""
+
+    def apply(out, level, generator, shape, rate):
+        spectrum = torch.fft.rfft(torch.randn(shape, generator=generator, dtype=torch.float64))
+        freqs = torch.fft.rfftfreq(shape[-1], dtype=torch.float64)  # cycles per sample
+        spectrum = spectrum / freqs.clamp(min=1 / shape[-1]) ** (exponent / 2)
+        spectrum[..., 0] = 0
+        return at_snr(out, torch.fft.irfft(spectrum, n=shape[-1]).to(out), level)
+
+    return apply
+
+
 def hum(base: float):
     def apply(out, level, generator, shape, rate):
         r = needs_rate(f"hum{base:g}", rate)
@@ -102,6 +117,8 @@ def _dropout(out, level, generator, shape, rate):
 
 for _kind in (
     NoiseKind("white", _white, False, "white Gaussian noise at DB dB SNR", DB_LOW),
+    NoiseKind("pink", coloured(1), False, "pink (1/f) noise at DB dB SNR", DB_LOW),
+    NoiseKind("brown", coloured(2), False, "brown (1/f^2) noise at DB dB SNR", DB_LOW),
     NoiseKind("wander", _wander, False, "baseline wander (0.05-0.5 Hz) at DB dB SNR", DB_LOW),
     NoiseKind("muscle", _muscle, False, "noise above 20 Hz (muscle) at DB dB SNR", DB_LOW),
     NoiseKind("hum50", hum(50.0), False, "50 Hz mains hum and harmonics at DB dB SNR", DB_LOW),
@@ -111,4 +128,14 @@ for _kind in (
 ):
     register_noise(_kind)
 
-SIGNAL_NOISES = ("white", "wander", "muscle", "hum50", "hum60", "impulse", "dropout")
+SIGNAL_NOISES = (
+    "white",
+    "pink",
+    "brown",
+    "wander",
+    "muscle",
+    "hum50",
+    "hum60",
+    "impulse",
+    "dropout",
+)

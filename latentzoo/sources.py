@@ -294,8 +294,8 @@ def load_raw(path: Path, size, channels) -> tuple[dict[str, ImageSet], tuple[str
     )
     if raw is None:
         raise DataError(
-            f"{path}: not a data source (give a folder of images, a "
-            "folder of IDX files, or a .npy/.npz)"
+            f"{path}: not a data source (give a folder of images, a folder of IDX files, a "
+            ".npy/.npz, a table of series or audio files: see docs/own-data.md)"
         )
     if "train" not in raw:
         raise DataError(f"{path}: no training images (an IDX folder needs a *train-images* file)")

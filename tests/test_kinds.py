@@ -38,8 +38,10 @@ def test_the_kind_checks_shapes_and_backbones_in_one_line():
         build_model(make_config("ae").replace(shape=(1, 30, 30)))
     with pytest.raises(ConfigError, match="C 1 \\(grey\\) or 3"):
         build_model(make_config("ae", backbone="mlp").replace(shape=(2, 28, 28)))
-    with pytest.raises(ConfigError, match="unknown kind of data 'sound'"):
-        build_model(make_config("ae", data_kind="sound"))
+    with pytest.raises(ConfigError, match="unknown kind of data 'smell'"):
+        build_model(make_config("ae", data_kind="smell"))
+    with pytest.raises(ConfigError, match="a model on sound is mono"):
+        build_model(make_config("ae", data_kind="sound").replace(shape=(2, 256)))
 
 
 def test_a_new_kind_is_one_registry_entry(monkeypatch):

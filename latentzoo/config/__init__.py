@@ -24,7 +24,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..series import source_kind
-from .data import DataSettings, parse_size
+from .data import DataSettings, kinds_of, parse_size
 from .migrate import CONFIG_VERSION, RENAMED, migrate
 from .model import (
     DAE_NOISE,
@@ -161,8 +161,9 @@ def make_config(model: str, **overrides: Any) -> Config:
     given["data_kind"] = given.get("data_kind") or kind_of_data(given)
     by_section: dict[str, dict[str, Any]] = {"model": {}, "data": {}, "train": {}}
     by_section["train"].update(model_cls.train_defaults)
-    for name, value in model_cls.data_defaults.get(given["data_kind"], {}).items():
-        by_section[section_of(model, name)][name] = value  # model or training settings
+    for kind in reversed(kinds_of(given["data_kind"])):  # a base kind's defaults, then its own
+        for name, value in model_cls.data_defaults.get(kind, {}).items():
+            by_section[section_of(model, name)][name] = value  # model or training settings
     for name, value in given.items():
         by_section[section_of(model, name)][name] = value
     cfg = Config(

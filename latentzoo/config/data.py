@@ -11,10 +11,19 @@ from typing import ClassVar
 from ..data import DATASETS
 from ..errors import ConfigError
 from ..photos import PATCH, PATCHES
+from ..sounds import SOUND_WINDOW
 from .settings import Settings, setting
 
 DATASETS_KIND = "image"  # what the bundled data sets (mnist, digits) hold
 FILES = "files"  # the group of the settings of the user's own files; any other group is a kind's
+# a kind of data that is another with more to it takes that one's settings and model defaults:
+# sound is a signal with a sample rate, in audio files
+BASE_KIND = {"sound": "signal"}
+
+
+def kinds_of(kind: str) -> tuple[str, ...]:
+    """A kind of data and the kind it builds on, if any: ('sound', 'signal')."""
+    return (kind, BASE_KIND[kind]) if kind in BASE_KIND else (kind,)
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -33,8 +42,8 @@ class DataSettings(Settings):
     section: ClassVar[str] = "data"
 
     data_kind: str | None = setting(
-        "the kind of data: image, photo or signal (unset: from --data, see docs/own-data.md's "
-        "'Photos' and 'Signals')",
+        "the kind of data: image, photo, signal or sound (unset: from --data, see "
+        "docs/own-data.md's 'Photos', 'Signals' and 'Sound')",
         default=None,
     )
     dataset: str = setting(
@@ -126,7 +135,8 @@ class DataSettings(Settings):
         group="photo",
     )
     window: int | None = setting(
-        "read --data as one long recording (T,) or (T, C), cut into windows of N samples",
+        "read --data as one long recording (T,) or (T, C), cut into windows of N samples (sound: "
+        f"every file is a recording; unset: {SOUND_WINDOW})",
         default=None,
         low=2,
         high=10**8,
@@ -205,7 +215,8 @@ class DataSettings(Settings):
         return all(getattr(self, k) == getattr(other, k) for k in self.IMAGES)
 
     def groups(self) -> set[str]:
-        return {FILES, self.data_kind or DATASETS_KIND} if self.dataset == "files" else set()
+        kinds = kinds_of(self.data_kind or DATASETS_KIND)
+        return {FILES, *kinds} if self.dataset == "files" else set()
 
     @property
     def window_hop(self) -> int:
@@ -223,7 +234,7 @@ class DataSettings(Settings):
         kind = self.data_kind or DATASETS_KIND
         for f in fields(self):
             group = f.metadata["group"]
-            if group not in (None, FILES, kind) and getattr(self, f.name) is not None:
+            if group not in (None, FILES, *kinds_of(kind)) and getattr(self, f.name) is not None:
                 raise ConfigError(
                     f"--{f.name.replace('_', '-')} applies to {group} data, and this is {kind} data"
                 )

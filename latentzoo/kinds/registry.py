@@ -8,9 +8,10 @@ from .base import DataKind
 from .image import ImageKind
 from .photo import PhotoKind
 from .signal import SignalKind
+from .sound import SoundKind
 
 DATA_KINDS: dict[str, DataKind] = {
-    kind.name: kind for kind in (ImageKind(), PhotoKind(), SignalKind())
+    kind.name: kind for kind in (ImageKind(), PhotoKind(), SignalKind(), SoundKind())
 }
 
 

@@ -1,0 +1,270 @@
+"""Sound: audio files the tests make (tones, chirps, noise) as a source split by file, every job on
+WAV, FLAC and OGG files keeping each file's rate, channels, format and length, audio that comes back
+through an identity model, memory that does not grow with a file's length, the colours of noise,
+and every kind of bad audio as one line, exit 2, nothing written."""
+
+import json
+import shutil
+import tracemalloc
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+import latentzoo
+from latentzoo import codec, make_config, recordings
+from latentzoo.cli import main
+from latentzoo.measures import snr
+from latentzoo.noise import corrupt
+from latentzoo.series import source_kind
+from latentzoo.sounds import load_sounds, map_sounds
+from latentzoo.windows import CutInput
+
+RATE = 8000
+WINDOW = 256
+
+
+def chirp(seconds: float, rate: int, f0: float, seed: int = 0) -> np.ndarray:
+    """A rising tone with a slow swell and a little noise, (T,) in [-0.5, 0.5]."""
+    t = np.arange(int(seconds * rate)) / rate
+    swell = 0.6 + 0.4 * np.sin(2 * np.pi * 1.5 * t + seed)
+    noise = 0.01 * np.random.default_rng(seed).standard_normal(len(t))
+    return 0.4 * swell * np.sin(2 * np.pi * (f0 * t + 40 * t**2)) + noise
+
+
+def cli(capsys, *args) -> tuple[int, str]:
+    try:
+        code = main([str(a) for a in args])
+    except SystemExit as e:
+        code = e.code
+    return code, capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def sounds(tmp_path_factory):
+    """A folder of 6 chirps at 8 kHz (one at 16 kHz, one stereo, in a subfolder), and inputs of
+    other rates, channels and formats."""
+    d = tmp_path_factory.mktemp("sound")
+    (d / "speech" / "more").mkdir(parents=True)
+    for i in range(4):
+        sf.write(d / "speech" / f"c{i}.wav", chirp(1.5, RATE, 150 + 60 * i, i), RATE, "PCM_16")
+    sf.write(d / "speech" / "more" / "hi.flac", chirp(1.5, 16000, 500, 7), 16000)
+    stereo = np.stack([chirp(1.5, RATE, 300, 8), chirp(1.5, RATE, 350, 9)], 1)
+    sf.write(d / "speech" / "more" / "stereo.wav", stereo, RATE, "FLOAT")
+    inputs = d / "inputs"
+    inputs.mkdir()
+    both = np.stack([chirp(1.3, 44100, 200, 10), chirp(1.3, 44100, 260, 11)], 1)
+    sf.write(inputs / "stereo44k.wav", both, 44100, "PCM_16")
+    sf.write(inputs / "mono22k.flac", chirp(0.9, 22050, 330, 12), 22050)
+    sf.write(inputs / "short.ogg", chirp(0.02, RATE, 400, 13), RATE)  # under one window
+    return d
+
+
+@pytest.fixture(scope="module")
+def runs(sounds, tmp_path_factory):
+    """A DAE and a VQ-VAE with a prior on the chirps, a few small epochs each."""
+    d = tmp_path_factory.mktemp("sound-runs")
+    small = dict(source=str(sounds / "speech"), window=WINDOW, channels=8, epochs=2)
+    dae = latentzoo.train(make_config("dae", **small), d / "dae", report=False, progress=False)
+    vq = make_config("vqvae", **small, codebook_size=16, res_blocks=0)
+    vq_run = latentzoo.train(vq, d / "vq", report=False, progress=False)
+    code = main(["train-prior", str(vq_run), "--epochs", "1", "--d-model", "16", "--n-layers", "1"])
+    assert code == 0
+    return {"dae": dae, "vq": vq_run}
+
+
+def test_a_folder_of_audio_is_sound_at_its_common_rate_split_by_file(sounds, tmp_path):
+    assert source_kind(sounds / "speech") == "sound"
+    assert source_kind(sounds / "inputs" / "mono22k.flac") == "sound"
+    d = tmp_path / "levels"
+    d.mkdir()
+    for i in range(10):  # each file a level of its own, so a window tells its file
+        sf.write(d / f"{i}.wav", np.full(1000, 0.05 * (i + 1)), RATE, "FLOAT")
+    cfg = make_config("ae", source=str(d), window=100)
+    splits = load_sounds(cfg.data)
+    assert splits.found["rate"] == RATE and splits.found["window"] == 100
+    std, mean = splits.found["channel_std"][0], splits.found["channel_mean"][0]
+
+    def files(s):
+        return {round(float(v) * std + mean, 3) for v in s.series[:, 0, 50]}
+
+    train, val, test = files(splits.train), files(splits.val), files(splits.test)
+    assert len(train) == 8 and len(val) == len(test) == 1  # whole files held out
+    assert not (train & test or train & val or val & test)
+    assert len(splits.test) == 19  # 1000 samples, windows of 100 every 50
+    run = latentzoo.train(
+        make_config("ae", source=str(sounds / "speech"), window=WINDOW, channels=4, epochs=1),
+        tmp_path / "r",
+        report=False,
+        progress=False,
+    )
+    saved = json.loads((run / "config.json").read_text())["data"]
+    assert saved["data_kind"] == "sound" and saved["rate"] == RATE
+    assert saved["shape"] == [1, WINDOW] and saved["window"] == WINDOW
+
+
+def info(path):
+    i = sf.info(path)
+    return i.samplerate, i.channels, i.frames, i.format, i.subtype
+
+
+def test_jobs_keep_each_files_rate_channels_format_and_length(sounds, runs, tmp_path, capsys):
+    inputs = sorted((sounds / "inputs").iterdir())
+    for job, extra in (("denoise", []), ("denoise", ["--noise", "pink:5"]), ("reconstruct", [])):
+        out = tmp_path / f"{job}{len(extra)}"
+        code, err = cli(capsys, job, runs["dae"], *inputs, *extra, "--out", out)
+        assert code == 0, err
+        for p in inputs:
+            assert info(out / p.name) == info(p), (job, p.name)
+            assert not np.allclose(sf.read(out / p.name)[0], sf.read(p)[0], atol=1e-3)
+    code, err = cli(capsys, "score", runs["dae"], sounds / "inputs", "--out", tmp_path / "s.csv")
+    assert code == 0, err
+    rows = (tmp_path / "s.csv").read_text().splitlines()
+    # 1.3 s at 8 kHz: 10400 samples, windows every 128: 81 per channel; 0.9 s: 56; short: 1
+    assert len(rows) == 1 + 2 * 81 + 56 + 1
+    assert rows[-1].startswith('"stereo44k.wav[channel 1, window 80]"')
+    code, err = cli(capsys, "encode", runs["dae"], inputs[0], "--out", tmp_path / "z.npy")
+    assert code == 0 and np.load(tmp_path / "z.npy").shape[0] == 56
+    code, err = cli(capsys, "sample", runs["vq"], "-n", "2", "--out", tmp_path / "samples")
+    assert code == 0, err
+    assert info(tmp_path / "samples" / "sample-00001.wav")[:3] == (RATE, 1, WINDOW)
+
+
+def test_an_identity_model_gives_the_audio_back_at_any_rate(sounds, runs, tmp_path):
+    data = latentzoo.load(runs["dae"]).cfg.data
+    d = tmp_path / "in"
+    d.mkdir()
+    same = chirp(20, RATE, 300)  # longer than a chunk: the stream crosses chunk boundaries
+    sf.write(d / "same.wav", same, RATE, "FLOAT")
+    t = np.arange(3 * 44100) / 44100
+    tone = 0.5 * np.sin(2 * np.pi * 440 * t)  # far below the run's Nyquist frequency
+    sf.write(d / "tone.wav", tone, 44100, "FLOAT")
+    map_sounds([d], data, lambda x: x, tmp_path / "out")
+    got = sf.read(tmp_path / "out" / "same.wav")[0]
+    assert np.allclose(got, same, atol=1e-5)
+    back = sf.read(tmp_path / "out" / "tone.wav")[0]
+    inner = slice(4410, -4410)  # the resampler's filter settles within a tenth of a second
+    err = back[inner] - tone[inner]
+    assert len(back) == len(tone) and 10 * np.log10(np.mean(tone**2) / np.mean(err**2)) > 40
+
+
+def test_memory_does_not_grow_with_a_files_length(runs, tmp_path, monkeypatch):
+    monkeypatch.setattr(recordings, "BATCH_VALUES", 1 << 16)  # batches far shorter than a file
+    data = latentzoo.load(runs["dae"]).cfg.data
+    peaks = []
+    for seconds in (30, 120):
+        path = tmp_path / f"{seconds}.wav"
+        sf.write(path, chirp(seconds, 16000, 200), 16000, "PCM_16")
+        tracemalloc.start()
+        map_sounds([path], data, lambda x: x * 0.5, tmp_path / f"out{seconds}")
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+    assert peaks[1] < 1.5 * peaks[0], peaks  # four times as long, not four times the memory
+
+
+def test_a_sound_codec_file_gives_back_the_decoded_recording(sounds, runs, tmp_path, capsys):
+    run = runs["vq"]
+    mono = sounds / "inputs" / "mono22k.flac"
+    code, err = cli(capsys, "compress", run, mono, "--out", tmp_path / "m.lzc")
+    assert code == 0, err
+    length = round(sf.info(mono).frames * RATE / 22050)
+    header = codec.read_header((tmp_path / "m.lzc").read_bytes())
+    assert header.inputs == (CutInput("mono22k.flac", 1, length, WINDOW),)
+    code, err = cli(capsys, "decompress", tmp_path / "m.lzc", "--run", run, "--out", tmp_path / "d")
+    assert code == 0, err
+    model = latentzoo.load(run)
+    x = model.data_kind.read_inputs([mono], model.cfg.data, hop=WINDOW).examples
+    from latentzoo.windows import overlap_add
+
+    want = overlap_add(model.decode(model.encode(x)).detach(), WINDOW, length)[0]
+    data = model.cfg.data
+    got, rate = sf.read(tmp_path / "d" / "mono22k.flac")
+    assert rate == RATE and len(got) == length
+    want = np.clip(want.numpy() * data.channel_std[0] + data.channel_mean[0], -1, 1)
+    assert np.abs(got - want).max() < 2e-4  # FLAC's 24 bits
+    stereo = sounds / "inputs" / "stereo44k.wav"
+    code, err = cli(capsys, "compress", run, stereo, "--out", tmp_path / "s.lzc")
+    assert code == 2 and "mono" in err and not (tmp_path / "s.lzc").exists()
+
+
+def test_pink_and_brown_noise_have_their_colour_and_snr():
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(8, 1, 4096)
+    for kind, ratio in (("white", 0.5), ("pink", 1.0), ("brown", 2.0)):
+        noisy = corrupt(x, f"{kind}:5", gen, clip=False)
+        assert torch.allclose(snr(x, noisy), torch.full((8,), 5.0), atol=1e-3), kind
+        power = torch.fft.rfft(noisy - x).abs().pow(2).mean((0, 1))  # (2049,)
+        octave = [float(power[a : 2 * a].sum()) for a in (64, 128, 256, 512)]
+        got = np.mean([a / b for a, b in zip(octave, octave[1:])])  # each octave over the next
+        assert abs(got / ratio - 1) < 0.2, (kind, got)
+
+
+@pytest.fixture(scope="module")
+def bad_audio(tmp_path_factory):
+    d = tmp_path_factory.mktemp("bad-audio")
+    (d / "text.wav").write_text("not audio at all\n")
+    sf.write(d / "empty.wav", np.zeros(0), RATE, "PCM_16")
+    x = chirp(0.5, RATE, 300)
+    x[100] = np.nan
+    sf.write(d / "nan.wav", x, RATE, "FLOAT")
+    sf.write(d / "slow.wav", chirp(2, 100, 10), 100, "PCM_16")  # 80 times below 8 kHz
+    sf.write(d / "whole.wav", chirp(0.5, RATE, 300), RATE, "PCM_16")
+    blob = (d / "whole.wav").read_bytes()
+    (d / "cut.wav").write_bytes(blob[: len(blob) // 2])
+    (d / "song.mp4").write_bytes(b"\0" * 100)
+    return d
+
+
+BAD = {
+    "not audio": ("text.wav", "not an audio file"),
+    "0 samples": ("empty.wav", "0 samples"),
+    "NaN in a float WAV": ("nan.wav", "NaN"),
+    "a rate it cannot resample": ("slow.wav", "cannot be resampled"),
+    "a truncated file": ("cut.wav", "truncated"),
+    "not an audio suffix": ("song.mp4", "not an audio file"),
+}
+AS_DATA = {"song.mp4": "audio files"}  # training data: what a source can be
+
+
+@pytest.mark.parametrize("case", BAD)
+def test_each_bad_audio_input_is_one_line_exit_2_and_nothing_written(
+    bad_audio, runs, tmp_path, capsys, case
+):
+    name, words = BAD[case]
+    for job in ("denoise", "reconstruct", "score", "compress"):
+        run = runs["vq"] if job == "compress" else runs["dae"]
+        out = tmp_path / (
+            f"{job}.csv" if job == "score" else f"{job}.lzc" if job == "compress" else job
+        )
+        code, err = cli(capsys, job, run, bad_audio / name, "--out", out)
+        assert code == 2 and err.count("\n") == 1, (job, err)
+        assert words in err and "Traceback" not in err, (job, err)
+        assert not out.exists() and not list(tmp_path.glob(".*tmp")), job
+    if name != "slow.wav":  # as training data
+        d = tmp_path / "data"
+        d.mkdir(exist_ok=True)
+        shutil.copy(bad_audio / name, d / name)
+        code, err = cli(capsys, "train", "ae", "--data", d / name, "--out", tmp_path / "run")
+        assert code == 2 and err.count("\n") == 1 and AS_DATA.get(name, words) in err, err
+        assert not (tmp_path / "run").exists()
+
+
+def test_a_codec_file_of_another_model_is_refused(runs, sounds, tmp_path, capsys):
+    other = tmp_path / "other"
+    shutil.copytree(runs["vq"], other)
+    weights = other / "model.safetensors"
+    from safetensors.torch import load_file, save_file
+
+    state = load_file(weights)
+    first = sorted(state)[0]
+    state[first] = state[first] + 1
+    save_file(state, weights)
+    mono = sounds / "inputs" / "mono22k.flac"
+    code, err = cli(capsys, "compress", runs["vq"], mono, "--out", tmp_path / "m.lzc")
+    assert code == 0, err
+    code, err = cli(
+        capsys, "decompress", tmp_path / "m.lzc", "--run", other, "--out", tmp_path / "d"
+    )
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert not (tmp_path / "d").exists()
