@@ -7,6 +7,8 @@ that ratio (negative: more noise than signal). The kinds with frequencies need t
   white:DB      white Gaussian noise
   pink:DB       pink noise: power falling as 1/f (the colour of much natural noise)
   brown:DB      brown noise: power falling as 1/f^2 (a random walk; rumble)
+  babble:DB     babble: 4 other examples of the batch (other utterances, for sound), each shifted
+                in time by a random amount, mixed (an example alone: shifted copies of itself)
   wander:DB     baseline wander: a sum of slow sinusoids, 0.05 to 0.5 Hz (breathing, movement)
   muscle:DB     muscle artefact: Gaussian noise band-limited to 20 Hz up to the Nyquist frequency
   hum50:DB      mains hum at 50 Hz with its 2nd and 3rd harmonics (halving in amplitude)
@@ -26,6 +28,7 @@ from .errors import ConfigError
 from .noise import NoiseKind, register_noise
 
 DB_LOW = -60.0  # the lowest SNR a spec may ask for
+BABBLE_VOICES = 4  # other examples summed into babble
 
 
 def power(x: torch.Tensor) -> torch.Tensor:
@@ -87,6 +90,21 @@ def coloured(exponent: float):
     return apply
 
 
+def _babble(out, level, generator, shape, rate):
+    b, _, t = shape
+    voices = torch.zeros(shape, dtype=torch.float64)
+    steps = torch.arange(t)
+    for _ in range(BABBLE_VOICES):
+        other = torch.randint(1, b, (b,), generator=generator) if b > 1 else torch.zeros(b)
+        pick = (
+            torch.arange(b) + other.long()
+        ) % b  # another example of the batch where there is one
+        shift = torch.randint(t, (b, 1), generator=generator)
+        at = ((steps[None] + shift) % t)[:, None].expand(shape)  # (B, C, T) each shifted in time
+        voices += out.detach().cpu().double()[pick].gather(-1, at)
+    return at_snr(out, voices.to(out), level)
+
+
 def hum(base: float):
     def apply(out, level, generator, shape, rate):
         r = needs_rate(f"hum{base:g}", rate)
@@ -119,6 +137,7 @@ for _kind in (
     NoiseKind("white", _white, False, "white Gaussian noise at DB dB SNR", DB_LOW),
     NoiseKind("pink", coloured(1), False, "pink (1/f) noise at DB dB SNR", DB_LOW),
     NoiseKind("brown", coloured(2), False, "brown (1/f^2) noise at DB dB SNR", DB_LOW),
+    NoiseKind("babble", _babble, False, "other examples of the batch, mixed, at DB dB SNR", DB_LOW),
     NoiseKind("wander", _wander, False, "baseline wander (0.05-0.5 Hz) at DB dB SNR", DB_LOW),
     NoiseKind("muscle", _muscle, False, "noise above 20 Hz (muscle) at DB dB SNR", DB_LOW),
     NoiseKind("hum50", hum(50.0), False, "50 Hz mains hum and harmonics at DB dB SNR", DB_LOW),

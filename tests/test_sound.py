@@ -268,3 +268,59 @@ def test_a_codec_file_of_another_model_is_refused(runs, sounds, tmp_path, capsys
     )
     assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
     assert not (tmp_path / "d").exists()
+
+
+def test_babble_is_other_examples_at_the_snr():
+    gen = torch.Generator().manual_seed(0)
+    t = torch.arange(4096) / RATE
+    own = [100 + 120 * k for k in range(6)]  # each example a tone of its own, on an FFT bin
+    freqs = [k * RATE / 4096 for k in own]
+    x = torch.stack([torch.sin(2 * np.pi * f * t) for f in freqs])[:, None]  # (6, 1, 4096)
+    noisy = corrupt(x, "babble:0", gen, clip=False)
+    assert torch.allclose(snr(x, noisy), torch.zeros(6), atol=1e-3)
+    power = torch.fft.rfft(noisy - x).abs().pow(2)[:, 0]  # (6, 2049)
+    for i, k in enumerate(own):
+        assert power[i, k] < 1e-6 * power[i].sum()  # no example babbles with its own voice
+        assert sum(power[i, j] for j in own) > 0.99 * power[i].sum()  # only the others'
+
+
+def test_the_spectral_mask_starts_near_the_identity_and_masks_bins():
+    from latentzoo.nn.spectral import OPEN, SpectralMask
+
+    block = SpectralMask(n_fft=256, hop=64, width=8, act="relu")
+    t = torch.arange(2048) / RATE
+    low, high = torch.sin(2 * np.pi * 250 * t), 0.5 * torch.sin(2 * np.pi * 3000 * t)
+    x = (low + high)[None, None]  # (1, 1, T)
+    both = torch.cat([torch.randn_like(x), x], 1)
+    with torch.no_grad():
+        out = x + block(both)
+        assert torch.allclose(out, torch.sigmoid(torch.tensor(OPEN)) * x, atol=1e-4)
+        keep = torch.full((129,), -30.0)
+        keep[:50] = 30.0  # bins below 1562.5 Hz
+        block.out.bias.copy_(keep)
+        out = x + block(both)
+    inner = slice(256, -256)
+    assert torch.allclose(out[0, 0, inner], low[inner], atol=2e-3)  # the high tone masked away
+
+
+def test_a_masking_dae_trains_on_sound_and_denoises_files(sounds, tmp_path, capsys):
+    args = ["train", "dae", "--data", sounds / "speech", "--window", WINDOW, "--skip", "mask"]
+    code, err = cli(capsys, *args, "--channels", 4, "--epochs", 1, "--out", tmp_path / "m")
+    assert code == 0, err
+    mono = sounds / "inputs" / "mono22k.flac"
+    code, err = cli(capsys, "denoise", tmp_path / "m", mono, "--out", tmp_path / "d")
+    assert code == 0 and info(tmp_path / "d" / mono.name) == info(mono), err
+    code, err = cli(
+        capsys,
+        "train",
+        "dae",
+        "--latent",
+        "grid",
+        "--recon",
+        "mse",
+        "--skip",
+        "mask",
+        "--out",
+        tmp_path / "img",
+    )
+    assert code == 2 and "signals and sound" in err and err.count("\n") == 1, err

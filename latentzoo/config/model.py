@@ -132,10 +132,12 @@ class AESettings(VectorSettings):
         "network learns the correction, Zhang et al. 2017); input: the decoder's output corrected "
         "by a full-size block that also sees the input (a skip connection around the "
         "bottleneck); unet: the input plus a correction from a U-Net over the input and the "
-        "decoder's output, with skips at every scale (Ronneberger et al. 2015). Each needs "
-        "--latent grid and --recon mse",
+        "decoder's output, with skips at every scale (Ronneberger et al. 2015); mask (signals "
+        "and sound): the input's short-time spectrum times a mask in [0, 1] computed from the "
+        "input's and the decoder's spectra, with the input's phase. Each needs --latent grid and "
+        "--recon mse",
         default="none",
-        choices=("none", "residual", "input", "unet"),
+        choices=("none", "residual", "input", "unet", "mask"),
     )
     skip_depth: int = setting(
         "hidden 3x3 convolutions of --skip input's full-size block, each --channels wide: 1 is a "
@@ -169,6 +171,15 @@ DAE_NOISE = (
 )
 # The DAE's training corruption on signals: kinds that need no sample rate (latentzoo.signal_noise)
 SIGNAL_DAE_NOISE = "white:0|white:10|white:20|impulse:0.01|dropout:0.1"
+# The DAE's training corruption on sound: white, pink and brown noise and babble from -5 to 20 dB
+# SNR, one drawn per window, and clean windows among them
+SOUND_DAE_NOISE = "|".join(
+    ["gaussian:0"]
+    + [f"{k}:{db}" for k in ("white", "pink", "babble") for db in (-5, 0, 5, 10, 20)]
+    + [f"brown:{db}" for db in (0, 10)]
+)
+# A DAE on sound: a code sequence (no vector), so it takes windows of any length
+SOUND_DAE = dict(latent="grid", noise=SOUND_DAE_NOISE)
 # The DAE's training corruption on photographs: one blind model over gaussian noise of 5/255 to
 # 55/255, a camera's shot and read noise, and JPEG artefacts (latentzoo.photo_noise)
 PHOTO_DAE_NOISE = "|".join(
@@ -199,6 +210,7 @@ class DAESettings(AESettings):
     )
     data_defaults: ClassVar[dict[str, dict[str, Any]]] = {
         "signal": {"noise": SIGNAL_DAE_NOISE},
+        "sound": SOUND_DAE,
         "photo": PHOTO_DAE,
     }
 

@@ -78,8 +78,8 @@ class DataKind(ABC):
         """A full-size block: a decoder's raw output and the input, side by side (B, 2C, ...) -> a
         correction (B, C, ...) that starts at zero (an AE's `skip input`)."""
         raise ConfigError(
-            f"--skip {getattr(settings, 'skip', 'input')} applies to images and photos, not to "
-            f"{self.examples}"
+            f"--skip {getattr(settings, 'skip', 'input')} applies to images and photos (input, "
+            f"unet) and signals (mask), not to {self.examples}"
         )
 
     @abstractmethod

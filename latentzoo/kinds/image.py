@@ -112,6 +112,8 @@ class ImageKind(DataKind):
 
     def input_skip(self, shape: tuple[int, ...], settings: ModelSettings) -> nn.Module:
         assert isinstance(settings, AESettings)  # the only settings with a skip
+        if settings.skip == "mask":
+            raise ConfigError("--skip mask applies to signals and sound (a short-time spectrum)")
         if settings.skip == "unet":
             return UNetSkip(channels=shape[0], width=settings.channels, act=settings.act)
         return InputSkip(

@@ -25,6 +25,7 @@ from ..nn.backbones1d import (
     SignalVectorDecoder,
     SignalVectorEncoder,
 )
+from ..nn.spectral import SpectralMask
 from ..series import load_signals
 from ..signal_inputs import (
     map_recordings,
@@ -41,6 +42,7 @@ from .base import DataKind
 MAX_STAGES = 4  # the automatic downsampling: at most 16 samples per code
 PICTURE_ROWS = 32  # rows of a drawn channel (values from -4 to 4 standard deviations)
 PICTURE_WIDTH = 256  # at most this many columns per drawn series
+MASK_FFT, MASK_HOP = 256, 64  # `skip mask`'s short-time spectrum: 32 ms every 8 ms at 8 kHz
 
 
 def stages(length: int, settings: ModelSettings) -> int:
@@ -150,6 +152,17 @@ class SignalKind(DataKind):
 
     def grid_decoder(self, shape, in_dim: int, settings) -> nn.Module:
         return SignalGridDecoder(in_dim=in_dim, out_channels=shape[0], **conv_args(shape, settings))
+
+    def input_skip(self, shape: tuple[int, ...], settings: ModelSettings) -> nn.Module:
+        if getattr(settings, "skip", None) != "mask" or shape[0] != 1:
+            raise ConfigError(
+                "a signal's skip around its code sequence is --skip mask (one channel) or residual"
+            )
+        if shape[1] < MASK_FFT:
+            raise ConfigError(f"--skip mask needs windows of {MASK_FFT} samples or more")
+        return SpectralMask(
+            n_fft=MASK_FFT, hop=MASK_HOP, width=4 * settings.channels, act=settings.act
+        )
 
     def code_grid(self, shape: tuple[int, ...], settings: ModelSettings) -> tuple[int, int]:
         return (1, shape[1] // 2 ** stages(shape[1], settings))  # a sequence: a grid one row high

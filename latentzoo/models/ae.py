@@ -10,8 +10,9 @@
   learning, Zhang et al. 2017, "Beyond a Gaussian Denoiser": a DAE learns the noise to take away);
   `input`, a full-size block that sees the decoder's output and the input corrects the former (a
   skip connection around the bottleneck, as U-Net's at full size); `unet`, the input plus a
-  correction from a small U-Net over the input and the decoder's output (latentzoo.nn.unet). Either
-  way a latent decodes only beside its input.
+  correction from a small U-Net over the input and the decoder's output (latentzoo.nn.unet);
+  `mask` (signals, sound), the input's short-time spectrum masked by a network that sees both
+  spectra (latentzoo.nn.spectral). Either way a latent decodes only beside its input.
 - `DAE` (Vincent et al. 2008): the same network, trained to map inputs corrupted by
   `cfg.model.noise` to the clean images.
 """
@@ -45,7 +46,7 @@ class AE(VectorAutoencoder):
         self.register_buffer("latent_mean", torch.zeros(L))
         self.register_buffer("latent_scale_tril", torch.eye(L))
         self.register_buffer("latent_fitted", torch.tensor(False))
-        if self.settings.skip in ("input", "unet"):
+        if self.settings.skip in ("input", "unet", "mask"):
             self.fuse = self.data_kind.input_skip(self.cfg.data.shape, self.settings)
 
     def coders(self, cond: int) -> tuple[nn.Module, nn.Module]:
@@ -83,7 +84,7 @@ class AE(VectorAutoencoder):
             return out + x_in
         if self.settings.skip == "input":
             return out + self.fuse(torch.cat([out, x_in], 1))  # (B, 2C, ...) -> (B, C, ...)
-        if self.settings.skip == "unet":
+        if self.settings.skip in ("unet", "mask"):
             return x_in + self.fuse(torch.cat([out, x_in], 1))
         return out
 

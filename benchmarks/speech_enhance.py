@@ -1,0 +1,314 @@
+"""Benchmark: speech enhancement by the sound DAE beside classical methods, on unheard voices.
+
+    python benchmarks/speech_enhance.py [--epochs 10] [--name speech-enhance]
+        [--variants 'default='] [--snrs 0,5,10]
+
+Training speech: Debian's `asterisk-core-sounds-en-wav` (one speaker, 568 studio prompts at 8 kHz,
+CC-BY-SA 3.0), fetched with `apt-get download` into ~/.cache/latentzoo/asterisk-en; each variant is
+`latentzoo train dae --data PROMPTS` with its options (an `--epochs` among them overrides the
+script's), trained side by side with the cores shared, into benchmarks/runs/speech/NAME, reused
+when it holds that finished run. The run holds a tenth of the prompts out (whole files).
+Test speech, never trained on: the clean recordings of Debian's `codec2-examples` (other speakers,
+men and women, /usr/share/codec2/), resampled to 8 kHz where they are not; babble made of four
+segments of three other held-out voices (david4, vk2tpm_004, vk5qi), summed. Noise: white and
+pink (latentzoo.signal_noise) and that babble, at each SNR over the whole clip, one draw per clip,
+seeded.
+Methods: the noisy input; spectral gating (noisereduce, non-stationary); spectral subtraction and
+an iterative Wiener filter (pyroomacoustics.denoise); each DAE variant raw and as `latentzoo
+denoise` gives it (the safeguard, with the residuals of the run's validation windows), the clip
+written and read back as the command does. Metrics: PESQ narrow-band (`pesq`), STOI (`pystoi`),
+SI-SDR (dB); their means over the clips per noise and SNR. Speed: the real-time factor (seconds of
+processing per second of audio, 2 threads) of each method over the clips, and the whole `latentzoo
+denoise` command on a minute of speech; training time from the run's history. Written to
+benchmarks/results/NAME.json and NAME.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from machine import machine  # noqa: E402
+from packages import debian, ensure  # noqa: E402
+
+from latentzoo import jobs  # noqa: E402
+from latentzoo.audio import read_audio  # noqa: E402
+from latentzoo.bench.run import commit  # noqa: E402
+from latentzoo.files import atomic_write, write_json  # noqa: E402
+from latentzoo.noise import corrupt  # noqa: E402
+from latentzoo.runs import METRICS, load, run_data  # noqa: E402
+from latentzoo.signal_noise import at_snr  # noqa: E402
+from latentzoo.sounds import map_sounds  # noqa: E402
+
+RATE = 8000
+CACHE = Path.home() / ".cache" / "latentzoo"
+CLIPS = ("hts1a", "hts2a", "forig", "morig", "big_dog", "mmt1", "cross", "speech_orig_16k")
+BABBLE = ("david4", "vk2tpm_004", "vk5qi")
+NOISES = ("white", "pink", "babble")
+LZ = str(Path(sys.executable).with_name("latentzoo"))
+
+
+def prompts() -> Path:
+    root = debian("asterisk-core-sounds-en-wav", CACHE / "asterisk-en")
+    if root is None:
+        sys.exit(
+            "apt-get download asterisk-core-sounds-en-wav failed: the training speech is missing"
+        )
+    return root / "usr/share/asterisk/sounds/en_US_f_Allison"
+
+
+def codec2_voices() -> tuple[dict[str, np.ndarray], list[np.ndarray]]:
+    """The test clips (name -> (T,) at 8 kHz) and the babble voices."""
+    root = debian("codec2-examples", CACHE / "codec2-examples")
+    if root is None:
+        sys.exit("apt-get download codec2-examples failed: the test speech is missing")
+    found = {p.stem: p for p in (root / "usr/share/codec2").rglob("*.wav")}
+    clips = {name: read_audio(found[name], RATE)[0][0] for name in CLIPS}
+    return clips, [read_audio(found[name], RATE)[0][0] for name in BABBLE]
+
+
+def noisy_clip(clean: np.ndarray, noise: str, snr: float, voices, seed: int) -> np.ndarray:
+    """`clean` (T,) with `noise` at `snr` dB over the whole clip."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.from_numpy(clean)[None, None]  # (1, 1, T)
+    if noise != "babble":
+        return corrupt(x, f"{noise}:{snr:g}", g, clip=False, rate=RATE)[0, 0].numpy()
+    rng, t = np.random.default_rng(seed), len(clean)
+    mix = np.zeros(t)
+    for k in range(4):
+        v = voices[k % len(voices)]
+        start = rng.integers(0, len(v) - t)
+        mix += v[start : start + t] / (v[start : start + t].std() + 1e-9)
+    return at_snr(x, torch.from_numpy(mix)[None, None], snr)[0, 0].numpy()
+
+
+def train_variants(variants: dict[str, str], data: Path, epochs: int, runs: Path, log) -> None:
+    """Every variant without a finished run, trained side by side, the cores shared."""
+    procs = {}
+    todo = [name for name in variants if not (runs / name / METRICS).is_file()]
+    threads = max(1, (os.cpu_count() or 1) // max(1, len(todo)))
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+    for name in todo:
+        run, options = runs / name, variants[name]
+        cmd = [LZ, "train", "dae", "--data", str(data), "--epochs", str(epochs)]
+        cmd += ["--out", str(run), "--no-progress", *options.split()]
+        cmd += ["--resume"] if (run / "last.safetensors").is_file() else []
+        log(f"training {name}: {' '.join(cmd[2:])}")
+        procs[name] = subprocess.Popen(cmd, env=env)
+    for name, proc in procs.items():
+        if proc.wait():
+            sys.exit(f"training {name} failed")
+
+
+def training_minutes(run: Path) -> float:
+    rows = (run / "history.csv").read_text().splitlines()
+    col = rows[0].split(",").index("seconds")
+    return round(sum(float(r.split(",")[col]) for r in rows[1:]) / 60, 1)
+
+
+def dae(model, residuals, work: Path):
+    """noisy clip (T,) -> {raw, safeguarded}, through files as `latentzoo denoise` goes."""
+    import soundfile as sf
+
+    data = model.cfg.data
+
+    def run(noisy: np.ndarray) -> dict[str, np.ndarray]:
+        sf.write(work / "clip.wav", noisy, RATE, "FLOAT")
+        out = {}
+        for label, fn in (
+            ("raw", lambda x: jobs.reconstruct(model, x)),
+            ("", lambda x: jobs.denoise(model, x, residuals=residuals)[1]),
+        ):
+            map_sounds([work / "clip.wav"], data, fn, work / "out")
+            out[label] = sf.read(work / "out" / "clip.wav")[0]
+        return out
+
+    return run
+
+
+def aligned(out: np.ndarray, noisy: np.ndarray, most: int = 512) -> np.ndarray:
+    """`out` shifted by the lag (at most `most` samples) that best matches it to its input: the
+    frame-based methods give their output delayed."""
+    n = len(noisy)
+    out = np.concatenate([out[:n], np.zeros(max(0, n - len(out)))])
+    lags = range(-most, most + 1)
+    best = max(lags, key=lambda k: float(np.dot(np.roll(out, -k), noisy)))
+    return np.roll(out, -best)
+
+
+def classical() -> dict:
+    import noisereduce
+    import pyroomacoustics as pra
+
+    methods = {
+        "spectral gating": lambda y: noisereduce.reduce_noise(y=y, sr=RATE),
+        "spectral subtraction": lambda y: pra.denoise.apply_spectral_sub(y, nfft=256),
+        "Wiener": lambda y: pra.denoise.apply_iterative_wiener(y, frame_len=256, lpc_order=12),
+    }
+    return {k: (lambda y, f=f: aligned(f(y), y)) for k, f in methods.items()}
+
+
+def si_sdr(ref: np.ndarray, est: np.ndarray) -> float:
+    """Scale-invariant signal-to-distortion ratio (Le Roux et al. 2019), in dB."""
+    ref, est = ref - ref.mean(), est - est.mean()
+    target = ref * (est @ ref) / (ref @ ref)
+    return float(10 * np.log10((target @ target) / ((est - target) @ (est - target) + 1e-20)))
+
+
+def measures(clean: np.ndarray, out: np.ndarray) -> dict[str, float]:
+    from pesq import pesq
+    from pystoi import stoi
+
+    out = np.nan_to_num(out[: len(clean)])
+    try:
+        p = float(pesq(RATE, clean, out, "nb"))
+    except Exception:  # pesq finds no utterance in what it was given
+        p = float("nan")
+    return {"pesq": p, "stoi": float(stoi(clean, out, RATE)), "si_sdr": si_sdr(clean, out)}
+
+
+def quality_table(clips, voices, methods, snrs, log) -> tuple[dict, dict]:
+    """{noise: {snr: {method: {clip: measures}}}} and seconds per method."""
+    table: dict = {}
+    spent: dict[str, float] = {}
+    for noise in NOISES:
+        for snr in snrs:
+            cell = table.setdefault(noise, {}).setdefault(f"{snr:g}", {})
+            for i, (name, clean) in enumerate(clips.items()):
+                noisy = noisy_clip(clean, noise, snr, voices, 1000 * i + int(snr))
+                outs = {"input": noisy}
+                for label, fn in methods.items():
+                    t = time.perf_counter()
+                    got = fn(noisy)
+                    spent[label] = spent.get(label, 0.0) + time.perf_counter() - t
+                    if isinstance(got, dict):
+                        outs.update({f"{label} {k}".strip(): v for k, v in got.items()})
+                    else:
+                        outs[label] = got
+                for method, y in outs.items():
+                    cell.setdefault(method, {})[name] = measures(clean, y)
+            log(
+                f"{noise} {snr:g} dB: "
+                + ", ".join(
+                    f"{m} {np.nanmean([v['pesq'] for v in c.values()]):.2f}"
+                    for m, c in cell.items()
+                )
+            )
+    return table, spent
+
+
+def whole_command(run: Path, work: Path, clip: np.ndarray) -> float:
+    """Wall seconds of `latentzoo denoise` on a minute of the clip, repeated, with white noise."""
+    import soundfile as sf
+
+    minute = np.tile(clip, int(np.ceil(60 * RATE / len(clip))))[: 60 * RATE]
+    sf.write(work / "minute.wav", noisy_clip(minute, "white", 5, [], 0), RATE, "PCM_16")
+    t = time.time()
+    subprocess.run(
+        [LZ, "denoise", str(run), str(work / "minute.wav"), "--out", str(work / "m")],
+        check=True,
+        env={**os.environ, "OMP_NUM_THREADS": "2"},
+    )
+    return round(time.time() - t, 2)
+
+
+def mean_of(per_clip: dict, key: str) -> float:
+    return float(np.nanmean([v[key] for v in per_clip.values()]))
+
+
+def markdown(result: dict) -> str:
+    lines = [f"# {result['name']}", "", f"Command: `{result['command']}`", ""]
+    lines += [f"Commit {result['commit']}. Machine: {result['machine']}.", ""]
+    lines += [
+        f"Training: {result['training']}",
+        "",
+        f"Test clips: {', '.join(result['clips'])} ({result['test_seconds']:.1f} s of speech).",
+        "",
+    ]
+    methods = list(next(iter(next(iter(result["table"].values())).values())))
+    for key, label in (("pesq", "PESQ (narrow-band)"), ("stoi", "STOI"), ("si_sdr", "SI-SDR dB")):
+        lines += [f"## {label}, mean over the clips", ""]
+        head = [f"{n} {s} dB" for n, by in result["table"].items() for s in by]
+        lines += ["| method | " + " | ".join(head) + " |", "|---" * (len(head) + 1) + "|"]
+        for m in methods:
+            cells = [f"{mean_of(by[s][m], key):.3f}" for by in result["table"].values() for s in by]
+            lines.append(f"| {m} | " + " | ".join(cells) + " |")
+        lines.append("")
+    lines += ["## Speed", "", "| method | real-time factor (2 threads) |", "|---|---|"]
+    lines += [f"| {m} | {v:.4f} |" for m, v in result["real_time_factor"].items()]
+    lines += [
+        "",
+        f"`latentzoo denoise` on a minute of speech, whole command: "
+        f"{result['minute_command_seconds']} s.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--epochs", type=int, default=10)
+    ap.add_argument("--variants", default="default=")
+    ap.add_argument("--snrs", default="0,5,10")
+    ap.add_argument("--name", default="speech-enhance")
+    a = ap.parse_args()
+    for package, module in (
+        ("pesq", "pesq"),
+        ("pystoi", "pystoi"),
+        ("noisereduce", "noisereduce"),
+        ("pyroomacoustics", "pyroomacoustics"),
+    ):
+        ensure(package, module)
+    log = lambda m: print(m, flush=True)  # noqa: E731
+    variants = dict(v.split("=", 1) for v in a.variants.split(";") if v)
+    runs = ROOT / "benchmarks" / "runs" / "speech"
+    t0 = time.time()
+    train_variants(variants, prompts(), a.epochs, runs, log)
+    torch.set_num_threads(2)
+    clips, voices = codec2_voices()
+    work = Path(tempfile.mkdtemp(prefix="speech-"))
+    methods = classical()
+    for name in variants:
+        model = load(runs / name)
+        val = run_data(model.cfg).val
+        residuals = jobs.clean_residuals(model, *val.tensors(slice(0, jobs.SAFEGUARD_N)))
+        methods[f"DAE {name}"] = dae(model, residuals, work)
+    snrs = [float(s) for s in a.snrs.split(",")]
+    table, spent = quality_table(clips, voices, methods, snrs, log)
+    audio = sum(len(c) for c in clips.values()) / RATE * len(NOISES) * len(snrs)
+    result = {
+        "name": a.name,
+        "command": "python benchmarks/speech_enhance.py " + " ".join(sys.argv[1:]),
+        "machine": machine(),
+        "commit": commit(),
+        "training": ", ".join(
+            f"{n} ({variants[n] or 'defaults'}): {training_minutes(runs / n)} min" for n in variants
+        )
+        + f"; {a.epochs} epochs unless the options say",
+        "variants": variants,
+        "clips": list(clips),
+        "test_seconds": sum(len(c) for c in clips.values()) / RATE,
+        "table": table,
+        "real_time_factor": {m: s / audio for m, s in spent.items()},
+        "minute_command_seconds": whole_command(runs / next(iter(variants)), work, clips["hts1a"]),
+        "seconds": round(time.time() - t0),
+    }
+    results = ROOT / "benchmarks" / "results"
+    write_json(results / f"{a.name}.json", result)
+    atomic_write(results / f"{a.name}.md", markdown(result).encode())
+    log(markdown(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
