@@ -12,10 +12,13 @@ in
   alike) as PNG files, to train a photo model on; `write_texture(path, h, w, seed)` writes one more.
 - `write_recording(path)`: a two-lead synthetic ECG recording at 250 Hz as a CSV with a header row,
   one column per lead; with `faults`, a stretch of noise and a flat dropout in its last fifth.
+- `write_voices(dir)`: made-up voices (a buzz of harmonics under two formants, in syllables) as WAV
+  files at 16 kHz; `write_noisy_voice(path)`: another, in stereo at 44.1 kHz, under pink noise.
 
     python -m latentzoo.examples DIR     writes DIR/digits/, DIR/photos.npy, DIR/idx/,
                                          DIR/textures/, DIR/scene.png, DIR/beats.csv,
-                                         DIR/recording.csv and DIR/monitor.csv (faults)
+                                         DIR/recording.csv, DIR/monitor.csv (faults),
+                                         DIR/voices/ and DIR/noisy.wav
 """
 
 from __future__ import annotations
@@ -24,10 +27,13 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import torch
 
-from . import data
+from . import data, signal_noise  # noqa: F401  (registers the noise kinds of sound)
+from .audio import audio_bytes
 from .files import atomic_write
 from .inputs import idx_bytes, png_bytes, write_array
+from .noise import corrupt
 
 
 def digits_28(n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -80,6 +86,7 @@ def write_idx_folder(folder: str | Path, n_train: int = 1500, n_test: int | None
 
 BEAT = 96  # samples per beat in beats.csv
 RATE = 250  # Hz of recording.csv
+VOICE_RATE = 16000  # Hz of the voices
 
 
 def beat(t: np.ndarray, wide: bool = False) -> np.ndarray:
@@ -177,6 +184,46 @@ def write_recording(
     return atomic_write(path, "\n".join(lines) + "\n")
 
 
+def voice(seconds: float, rate: int, seed: int) -> np.ndarray:
+    """A made-up voice (T,) with peaks at 0.5: harmonics of a wandering pitch shaped by two
+    formants, in syllables of 150 to 300 ms with short gaps."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * rate)) / rate
+    f0 = rng.uniform(100, 220) * (1 + 0.1 * np.sin(2 * np.pi * rng.uniform(0.5, 2) * t))
+    phase = 2 * np.pi * np.cumsum(f0) / rate
+    low, high = rng.uniform(400, 900), rng.uniform(1200, 2500)
+    wave = np.zeros_like(t)
+    for k in range(1, 20):
+        gain = np.exp(-(((k * f0 - low) / 200) ** 2)) + 0.5 * np.exp(
+            -(((k * f0 - high) / 300) ** 2)
+        )
+        wave += (gain + 0.05) * np.sin(k * phase) * (k * f0 < rate / 2)
+    envelope, at = np.zeros_like(t), 0
+    while at < len(t):
+        n = int(rng.uniform(0.15, 0.3) * rate)
+        envelope[at : at + n] = np.hanning(n)[: len(t) - at]
+        at += n + int(rng.uniform(0.03, 0.12) * rate)
+    x = wave * envelope
+    return 0.5 * x / np.abs(x).max()
+
+
+def write_voices(folder: str | Path, n: int = 8) -> Path:
+    """n voices of 2 s each at 16 kHz, `folder/voice-<i>.wav`."""
+    folder = Path(folder)
+    for i in range(n):
+        atomic_write(
+            folder / f"voice-{i}.wav", audio_bytes(voice(2, VOICE_RATE, i)[None], VOICE_RATE)
+        )
+    return folder
+
+
+def write_noisy_voice(path: str | Path) -> Path:
+    """Another voice, 3 s in stereo at 44.1 kHz, under pink noise at 5 dB SNR."""
+    x = torch.from_numpy(np.stack([voice(3, 44100, 100)] * 2))[None]  # (1, 2, T)
+    noisy = corrupt(x, "pink:5", torch.Generator().manual_seed(0), clip=False)[0]
+    return atomic_write(path, audio_bytes(noisy.numpy(), 44100))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
@@ -191,12 +238,16 @@ def main(argv: list[str] | None = None) -> int:
     write_beats(root / "beats.csv")
     write_recording(root / "recording.csv")
     write_recording(root / "monitor.csv", seconds=60, seed=1, faults=True)
+    write_voices(root / "voices")
+    write_noisy_voice(root / "noisy.wav")
     print(
         f"wrote {root / 'digits'} (1797 PNG files in 10 class folders), {root / 'photos.npy'} "
         f"({len(photo_tiles())} colour tiles, 32x32), {root / 'idx'} (IDX files), "
         f"{root / 'textures'} (generated colour photos), {root / 'scene.png'} (a larger one), "
         f"{root / 'beats.csv'} (heartbeats, one per row), {root / 'recording.csv'} (a two-lead "
-        f"recording at {RATE} Hz) and {root / 'monitor.csv'} (another, with faults)"
+        f"recording at {RATE} Hz), {root / 'monitor.csv'} (another, with faults), "
+        f"{root / 'voices'} (made-up voices, WAV at {VOICE_RATE} Hz) and {root / 'noisy.wav'} "
+        "(another under pink noise, stereo at 44100 Hz)"
     )
     return 0
 

@@ -13,6 +13,7 @@ PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 RUN = {
     "zoo": ("README.md", "## Ready-made models: the zoo"),
     "own": ("README.md", "## Train on your data"),
+    "sound": ("README.md", "## Sound"),
     "cli": ("docs/command-line.md", "# Command line"),
     "own-data": ("docs/own-data.md", "# Your own data"),
     "photos": ("docs/own-data.md", "## Photos"),
@@ -118,6 +119,18 @@ def test_readme_own_data_block_runs(tmp_path, monkeypatch, capsys):
     run_block("own", tmp_path, monkeypatch)
     assert (tmp_path / "own-recon" / "0003.png").is_file()
     assert (tmp_path / "own-samples.png").is_file()
+
+
+def test_readme_sound_block_runs(tmp_path, monkeypatch, capsys):
+    import soundfile as sf
+
+    run_block("sound", tmp_path, monkeypatch)
+    given, got = (sf.info(tmp_path / d / "noisy.wav") for d in ("own", "voice-clean"))
+    assert (got.samplerate, got.channels, got.frames) == (
+        given.samplerate,
+        given.channels,
+        given.frames,
+    )
 
 
 def test_own_data_page_block_runs(tmp_path, monkeypatch, capsys):
