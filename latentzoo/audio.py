@@ -90,6 +90,21 @@ def read_audio(path: Path, rate: float | None = None) -> tuple[np.ndarray, float
     return np.ascontiguousarray(values.T), float(info.samplerate)
 
 
+def at_rate(values: np.ndarray, rate: float, to: int, frames: int) -> tuple[np.ndarray, float]:
+    """(samples (C, T) at `rate` resampled to `to` Hz and cut or padded to `frames`, their rate);
+    `to` 0: as they are."""
+    if not to:
+        return values, rate
+    import soxr
+
+    if to != rate:
+        values = soxr.resample(values.T, rate, to, quality=QUALITY).T
+    out = np.zeros((values.shape[0], frames))
+    n = min(frames, values.shape[1])
+    out[:, :n] = values[:, :n]
+    return out, float(to)
+
+
 def open_audio(path: Path, rate: float) -> tuple[Recording, Any]:
     """(a Recording of the file's samples at `rate`, read and resampled a chunk at a time, the
     file's description)."""

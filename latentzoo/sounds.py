@@ -29,7 +29,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from .audio import AudioWriter, audio_bytes, audio_info, open_audio, read_audio
+from .audio import (
+    AudioWriter,
+    at_rate,
+    audio_bytes,
+    audio_info,
+    check_rate,
+    open_audio,
+    read_audio,
+)
 from .errors import DataError
 from .files import atomic_write, staged
 from .inputs import Inputs
@@ -231,12 +239,16 @@ def sound_cuts(inputs: Inputs) -> tuple[CutInput, ...]:
     for f in inputs.files:
         if f.channels != 1:
             raise DataError(f"{f.path}: {f.channels} channels; compress takes mono audio files")
-    return tuple(CutInput(f.name, 1, f.length, f.hop) for f in inputs.files)
+    return tuple(
+        CutInput(f.name, 1, f.length, f.hop, (), int(f.info.samplerate), int(f.info.frames))
+        for f in inputs.files
+    )
 
 
 def write_sound_cuts(out_dir, examples: torch.Tensor, cut, data) -> list[Path]:
     """Windows (N, 1, window), normalised, of the recordings `cut`, in order: each put back
-    together at its length and written under its name in `out_dir` at the run's rate."""
+    together at its length and written under its name in `out_dir` at its own rate and length (the
+    run's, for a recording that records none)."""
     out_dir, size, at, written = Path(out_dir), data.shape[1], 0, []
     if out_dir.exists() and not out_dir.is_dir():
         raise DataError(f"--out {out_dir} is a file; the recordings go into a folder")
@@ -247,7 +259,10 @@ def write_sound_cuts(out_dir, examples: torch.Tensor, cut, data) -> list[Path]:
             rec = overlap_add(examples[at : at + n].cpu(), c.hop, c.length)  # (1, T)
             at += n
             values = scaled(rec[None], data.channel_mean, data.channel_std, undo=True)[0]
-            blob = audio_bytes(values.double().numpy(), data.rate, suffix)
+            if c.rate:
+                check_rate(Path(c.name), data.rate, c.rate)
+            values, rate = at_rate(values.double().numpy(), data.rate, c.rate, c.frames)
+            blob = audio_bytes(values, rate, suffix)
             temp(out_dir / c.name).write_bytes(blob)
             written.append(out_dir / c.name)
     return written

@@ -24,14 +24,17 @@ from .errors import ConfigError
 @dataclass(frozen=True)
 class CutInput:
     """A whole input that was cut into windows: its file name, its array's rank ((T,) 1, (T, C)
-    2), its length, the hop between its windows (`starts(length, size, hop)`) and a table's header
-    row."""
+    2), its length, the hop between its windows (`starts(length, size, hop)`), a table's header
+    row, and a sound file's own sample rate in Hz and length at that rate (0: the run's, or
+    none)."""
 
     name: str
     axes: int
     length: int
     hop: int
     header: tuple[str, ...] = ()
+    rate: int = 0
+    frames: int = 0
 
 
 def starts(length: int, size: int, hop: int) -> list[int]:

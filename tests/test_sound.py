@@ -63,11 +63,12 @@ def sounds(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def runs(sounds, tmp_path_factory):
-    """A DAE and a VQ-VAE with a prior on the chirps, a few small epochs each."""
+    """A DAE and a VQ-VAE (a residual quantizer of 3 codebooks) with a prior on the chirps, a few
+    small epochs each."""
     d = tmp_path_factory.mktemp("sound-runs")
     small = dict(source=str(sounds / "speech"), window=WINDOW, channels=8, epochs=2)
     dae = latentzoo.train(make_config("dae", **small), d / "dae", report=False, progress=False)
-    vq = make_config("vqvae", **small, codebook_size=16, res_blocks=0)
+    vq = make_config("vqvae", **small, codebook_size=16, res_blocks=0, quantizer="rvq", codebooks=3)
     vq_run = latentzoo.train(vq, d / "vq", report=False, progress=False)
     code = main(["train-prior", str(vq_run), "--epochs", "1", "--d-model", "16", "--n-layers", "1"])
     assert code == 0
@@ -164,28 +165,59 @@ def test_memory_does_not_grow_with_a_files_length(runs, tmp_path, monkeypatch):
 
 
 def test_a_sound_codec_file_gives_back_the_decoded_recording(sounds, runs, tmp_path, capsys):
-    run = runs["vq"]
-    mono = sounds / "inputs" / "mono22k.flac"
-    code, err = cli(capsys, "compress", run, mono, "--out", tmp_path / "m.lzc")
-    assert code == 0, err
-    length = round(sf.info(mono).frames * RATE / 22050)
-    header = codec.read_header((tmp_path / "m.lzc").read_bytes())
-    assert header.inputs == (CutInput("mono22k.flac", 1, length, WINDOW),)
-    code, err = cli(capsys, "decompress", tmp_path / "m.lzc", "--run", run, "--out", tmp_path / "d")
-    assert code == 0, err
-    model = latentzoo.load(run)
-    x = model.data_kind.read_inputs([mono], model.cfg.data, hop=WINDOW).examples
+    """Known answer: the file's windows (abutting) decoded from the codes of the first q
+    codebooks, put back together and resampled to the input's rate and length."""
+    from latentzoo.audio import at_rate
     from latentzoo.windows import overlap_add
 
-    want = overlap_add(model.decode(model.encode(x)).detach(), WINDOW, length)[0]
+    run, model = runs["vq"], latentzoo.load(runs["vq"])
     data = model.cfg.data
-    got, rate = sf.read(tmp_path / "d" / "mono22k.flac")
-    assert rate == RATE and len(got) == length
-    want = np.clip(want.numpy() * data.channel_std[0] + data.channel_mean[0], -1, 1)
-    assert np.abs(got - want).max() < 2e-4  # FLAC's 24 bits
+    mono = sounds / "inputs" / "mono22k.flac"
+    frames = sf.info(mono).frames
+    length = round(frames * RATE / 22050)
+    x = model.data_kind.read_inputs([mono], data, hop=WINDOW).examples
+    codes = model.encode(x)  # (n, 3 codebooks x 1 row, WINDOW / 16)
+    sizes = []
+    for q in (1, 2, 3):
+        out = tmp_path / f"{q}.lzc"
+        code, err = cli(capsys, "compress", run, mono, "--codebooks", q, "--out", out)
+        assert code == 0, err
+        sizes.append(out.stat().st_size)
+        header = codec.read_header(out.read_bytes())
+        assert header.inputs == (CutInput("mono22k.flac", 1, length, WINDOW, (), 22050, frames),)
+        assert header.codebooks == (q if q < 3 else 0)
+        code, err = cli(capsys, "decompress", out, "--run", run, "--out", tmp_path / f"d{q}")
+        assert code == 0, err
+        decoded = model.decode(codes[:, :q]).detach()  # the first q codebooks' rows
+        want = overlap_add(decoded, WINDOW, length)[0].double()
+        want = (want * data.channel_std[0] + data.channel_mean[0]).numpy()[None]
+        want = np.clip(at_rate(want, RATE, 22050, frames)[0][0], -1, 1)
+        got, rate = sf.read(tmp_path / f"d{q}" / "mono22k.flac")
+        assert rate == 22050 and len(got) == frames
+        assert np.abs(got - want).max() < 2e-4  # FLAC's 24 bits
+    assert sizes[0] < sizes[1] < sizes[2]
+    code, err = cli(capsys, "compress", run, mono, "--bitrate", 10, "--out", tmp_path / "b.lzc")
+    assert code == 2 and "bits per second" in err
     stereo = sounds / "inputs" / "stereo44k.wav"
     code, err = cli(capsys, "compress", run, stereo, "--out", tmp_path / "s.lzc")
     assert code == 2 and "mono" in err and not (tmp_path / "s.lzc").exists()
+
+
+def test_a_residual_quantizer_codes_the_residual_and_looks_up_prefixes():
+    from latentzoo.nn.quantizers import ResidualVQ
+
+    rvq = ResidualVQ(codebooks=3, codebook_size=4, dim=2, rows=1, dropout=True, kmeans_init=False)
+    for i, layer in enumerate(rvq.layers):  # each codebook a tenth of the one before
+        layer.embed.data = torch.tensor([[1.0, 0], [-1, 0], [0, 1], [0, -1]]) * 10.0**-i
+    z = torch.tensor([0.99, 0.1]).view(1, 2, 1, 1)  # (B, D, 1, 1)
+    rvq.eval()
+    out = rvq(z)
+    assert out.indices.view(-1).tolist() == [0, 2, 1]  # (1, 0), then (0, 0.1), then (-0.01, 0)
+    assert torch.allclose(out.quantized.view(-1), torch.tensor([0.99, 0.1]))
+    assert torch.allclose(rvq.lookup(out.indices[:, :2]).view(-1), torch.tensor([1.0, 0.1]))
+    rvq.train()
+    used = {int((rvq(z).quantized.view(-1) - z.view(-1)).abs().sum() * 1000) for _ in range(60)}
+    assert len(used) == 3  # quantizer dropout: 1, 2 or 3 codebooks per batch
 
 
 def test_pink_and_brown_noise_have_their_colour_and_snr():

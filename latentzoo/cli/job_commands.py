@@ -89,18 +89,25 @@ def cmd_compress(a) -> int:
     # a recording's windows abut (the last ends at its end): overlapping ones would cost bits
     options = {**input_options(a), "hop": a.hop or data.window}
     inputs = kind.read_inputs(a.inputs, data, **options)
+    codebooks = codec.codebooks_for(model, a.bitrate) if a.bitrate else a.codebooks or 0
     codes = codec.encode_images(model, inputs.examples)
     cut = kind.cut_inputs(inputs, data)
-    blob = codec.compress_codes(model, codes, cut)
+    blob = codec.compress_codes(model, codes, cut, codebooks)
     atomic_write(a.out, blob)
+    if codebooks:
+        codes = codes[:, : codebooks * codec.rows_per_codebook(model)]
     xent = codec.cross_entropy_bits(model, codes)
     n, one = len(inputs), kind.example
     if cut:
         values = sum(c.length for c in cut) * data.shape[0]
+        per_second = (
+            f", {8 * len(blob) * data.rate / values:,.0f} bits per second" if data.rate else ""
+        )
+        used = f", {codebooks} of {model.codebooks} codebooks" if codebooks else ""
         print(
             f"wrote {a.out}: {len(cut)} recording(s) of {values:,} values in {len(blob):,} bytes, "
-            f"{8 * len(blob) / values:.3f} bits per value with the header (the prior's "
-            f"cross-entropy on their {n} windows: {xent * n / values:.3f} bits per value)"
+            f"{8 * len(blob) / values:.3f} bits per value with the header{per_second}{used} (the "
+            f"prior's cross-entropy on their {n} windows: {xent * n / values:.3f} bits per value)"
         )
         return 0
     print(

@@ -222,6 +222,21 @@ def build_parser() -> Parser:
     cp.add_argument("run", type=run_folder, help=RUN_HELP)
     cp.add_argument("inputs", nargs="+", metavar="INPUT", help=inputs)
     cp.add_argument("--out", required=True, type=Path, help="the compressed file to write")
+    rate = cp.add_mutually_exclusive_group()
+    rate.add_argument(
+        "--codebooks",
+        type=positive_int,
+        default=None,
+        help="a residual quantizer's (--quantizer rvq): code only its first N codebooks (fewer "
+        "bits, coarser output; default: all)",
+    )
+    rate.add_argument(
+        "--bitrate",
+        type=number(float, "a number", lambda v: v > 0, "must be above 0"),
+        default=None,
+        help="a residual quantizer's, on data with a sample rate: as many codebooks as fit this "
+        "many bits per second before entropy coding (the file is smaller)",
+    )
     add_input_options(cp)
     common(cp, data=False)
 

@@ -73,10 +73,20 @@ def compress(model, images: torch.Tensor) -> bytes:
     return compress_codes(model, encode_images(model, images))
 
 
-def compress_codes(model, codes: torch.Tensor, inputs: tuple[CutInput, ...] = ()) -> bytes:
+def compress_codes(
+    model, codes: torch.Tensor, inputs: tuple[CutInput, ...] = (), codebooks: int = 0
+) -> bytes:
     """Code grids (N, h, w) -> the bytes of a compressed file; `inputs`: the whole inputs the
-    examples are windows of, recorded so that `decompress` can put them back together."""
+    examples are windows of, recorded so that `decompress` can put them back together;
+    `codebooks`: code only the first of a residual quantizer's codebooks (0: all)."""
     check_model(model)
+    if codebooks:
+        if not 1 <= codebooks <= model.codebooks or model.codebooks == 1:
+            raise CodecError(
+                f"--codebooks {codebooks}: this model's codes come from {model.codebooks} "
+                "codebook(s)" + ("" if model.codebooks > 1 else " (a residual quantizer has more)")
+            )
+        codes = codes[:, : codebooks * rows_per_codebook(model)]  # a prefix of the raster order
     payload = encode_codes(model.prior, codes)
     header = Header(
         fingerprint(model),
@@ -84,8 +94,36 @@ def compress_codes(model, codes: torch.Tensor, inputs: tuple[CutInput, ...] = ()
         tuple(model.cfg.data.shape),
         codes_checksum(grid_bytes(codes)),
         inputs,
+        codebooks if codebooks < model.codebooks else 0,
     )
     return pack(header, payload)
+
+
+def rows_per_codebook(model) -> int:
+    """Rows of the code grid that each codebook of a residual quantizer fills (the grid's rows
+    for any other quantizer)."""
+    return model.grid[0] // model.codebooks
+
+
+def nominal_bitrate(model) -> float:
+    """Bits per second that one codebook's codes take before entropy coding (log2 K bits a code)
+    on data with a sample rate."""
+    if not model.cfg.data.rate:
+        raise CodecError("--bitrate needs data with a sample rate (sound, or signals with --rate)")
+    codes = rows_per_codebook(model) * model.grid[1]  # per example of T samples
+    return math.log2(model.n_codes) * codes * model.cfg.data.rate / model.cfg.data.shape[-1]
+
+
+def codebooks_for(model, bitrate: float) -> int:
+    """The most codebooks of a residual quantizer whose codes fit `bitrate` bits per second
+    before entropy coding."""
+    each = nominal_bitrate(model)
+    if model.codebooks == 1 or bitrate < each:
+        raise CodecError(
+            f"--bitrate {bitrate:g}: one codebook of this model takes {each:.0f} bits per second"
+            + ("" if model.codebooks > 1 else " and it has no other (a residual quantizer has)")
+        )
+    return min(model.codebooks, int(bitrate // each))
 
 
 def read_header(data: bytes, name: str = "<bytes>") -> Header:
@@ -94,7 +132,8 @@ def read_header(data: bytes, name: str = "<bytes>") -> Header:
 
 
 def decompress_codes(model, data: bytes, name: str = "<bytes>") -> torch.Tensor:
-    """The code grids (N, h, w) of a compressed file, after every check of the container."""
+    """The code grids (N, h, w) of a compressed file (of a residual quantizer's first codebooks
+    only, when the file says so), after every check of the container."""
     check_model(model)
     header, payload = unpack(data, name)
     mine = fingerprint(model)
@@ -109,7 +148,13 @@ def decompress_codes(model, data: bytes, name: str = "<bytes>") -> torch.Tensor:
             f"{name}: examples of {header.shape}, and this run's model "
             f"takes {tuple(model.cfg.data.shape)}"
         )
-    codes = decode_codes(model.prior, payload, header.count, name)
+    if header.codebooks > model.codebooks:
+        raise CodecError(
+            f"{name}: codes of {header.codebooks} codebooks, and this run's model has "
+            f"{model.codebooks}"
+        )
+    rows = (header.codebooks or model.codebooks) * rows_per_codebook(model)
+    codes = decode_codes(model.prior, payload, header.count, name, rows * model.grid[1])
     if codes_checksum(grid_bytes(codes)) != header.codes_crc:
         raise CodecError(
             f"{name}: the decoded codes fail their checksum: this machine computes the prior's "
@@ -149,8 +194,11 @@ __all__ = [
     "compress",
     "decompress",
     "compress_codes",
+    "rows_per_codebook",
     "decompress_codes",
     "cross_entropy_bits",
+    "codebooks_for",
+    "nominal_bitrate",
     "fingerprint",
     "FORMAT_VERSION",
 ]

@@ -1,14 +1,18 @@
-"""The compressed file's layout (format version 2, or 3 for inputs cut into windows): a short
-header, then the entropy-coded codes.
+"""The compressed file's layout (format version 2, 3 for inputs cut into windows, 4 for the codes
+of some of a residual quantizer's codebooks or sound files with their own rates): a short header,
+then the entropy-coded codes.
 
     magic         2 bytes   b"LZ"
-    version       1 byte    2, or 3 when the examples are windows of whole inputs
+    version       1 byte    2, 3 when the examples are windows of whole inputs, or 4
     model         4 bytes   the model's fingerprint (first 4 bytes of a SHA-256 of its weights)
     count, rank, shape      unsigned LEB128 varints (1 byte each below 128): the example's shape,
                             (C, H, W) for an image, (C, T) for a signal, after its rank
-    inputs        version 3 only: their number, then for each its layout's rank, its length, the
+    inputs        versions 3 and 4: their number, then for each its layout's rank, its length, the
                   hop between its windows (varints), its file name and its header row (a count,
-                  then each cell; texts as a varint length and UTF-8)
+                  then each cell; texts as a varint length and UTF-8), and in version 4 its
+                  own sample rate in Hz and its length at that rate (varints, 0 for none)
+    codebooks     version 4 only: a varint, how many codebooks' codes each position holds (0: all
+                  the model's)
     codes CRC-32  4 bytes   of the decoded code grids, int32 little-endian in raster order
     file CRC-32   4 bytes   of every byte before it and every byte after it
     payload                 the range coder's 32-bit words, little-endian
@@ -29,8 +33,10 @@ from ..errors import CodecError
 from ..windows import CutInput
 
 MAGIC = b"LZ"
-FORMAT_VERSION = 3
-READS = (1, 2, 3)  # the versions `unpack` reads (1: images, (C, H, W) without a rank)
+FORMAT_VERSION = 4
+READS = (1, 2, 3, 4)  # the versions `unpack` reads (1: images, (C, H, W) without a rank)
+MAX_CODEBOOKS = 64
+MAX_RATE = 10_000_000  # Hz of a sound file
 MAX_COUNT = 10_000_000  # examples in one file
 MAX_SIDE = 100_000_000  # of any axis (a model's own shape is checked against the run's)
 # a file holds at most this many images per payload bit, so decoding time is bounded by its size
@@ -44,6 +50,14 @@ class Header:
     shape: tuple[int, ...]  # (C, H, W) for an image, (C, T) for a signal
     codes_crc: int
     inputs: tuple[CutInput, ...] = ()  # the whole inputs the examples are windows of, in order
+    codebooks: int = 0  # how many of a residual quantizer's codebooks were coded (0: all)
+
+    @property
+    def version(self) -> int:
+        """The oldest version that holds this header (2 and 3 files stay as they were)."""
+        if self.codebooks or any(c.rate for c in self.inputs):
+            return 4
+        return 3 if self.inputs else 2
 
 
 def varint(n: int) -> bytes:
@@ -72,14 +86,16 @@ def pack(header: Header, payload: bytes) -> bytes:
             f"(at most {MAX_COUNT:,} images, and {IMAGES_PER_BIT} per payload bit)"
         )
     check_inputs(header, "the file to write")
+    version = header.version
     head = (
         MAGIC
-        + bytes([3 if header.inputs else 2])  # version 2 where no input was cut: as it was
+        + bytes([version])
         + header.model
         + varint(header.count)
         + varint(len(header.shape))
         + b"".join(varint(v) for v in header.shape)
-        + (inputs_bytes(header.inputs) if header.inputs else b"")
+        + (inputs_bytes(header.inputs, version) if version >= 3 else b"")
+        + (varint(header.codebooks) if version >= 4 else b"")
         + struct.pack("<I", header.codes_crc)
     )
     return head + struct.pack("<I", zlib.crc32(payload, zlib.crc32(head))) + payload
@@ -113,7 +129,12 @@ def unpack(data: bytes, name: str = "<bytes>") -> tuple[Header, bytes]:
         dims.append(v)
     inputs: tuple[CutInput, ...] = ()
     if data[2] >= 3:
-        inputs, pos = read_inputs(data, pos, name)
+        inputs, pos = read_inputs(data, pos, name, data[2])
+    codebooks = 0
+    if data[2] >= 4:
+        codebooks, pos = read_varint(data, pos, name)
+        if codebooks > MAX_CODEBOOKS:
+            raise CodecError(f"{name}: a header that no latentzoo writes ({codebooks} codebooks)")
     if len(data) < pos + 8:
         raise CodecError(f"{name}: cut short in its header")
     codes_crc, file_crc = struct.unpack("<II", data[pos : pos + 8])
@@ -133,16 +154,17 @@ def unpack(data: bytes, name: str = "<bytes>") -> tuple[Header, bytes]:
             f"{name}: a header that no latentzoo writes ({count} examples of "
             f"{'x'.join(map(str, dims))}, {len(payload)} payload bytes)"
         )
-    header = Header(model, count, tuple(dims), codes_crc, inputs)
+    header = Header(model, count, tuple(dims), codes_crc, inputs, codebooks)
     check_inputs(header, name)
     return header, payload
 
 
-def inputs_bytes(inputs: tuple[CutInput, ...]) -> bytes:
+def inputs_bytes(inputs: tuple[CutInput, ...], version: int) -> bytes:
     out = varint(len(inputs))
     for c in inputs:
         out += varint(c.axes) + varint(c.length) + varint(c.hop) + text_bytes(c.name)
         out += varint(len(c.header)) + b"".join(text_bytes(cell) for cell in c.header)
+        out += varint(c.rate) + varint(c.frames) if version >= 4 else b""
     return out
 
 
@@ -161,7 +183,7 @@ def read_text(data: bytes, pos: int, name: str) -> tuple[str, int]:
         raise CodecError(f"{name}: damaged (a text in its header is not UTF-8)") from None
 
 
-def read_inputs(data: bytes, pos: int, name: str) -> tuple[tuple[CutInput, ...], int]:
+def read_inputs(data: bytes, pos: int, name: str, version: int) -> tuple[tuple[CutInput, ...], int]:
     n, pos = read_varint(data, pos, name)
     if n > MAX_COUNT:
         raise CodecError(f"{name}: a header that no latentzoo writes ({n} inputs)")
@@ -178,7 +200,11 @@ def read_inputs(data: bytes, pos: int, name: str) -> tuple[tuple[CutInput, ...],
         for _ in range(cells):
             cell, pos = read_text(data, pos, name)
             header.append(cell)
-        found.append(CutInput(text, axes, length, hop, tuple(header)))
+        rate = frames = 0
+        if version >= 4:
+            rate, pos = read_varint(data, pos, name)
+            frames, pos = read_varint(data, pos, name)
+        found.append(CutInput(text, axes, length, hop, tuple(header), rate, frames))
     return tuple(found), pos
 
 
@@ -191,6 +217,9 @@ def check_inputs(header: Header, name: str) -> None:
     for c in header.inputs:
         plain = c.name not in ("", ".", "..") and "/" not in c.name and "\\" not in c.name
         fits = c.axes in (1, 2) and 1 <= c.hop <= size and 2 <= c.length <= MAX_SIDE
+        if c.rate or c.frames:  # a sound file's own rate and length: at most 64 times the run's
+            near = c.frames <= 64 * c.length + 64 and c.length <= 64 * c.frames + 64
+            fits = fits and 1 <= c.rate <= MAX_RATE and 1 <= c.frames and near
         if not (plain and len(c.name) <= 255 and fits):
             raise CodecError(f"{name}: a header that no latentzoo writes (input {c.name[:40]!r})")
         windows += 1 + max(0, -(-(c.length - size) // c.hop))  # len(starts(length, size, hop))

@@ -6,13 +6,16 @@ distribution over the K codes given the codes before it. A range coder (constric
 the prior's cross-entropy plus at most one 32-bit word per file.
 
 Exactness: encoder and decoder get their probabilities from the same function, `CodePrior.walk`, on
-the same chunks of CHUNK images, so on one machine both see the same float32 logits bit for bit; the
-float64 softmax and constriction's quantization (`Categorical(perfect=False)`) are deterministic
-given those. Another torch build, device or CPU kind may compute other logits: the decoder then
-drifts, and the codes checksum of the container says so. The prior is used without labels.
+the same chunks of CHUNK images and on one thread (a thread count splits float sums differently), so
+on one machine both see the same float32 logits bit for bit; the float64 softmax and constriction's
+quantization (`Categorical(perfect=False)`) are deterministic given those. Another torch build,
+device or CPU kind may compute other logits: the decoder then drifts, and the codes checksum of the
+container says so. The prior is used without labels.
 """
 
 from __future__ import annotations
+
+import contextlib
 
 import constriction
 import numpy as np
@@ -29,14 +32,27 @@ RangeEncoder, RangeDecoder = (
 )
 
 
+@contextlib.contextmanager
+def one_thread():
+    """Torch's CPU work on one thread for the block, whatever the caller's thread count."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def probabilities(logits: torch.Tensor) -> np.ndarray:
     """Next-code logits (n, K) float32 -> probabilities (n, K) float64, the same on both sides."""
     return torch.softmax(logits.double(), -1).cpu().numpy()
 
 
 @torch.no_grad()
+@one_thread()
 def encode_codes(prior, codes: torch.Tensor) -> bytes:
-    """Code grids (N, h, w) -> the range coder's words as little-endian bytes."""
+    """Code grids (N, h, w) -> the range coder's words as little-endian bytes; h may be fewer rows
+    than the prior's grid (the first of its raster order)."""
     family = Categorical(perfect=False)
     coder = RangeEncoder()
     flat = codes.reshape(codes.shape[0], -1).cpu()  # (N, L)
@@ -48,13 +64,17 @@ def encode_codes(prior, codes: torch.Tensor) -> bytes:
             coder.encode(symbols.numpy().astype(np.int32), family, probabilities(logits))
             return symbols
 
-        prior.walk(chunk.shape[0], teacher, None)
+        prior.walk(chunk.shape[0], teacher, None, steps=flat.shape[1])
     return coder.get_compressed().astype("<u4").tobytes()
 
 
 @torch.no_grad()
-def decode_codes(prior, payload: bytes, count: int, name: str = "<bytes>") -> torch.Tensor:
-    """The range coder's bytes -> `count` code grids (count, h, w)."""
+@one_thread()
+def decode_codes(
+    prior, payload: bytes, count: int, name: str = "<bytes>", steps: int | None = None
+) -> torch.Tensor:
+    """The range coder's bytes -> `count` code grids (count, h, w), or their first `steps` codes
+    each (count, steps / w, w)."""
     family = Categorical(perfect=False)
     words = np.frombuffer(payload, dtype="<u4").astype(np.uint32)
     if words.size == 0:
@@ -76,7 +96,7 @@ def decode_codes(prior, payload: bytes, count: int, name: str = "<bytes>") -> to
                     f"({str(e).splitlines()[0] if str(e) else type(e).__name__})"
                 ) from None
 
-        grids.append(prior.walk(n, read, None).cpu())
+        grids.append(prior.walk(n, read, None, steps=steps).cpu())
     return torch.cat(grids)
 
 

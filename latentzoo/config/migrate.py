@@ -12,7 +12,9 @@ settings it has, and renames those whose one name meant two things (`RENAMED`). 
 signals' settings (`V6_DATA`, `V6_MODEL`: every earlier run was of images). Version 8 lets an
 autoencoder's latent be a grid (`V7_AE`: every earlier AE and DAE had a vector). Version 9 adds
 photos (`V8_DATA`) and the skip around a grid latent (`V8_AE`: none before). Version 10 lets the
-skip's full-size block be deep (`V9_AE`: every earlier one had one hidden convolution).
+skip's full-size block be deep (`V9_AE`: every earlier one had one hidden convolution). Version 11
+adds the residual quantizer's settings (`V10_VQVAE`: no earlier VQ-VAE had one, so the values only
+fill the fields).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from .data import DataSettings
 from .model import MODEL_SETTINGS, MODELS
 from .train import TrainSettings
 
-CONFIG_VERSION = 10
+CONFIG_VERSION = 11
 
 # Old name -> {model kind: today's name}. `beta` was a VAE's KL weight and a VQ-VAE's commitment
 # weight; `latent_dim` was also the size of a VQ-VAE's code vectors; `data` (the user's files) is
@@ -104,6 +106,7 @@ V7_AE: dict[str, Any] = dict(latent="vector")
 V8_DATA: dict[str, Any] = dict(patch=None, patches=None)
 V8_AE: dict[str, Any] = dict(skip="none")
 V9_AE: dict[str, Any] = dict(skip_depth=1)  # one hidden layer in every earlier full-size block
+V10_VQVAE: dict[str, Any] = dict(codebooks=8, quantizer_dropout=True)
 FLAT_FIELDS = {*V1_VALUES, *V2_VALUES, *V3_VALUES, *V4_VALUES, "config_version"}
 
 
@@ -147,6 +150,10 @@ def migrate(d: dict[str, Any]) -> dict[str, Any]:
         d = {**d, "config_version": 10}
         if d.get("kind") in ("ae", "dae") and isinstance(d.get("model"), dict):
             d["model"] = {**V9_AE, **d["model"]}
+    if d["config_version"] == 10:
+        d = {**d, "config_version": 11}
+        if d.get("kind") == "vqvae" and isinstance(d.get("model"), dict):
+            d["model"] = {**V10_VQVAE, **d["model"]}
     return d
 
 

@@ -266,9 +266,24 @@ class VQVAESettings(ModelSettings):
         "weight of the commitment loss", default=0.25, low=0, open_high=True
     )
     quantizer: str = setting(
-        "vq (nearest codebook vector) or fsq (finite scalar quantization)",
+        "vq (nearest codebook vector), fsq (finite scalar quantization) or rvq (residual: "
+        "--codebooks vq codebooks in turn, each on what the ones before left, Zeghidour et al. "
+        "2021)",
         default="vq",
-        choices=("vq", "fsq"),
+        choices=("vq", "fsq", "rvq"),
+    )
+    codebooks: int = setting(
+        "rvq: codebooks in turn; `compress --codebooks` or `--bitrate` may use fewer",
+        default=8,
+        low=1,
+        high=64,
+        group="rvq",
+    )
+    quantizer_dropout: bool = setting(
+        "rvq: each training batch uses its first q codebooks, q drawn from 1 to --codebooks, so "
+        "that fewer codebooks still decode (one model, several bitrates)",
+        default=True,
+        group="rvq",
     )
     codebook_size: int = setting("K codes", default=512, low=1, high=1_048_576, group="vq")
     ema: bool = setting("EMA codebook updates", default=True, group="vq")
@@ -311,7 +326,7 @@ class VQVAESettings(ModelSettings):
     )
 
     def groups(self) -> set[str]:
-        return {self.backbone, self.quantizer}
+        return {self.backbone, self.quantizer, *(("vq",) if self.quantizer == "rvq" else ())}
 
     @property
     def fully_convolutional(self) -> bool:
@@ -323,7 +338,8 @@ class VQVAESettings(ModelSettings):
 
     @property
     def n_codes(self) -> int:
-        """Number of distinct codes: K for vq, the product of the levels for fsq."""
+        """Number of distinct codes: K for vq and each codebook of rvq, the product of the levels
+        for fsq."""
         return math.prod(self.levels) if self.quantizer == "fsq" else self.codebook_size
 
     def check(self) -> None:

@@ -27,6 +27,7 @@ class VQVAEWithPrior(Autoencoder):
         super().__init__(vqvae.cfg)
         self.vqvae, self.prior = vqvae, prior
         self.grid, self.n_codes = vqvae.grid, vqvae.n_codes  # (H/4, W/4), K
+        self.codebooks = vqvae.codebooks
 
     @property  # the prior decides, once loaded
     def conditional(self) -> bool:  # type: ignore[override]

@@ -95,11 +95,15 @@ class CodePrior(nn.Module):
         return self.walk(n, draw, y, guidance)
 
     @torch.no_grad()
-    def walk(self, n: int, choose, y=None, guidance: float = GUIDANCE) -> torch.Tensor:
+    def walk(
+        self, n: int, choose, y=None, guidance: float = GUIDANCE, steps: int | None = None
+    ) -> torch.Tensor:
         """The raster-order loop behind `sample` and the codec: at each position t, `choose(t,
         logits)` gets the next-code logits (n, K) (float32, guided when y is given and guidance !=
-        1) and returns the n codes (n,) to feed on. Returns the code grids (n, h, w). Encoder and
+        1) and returns the n codes (n,) to feed on. Returns the code grids (n, h, w), or with
+        `steps` (a whole number of grid rows) their first steps codes (n, steps / w, w). Encoder and
         decoder of the codec both call it, so both see bit-identical logits on one machine."""
+        length = steps or self.cfg.length
         guided = y is not None and guidance != 1.0
         labels = self._labels(y, n)
         if guided:
@@ -108,7 +112,7 @@ class CodePrior(nn.Module):
         caches: list[dict] = [dict() for _ in self.blocks]
         h = (self.label(labels) + self.pos[0])[:, None]  # (n or 2n, 1, d)
         drawn = []
-        for t in range(self.cfg.length):
+        for t in range(length):
             for blk, cache in zip(self.blocks, caches):
                 h = blk(h, cache)
             logits = self.out(self.norm(h[:, -1])).float()  # (n or 2n, K)
@@ -117,12 +121,10 @@ class CodePrior(nn.Module):
                 logits = uncond + guidance * (cond - uncond)  # (n, K)
             nxt = torch.as_tensor(choose(t, logits)).to(self.device).long().view(n, 1)  # (n, 1)
             drawn.append(nxt)
-            if t + 1 < self.cfg.length:
+            if t + 1 < length:
                 # (n or 2n, 1, d)
                 h = self.tok(nxt.repeat(2, 1) if guided else nxt) + self.pos[t + 1]
-        return torch.cat(drawn, 1).view(
-            n, self.cfg.length // self.cfg.grid_width, self.cfg.grid_width
-        )
+        return torch.cat(drawn, 1).view(n, length // self.cfg.grid_width, self.cfg.grid_width)
 
 
 @torch.no_grad()

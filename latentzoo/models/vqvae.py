@@ -16,14 +16,15 @@ from ..config import Config, VQVAESettings
 from ..device import full_precision
 from ..errors import LatentzooError
 from ..kinds import data_kind
-from ..nn.quantizers import FSQ, QuantizerOutput, VectorQuantizer
+from ..nn.quantizers import FSQ, QuantizerOutput, ResidualVQ, VectorQuantizer
 from .base import Autoencoder, ModelOutput, line, reconstruction_loss
 
 
-def make_quantizer(s: VQVAESettings) -> VectorQuantizer | FSQ:
+def make_quantizer(s: VQVAESettings, rows: int) -> VectorQuantizer | FSQ | ResidualVQ:
+    """The quantizer the settings name, for code grids `rows` high."""
     if s.quantizer == "fsq":
         return FSQ(levels=s.levels, dim=s.code_dim)
-    return VectorQuantizer(
+    options = dict(
         codebook_size=s.codebook_size,
         dim=s.code_dim,
         codebook_dim=s.codebook_dim,
@@ -34,13 +35,16 @@ def make_quantizer(s: VQVAESettings) -> VectorQuantizer | FSQ:
         dead_threshold=s.dead_threshold,
         cosine=s.cosine,
     )
+    if s.quantizer == "rvq":
+        return ResidualVQ(codebooks=s.codebooks, rows=rows, dropout=s.quantizer_dropout, **options)
+    return VectorQuantizer(**options)
 
 
 class VQVAE(Autoencoder):
     """VQ-VAE: x -> grid (B, D, H/4, W/4) -> nearest codes -> x_hat."""
 
     settings: VQVAESettings
-    quantizer: VectorQuantizer | FSQ
+    quantizer: VectorQuantizer | FSQ | ResidualVQ
 
     has_codes = True
     # The codebook term measures how well the codes fit the encoder, not the images, and rises late
@@ -51,14 +55,21 @@ class VQVAE(Autoencoder):
         super().__init__(cfg)
         kind, shape = data_kind(cfg.data.data_kind), cfg.data.shape
         self.encoder = kind.grid_encoder(shape, self.settings.code_dim, self.settings)
-        self.quantizer = make_quantizer(self.settings)
+        h, w = kind.code_grid(shape, self.settings)  # e.g. (H/4, W/4)
+        self.quantizer = make_quantizer(self.settings, h)
         self.decoder = kind.grid_decoder(shape, self.settings.code_dim, self.settings)
-        self.grid = kind.code_grid(shape, self.settings)  # e.g. (H/4, W/4)
+        # a residual quantizer's codes: a grid per codebook, one under the other
+        self.grid = (h * self.codebooks, w)
         self.n_codes = self.settings.n_codes
 
     @property
     def can_sample(self) -> bool:
         return False
+
+    @property
+    def codebooks(self) -> int:
+        """Codebooks whose codes a position has (a residual quantizer's; else one)."""
+        return self.settings.codebooks if self.settings.quantizer == "rvq" else 1
 
     def quantize(self, x: torch.Tensor) -> QuantizerOutput:
         """Images -> the quantizer's output: quantized grid (B, D, H/4, W/4) and codes (B, H/4,
@@ -72,7 +83,8 @@ class VQVAE(Autoencoder):
         return self.quantize(x).indices  # (B, H/4, W/4) int64
 
     def decode(self, codes: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        """Integer codes (B, H/4, W/4), or an already quantized grid (B, D, H/4, W/4) -> images."""
+        """Integer codes (B, H/4, W/4), or an already quantized grid (B, D, H/4, W/4) -> images. A
+        residual quantizer's codes may be those of its first codebooks only (B, q * H/4, W/4)."""
         grid = self.quantizer.lookup(codes) if codes.dtype in (torch.int64, torch.int32) else codes
         return self.output(self.decoder(grid))  # (B, C, H, W)
 
