@@ -169,7 +169,9 @@ def measures(clean: np.ndarray, out: np.ndarray) -> dict[str, float]:
     from pesq import pesq
     from pystoi import stoi
 
-    out = np.nan_to_num(out[: len(clean)])
+    out = np.nan_to_num(
+        np.concatenate([out[: len(clean)], np.zeros(max(0, len(clean) - len(out)))])
+    )
     try:
         p = float(pesq(RATE, clean, out, "nb"))
     except Exception:  # pesq finds no utterance in what it was given
