@@ -356,3 +356,82 @@ def test_a_masking_dae_trains_on_sound_and_denoises_files(sounds, tmp_path, caps
         tmp_path / "img",
     )
     assert code == 2 and "signals and sound" in err and err.count("\n") == 1, err
+
+
+HOSTILE = 100_000
+
+
+@pytest.mark.cases(HOSTILE)
+def test_100000_hostile_sound_codec_files_get_a_codec_error_and_never_other_audio(
+    sounds, runs, tmp_path, capsys
+):
+    """A sound file coded with 2 of 3 codebooks (container format 4: its rate, length and
+    codebooks), then random bytes, one to three random edits, and forgeries with a recomputed file
+    checksum (payload bits, a cut payload, another count): a CodecError, or the very codes of the
+    file; the command line says one line and exits 2 on a sample of them, writing nothing."""
+    import random
+
+    from latentzoo.codec.container import Header, pack, unpack
+    from latentzoo.errors import CodecError
+
+    model = latentzoo.load(runs["vq"])
+    mono = sounds / "inputs" / "mono22k.flac"
+    out = tmp_path / "m.lzc"
+    assert cli(capsys, "compress", runs["vq"], mono, "--codebooks", 2, "--out", out)[0] == 0
+    blob = out.read_bytes()
+    right = codec.decompress_codes(model, blob)
+    rng = random.Random(0)
+    sample = []
+    for i in range(HOSTILE):
+        if i % 250 == 0:
+            header, payload = unpack(blob)
+            payload = bytearray(payload)
+            if i % 750 == 0:
+                payload[rng.randrange(len(payload))] ^= 1 << rng.randrange(8)
+            elif i % 750 == 250:
+                payload = payload[: 4 * rng.randrange(len(payload) // 4 + 1)] or bytearray(4)
+            else:
+                header = Header(
+                    header.model,
+                    rng.randrange(1, 8),
+                    header.shape,
+                    header.codes_crc,
+                    header.inputs,
+                    header.codebooks,
+                )
+            try:
+                data = pack(header, bytes(payload))
+            except CodecError:
+                continue
+        elif i % 2:
+            data = bytes(rng.randrange(256) for _ in range(rng.randrange(60)))
+            data = b"LZ\x04" + data if rng.random() < 0.5 else data
+        else:
+            bad = bytearray(blob)
+            while bad == blob:
+                for _ in range(rng.randrange(1, 4)):
+                    pos = rng.randrange(len(bad))
+                    bad[pos] = rng.randrange(256)
+            data = bytes(bad)
+        try:
+            codes = codec.decompress_codes(model, data)
+        except CodecError:
+            if len(sample) < 20 and i % 97 == 0:
+                sample.append(data)
+            continue
+        assert torch.equal(codes, right)  # never other codes
+        assert codec.read_header(data).inputs == codec.read_header(blob).inputs
+    for k, data in enumerate(sample):
+        (tmp_path / f"h{k}.lzc").write_bytes(data)
+        code, err = cli(
+            capsys,
+            "decompress",
+            tmp_path / f"h{k}.lzc",
+            "--run",
+            runs["vq"],
+            "--out",
+            tmp_path / f"o{k}",
+        )
+        assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+        assert not (tmp_path / f"o{k}").exists()
+    assert len(sample) == 20
