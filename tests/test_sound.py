@@ -435,3 +435,19 @@ def test_100000_hostile_sound_codec_files_get_a_codec_error_and_never_other_audi
         assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
         assert not (tmp_path / f"o{k}").exists()
     assert len(sample) == 20
+
+
+def test_a_codec_file_decodes_whatever_the_thread_count(sounds, runs):
+    """The prior's logits are computed on one thread on both sides: a file written with two
+    threads decodes with one (float sums split over threads differ in their last bits)."""
+    model = latentzoo.load(runs["vq"])
+    x = model.data_kind.read_inputs([sounds / "speech"], model.cfg.data).examples
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        codes = codec.encode_images(model, x)
+        blob = codec.compress_codes(model, codes)
+        torch.set_num_threads(1)
+        assert torch.equal(codec.decompress_codes(model, blob), codes)
+    finally:
+        torch.set_num_threads(before)
