@@ -1,8 +1,9 @@
 """Sound: a signal with a sample rate that lives in audio files (latentzoo.audio, latentzoo.sounds).
 A model on sound is mono and takes windows (1, T) at the run's rate; a file of several channels is
 processed a channel at a time, and every job writes each file back at its own rate, format,
-channels and length. The backbones, measures, noise kinds and pictures are the signal kind's, with
-the sound's colours of noise (pink, brown) beside them."""
+channels and length. The backbones, measures and noise kinds are the signal kind's; a window is
+drawn as its spectrogram (log magnitude of a short-time Fourier transform, low frequencies at the
+bottom), as sound is usually looked at."""
 
 from __future__ import annotations
 
@@ -28,6 +29,21 @@ from ..windows import CutInput
 from .base import DataKind
 from .signal import SignalKind, refuse_convert
 
+SPECTROGRAM_FFT, SPECTROGRAM_HOP = 256, 32  # the pictures' frames: 256 samples, every 32
+SPECTROGRAM_DB = 80.0  # the range of loudness a picture shows, below its window's loudest cell
+
+
+def spectrogram(x: torch.Tensor) -> torch.Tensor:
+    """Windows (N, 1, T) -> pictures (N, 1, F, frames) in [0, 1]: each cell's loudness in dB over
+    the SPECTROGRAM_DB below the window's loudest, low frequencies at the bottom."""
+    window = torch.hann_window(SPECTROGRAM_FFT)
+    spec = torch.stft(
+        x.float()[:, 0], SPECTROGRAM_FFT, SPECTROGRAM_HOP, window=window, return_complex=True
+    ).abs()  # (N, F, frames)
+    db = 20 * torch.log10(spec + 1e-8)
+    top = db.flatten(1).max(1).values.view(-1, 1, 1)
+    return ((db - top + SPECTROGRAM_DB) / SPECTROGRAM_DB).clamp(0, 1).flip(1)[:, None]
+
 
 def refuse_resize(resize) -> None:
     if resize:
@@ -48,6 +64,12 @@ class SoundKind(SignalKind):
 
     def describe(self, shape: tuple[int, ...]) -> str:
         return f"mono windows of {shape[1]} samples"
+
+    def pictures(self, x: torch.Tensor) -> torch.Tensor:
+        return spectrogram(x)  # (N, 1, F, frames)
+
+    def reconstruction_rows(self, x: torch.Tensor, x_hat: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {"inputs": spectrogram(x), "reconstructions": spectrogram(x_hat)}
 
     def read_source(self, data: DataSettings) -> Splits:
         return load_sounds(data)
