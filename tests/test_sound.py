@@ -451,3 +451,17 @@ def test_a_codec_file_decodes_whatever_the_thread_count(sounds, runs):
         assert torch.equal(codec.decompress_codes(model, blob), codes)
     finally:
         torch.set_num_threads(before)
+
+
+def test_the_report_of_a_sound_run_plays_its_clips(runs, tmp_path):
+    import base64
+    import io
+    import re
+
+    from latentzoo.viz.report import make_report
+
+    page = make_report(runs["dae"], out=tmp_path / "r.html").read_text()
+    clips = re.findall(r'<audio controls src="data:audio/wav;base64,([^"]+)"', page)
+    assert len(clips) == 4  # test clip, reconstruction, under noise, denoised
+    x, rate = sf.read(io.BytesIO(base64.b64decode(clips[0])))
+    assert rate == RATE and len(x) == 128 * 23 + WINDOW  # 24 windows every 128 samples, joined

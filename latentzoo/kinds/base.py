@@ -4,12 +4,12 @@ lives behind it, and everything else asks the run's kind instead of checking a n
 A kind says which example shapes it takes and which backbones fit them (`check`), builds the
 backbones that fit (`vector_encoder`, `vector_decoder`, `grid_encoder`, `grid_decoder` and the code
 grid's shape, `code_grid`; `input_skip`, the full-size block of a skip around an AE's grid),
-measures a reconstruction (`quality_measures`, `quality`, `fidelity`),
-draws examples as pictures for the plots (`pictures`), reads the user's source into
+measures a reconstruction (`quality_measures`, `quality`, `fidelity`), draws examples as pictures
+for the plots (`pictures`) and, sound, as a clip to hear (`clip`), reads the user's source into
 train/validation/test splits (`read_source`), reads and writes the jobs' files (`read_inputs`,
 `write_like_inputs`, `write_examples`), runs a job over the user's files (`transform_files`,
-`score_files`, which a kind may stream), gives the rows of the anomaly scores (`score_rows`),
-cuts an input larger than the run's example into windows and puts the model's outputs back together
+`score_files`, which a kind may stream), gives the rows of the anomaly scores (`score_rows`), cuts
+an input larger than the run's example into windows and puts the model's outputs back together
 (`split`, `merge`, on latentzoo.windows), names its corruptions in the noise registry
 (`noise_kinds`), says whether its values are bounded (`bounded`) and describes a shape in words. A
 new kind is a module with a subclass and one entry in latentzoo.kinds.registry.
@@ -104,6 +104,11 @@ class DataKind(ABC):
     def reconstruction_rows(self, x: torch.Tensor, x_hat: torch.Tensor) -> dict[str, torch.Tensor]:
         """The pictures the plots draw of examples and their reconstructions, by row name."""
         return {"inputs": self.pictures(x), "reconstructions": self.pictures(x_hat)}
+
+    def clip(self, x: torch.Tensor, data: DataSettings) -> bytes | None:
+        """Consecutive examples (N, *shape) of one input, normalised, as one audio file's bytes to
+        listen to (for the report), when this kind can be heard; else None."""
+        return None
 
     @abstractmethod
     def describe(self, shape: tuple[int, ...]) -> str:

@@ -12,10 +12,12 @@ from pathlib import Path
 
 import torch
 
+from ..audio import audio_bytes
 from ..config import Config, DataSettings
 from ..data import Splits
 from ..errors import ConfigError
 from ..inputs import Inputs
+from ..series import scaled
 from ..sounds import (
     load_sounds,
     map_sounds,
@@ -25,7 +27,7 @@ from ..sounds import (
     write_sound_examples,
     write_sounds,
 )
-from ..windows import CutInput
+from ..windows import CutInput, overlap_add
 from .base import DataKind
 from .signal import SignalKind, refuse_convert
 
@@ -67,6 +69,12 @@ class SoundKind(SignalKind):
 
     def pictures(self, x: torch.Tensor) -> torch.Tensor:
         return spectrogram(x)  # (N, 1, F, frames)
+
+    def clip(self, x: torch.Tensor, data: DataSettings) -> bytes | None:
+        hop = data.window_hop
+        rec = overlap_add(x.detach().cpu().float(), hop, hop * (len(x) - 1) + x.shape[-1])
+        values = scaled(rec[None], data.channel_mean, data.channel_std, undo=True)[0]  # (1, T)
+        return audio_bytes(values.double().numpy(), data.rate)
 
     def reconstruction_rows(self, x: torch.Tensor, x_hat: torch.Tensor) -> dict[str, torch.Tensor]:
         return {"inputs": spectrogram(x), "reconstructions": spectrogram(x_hat)}

@@ -187,6 +187,30 @@ def config_table(rows: dict) -> str:
     return f'<table id="config">{cells}</table>'
 
 
+LISTEN = 24  # consecutive test examples played as one clip
+
+
+def listening(model, test: ImageSet) -> str:
+    """The report's players, where the run's examples can be heard: the first test examples as one
+    clip, their reconstruction and, for a denoiser, the clip under white noise and denoised."""
+    kind, data = data_kind(model.cfg.data.data_kind), model.cfg.data
+    x, _ = test.tensors(slice(0, LISTEN), model.device)
+    if kind.clip(x[:1], data) is None:
+        return ""
+    with torch.no_grad():
+        clips = {"test clip": x, "reconstruction": model.reconstruct(x)}
+        if model.noise:
+            noisy = model.corrupt(x, "white:5", torch.Generator().manual_seed(PLOT_SEED))
+            clips.update({"under white noise (5 dB)": noisy, "denoised": model.reconstruct(noisy)})
+    players = "".join(
+        f'<figure><audio controls src="data:audio/wav;base64,'
+        f'{base64.b64encode(kind.clip(c, data) or b"").decode()}"></audio>'
+        f"<figcaption>{html.escape(name)}</figcaption></figure>"
+        for name, c in clips.items()
+    )
+    return f"<h2>Listen</h2>\n{players}"
+
+
 def make_report(
     run_dir: str | Path,
     out: str | Path | None = None,
@@ -208,6 +232,7 @@ def make_report(
         f'{base64.b64encode(path.read_bytes()).decode()}"><figcaption>{html.escape(title)}</figcaption></figure>'
         for title, path in plots_made
     )
+    heard = listening(model, test)
     title = f"latentzoo: {cfg.kind} run {run_dir.name}"
     parts = (cfg.kind.upper(), f"{cfg.model.backbone} backbone", cfg.data.dataset)
     heading = " &middot; ".join(html.escape(s) for s in parts)
@@ -229,6 +254,7 @@ figure img {{ max-width: 100%; image-rendering: pixelated; }}
 <div><h2>Settings</h2>{config_table(cfg.applicable())}</div></div>
 <h2>Pictures</h2>
 {figures}
+{heard}
 </body></html>
 """
     target = Path(out) if out else run_dir / "report.html"
