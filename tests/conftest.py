@@ -28,6 +28,7 @@ KINDS = {
     "vqvae-textbook": dict(model="vqvae", ema=False, kmeans_init=False, restart_dead=False),
     "vqvae-cosine-proj": dict(model="vqvae", cosine=True, codebook_dim=4),
     "vqvae-fsq": dict(model="vqvae", quantizer="fsq", fsq_levels="8,5,5"),
+    "vqvae-rvq": dict(model="vqvae", quantizer="rvq", codebooks=2, codebook_size=64),
 }
 ONE_PER_MODEL = ["ae-mlp", "dae-conv", "vae-conv", "cvae-mlp", "vqvae"]
 

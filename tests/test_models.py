@@ -38,7 +38,9 @@ def test_model_kind(name, small_splits, trained):
         v.shape == (64,) and torch.isfinite(v).all() for v in out.losses.values()
     )
     if model.has_codes:
-        assert out.codes.shape == (64, 7, 7) and out.latent.shape == (64, cfg.model.code_dim, 7, 7)
+        rows = 7 * model.codebooks  # a residual quantizer's codes: a 7x7 grid per codebook
+        assert out.codes.shape == (64, rows, 7)
+        assert out.latent.shape == (64, cfg.model.code_dim, 7, 7)
         codes = model.encode(x)
         assert codes.dtype == torch.int64 and int(codes.max()) < cfg.model.n_codes
         model.eval()
