@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -186,7 +187,7 @@ def main() -> int:
     ours(model, minute, model.codebooks, work, spent)
     result = {
         "name": a.name,
-        "command": "python benchmarks/speech_codec.py " + " ".join(sys.argv[1:]),
+        "command": "python benchmarks/speech_codec.py " + shlex.join(sys.argv[1:]),
         "machine": machine(),
         "commit": commit(),
         "run": str(a.run),

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -294,7 +295,7 @@ def main() -> int:
     audio = sum(len(c) for c in clips.values()) / RATE * len(NOISES) * len(snrs)
     result = {
         "name": a.name,
-        "command": "python benchmarks/speech_enhance.py " + " ".join(sys.argv[1:]),
+        "command": "python benchmarks/speech_enhance.py " + shlex.join(sys.argv[1:]),
         "machine": machine(),
         "commit": commit(),
         "training": ", ".join(

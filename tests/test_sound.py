@@ -206,7 +206,16 @@ def test_a_sound_codec_file_gives_back_the_decoded_recording(sounds, runs, tmp_p
 def test_a_residual_quantizer_codes_the_residual_and_looks_up_prefixes():
     from latentzoo.nn.quantizers import ResidualVQ
 
-    rvq = ResidualVQ(codebooks=3, codebook_size=4, dim=2, rows=1, dropout=True, kmeans_init=False)
+    rvq = ResidualVQ(  # codebooks that only the test sets: no k-means, EMA or restarts
+        codebooks=3,
+        codebook_size=4,
+        dim=2,
+        rows=1,
+        dropout=True,
+        kmeans_init=False,
+        ema=False,
+        restart_dead=False,
+    )
     for i, layer in enumerate(rvq.layers):  # each codebook a tenth of the one before
         layer.embed.data = torch.tensor([[1.0, 0], [-1, 0], [0, 1], [0, -1]]) * 10.0**-i
     z = torch.tensor([0.99, 0.1]).view(1, 2, 1, 1)  # (B, D, 1, 1)
