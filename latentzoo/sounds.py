@@ -90,6 +90,7 @@ def load_sounds(data) -> Splits:
         raise DataError(f"--hop {hop} is longer than the window of {size} samples")
     parts = [mono_windows(read_audio(p, rate)[0], size, hop) for p in files]  # (n, 1, size) each
     gen = torch.Generator().manual_seed(data.split_seed)
+    sets: dict[str, Any]
     if len(files) >= 3:  # whole files held out
         test = held_out(len(parts), data.test_fraction, gen)
         rest = [p for i, p in enumerate(parts) if i not in test]
@@ -118,7 +119,7 @@ def joined(parts) -> SignalSet:
     return SignalSet(x, torch.full((len(x),), -1, dtype=torch.int64))
 
 
-def windows_held_out(every: SignalSet, data, gen, path: Path) -> dict[str, SignalSet]:
+def windows_held_out(every: SignalSet, data, gen, path: Path) -> dict[str, Any]:
     """Train, validation and test windows of one or two files, drawn from `data.split_seed`."""
     if len(every) < 3:
         raise DataError(
@@ -258,10 +259,10 @@ def write_sound_cuts(out_dir, examples: torch.Tensor, cut, data) -> list[Path]:
             n = len(starts(c.length, size, c.hop))
             rec = overlap_add(examples[at : at + n].cpu(), c.hop, c.length)  # (1, T)
             at += n
-            values = scaled(rec[None], data.channel_mean, data.channel_std, undo=True)[0]
+            units = scaled(rec[None], data.channel_mean, data.channel_std, undo=True)[0]
             if c.rate:
                 check_rate(Path(c.name), data.rate, c.rate)
-            values, rate = at_rate(values.double().numpy(), data.rate, c.rate, c.frames)
+            values, rate = at_rate(units.double().numpy(), data.rate, c.rate, c.frames)
             blob = audio_bytes(values, rate, suffix)
             temp(out_dir / c.name).write_bytes(blob)
             written.append(out_dir / c.name)

@@ -71,6 +71,7 @@ class SoundKind(SignalKind):
         return spectrogram(x)  # (N, 1, F, frames)
 
     def clip(self, x: torch.Tensor, data: DataSettings) -> bytes | None:
+        assert data.rate is not None  # a sound run records its rate
         hop = data.window_hop
         rec = overlap_add(x.detach().cpu().float(), hop, hop * (len(x) - 1) + x.shape[-1])
         values = scaled(rec[None], data.channel_mean, data.channel_std, undo=True)[0]  # (1, T)

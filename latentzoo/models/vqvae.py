@@ -10,6 +10,8 @@ two.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from ..config import Config, VQVAESettings
@@ -24,7 +26,7 @@ def make_quantizer(s: VQVAESettings, rows: int) -> VectorQuantizer | FSQ | Resid
     """The quantizer the settings name, for code grids `rows` high."""
     if s.quantizer == "fsq":
         return FSQ(levels=s.levels, dim=s.code_dim)
-    options = dict(
+    options: dict[str, Any] = dict(
         codebook_size=s.codebook_size,
         dim=s.code_dim,
         codebook_dim=s.codebook_dim,

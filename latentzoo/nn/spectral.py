@@ -24,6 +24,8 @@ class SpectralMask(nn.Module):
     """(B, 2, T): the decoder's output and the input -> a correction (B, 1, T), so that input plus
     correction is the masked input."""
 
+    window: torch.Tensor  # a buffer (n_fft,)
+
     def __init__(self, *, n_fft: int, hop: int, width: int, act: str):
         super().__init__()
         self.n_fft, self.hop = n_fft, hop
@@ -35,6 +37,7 @@ class SpectralMask(nn.Module):
         self.net = nn.Sequential(*layers)
         self.out = nn.Conv1d(width, bins, 1)
         nn.init.zeros_(self.out.weight)
+        assert self.out.bias is not None
         nn.init.constant_(self.out.bias, OPEN)
 
     def spectrum(self, x: torch.Tensor) -> torch.Tensor:

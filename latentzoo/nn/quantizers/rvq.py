@@ -15,6 +15,8 @@ prior codes any number of codebooks exactly (latentzoo.codec). `lookup` takes su
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torch import nn
 
@@ -44,7 +46,7 @@ class ResidualVQ(nn.Module):
         residual, total = z, torch.zeros_like(z)
         losses = {"codebook": z.new_zeros(B), "commitment": z.new_zeros(B)}
         rows = []
-        for i, layer in enumerate(self.layers):
+        for i, layer in enumerate(self.quantizers):
             if i < used:
                 out = layer(residual)
                 for k in losses:
@@ -60,6 +62,10 @@ class ResidualVQ(nn.Module):
             rows.append(idx)  # (B, h, w)
         quantized = z + (total - z).detach()  # straight-through to the encoder
         return QuantizerOutput(quantized, torch.cat(rows, 1), losses)  # indices (B, Q * h, w)
+
+    @property
+    def quantizers(self) -> list[VectorQuantizer]:
+        return [cast(VectorQuantizer, layer) for layer in self.layers]
 
     @staticmethod
     def nearest(layer: VectorQuantizer, residual: torch.Tensor) -> torch.Tensor:
@@ -81,7 +87,7 @@ class ResidualVQ(nn.Module):
         return sum(
             (
                 layer.lookup(indices[:, i * h : (i + 1) * h])
-                for i, layer in enumerate(self.layers[:q])
+                for i, layer in enumerate(self.quantizers[:q])
             ),
             start=torch.zeros(()),
         )
