@@ -16,6 +16,7 @@ from ..device import resolve_device
 from ..errors import ConfigError, DataError
 from ..eval import evaluate, generation_metrics
 from ..eval.classifier import unavailable
+from ..kinds import data_kind
 from ..runs import (
     CONFIG,
     PRIOR_CONFIG,
@@ -107,8 +108,9 @@ def cmd_train_prior(a) -> int:
     )
     make_report(a.run, data_dir=a.data_dir, device=a.device)  # now with samples
     given_label = metrics["test_bits_per_image_given_label"]
+    one = data_kind(read_config(a.run).data.data_kind).example
     print(
-        f"prior written to {a.run}: test {metrics['test_bits_per_image']:.1f} bits per image ("
+        f"prior written to {a.run}: test {metrics['test_bits_per_image']:.1f} bits per {one} ("
         + (f"{given_label:.1f} given the label; " if given_label is not None else "")
         + f"uniform codes {metrics['uniform_bits_per_image']:.1f})"
     )

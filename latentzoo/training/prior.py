@@ -75,7 +75,7 @@ def train_prior(
     )
     cfg.validate()
     with run_lock(run_dir):  # before any work: a folder another process writes is refused
-        log(f"encoding {len(splits.train)} training images to codes")
+        log(f"encoding {len(splits.train)} training {model.data_kind.examples} to codes")
         tr_codes, tr_y = encode_all(model, splits.train)
         va_codes, _ = encode_all(model, splits.val)
         te_codes, te_y = encode_all(model, splits.test)
