@@ -242,7 +242,8 @@ def test_vq_kmeans_init_makes_each_code_the_mean_of_the_first_batch_vectors_near
     """Lloyd's fixed point: every code that is nearest to some vectors of the first batch is their
     mean, so the codes sit on the data (the clusters here), not at their initial values."""
     centres = torch.tensor([[10.0, 10.0], [10.0, -10.0], [-10.0, 10.0], [-10.0, -10.0]])
-    points = centres.repeat(49, 1) + 0.1 * torch.randn(196, 2)  # 49 points around each centre
+    g = torch.Generator().manual_seed(0)  # the same points whatever ran before
+    points = centres.repeat(49, 1) + 0.1 * torch.randn(196, 2, generator=g)  # 49 around each centre
     vq = quantizer(codebook_size=4, kmeans_init=True)
     vq(grid_of(points))
     codes = vq.embed.detach()
