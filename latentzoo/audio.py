@@ -73,8 +73,8 @@ def resampled_length(frames: int, rate: float, to: float) -> int:
     return round(frames * to / rate)
 
 
-def read_audio(path: Path, rate: float | None = None) -> tuple[np.ndarray, float]:
-    """(samples (C, T) float64 at `rate` (unset: the file's), the file's rate)."""
+def read_audio(path: Path, rate: float | None = None) -> tuple[np.ndarray, Any]:
+    """(samples (C, T) float64 at `rate` (unset: the file's), the file's description)."""
     info = audio_info(path)
     rate = rate or info.samplerate
     check_rate(path, info.samplerate, rate)
@@ -87,7 +87,7 @@ def read_audio(path: Path, rate: float | None = None) -> tuple[np.ndarray, float
         import soxr
 
         values = soxr.resample(values, info.samplerate, rate, quality=QUALITY)
-    return np.ascontiguousarray(values.T), float(info.samplerate)
+    return np.ascontiguousarray(values.T), info
 
 
 def at_rate(values: np.ndarray, rate: float, to: int, frames: int) -> tuple[np.ndarray, float]:

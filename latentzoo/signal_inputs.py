@@ -74,18 +74,24 @@ class SignalFile:
     hop: int = 0  # a recording's samples between windows
 
 
-def signal_files(arg: Path) -> list[Path]:
-    """The files of an input argument: a file, or a folder's signal files."""
+def listed(arg: Path, suffixes, one: str, many: str, deep: bool = False) -> list[Path]:
+    """A file, or a folder's files with one of `suffixes` (`deep`: subfolders' too), sorted."""
     if arg.is_dir():
-        found = sorted(p for p in arg.iterdir() if p.suffix.lower() in SIGNAL_SUFFIXES)
+        every = arg.rglob("*") if deep else arg.iterdir()
+        found = sorted(p for p in every if p.suffix.lower() in suffixes and p.is_file())
         if not found:
-            raise DataError(f"{arg}: no signal files ({', '.join(SIGNAL_SUFFIXES)}) in it")
+            raise DataError(f"{arg}: no {many} ({', '.join(suffixes)}) in it")
         return found
     if not arg.is_file():
         raise DataError(f"{arg}: no such file or folder")
-    if arg.suffix.lower() not in SIGNAL_SUFFIXES:
-        raise DataError(f"{arg}: not a signal file ({', '.join(SIGNAL_SUFFIXES)})")
+    if arg.suffix.lower() not in suffixes:
+        raise DataError(f"{arg}: not {one} ({', '.join(suffixes)})")
     return [arg]
+
+
+def signal_files(arg: Path) -> list[Path]:
+    """The files of an input argument: a file, or a folder's signal files."""
+    return listed(arg, SIGNAL_SUFFIXES, "a signal file", "signal files")
 
 
 def read_series(path: Path, data, shape, resize: bool) -> tuple[np.ndarray, SignalFile]:

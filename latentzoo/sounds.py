@@ -44,7 +44,7 @@ from .inputs import Inputs
 from .recordings import Blend, batch_windows, window_batches
 from .series import AUDIO_SUFFIXES, normalised, scaled
 from .sets import SignalSet, Splits
-from .signal_inputs import corrupted, named_files, window_hop
+from .signal_inputs import corrupted, listed, named_files, window_hop
 from .sources import carve, fingerprint
 from .windows import CutInput, overlap_add, starts, windows
 
@@ -53,18 +53,7 @@ SOUND_WINDOW = 2048  # samples per window when --window is unset
 
 def sound_files(arg: Path) -> list[Path]:
     """The audio files of an argument: a file, or a folder's (its subfolders' too), sorted."""
-    if arg.is_dir():
-        found = sorted(
-            p for p in arg.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file()
-        )
-        if not found:
-            raise DataError(f"{arg}: no audio files ({', '.join(AUDIO_SUFFIXES)}) in it")
-        return found
-    if not arg.is_file():
-        raise DataError(f"{arg}: no such file or folder")
-    if arg.suffix.lower() not in AUDIO_SUFFIXES:
-        raise DataError(f"{arg}: not an audio file ({', '.join(AUDIO_SUFFIXES)})")
-    return [arg]
+    return listed(arg, AUDIO_SUFFIXES, "an audio file", "audio files", deep=True)
 
 
 def common_rate(files: list[Path]) -> float:
@@ -151,7 +140,7 @@ def read_sound_inputs(paths: list[str | os.PathLike], data, hop=None) -> Inputs:
     names: list[str] = []
     files: list[SoundFile] = []
     for path in named_files(paths, sound_files):
-        values, _ = read_audio(path, data.rate)  # (C, T) at the run's rate
+        values, info = read_audio(path, data.rate)  # (C, T) at the run's rate
         c, t = values.shape
         x = mono_windows(values, size, hop)
         n = len(x) // c
@@ -161,7 +150,7 @@ def read_sound_inputs(paths: list[str | os.PathLike], data, hop=None) -> Inputs:
             for i in range(n)
         ]
         start = sum(len(p) for p in parts)
-        files.append(SoundFile(path, path.name, start, len(x), c, t, hop, audio_info(path)))
+        files.append(SoundFile(path, path.name, start, len(x), c, t, hop, info))
         parts.append(x)
     examples = scaled(torch.cat(parts), data.channel_mean, data.channel_std)
     return Inputs(examples, names, list(files))

@@ -94,9 +94,7 @@ def cmd_compress(a) -> int:
     cut = kind.cut_inputs(inputs, data)
     blob = codec.compress_codes(model, codes, cut, codebooks)
     atomic_write(a.out, blob)
-    if codebooks:
-        codes = codes[:, : codebooks * codec.rows_per_codebook(model)]
-    xent = codec.cross_entropy_bits(model, codes)
+    xent = codec.cross_entropy_bits(model, codec.first_codebooks(model, codes, codebooks))
     n, one = len(inputs), kind.example
     if cut:
         values = sum(c.length for c in cut) * data.shape[0]

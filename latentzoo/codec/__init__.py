@@ -80,13 +80,7 @@ def compress_codes(
     examples are windows of, recorded so that `decompress` can put them back together;
     `codebooks`: code only the first of a residual quantizer's codebooks (0: all)."""
     check_model(model)
-    if codebooks:
-        if not 1 <= codebooks <= model.codebooks or model.codebooks == 1:
-            raise CodecError(
-                f"--codebooks {codebooks}: this model's codes come from {model.codebooks} "
-                "codebook(s)" + ("" if model.codebooks > 1 else " (a residual quantizer has more)")
-            )
-        codes = codes[:, : codebooks * rows_per_codebook(model)]  # a prefix of the raster order
+    codes = first_codebooks(model, codes, codebooks)
     payload = encode_codes(model.prior, codes)
     header = Header(
         fingerprint(model),
@@ -97,6 +91,19 @@ def compress_codes(
         codebooks if codebooks < model.codebooks else 0,
     )
     return pack(header, payload)
+
+
+def first_codebooks(model, codes: torch.Tensor, codebooks: int) -> torch.Tensor:
+    """The codes (N, q * rows, w) of a residual quantizer's first `codebooks` (0: all), a prefix of
+    the raster order."""
+    if not codebooks:
+        return codes
+    if not 1 <= codebooks <= model.codebooks or model.codebooks == 1:
+        raise CodecError(
+            f"--codebooks {codebooks}: this model's codes come from {model.codebooks} "
+            "codebook(s)" + ("" if model.codebooks > 1 else " (a residual quantizer has more)")
+        )
+    return codes[:, : codebooks * rows_per_codebook(model)]
 
 
 def rows_per_codebook(model) -> int:
@@ -194,6 +201,7 @@ __all__ = [
     "compress",
     "decompress",
     "compress_codes",
+    "first_codebooks",
     "rows_per_codebook",
     "decompress_codes",
     "cross_entropy_bits",

@@ -44,6 +44,8 @@ class DataKind(ABC):
     fidelity: ClassVar[str]  # the measure of `quality_measures` that a denoiser's gain is told in
     # an example is a whole picture that one can draw or upload (what latentzoo.app shows)
     drawn: ClassVar[bool] = False
+    # examples can be listened to (`clip`): the report plays them
+    heard: ClassVar[bool] = False
 
     @abstractmethod
     def check(self, cfg: Config) -> None:
@@ -107,7 +109,7 @@ class DataKind(ABC):
 
     def clip(self, x: torch.Tensor, data: DataSettings) -> bytes | None:
         """Consecutive examples (N, *shape) of one input, normalised, as one audio file's bytes to
-        listen to (for the report), when this kind can be heard; else None."""
+        listen to (for the report), when this kind is `heard`; else None."""
         return None
 
     @abstractmethod

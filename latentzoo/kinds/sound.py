@@ -56,6 +56,7 @@ class SoundKind(SignalKind):
     name = "sound"
     example = "window"
     examples = "windows"
+    heard = True
 
     def check(self, cfg: Config) -> None:
         super().check(cfg)
