@@ -1,10 +1,12 @@
 """Benchmark: speech enhancement by the sound DAE beside classical methods, on unheard voices.
 
     python benchmarks/speech_enhance.py [--epochs 10] [--name speech-enhance]
-        [--variants 'default='] [--snrs 0,5,10]
+        [--variants 'default='] [--snrs 0,5,10] [--voices en]
 
 Training speech: Debian's `asterisk-core-sounds-en-wav` (one speaker, 568 studio prompts at 8 kHz,
-CC-BY-SA 3.0), fetched with `apt-get download` into ~/.cache/latentzoo/asterisk-en; each variant is
+CC-BY-SA 3.0), fetched with `apt-get download` into ~/.cache/latentzoo/asterisk-en; `--voices
+en,fr,it,ru` adds the French, Italian and Russian prompts (other speakers, a man among them; `es`
+is the English speaker again), linked into one folder; each variant is
 `latentzoo train dae --data PROMPTS` with its options (an `--epochs` among them overrides the
 script's), trained side by side with the cores shared, into benchmarks/runs/speech/NAME, reused
 when it holds that finished run. The run holds a tenth of the prompts out (whole files).
@@ -59,13 +61,34 @@ NOISES = ("white", "pink", "babble")
 LZ = str(Path(sys.executable).with_name("latentzoo"))
 
 
-def prompts() -> Path:
-    root = debian("asterisk-core-sounds-en-wav", CACHE / "asterisk-en")
+def prompts(language: str = "en") -> Path:
+    """The folder of one asterisk voice's prompts (en: en_US_f_Allison)."""
+    package = f"asterisk-core-sounds-{language}-wav"
+    root = debian(package, CACHE / f"asterisk-{language}")
     if root is None:
-        sys.exit(
-            "apt-get download asterisk-core-sounds-en-wav failed: the training speech is missing"
-        )
-    return root / "usr/share/asterisk/sounds/en_US_f_Allison"
+        sys.exit(f"apt-get download {package} failed: the training speech is missing")
+    (voice,) = (root / "usr/share/asterisk/sounds").iterdir()
+    return voice
+
+
+def training_speech(languages: list[str]) -> Path:
+    """One voice's folder, or a folder of links to the prompts of several (a subfolder each; the
+    Russian voice's few empty files left out)."""
+    import soundfile as sf
+
+    if languages == ["en"]:
+        return prompts()
+    folder = CACHE / ("speech-" + "-".join(languages))
+    for language in languages:
+        voice = prompts(language)
+        for wav in voice.rglob("*.wav"):
+            if not sf.info(str(wav)).frames:
+                continue
+            link = folder / language / wav.relative_to(voice)
+            if not link.is_symlink():
+                link.parent.mkdir(parents=True, exist_ok=True)
+                link.symlink_to(wav)
+    return folder
 
 
 def codec2_voices() -> tuple[dict[str, np.ndarray], list[np.ndarray]]:
@@ -268,6 +291,7 @@ def main() -> int:
     ap.add_argument("--variants", default="default=")
     ap.add_argument("--snrs", default="0,5,10")
     ap.add_argument("--name", default="speech-enhance")
+    ap.add_argument("--voices", default="en", help="asterisk voices to train on, e.g. en,fr,it,ru")
     a = ap.parse_args()
     for package, module in (
         ("pesq", "pesq"),
@@ -280,7 +304,7 @@ def main() -> int:
     variants = dict(v.split("=", 1) for v in a.variants.split(";") if v)
     runs = ROOT / "benchmarks" / "runs" / "speech"
     t0 = time.time()
-    train_variants(variants, prompts(), a.epochs, runs, log)
+    train_variants(variants, training_speech(a.voices.split(",")), a.epochs, runs, log)
     torch.set_num_threads(2)
     clips, voices = codec2_voices()
     work = Path(tempfile.mkdtemp(prefix="speech-"))

@@ -23,11 +23,18 @@ import torch
 
 from .errors import ConfigError
 
-# (values, level, generator, shape, sample rate or None) -> corrupted values; random numbers are
-# drawn on the CPU
-Apply = Callable[
-    [torch.Tensor, float, torch.Generator | None, torch.Size, float | None], torch.Tensor
-]
+
+@dataclass(frozen=True)
+class Medium:
+    """What a noise kind may need besides the values: a signal's sample rate (Hz), and the user's
+    noise recordings at that rate (sound: `--noise-files`), each (T,) float64."""
+
+    rate: float | None = None
+    recordings: tuple[torch.Tensor, ...] = ()
+
+
+# (values, level, generator, shape, medium) -> corrupted values; random numbers are drawn on the CPU
+Apply = Callable[[torch.Tensor, float, torch.Generator | None, torch.Size, Medium], torch.Tensor]
 
 
 @dataclass(frozen=True)
@@ -54,15 +61,15 @@ def register_noise(kind: NoiseKind) -> None:
     NOISE_KINDS[kind.name] = kind
 
 
-def _gaussian(out, level, generator, shape, rate):
+def _gaussian(out, level, generator, shape, medium):
     return out + level * torch.randn(shape, generator=generator).to(out.device)
 
 
-def _mask(out, level, generator, shape, rate):
+def _mask(out, level, generator, shape, medium):
     return out * (torch.rand(shape, generator=generator).to(out.device) >= level)
 
 
-def _salt_pepper(out, level, generator, shape, rate):
+def _salt_pepper(out, level, generator, shape, medium):
     u = torch.rand(shape, generator=generator).to(out.device)
     salt = (torch.rand(shape, generator=generator).to(out.device) < 0.5).to(out.dtype)
     return torch.where(u < level, salt, out)
@@ -151,23 +158,26 @@ def corrupt(
     generator: torch.Generator | None = None,
     clip: bool = True,
     rate: float | None = None,
+    recordings: tuple[torch.Tensor, ...] = (),
 ) -> torch.Tensor:
     """Corrupt examples `x` (B, ...) by `spec`; with `clip` (images in [0, 1]) the result is
-    clipped to [0, 1]; `rate` (Hz) gives a signal's noise kinds their frequencies. A mixture
-    draws each image's chain first, then corrupts each chain's images in order.
+    clipped to [0, 1]; `rate` (Hz) gives a signal's noise kinds their frequencies, `recordings`
+    the user's noise recordings at that rate. A mixture draws each image's chain first, then
+    corrupts each chain's images in order.
 
     Random numbers are drawn on the CPU from `generator` (or the global generator) and then moved
     to x's device, so one seed gives the same corruption on every device."""
     noise = parse_noise(spec) if isinstance(spec, str) else spec
+    medium = Medium(rate, recordings)
     if len(noise) <= 1:
-        return apply_chain(x, noise[0] if noise else (), generator, clip, rate)
+        return apply_chain(x, noise[0] if noise else (), generator, clip, medium)
     # (B,) a chain per image
     pick = torch.randint(len(noise), (x.shape[0],), generator=generator).to(x.device)
     out = x.clone()
     for i, chain in enumerate(noise):
         rows = pick == i
         if rows.any():
-            out[rows] = apply_chain(x[rows], chain, generator, clip, rate)
+            out[rows] = apply_chain(x[rows], chain, generator, clip, medium)
     return out
 
 
@@ -176,9 +186,9 @@ def apply_chain(
     terms: Chain,
     generator: torch.Generator | None,
     clip: bool = True,
-    rate: float | None = None,
+    medium: Medium = Medium(),
 ) -> torch.Tensor:
     out = x
     for t in terms:
-        out = NOISE_KINDS[t.kind].apply(out, t.level, generator, x.shape, rate)
+        out = NOISE_KINDS[t.kind].apply(out, t.level, generator, x.shape, medium)
     return out.clamp(0.0, 1.0) if clip else out

@@ -23,7 +23,7 @@ from .noise import NoiseKind, register_noise
 PHOTO_NOISES = ("poisson", "jpeg")
 
 
-def _poisson(out, level, generator, shape, rate):
+def _poisson(out, level, generator, shape, medium):
     spread = (out.clamp(min=0) * level).sqrt()
     return out + spread * torch.randn(shape, generator=generator).to(out.device)
 
@@ -41,7 +41,7 @@ def jpeg_round_trip(x: torch.Tensor, quality: int) -> torch.Tensor:
     return torch.from_numpy(np.stack(out)).to(x.device, x.dtype).div(255)  # (B, C, H, W)
 
 
-def _jpeg(out, level, generator, shape, rate):
+def _jpeg(out, level, generator, shape, medium):
     return jpeg_round_trip(out, int(round(level)))
 
 

@@ -9,6 +9,8 @@ that ratio (negative: more noise than signal). The kinds with frequencies need t
   brown:DB      brown noise: power falling as 1/f^2 (a random walk; rumble)
   babble:DB     babble: 4 other examples of the batch (other utterances, for sound), each shifted
                 in time by a random amount, mixed (an example alone: shifted copies of itself)
+  recorded:DB   an excerpt of one of the user's noise recordings (sound: `--noise-files`), drawn
+                per example, from a random start (a recording shorter than the example loops)
   wander:DB     baseline wander: a sum of slow sinusoids, 0.05 to 0.5 Hz (breathing, movement)
   muscle:DB     muscle artefact: Gaussian noise band-limited to 20 Hz up to the Nyquist frequency
   hum50:DB      mains hum at 50 Hz with its 2nd and 3rd harmonics (halving in amplitude)
@@ -55,12 +57,12 @@ def times(shape: torch.Size, rate: float) -> torch.Tensor:
     return torch.arange(shape[-1], dtype=torch.float64) / rate  # (T,) seconds
 
 
-def _white(out, level, generator, shape, rate):
+def _white(out, level, generator, shape, medium):
     return at_snr(out, torch.randn(shape, generator=generator).to(out), level)
 
 
-def _wander(out, level, generator, shape, rate):
-    t = times(shape, needs_rate("wander", rate))
+def _wander(out, level, generator, shape, medium):
+    t = times(shape, needs_rate("wander", medium.rate))
     waves = torch.zeros(shape, dtype=torch.float64)
     for _ in range(3):  # (B, C, 1) frequency and phase per example and channel
         f = 0.05 + 0.45 * torch.rand(*shape[:2], 1, generator=generator, dtype=torch.float64)
@@ -69,8 +71,8 @@ def _wander(out, level, generator, shape, rate):
     return at_snr(out, waves.to(out), level)
 
 
-def _muscle(out, level, generator, shape, rate):
-    r = needs_rate("muscle", rate)
+def _muscle(out, level, generator, shape, medium):
+    r = needs_rate("muscle", medium.rate)
     spectrum = torch.fft.rfft(torch.randn(shape, generator=generator, dtype=torch.float64))
     freqs = torch.fft.rfftfreq(shape[-1], d=1 / r)
     spectrum[..., freqs < 20] = 0  # band-limited: 20 Hz up to the Nyquist frequency
@@ -80,7 +82,7 @@ def _muscle(out, level, generator, shape, rate):
 def coloured(exponent: float):
     """Gaussian noise whose power falls as 1/f^exponent: pink 1, brown (red) 2; no DC offset."""
 
-    def apply(out, level, generator, shape, rate):
+    def apply(out, level, generator, shape, medium):
         spectrum = torch.fft.rfft(torch.randn(shape, generator=generator, dtype=torch.float64))
         freqs = torch.fft.rfftfreq(shape[-1], dtype=torch.float64)  # cycles per sample
         spectrum = spectrum / freqs.clamp(min=1 / shape[-1]) ** (exponent / 2)
@@ -90,7 +92,7 @@ def coloured(exponent: float):
     return apply
 
 
-def _babble(out, level, generator, shape, rate):
+def _babble(out, level, generator, shape, medium):
     b, _, t = shape
     voices = torch.zeros(shape, dtype=torch.float64)
     steps = torch.arange(t)
@@ -105,9 +107,22 @@ def _babble(out, level, generator, shape, rate):
     return at_snr(out, voices.to(out), level)
 
 
+def _recorded(out, level, generator, shape, medium):
+    if not medium.recordings:
+        raise ConfigError("recorded:DB draws from noise recordings: pass --noise-files")
+    b, _, t = shape
+    which = torch.randint(len(medium.recordings), (b,), generator=generator)
+    pieces = torch.zeros(shape, dtype=torch.float64)
+    for i, k in enumerate(which.tolist()):
+        r = medium.recordings[k]  # (T_r,)
+        start = int(torch.randint(len(r), (1,), generator=generator))
+        pieces[i] = r.repeat(-(-(start + t) // len(r)))[start : start + t]  # (T,) to every channel
+    return at_snr(out, pieces.to(out), level)
+
+
 def hum(base: float):
-    def apply(out, level, generator, shape, rate):
-        r = needs_rate(f"hum{base:g}", rate)
+    def apply(out, level, generator, shape, medium):
+        r = needs_rate(f"hum{base:g}", medium.rate)
         t = times(shape, r)
         phase = 2 * math.pi * torch.rand(*shape[:2], 1, generator=generator, dtype=torch.float64)
         waves = torch.zeros(shape, dtype=torch.float64)
@@ -119,13 +134,13 @@ def hum(base: float):
     return apply
 
 
-def _impulse(out, level, generator, shape, rate):
+def _impulse(out, level, generator, shape, medium):
     hit = torch.rand(shape, generator=generator) < level
     sign = torch.where(torch.rand(shape, generator=generator) < 0.5, -1.0, 1.0)
     return out + (hit * sign).to(out) * 5 * power(out).sqrt()
 
 
-def _dropout(out, level, generator, shape, rate):
+def _dropout(out, level, generator, shape, medium):
     length = round(level * shape[-1])
     start = torch.randint(shape[-1] - length + 1, (shape[0],), generator=generator)
     steps = torch.arange(shape[-1])
@@ -138,6 +153,9 @@ for _kind in (
     NoiseKind("pink", coloured(1), False, "pink (1/f) noise at DB dB SNR", DB_LOW),
     NoiseKind("brown", coloured(2), False, "brown (1/f^2) noise at DB dB SNR", DB_LOW),
     NoiseKind("babble", _babble, False, "other examples of the batch, mixed, at DB dB SNR", DB_LOW),
+    NoiseKind(
+        "recorded", _recorded, False, "one of --noise-files' recordings at DB dB SNR", DB_LOW
+    ),
     NoiseKind("wander", _wander, False, "baseline wander (0.05-0.5 Hz) at DB dB SNR", DB_LOW),
     NoiseKind("muscle", _muscle, False, "noise above 20 Hz (muscle) at DB dB SNR", DB_LOW),
     NoiseKind("hum50", hum(50.0), False, "50 Hz mains hum and harmonics at DB dB SNR", DB_LOW),

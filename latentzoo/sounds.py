@@ -56,6 +56,18 @@ def sound_files(arg: Path) -> list[Path]:
     return listed(arg, AUDIO_SUFFIXES, "an audio file", "audio files", deep=True)
 
 
+def noise_recordings(arg: Path, rate: float | None) -> tuple[torch.Tensor, ...]:
+    """Each channel of each audio file of `arg` at `rate`, (T,) float64: a DAE's noise recordings
+    (`--noise-files`)."""
+    out = []
+    for path in sound_files(arg):
+        values = read_audio(path, rate)[0]  # (C, T)
+        if not (values.std(1) > 0).all():
+            raise DataError(f"{path}: a noise recording that is silent (all one value)")
+        out += [torch.from_numpy(channel.copy()) for channel in values]
+    return tuple(out)
+
+
 def common_rate(files: list[Path]) -> float:
     """The sample rate most of the files have (of two as common, the higher)."""
     counts = Counter(audio_info(p).samplerate for p in files)

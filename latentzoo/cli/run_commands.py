@@ -55,8 +55,9 @@ def resumed(saved: dict, given: dict, what: str) -> dict:
 def cmd_train(a) -> int:
     given = given_settings(a, [*option_fields(), "beta"])
     given = {renamed(a.model, k): v for k, v in given.items()}
-    if "source" in given:  # config.json keeps the absolute path
-        given["source"] = str(Path(given["source"]).resolve())
+    for path in ("source", "noise_files"):  # config.json keeps the absolute path
+        if given.get(path):
+            given[path] = str(Path(given[path]).resolve())
     if a.resume and a.overwrite:
         raise ConfigError(
             "--resume continues the run in --out and --overwrite replaces it: choose one"

@@ -14,7 +14,8 @@ autoencoder's latent be a grid (`V7_AE`: every earlier AE and DAE had a vector).
 photos (`V8_DATA`) and the skip around a grid latent (`V8_AE`: none before). Version 10 lets the
 skip's full-size block be deep (`V9_AE`: every earlier one had one hidden convolution). Version 11
 adds the residual quantizer's settings (`V10_VQVAE`: no earlier VQ-VAE had one, so the values only
-fill the fields).
+fill the fields). Version 12 adds the spectral loss's weight (`V11_MODEL`: none before, for every
+kind) and a DAE's noise recordings (`V11_DAE`: none).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from .data import DataSettings
 from .model import MODEL_SETTINGS, MODELS
 from .train import TrainSettings
 
-CONFIG_VERSION = 11
+CONFIG_VERSION = 12
 
 # Old name -> {model kind: today's name}. `beta` was a VAE's KL weight and a VQ-VAE's commitment
 # weight; `latent_dim` was also the size of a VQ-VAE's code vectors; `data` (the user's files) is
@@ -107,6 +108,8 @@ V8_DATA: dict[str, Any] = dict(patch=None, patches=None)
 V8_AE: dict[str, Any] = dict(skip="none")
 V9_AE: dict[str, Any] = dict(skip_depth=1)  # one hidden layer in every earlier full-size block
 V10_VQVAE: dict[str, Any] = dict(codebooks=8, quantizer_dropout=True)
+V11_MODEL: dict[str, Any] = dict(spectral=0.0)
+V11_DAE: dict[str, Any] = dict(noise_files=None)
 FLAT_FIELDS = {*V1_VALUES, *V2_VALUES, *V3_VALUES, *V4_VALUES, "config_version"}
 
 
@@ -154,6 +157,12 @@ def migrate(d: dict[str, Any]) -> dict[str, Any]:
         d = {**d, "config_version": 11}
         if d.get("kind") == "vqvae" and isinstance(d.get("model"), dict):
             d["model"] = {**V10_VQVAE, **d["model"]}
+    if d["config_version"] == 11:
+        d = {**d, "config_version": 12}
+        if isinstance(d.get("model"), dict):
+            d["model"] = {**V11_MODEL, **d["model"]}
+            if d.get("kind") == "dae":
+                d["model"] = {**V11_DAE, **d["model"]}
     return d
 
 

@@ -72,6 +72,14 @@ class ModelSettings(Settings):
         default="mse",
         choices=("mse", "bce"),
     )
+    spectral: float = setting(
+        "signals and sound: weight of a multi-resolution spectral loss (spectral convergence and "
+        "log magnitudes at FFT sizes 128, 256 and 512; Yamamoto et al. 2020) beside --recon, per "
+        "example times its number of samples; 0: none",
+        default=0.0,
+        low=0,
+        open_high=True,
+    )
     downsample: int = setting(
         "signals: strided stages of the conv backbone, each halving the length (0: as many as "
         "divide the length, at most 4)",
@@ -208,6 +216,11 @@ class DAESettings(AESettings):
         "gaussian:0.2|mask:0.4 (one of them per image)",
         default=DAE_NOISE,
     )
+    noise_files: str | None = setting(
+        "sound: a folder (or file) of your own noise recordings (WAV, FLAC, OGG) that the "
+        "recorded:DB terms of --noise draw from, e.g. --noise 'recorded:0|recorded:10|white:5'",
+        default=None,
+    )
     data_defaults: ClassVar[dict[str, dict[str, Any]]] = {
         "signal": {"noise": SIGNAL_DAE_NOISE},
         "sound": SOUND_DAE,
@@ -216,7 +229,14 @@ class DAESettings(AESettings):
 
     def check(self) -> None:
         super().check()
-        parse_noise(self.noise)
+        recorded = any(t.kind == "recorded" for chain in parse_noise(self.noise) for t in chain)
+        if recorded and not self.noise_files:
+            raise ConfigError("recorded:DB in --noise draws from noise recordings: --noise-files")
+        if self.noise_files and not recorded:
+            raise ConfigError(
+                "--noise-files are drawn by recorded:DB terms in --noise, e.g. "
+                "--noise 'recorded:0|recorded:10|white:5'"
+            )
 
 
 @dataclass(kw_only=True)
@@ -240,6 +260,11 @@ class VAESettings(VectorSettings):
         low=0,
         high=100_000,
     )
+
+    def check(self) -> None:
+        super().check()
+        if self.spectral:
+            raise ConfigError("--spectral would change the ELBO's decoder term: AE, DAE or VQ-VAE")
 
 
 @dataclass(kw_only=True)

@@ -76,6 +76,8 @@ class ImageKind(DataKind):
                 f"most 4096, got {shape} (signals (N, C, T): --kind signal)"
             )
         _, h, w = shape
+        if cfg.model.spectral:
+            raise ConfigError("--spectral applies to signals and sound (a short-time spectrum)")
         if cfg.model.downsample:
             raise ConfigError(
                 "--downsample applies to signals; the conv backbone halves images twice"

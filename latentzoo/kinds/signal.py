@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import ClassVar
 
 import torch
 from torch import nn
@@ -26,6 +27,7 @@ from ..nn.backbones1d import (
     SignalVectorEncoder,
 )
 from ..nn.spectral import SpectralMask
+from ..nn.spectral_loss import FFT_SIZES
 from ..series import load_signals
 from ..signal_inputs import (
     map_recordings,
@@ -111,7 +113,7 @@ def refuse_convert(convert) -> None:
 class SignalKind(DataKind):
     name = "signal"
     axes = "(C, T)"
-    noise_kinds = ("gaussian", "mask", *SIGNAL_NOISES)
+    noise_kinds: ClassVar[tuple[str, ...]] = ("gaussian", "mask", *SIGNAL_NOISES)
     example = "series"
     examples = "series"
     bounded = False
@@ -128,6 +130,8 @@ class SignalKind(DataKind):
             raise ConfigError("a signal's values are not in [0, 1]: use --recon mse")
         if s.fine_blocks:
             raise ConfigError("--fine-blocks applies to images; a signal's backbone has none")
+        if s.spectral and shape[1] < FFT_SIZES[0]:
+            raise ConfigError(f"--spectral needs windows of {FFT_SIZES[0]} samples or more")
         k = stages(shape[1], s)
         if s.backbone == "conv" and shape[1] % 2**k:
             raise ConfigError(

@@ -57,6 +57,7 @@ class SoundKind(SignalKind):
     example = "window"
     examples = "windows"
     heard = True
+    noise_kinds = (*SignalKind.noise_kinds, "babble", "recorded")
 
     def check(self, cfg: Config) -> None:
         super().check(cfg)

@@ -19,13 +19,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 from torch import nn
 
 from ..config import AESettings, Config, DAESettings
 from ..errors import ConfigError, LatentzooError
 from ..noise import parse_noise
-from .base import ModelOutput, reconstruction_loss
+from ..sounds import noise_recordings
+from .base import ModelOutput
 from .vector import Unconditional, VectorAutoencoder
 
 
@@ -75,8 +78,8 @@ class AE(VectorAutoencoder):
         x_in = self.corrupt_input(x)
         z = self.encoder(x_in, cond)  # (B, L) or (B, L, h, w)
         out = self.around(self.decoder(z, cond), x_in)  # (B, C, H, W)
-        recon = reconstruction_loss(out, x, self.settings.recon)
-        return ModelOutput(self.output(out), z, {"recon": recon}, recon.mean())
+        terms = self.reconstruction_terms(out, x)
+        return ModelOutput(self.output(out), z, terms, self.reconstruction_total(terms).mean())
 
     def around(self, out: torch.Tensor, x_in: torch.Tensor) -> torch.Tensor:
         """The decoder's raw output (B, *shape) with the skip around the latent from the input."""
@@ -166,6 +169,18 @@ class DAE(AE):
         self.noise = parse_noise(self.settings.noise)
         if not self.noise:
             raise ConfigError("a dae needs a noise spec, e.g. --noise gaussian:0.5")
+        if self.settings.noise_files and not self.data_kind.heard:
+            raise ConfigError("--noise-files are sound recordings: train on audio files")
+        self.noise_recordings: tuple[torch.Tensor, ...] | None = None  # read when first drawn
+
+    def recordings(self) -> tuple[torch.Tensor, ...]:
+        if not self.settings.noise_files:
+            return ()
+        if self.noise_recordings is None:
+            self.noise_recordings = noise_recordings(
+                Path(self.settings.noise_files), self.cfg.data.rate
+            )
+        return self.noise_recordings
 
     def corrupt_input(self, x: torch.Tensor) -> torch.Tensor:
         return self.corrupt(x, self.noise)

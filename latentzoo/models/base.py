@@ -23,6 +23,7 @@ from torch import nn
 
 from ..config import Config, ModelSettings
 from ..kinds import data_kind
+from ..nn.spectral_loss import SpectralLoss
 from ..noise import Noise, corrupt
 
 
@@ -114,14 +115,40 @@ class Autoencoder(nn.Module):
         self.cfg = cfg
         self.settings = cfg.model
         self.data_kind = data_kind(cfg.data.data_kind)
+        if self.settings.spectral:
+            self.spectral_loss = SpectralLoss(cfg.data.shape[-1])
+
+    def reconstruction_terms(self, out: torch.Tensor, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The reconstruction loss of the decoder output `out` per example (B,), and with
+        `spectral` the multi-resolution spectral loss beside it (latentzoo.nn.spectral_loss)."""
+        terms = {"recon": reconstruction_loss(out, x, self.settings.recon)}
+        if self.settings.spectral:
+            terms["spectral"] = self.spectral_loss(out, x)
+        return terms
+
+    def reconstruction_total(self, terms: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The weighted sum of `reconstruction_terms` per example (B,)."""
+        if "spectral" not in terms:
+            return terms["recon"]
+        return terms["recon"] + self.settings.spectral * terms["spectral"]
 
     def corrupt(
         self, x: torch.Tensor, spec: str | Noise, generator: torch.Generator | None = None
     ) -> torch.Tensor:
         """Examples corrupted by a noise spec as this model's data takes it: clipped to [0, 1] for
-        images, at the run's sample rate for signals (latentzoo.noise.corrupt)."""
+        images, at the run's sample rate for signals, with its noise recordings for sound
+        (latentzoo.noise.corrupt)."""
         bounded, rate = self.data_kind.bounded, self.cfg.data.rate
-        return corrupt(x, spec, generator, clip=bounded, rate=rate)
+        return corrupt(x, spec, generator, clip=bounded, rate=rate, recordings=self.recordings())
+
+    def recordings(self) -> tuple[torch.Tensor, ...]:
+        """The noise recordings its noise specs may draw from (a DAE's `noise_files`)."""
+        return ()
+
+    def prepare(self) -> None:
+        """Read what training needs beside the data (a DAE's noise recordings), so that a bad
+        file stops training before the run folder is written."""
+        self.recordings()
 
     def output(self, out: torch.Tensor) -> torch.Tensor:
         """The decoder's raw output as examples (see `to_output`)."""

@@ -19,7 +19,7 @@ from ..device import full_precision
 from ..errors import LatentzooError
 from ..kinds import data_kind
 from ..nn.quantizers import FSQ, QuantizerOutput, ResidualVQ, VectorQuantizer
-from .base import Autoencoder, ModelOutput, line, reconstruction_loss
+from .base import Autoencoder, ModelOutput, line
 
 
 def make_quantizer(s: VQVAESettings, rows: int) -> VectorQuantizer | FSQ | ResidualVQ:
@@ -108,10 +108,11 @@ class VQVAE(Autoencoder):
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> ModelOutput:
         q = self.quantize(x)  # quantized (B, D, H/4, W/4), indices (B, H/4, W/4)
         out = self.decoder(q.quantized)  # (B, C, H, W)
-        recon = reconstruction_loss(out, x, self.settings.recon)
-        losses = {"recon": recon, **q.losses}
+        losses = {**self.reconstruction_terms(out, x), **q.losses}
         total = (
-            recon + losses["codebook"] + self.settings.commitment * losses["commitment"]
+            self.reconstruction_total(losses)
+            + losses["codebook"]
+            + self.settings.commitment * losses["commitment"]
         ).mean()
         return ModelOutput(self.output(out), q.quantized, losses, total, codes=q.indices)
 

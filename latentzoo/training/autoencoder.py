@@ -120,6 +120,9 @@ def train_model(
     cfg = with_data(cfg, splits)  # the image shape and labels come from the data
     check_config(cfg)
     splits = training_splits(cfg, splits)
+    init_seed(cfg.train.seed)
+    model = build_model(cfg).to(dev)
+    model.prepare()
     with run_lock(out) if main else contextlib.nullcontext():
         # every rank decides from the folder as it is, before rank 0 changes it
         restart = resume and not (out / LAST).is_file()
@@ -140,8 +143,6 @@ def train_model(
             write_json(out / CONFIG, cfg.to_dict())
         resume = resume and not restart
 
-        init_seed(cfg.train.seed)
-        model = build_model(cfg).to(dev)
         net = distributed.wrap(model)  # averages gradients over the ranks under torchrun
         opt = torch.optim.Adam(
             model.parameters(), lr=cfg.train.lr, betas=(0.9, cfg.train.adam_beta2)

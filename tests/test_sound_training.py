@@ -1,0 +1,133 @@
+"""Training on sound beyond the defaults: the multi-resolution spectral loss (`--spectral`) as a
+known answer and in training, and the user's own noise recordings (`--noise-files`, `recorded:DB`)
+at their SNR, drawn from the recordings, and refused where they do not apply."""
+
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from latentzoo import make_config
+from latentzoo.cli import main
+from latentzoo.errors import ConfigError, DataError
+from latentzoo.measures import snr
+from latentzoo.models import build_model
+from latentzoo.nn.spectral_loss import SpectralLoss
+from latentzoo.noise import corrupt
+from latentzoo.sounds import noise_recordings
+
+RATE = 8000
+WINDOW = 512
+
+
+def cli(capsys, *args) -> tuple[int, str]:
+    try:
+        code = main([str(a) for a in args])
+    except SystemExit as e:
+        code = e.code
+    return code, capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def speech(tmp_path_factory):
+    """Tones that glide (4 files at 8 kHz) and a folder of two noise recordings (a hiss at 16 kHz,
+    a stereo hum shorter than a window)."""
+    d = tmp_path_factory.mktemp("sound-training")
+    (d / "speech").mkdir()
+    (d / "noise").mkdir()
+    t = np.arange(RATE) / RATE
+    for i in range(4):
+        tone = 0.3 * np.sin(2 * np.pi * (200 + 50 * i) * t + 30 * t**2)
+        sf.write(d / "speech" / f"s{i}.wav", tone, RATE, "PCM_16")
+    hiss = 0.1 * np.random.default_rng(0).standard_normal(16000)
+    sf.write(d / "noise" / "hiss.wav", hiss, 16000, "FLOAT")
+    hum = np.sin(2 * np.pi * 120 * np.arange(300) / RATE)
+    sf.write(d / "noise" / "hum.flac", np.stack([hum, 0.5 * hum], 1), RATE)
+    return d
+
+
+def test_the_spectral_loss_is_zero_on_the_target_and_per_example():
+    loss = SpectralLoss(2048)
+    x = torch.randn(3, 1, 2048)
+    assert torch.allclose(loss(x, x), torch.zeros(3), atol=1e-3)
+    y = x.clone()
+    y[1] += 0.5 * torch.randn(2048)
+    alone = loss(y[1:2], x[1:2])
+    both = loss(y, x)
+    assert both[0] < 1e-3 and both[2] < 1e-3 and both[1] > 100
+    assert torch.allclose(both[1:2], alone)  # an example's loss does not depend on the batch
+    # a quiet high band missing weighs as a shape, not by its little energy
+    t = torch.arange(2048) / RATE
+    low, high = torch.sin(2 * np.pi * 300 * t), 0.01 * torch.sin(2 * np.pi * 3000 * t)
+    target = (low + high)[None, None]
+    assert loss(low[None, None], target) > 10 * float(((high) ** 2).sum())
+
+
+def test_the_spectral_loss_joins_the_recon_loss_of_sound_models_only():
+    cfg = make_config("dae", data_kind="sound", shape=(1, WINDOW), rate=RATE, spectral=2.0)
+    model = build_model(cfg)
+    x = torch.randn(4, 1, WINDOW)
+    out = model(x)
+    expected = out.losses["recon"] + 2.0 * out.losses["spectral"]
+    assert torch.allclose(out.loss, expected.mean())
+    assert not [k for k in model.state_dict() if "spectral" in k]  # nothing stored
+    with pytest.raises(ConfigError, match="signals and sound"):
+        build_model(make_config("ae", spectral=1.0))
+    with pytest.raises(ConfigError, match="ELBO"):
+        make_config("vae", data_kind="signal", shape=(1, WINDOW), spectral=1.0)
+    with pytest.raises(ConfigError, match="128 samples"):
+        build_model(make_config("dae", data_kind="signal", shape=(1, 64), spectral=1.0))
+
+
+def test_recorded_noise_is_an_excerpt_of_a_recording_at_the_snr():
+    gen = torch.Generator().manual_seed(0)
+    ramp = torch.arange(1000, dtype=torch.float64)  # each sample tells where it was taken
+    x = torch.sin(torch.arange(4 * 2 * 700, dtype=torch.float64).reshape(4, 2, 700) / 7.0)
+    noisy = corrupt(x, "recorded:5", gen, clip=False, recordings=(ramp,))
+    assert torch.allclose(snr(x, noisy), torch.full((4,), 5.0, dtype=torch.float64), atol=1e-3)
+    added = noisy - x
+    for example in added:
+        scale = example[0, 1] - example[0, 0]  # one step of the ramp
+        steps = (example[0] / scale).round()
+        assert torch.allclose(example[0], example[1])  # every channel gets the same excerpt
+        assert torch.allclose(example[0] / scale, steps, atol=1e-3)
+        diffs = steps.diff()
+        assert ((diffs == 1) | (diffs == -999)).all()  # consecutive, looping at the end
+    with pytest.raises(ConfigError, match="--noise-files"):
+        corrupt(x, "recorded:5", gen, clip=False)
+
+
+def test_noise_recordings_are_read_at_the_rate_a_channel_each(speech, tmp_path):
+    bank = noise_recordings(speech / "noise", RATE)
+    assert [len(r) for r in bank] == [8000, 300, 300]  # the hiss resampled, the hum's 2 channels
+    sf.write(tmp_path / "quiet.wav", np.zeros(100), RATE)
+    with pytest.raises(DataError, match="silent"):
+        noise_recordings(tmp_path, RATE)
+
+
+def test_a_dae_trains_on_its_noise_recordings_and_refuses_them_wrongly_given(
+    speech, tmp_path, capsys
+):
+    base = ["train", "dae", "--data", speech / "speech", "--window", WINDOW, "--channels", 4]
+    base += ["--epochs", 1]
+    noise = ["--noise-files", speech / "noise", "--noise", "recorded:0|recorded:10|white:5"]
+    code, err = cli(capsys, *base, *noise, "--spectral", 1, "--out", tmp_path / "r")
+    assert code == 0, err
+    saved = json.loads((tmp_path / "r" / "config.json").read_text())["model"]
+    assert saved["noise_files"] == str((speech / "noise").resolve()) and saved["spectral"] == 1
+    header = (tmp_path / "r" / "history.csv").read_text().splitlines()[0]
+    assert "spectral" in header
+    wrong = {
+        "no recorded": [*noise[:2], "--noise", "white:5"],
+        "no files": ["--noise", "recorded:5"],
+        "missing": ["--noise-files", tmp_path / "gone", "--noise", "recorded:5"],
+    }
+    for name, args in wrong.items():
+        out = tmp_path / name.replace(" ", "-")
+        code, err = cli(capsys, *base, *args, "--out", out)
+        assert code == 2 and err.count("\n") == 1 and not out.exists(), (name, err)
+    images = ["train", "dae", "--noise-files", speech / "noise", "--noise", "recorded:5"]
+    code, err = cli(capsys, *images, "--out", tmp_path / "img")
+    assert code == 2 and "sound recordings" in err and not (tmp_path / "img").exists(), err
