@@ -211,3 +211,25 @@ def test_denoise_keeps_the_safeguards_residuals_beside_the_weights_they_were_mea
     assert main(args) == 0
     again, meta2 = load_tensors(run / RESIDUALS)
     assert meta2 == meta and torch.equal(again["residuals"], kept["residuals"])
+
+
+def test_the_relative_loss_weighs_each_example_by_its_inputs_error(tmp_path):
+    torch.manual_seed(0)
+    noise = "gaussian:0.02|gaussian:0.2"
+    plain = build_model(make_config("dae", noise=noise))
+    relative = build_model(make_config("dae", noise=noise, relative_loss=True))
+    relative.load_state_dict(plain.state_dict())
+    x = torch.rand(16, 1, 28, 28)
+    torch.manual_seed(1)
+    a = plain(x)
+    torch.manual_seed(1)
+    x_in = plain.corrupt_input(x)
+    torch.manual_seed(1)
+    b = relative(x)
+    assert torch.equal(a.losses["recon"], b.losses["recon"])  # the terms are as they were
+    error = (x_in - x).pow(2).flatten(1).mean(1)
+    assert torch.allclose(b.loss, (a.losses["recon"] / error).mean(), rtol=1e-5)
+    assert torch.allclose(a.loss, a.losses["recon"].mean())
+    light = error < 0.01  # the lightly corrupted images weigh about 100 times as much
+    assert light.any() and (~light).any()
+    assert relative.weights(x, x).max() == 1 / 1e-4  # a clean input: the floor

@@ -15,7 +15,7 @@ photos (`V8_DATA`) and the skip around a grid latent (`V8_AE`: none before). Ver
 skip's full-size block be deep (`V9_AE`: every earlier one had one hidden convolution). Version 11
 adds the residual quantizer's settings (`V10_VQVAE`: no earlier VQ-VAE had one, so the values only
 fill the fields). Version 12 adds the spectral loss's weight (`V11_MODEL`: none before, for every
-kind) and a DAE's noise recordings (`V11_DAE`: none).
+kind) and a DAE's noise recordings and relative loss (`V11_DAE`: none, off).
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ V8_AE: dict[str, Any] = dict(skip="none")
 V9_AE: dict[str, Any] = dict(skip_depth=1)  # one hidden layer in every earlier full-size block
 V10_VQVAE: dict[str, Any] = dict(codebooks=8, quantizer_dropout=True)
 V11_MODEL: dict[str, Any] = dict(spectral=0.0)
-V11_DAE: dict[str, Any] = dict(noise_files=None)
+V11_DAE: dict[str, Any] = dict(noise_files=None, relative_loss=False)
 FLAT_FIELDS = {*V1_VALUES, *V2_VALUES, *V3_VALUES, *V4_VALUES, "config_version"}
 
 

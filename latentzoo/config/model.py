@@ -216,6 +216,12 @@ class DAESettings(AESettings):
         "gaussian:0.2|mask:0.4 (one of them per image)",
         default=DAE_NOISE,
     )
+    relative_loss: bool = setting(
+        "weigh each example's loss by 1 over its input's mean squared error, so that light "
+        "corruptions count as much as heavy ones: the mean of the output's error relative to the "
+        "input's, the gain in dB to first order",
+        default=False,
+    )
     noise_files: str | None = setting(
         "sound: a folder (or file) of your own noise recordings (WAV, FLAC, OGG) that the "
         "recorded:DB terms of --noise draw from, e.g. --noise 'recorded:0|recorded:10|white:5'",

@@ -32,6 +32,9 @@ from .base import ModelOutput
 from .vector import Unconditional, VectorAutoencoder
 
 
+RELATIVE_FLOOR = 1e-4  # the input error under which a DAE's relative loss weighs no more
+
+
 class AE(VectorAutoencoder):
     """Deterministic autoencoder: x -> z (B, latent_dim), or a grid (B, latent_dim, h, w), ->
     x_hat."""
@@ -79,7 +82,12 @@ class AE(VectorAutoencoder):
         z = self.encoder(x_in, cond)  # (B, L) or (B, L, h, w)
         out = self.around(self.decoder(z, cond), x_in)  # (B, C, H, W)
         terms = self.reconstruction_terms(out, x)
-        return ModelOutput(self.output(out), z, terms, self.reconstruction_total(terms).mean())
+        total = self.reconstruction_total(terms) * self.weights(x, x_in)  # (B,)
+        return ModelOutput(self.output(out), z, terms, total.mean())
+
+    def weights(self, x: torch.Tensor, x_in: torch.Tensor) -> torch.Tensor:
+        """Each example's weight in the training loss (B,): 1 (a DAE may weigh by its input)."""
+        return torch.ones(x.shape[0], device=x.device)
 
     def around(self, out: torch.Tensor, x_in: torch.Tensor) -> torch.Tensor:
         """The decoder's raw output (B, *shape) with the skip around the latent from the input."""
@@ -184,3 +192,10 @@ class DAE(AE):
 
     def corrupt_input(self, x: torch.Tensor) -> torch.Tensor:
         return self.corrupt(x, self.noise)
+
+    def weights(self, x: torch.Tensor, x_in: torch.Tensor) -> torch.Tensor:
+        """With `relative_loss`, 1 over the input's mean squared error (floored at RELATIVE_FLOOR),
+        so that the loss is the output's error relative to the input's."""
+        if not self.settings.relative_loss:
+            return super().weights(x, x_in)
+        return 1 / (x_in - x).detach().pow(2).flatten(1).mean(1).clamp(min=RELATIVE_FLOOR)
