@@ -31,7 +31,6 @@ from ..sounds import noise_recordings
 from .base import ModelOutput
 from .vector import Unconditional, VectorAutoencoder
 
-
 RELATIVE_FLOOR = 1e-4  # the input error under which a DAE's relative loss weighs no more
 
 
