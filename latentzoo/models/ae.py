@@ -14,7 +14,8 @@
   `mask` (signals, sound), the input's short-time spectrum masked by a network that sees both
   spectra (latentzoo.nn.spectral). Either way a latent decodes only beside its input.
 - `DAE` (Vincent et al. 2008): the same network, trained to map inputs corrupted by
-  `cfg.model.noise` to the clean images.
+  `cfg.model.noise` to the clean images; with `relative_loss`, each example's loss is divided by
+  its input's mean squared error, so that the total is the mean error relative to the input's.
 """
 
 from __future__ import annotations
