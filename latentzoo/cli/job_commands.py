@@ -36,10 +36,8 @@ def cmd_encode(a) -> int:
     names = a.out.with_suffix(".names.txt")
     write_array(a.out, arr)
     atomic_write(names, "".join(f"{n}\n" for n in inputs.names))
-    print(
-        f"wrote {a.out} ({'x'.join(map(str, arr.shape))} "
-        f"{'codes' if model.has_codes else 'latent means'}) and {names}"
-    )
+    what = "codes" if model.has_codes else "posterior means" if model.has_elbo else "latents"
+    print(f"wrote {a.out} ({'x'.join(map(str, arr.shape))} {what}) and {names}")
     return 0
 
 
