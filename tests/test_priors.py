@@ -96,6 +96,8 @@ def test_train_prior_from_a_run_and_sample_a_digit(small_splits, tmp_path, capsy
     assert (tmp_path / "sevens.png").read_bytes()[:4] == b"\x89PNG"
     assert main(["train-prior", str(tmp_path / "nothing")]) == 2
     assert "no run folder" in capsys.readouterr().err
+    assert main(["train-prior", "mnist-ae", "--out", str(tmp_path / "copy")]) == 2
+    assert "with codes" in capsys.readouterr().err and not (tmp_path / "copy").exists()
 
 
 def test_guidance_mixes_the_conditional_and_unconditional_logits(monkeypatch):

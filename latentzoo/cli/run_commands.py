@@ -27,7 +27,7 @@ from ..runs import (
     read_metrics,
     run_data,
 )
-from ..training import train_prior
+from ..training import load_coded, train_prior
 from ..viz.report import make_report
 from ..workflows import train
 from ..zoo import ZOO, is_zoo, names, record
@@ -89,6 +89,7 @@ def cmd_train(a) -> int:
 def cmd_train_prior(a) -> int:
     if a.out is not None:  # the model copied into a folder of the user's, the prior written there
         if not (a.resume and (a.out / CONFIG).is_file()):
+            load_coded(a.run)  # nothing copied for a model without codes
             copy_model(a.run, a.out)
         a.run = a.out
     given = given_settings(a, [f.name for f in PriorConfig.options()])

@@ -2,6 +2,6 @@
 without pictures; `latentzoo.train` adds them) and `train_prior` (a VQ-VAE's code prior)."""
 
 from .autoencoder import train_model, training_splits
-from .prior import encode_all, train_prior
+from .prior import encode_all, load_coded, train_prior
 
-__all__ = ["train_model", "training_splits", "train_prior", "encode_all"]
+__all__ = ["train_model", "training_splits", "train_prior", "encode_all", "load_coded"]

@@ -40,6 +40,17 @@ def encode_all(model, data, batch: int = 1000) -> tuple[torch.Tensor, torch.Tens
     return torch.cat(codes), data.labels.clone()
 
 
+def load_coded(run_dir: Path, device=None):
+    """The model of `run_dir`, which must have codes for a prior to fit (a VQ-VAE)."""
+    model = load(run_dir, device=device)
+    if not model.has_codes:
+        raise ConfigError(
+            "train-prior needs a run of a model with codes "
+            f"(vqvae); {run_dir} holds a {read_config(run_dir).kind}"
+        )
+    return model
+
+
 def train_prior(
     run_dir: str | Path,
     cfg: PriorConfig | None = None,
@@ -58,12 +69,7 @@ def train_prior(
     them."""
     run_dir = Path(run_dir)
     vq_cfg = read_config(run_dir)
-    model = load(run_dir, device=device)
-    if not model.has_codes:
-        raise ConfigError(
-            "train-prior needs a run of a model with codes "
-            f"(vqvae); {run_dir} holds a {vq_cfg.kind}"
-        )
+    model = load_coded(run_dir, device)
     splits = training_splits(vq_cfg, splits or run_data(vq_cfg, data_dir))
     # what the VQ-VAE and its data say; unlabelled data: the "no label" token only
     cfg = replace(
