@@ -28,6 +28,7 @@ benchmarks/results/NAME.json and NAME.md.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shlex
 import subprocess
@@ -132,6 +133,12 @@ def train_variants(variants: dict[str, str], data: Path, epochs: int, runs: Path
     for name, proc in procs.items():
         if proc.wait():
             sys.exit(f"training {name} failed")
+
+
+def trained_on(run: Path) -> str:
+    """The folder a run trained on, as its config.json says, without the cache's path."""
+    source = json.loads((run / "config.json").read_text())["data"]["source"]
+    return source.removeprefix(str(CACHE) + "/")
 
 
 def training_minutes(run: Path) -> float:
@@ -323,7 +330,9 @@ def main() -> int:
         "machine": machine(),
         "commit": commit(),
         "training": ", ".join(
-            f"{n} ({variants[n] or 'defaults'}): {training_minutes(runs / n)} min" for n in variants
+            f"{n} ({variants[n] or 'defaults'}; on {trained_on(runs / n)}): "
+            f"{training_minutes(runs / n)} min"
+            for n in variants
         )
         + f"; {a.epochs} epochs unless the options say",
         "variants": variants,
