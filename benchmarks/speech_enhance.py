@@ -16,10 +16,11 @@ segments of three other held-out voices (david4, vk2tpm_004, vk5qi), summed. Noi
 pink (latentzoo.signal_noise) and that babble, at each SNR over the whole clip, one draw per clip,
 seeded.
 Methods: the noisy input; spectral gating (noisereduce, non-stationary); spectral subtraction and
-an iterative Wiener filter (pyroomacoustics.denoise); each DAE variant raw and as `latentzoo
-denoise` gives it (the safeguard, with the residuals of the run's validation windows), the clip
-written and read back as the command does. Metrics: PESQ narrow-band (`pesq`), STOI (`pystoi`),
-SI-SDR (dB); their means over the clips per noise and SNR. Speed: the real-time factor (seconds of
+an iterative Wiener filter (pyroomacoustics.denoise); each DAE variant raw (what `latentzoo
+denoise` gives on sound) and safeguarded (jobs.safeguard, with the residuals of the run's
+validation windows; results files before 2026-12-05 call this column the DAE's plain name, as
+`denoise` then gave it), the clip written and read back as the command does. Metrics: PESQ
+narrow-band (`pesq`), STOI (`pystoi`), SI-SDR (dB); their means over the clips per noise and SNR. Speed: the real-time factor (seconds of
 processing per second of audio, 2 threads) of each method over the clips, and the whole `latentzoo
 denoise` command on a minute of speech; training time from the run's history. Written to
 benchmarks/results/NAME.json and NAME.md.
@@ -158,7 +159,7 @@ def dae(model, residuals, work: Path):
         out = {}
         for label, fn in (
             ("raw", lambda x: jobs.reconstruct(model, x)),
-            ("", lambda x: jobs.denoise(model, x, residuals=residuals)[1]),
+            ("safeguarded", lambda x: jobs.denoise(model, x, residuals=residuals)[1]),
         ):
             map_sounds([work / "clip.wav"], data, fn, work / "out")
             out[label] = sf.read(work / "out" / "clip.wav")[0]

@@ -1,6 +1,7 @@
 """Training on sound beyond the defaults: the multi-resolution spectral loss (`--spectral`) as a
 known answer and in training, and the user's own noise recordings (`--noise-files`, `recorded:DB`)
-at their SNR, drawn from the recordings, and refused where they do not apply."""
+at their SNR, drawn from the recordings, and refused where they do not apply; `denoise` on sound
+writes the raw output (no safeguard)."""
 
 import json
 
@@ -16,6 +17,7 @@ from latentzoo.measures import snr
 from latentzoo.models import build_model
 from latentzoo.nn.spectral_loss import SpectralLoss
 from latentzoo.noise import corrupt
+from latentzoo.runs import RESIDUALS
 from latentzoo.sounds import noise_recordings
 
 RATE = 8000
@@ -119,6 +121,13 @@ def test_a_dae_trains_on_its_noise_recordings_and_refuses_them_wrongly_given(
     assert saved["noise_files"] == str((speech / "noise").resolve()) and saved["spectral"] == 1
     header = (tmp_path / "r" / "history.csv").read_text().splitlines()[0]
     assert "spectral" in header
+    # on sound, denoise writes the raw output: no safeguard, no clean residuals measured
+    clip = speech / "speech" / "s1.wav"
+    for out, extra in (("d", []), ("raw", ["--no-safeguard"])):
+        code, err = cli(capsys, "denoise", tmp_path / "r", clip, *extra, "--out", tmp_path / out)
+        assert code == 0, err
+    assert (tmp_path / "d" / "s1.wav").read_bytes() == (tmp_path / "raw" / "s1.wav").read_bytes()
+    assert not (tmp_path / "r" / RESIDUALS).exists()
     wrong = {
         "no recorded": [*noise[:2], "--noise", "white:5"],
         "no files": ["--noise", "recorded:5"],

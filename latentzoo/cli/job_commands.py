@@ -196,12 +196,13 @@ def cmd_denoise(a) -> int:
             "images: give --noise, e.g. gaussian:0.5"
         )
     model = load(a.run, device=a.device)
+    kind = data_kind(model.cfg.data.data_kind)
     # what the model leaves on clean validation examples, unless told not to look
-    residuals = None if a.no_safeguard else kept_residuals(a, model)
+    residuals = None if a.no_safeguard or not kind.safeguarded else kept_residuals(a, model)
     if a.inputs:
         gen = torch.Generator().manual_seed(a.seed)  # one stream of noise over all chunks
         spec = parse_noise(a.noise) if a.noise else None
-        written = data_kind(model.cfg.data.data_kind).transform_files(
+        written = kind.transform_files(
             a.inputs,
             model.cfg.data,
             lambda x: jobs.denoise(model, x, residuals=residuals)[1],

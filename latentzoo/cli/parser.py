@@ -335,7 +335,8 @@ def build_parser() -> Parser:
         action="store_true",
         help="write the model's raw output; by default each output is blended back towards its "
         "input by how much more the model changed it than it changes clean validation examples, "
-        "so that clean or lightly corrupted inputs are not made worse",
+        "so that clean or lightly corrupted inputs are not made worse (not for sound, whose "
+        "output is always the raw one)",
     )
     d.add_argument(
         "--out",

@@ -46,6 +46,8 @@ class DataKind(ABC):
     drawn: ClassVar[bool] = False
     # examples can be listened to (`clip`): the report plays them
     heard: ClassVar[bool] = False
+    # `denoise` blends each output back towards its input by default (latentzoo.jobs.safeguard)
+    safeguarded: ClassVar[bool] = True
 
     @abstractmethod
     def check(self, cfg: Config) -> None:
