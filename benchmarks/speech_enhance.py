@@ -20,10 +20,10 @@ an iterative Wiener filter (pyroomacoustics.denoise); each DAE variant raw (what
 denoise` gives on sound) and safeguarded (jobs.safeguard, with the residuals of the run's
 validation windows; results files before 2026-12-05 call this column the DAE's plain name, as
 `denoise` then gave it), the clip written and read back as the command does. Metrics: PESQ
-narrow-band (`pesq`), STOI (`pystoi`), SI-SDR (dB); their means over the clips per noise and SNR. Speed: the real-time factor (seconds of
-processing per second of audio, 2 threads) of each method over the clips, and the whole `latentzoo
-denoise` command on a minute of speech; training time from the run's history. Written to
-benchmarks/results/NAME.json and NAME.md.
+narrow-band (`pesq`), STOI (`pystoi`), SI-SDR (dB); their means over the clips per noise and SNR.
+Speed: the real-time factor (seconds of processing per second of audio, 2 threads) of each method
+over the clips, and the whole `latentzoo denoise` command on a minute of speech; training time
+from the run's history. Written to benchmarks/results/NAME.json and NAME.md.
 """
 
 from __future__ import annotations
