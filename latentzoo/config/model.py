@@ -186,8 +186,9 @@ SOUND_DAE_NOISE = "|".join(
     + [f"{k}:{db}" for k in ("white", "pink", "babble") for db in (-5, 0, 5, 10, 20)]
     + [f"brown:{db}" for db in (0, 10)]
 )
-# A DAE on sound: a code sequence (no vector), and the input's spectrum masked, its phase kept
-SOUND_DAE = dict(latent="grid", skip="mask", noise=SOUND_DAE_NOISE)
+# A DAE on sound: a code sequence (no vector), the input's spectrum masked, its phase kept, and the
+# spectral loss beside the squared error (better on white and pink noise, benchmarks/EXPERIMENTS.md)
+SOUND_DAE = dict(latent="grid", skip="mask", noise=SOUND_DAE_NOISE, spectral=1.0)
 # The DAE's training corruption on photographs: one blind model over gaussian noise of 5/255 to
 # 55/255, a camera's shot and read noise, and JPEG artefacts (latentzoo.photo_noise)
 PHOTO_DAE_NOISE = "|".join(
