@@ -245,15 +245,15 @@ def test_resume_with_more_epochs_stretches_the_cosine_schedule_over_them(tmp_pat
 
 @needs_mnist
 def test_a_nan_loss_exits_1_with_one_line_and_no_weights(tmp_path, capsys, monkeypatch):
-    from latentzoo.models import ae
+    from latentzoo.models import base
 
-    real, calls = ae.reconstruction_loss, {"n": 0}
+    real, calls = base.reconstruction_loss, {"n": 0}
 
     def poisoned(out, target, kind):
         calls["n"] += 1
         return real(out, target, kind) * (float("nan") if calls["n"] == 3 else 1.0)
 
-    monkeypatch.setattr(ae, "reconstruction_loss", poisoned)
+    monkeypatch.setattr(base, "reconstruction_loss", poisoned)
     err = one_line_error(capsys, *SMALL_AE, "--out", tmp_path / "r", code=1)
     assert "loss became nan at epoch 1, step 3" in err
     assert not list((tmp_path / "r").glob("*.safetensors"))

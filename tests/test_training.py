@@ -57,9 +57,9 @@ def test_resume_continues_exactly(model, small_splits, tmp_path):
 
 
 def test_nan_loss_stops_without_saving(small_splits, tmp_path, monkeypatch):
-    from latentzoo.models import ae
+    from latentzoo.models import base
 
-    real = ae.reconstruction_loss
+    real = base.reconstruction_loss
     calls = {"n": 0}
 
     def poisoned(out, target, kind):
@@ -67,7 +67,7 @@ def test_nan_loss_stops_without_saving(small_splits, tmp_path, monkeypatch):
         loss = real(out, target, kind)
         return loss * float("nan") if calls["n"] == 3 else loss
 
-    monkeypatch.setattr(ae, "reconstruction_loss", poisoned)
+    monkeypatch.setattr(base, "reconstruction_loss", poisoned)
     with pytest.raises(TrainingDiverged, match="loss became nan at epoch 1, step 3"):
         train_model(
             make_config("ae", backbone="mlp", batch_size=64),

@@ -73,9 +73,8 @@ class ModelSettings(Settings):
         choices=("mse", "bce"),
     )
     spectral: float = setting(
-        "signals and sound: weight of a multi-resolution spectral loss (spectral convergence and "
-        "log magnitudes at FFT sizes 128, 256 and 512; Yamamoto et al. 2020) beside --recon, per "
-        "example times its number of samples; 0: none",
+        "signals and sound: weight of a multi-resolution spectral loss (Yamamoto et al. 2020; "
+        "latentzoo.nn.spectral_loss) beside --recon; 0: none",
         default=0.0,
         low=0,
         open_high=True,
@@ -186,8 +185,7 @@ SOUND_DAE_NOISE = "|".join(
     + [f"{k}:{db}" for k in ("white", "pink", "babble") for db in (-5, 0, 5, 10, 20)]
     + [f"brown:{db}" for db in (0, 10)]
 )
-# A DAE on sound: a code sequence (no vector), the input's spectrum masked, its phase kept, and the
-# spectral loss beside the squared error (better on white and pink noise, benchmarks/EXPERIMENTS.md)
+# A DAE on sound: a code sequence, the input's spectrum masked (its phase kept), a spectral loss
 SOUND_DAE = dict(latent="grid", skip="mask", noise=SOUND_DAE_NOISE, spectral=1.0)
 # The DAE's training corruption on photographs: one blind model over gaussian noise of 5/255 to
 # 55/255, a camera's shot and read noise, and JPEG artefacts (latentzoo.photo_noise)
@@ -218,9 +216,8 @@ class DAESettings(AESettings):
         default=DAE_NOISE,
     )
     relative_loss: bool = setting(
-        "weigh each example's loss by 1 over its input's mean squared error, so that light "
-        "corruptions count as much as heavy ones: the mean of the output's error relative to the "
-        "input's, the gain in dB to first order",
+        "each example's loss over its input's mean squared error: light corruptions weigh as "
+        "much as heavy ones",
         default=False,
     )
     noise_files: str | None = setting(
