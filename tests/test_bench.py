@@ -127,7 +127,7 @@ def test_markdown_has_every_table_with_anchors():
     assert "33.37" in md and "47.2" in md and "1.29" in md
     # our means (99.25, 98.95) and the published Deep SVDD (98.85) and DCAE (97.95) means over
     # digits 0 and 1
-    assert "| mean (2 digits) | 99.2 | 99.0 | 99.5 | 98.8 | 97.9 |" in md
+    assert "| mean (2 classes) | 99.2 | 99.0 | 99.5 | 98.8 | 97.9 |" in md
     assert "Quick mode" in md and "n/a" in md and "0.383" in md  # 300 bits / 784
     assert "Quick mode" not in markdown(fake_results("full"))
     assert (
@@ -200,3 +200,33 @@ def test_a_runs_likelihood_is_measured_once_for_its_weights_k_and_images(
     (run / BEST).write_bytes((run / BEST).read_bytes() + b" ")  # other weights, same k and images
     bench.run_likelihood(run, model, small_splits.test, k=8, n_images=4)
     assert len(measured) == 3
+
+
+def test_the_bench_on_other_labelled_images_measures_them_both_ways_with_mnist(
+    small_splits, tmp_path, monkeypatch
+):
+    """`latentzoo bench --data DIR`: a class of the data per one-class row, MNIST's test digits
+    against this data's models and this data's images against MNIST's, no MNIST-only table."""
+    import json
+
+    from latentzoo import bench, examples
+    from latentzoo.bench import run as bench_run
+    from latentzoo.cli import main
+
+    monkeypatch.setattr(bench_run, "load_dataset", lambda *a, **k: small_splits)
+    monkeypatch.setitem(bench.BUDGETS["quick"], "limit", 300)
+    monkeypatch.setitem(bench.BUDGETS["quick"], "samples", 100)
+    data = examples.write_idx_folder(tmp_path / "strokes", n_train=400, n_test=100)
+    assert main(["bench", "--quick", "--data", str(data), "--out", str(tmp_path / "out")]) == 0
+    res = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert res["data"]["name"] == "strokes" and res["data"]["source"] == str(data.resolve())
+    assert list(res["anomaly"]) == ["0", "1"] and res["anomaly_anchors"] == {}
+    assert {"MNIST test digits", "this data's test images (MNIST's models)"} <= set(res["foreign"])
+    assert not {"likelihood", "denoising", "denoising_unseen"} & set(res)
+    md = (tmp_path / "out" / "RESULTS.md").read_text()
+    assert md.startswith("# latentzoo benchmark on strokes (quick)") and "data-FID" in md
+    assert "| mean (2 classes) |" in md and "Likelihood" not in md
+    runs = {p.name for p in (tmp_path / "out" / "runs-quick").iterdir()}
+    assert {"mnist-ae", "mnist-vae-mlp", "oneclass-ae-1", "vae-mlp-long"} <= runs
+    # a second bench reuses every run (the data's fingerprint is in each config)
+    assert main(["bench", "--quick", "--data", str(data), "--out", str(tmp_path / "out")]) == 0

@@ -5,10 +5,12 @@ with the configs and budgets in `settings.BUDGETS`, computes every metric of `la
 run's likelihood once, kept in its folder: `run.run_likelihood`), and writes `results.json` and
 `RESULTS.md` into the output folder: one table per job, units and protocol stated, the published
 anchors (`settings.ANCHORS`) beside our numbers. `--quick` uses small budgets, recorded as such in
-both files; its numbers show that the pipeline works, not how good the models are.
+both files; its numbers show that the pipeline works, not how good the models are. With `--data`
+the bench runs on the user's labelled images (the tables that do not follow an MNIST protocol).
 
 - `settings`: the anchors, the likelihood rows' networks and the budgets;
 - `run`: the jobs, one `Bench` method per table;
+- `rows`: rows that several tables share;
 - `markdown`: RESULTS.md, one function per table.
 """
 
@@ -24,10 +26,16 @@ from .settings import ANCHORS, BUDGETS, FLOOR
 
 
 def run_bench(
-    out: str | Path, quick: bool = False, data_dir=None, device=None, log: Log = stderr_log
+    out: str | Path,
+    quick: bool = False,
+    data_dir=None,
+    device=None,
+    log: Log = stderr_log,
+    source=None,
 ) -> dict:
+    """The bench on MNIST, or with `source` on those labelled images, written into `out`."""
     out = Path(out)
-    res = Bench(out, quick, data_dir, device, log).run()
+    res = Bench(out, quick, data_dir, device, log, source).run()
     write_json(out / "results.json", res)
     atomic_write(out / "RESULTS.md", markdown(res))
     return res

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from ..config import default_text
-from .settings import ANCHORS
+from .settings import ANCHORS, MNIST_ONECLASS
 
 
 def _f(v, digits=2) -> str:
@@ -41,10 +41,14 @@ def header(res: dict) -> list[str]:
     budget = f"Budget: `{json.dumps(info['budget'])}`."
     if info["budget"].get("epochs") is None:
         budget += f" `epochs` null: each model's default ({default_text('epochs')})."
+    data = res.get("data", {"name": "MNIST"})
+    command = "latentzoo bench" + (" --quick" if quick else "")
+    if data.get("source"):
+        command += f" --data {data['source']}"
     L = [
-        f"# latentzoo benchmark ({info['mode']})",
+        f"# latentzoo benchmark on {data['name']} ({info['mode']})",
         "",
-        f"Written by `latentzoo bench{' --quick' if quick else ''}`; commit {info['commit']}, "
+        f"Written by `{command}`; commit {info['commit']}, "
         f"{info['machine']}, torch {info['torch']}, device {info['device']}, wall time "
         f"{info['wall_seconds']:.0f} s.",
         budget,
@@ -60,6 +64,8 @@ def header(res: dict) -> list[str]:
 
 
 def likelihood(res: dict) -> list[str]:
+    if "likelihood" not in res:
+        return []
     b = res["info"]["budget"]
     L = [
         "## Likelihood: VAE on dynamically binarized MNIST (nats per image, lower is better)",
@@ -91,6 +97,10 @@ def likelihood(res: dict) -> list[str]:
     return L + [f"| {name} | {v} | | {proto} | |" for name, v, proto in ANCHORS["nll"]]
 
 
+def on_mnist(res: dict) -> bool:
+    return res.get("data", {}).get("name", "MNIST") == "MNIST"
+
+
 def reconstruction(res: dict) -> list[str]:
     L = [
         "",
@@ -105,13 +115,14 @@ def reconstruction(res: dict) -> list[str]:
         for n, r in res["reconstruction"].items()
     ]
     name, psnr, _ = ANCHORS["vq_wae"]
-    return L + [f"| {name} | | | {psnr} | |", ""]
+    return L + ([f"| {name} | | | {psnr} | |"] if on_mnist(res) else []) + [""]
 
 
 def samples(res: dict) -> list[str]:
+    fid = "MNIST-FID" if on_mnist(res) else "data-FID"
     L = [
-        "## Sample quality (MNIST-FID: Fréchet distance in our own classifier's features; not "
-        "Inception FID)",
+        f"## Sample quality ({fid}: Fréchet distance in the features of our own classifier of the "
+        "test images' data; not Inception FID)",
         "",
         "| model | MNIST-FID | class entropy (nats, low = confident) | class diversity (nats, max "
         "2.30) | digits covered | asked digit drawn (mean / worst digit) | asked for each digit in "
@@ -154,25 +165,30 @@ def features(res: dict) -> list[str]:
 
 
 def anomaly(res: dict) -> list[str]:
-    svdd, cae = ANCHORS["anomaly_deep_svdd"], ANCHORS["anomaly_cae"]
+    anchors = res.get("anomaly_anchors", MNIST_ONECLASS)
     L = [
         "",
-        "## Anomaly detection, one-class protocol (Ruff et al. 2018): AUROC (%) per normal digit",
+        "## Anomaly detection, one-class protocol (Ruff et al. 2018): AUROC (%) per normal class",
         "",
         f"The ensemble: {res.get('ensemble_method', MAX_OF_THREE)} "
         "(latentzoo.eval.anomaly; chosen on validation data, "
         "benchmarks/results/anomaly-study.md).",
         "",
-        "| digit | AE reconstruction error | VAE negative ELBO | ensemble | Deep SVDD (published) "
-        "| DCAE (published) |",
-        "|---|---|---|---|---|---|",
+        "| "
+        + " | ".join(
+            ["class", "AE reconstruction error", "VAE negative ELBO", "ensemble"]
+            + [f"{name}, published" for name in anchors]
+        )
+        + " |",
+        "|---" * (4 + len(anchors)) + "|",
     ]
     rows = res["anomaly"]
+    classes = res.get("data", {}).get("classes")
     for d, r in rows.items():
-        L.append(
-            f"| {d} | {_f(r['ae_recon'], 1)} | {_f(r['vae_neg_elbo'], 1)} | "
-            f"{_f(r.get('ensemble'), 1)} | {svdd[int(d)]} | {cae[int(d)]} |"
-        )
+        label = d if classes is None or classes[int(d)] == d else f"{d} ({classes[int(d)]})"
+        cells = [label, *(_f(r.get(k), 1) for k in ("ae_recon", "vae_neg_elbo", "ensemble"))]
+        cells += [str(column[int(d)]) for column in anchors.values()]
+        L.append("| " + " | ".join(cells) + " |")
 
     def mean(values):
         values = list(values)
@@ -183,8 +199,8 @@ def anomaly(res: dict) -> list[str]:
         _f(mean(r.get(k) for r in rows.values()), 1)
         for k in ("ae_recon", "vae_neg_elbo", "ensemble")
     ]
-    theirs = [_f(mean(a[d] for d in digits), 1) for a in (svdd, cae)]
-    L.append(f"| mean ({len(rows)} digits) | " + " | ".join(ours + theirs) + " |")
+    theirs = [_f(mean(a[d] for d in digits), 1) for a in anchors.values()]
+    L.append(f"| mean ({len(rows)} classes) | " + " | ".join(ours + theirs) + " |")
     return L
 
 
@@ -193,12 +209,12 @@ def foreign(res: dict) -> list[str]:
         return []
     L = [
         "",
-        "## Out-of-distribution: foreign image sets against MNIST's test digits, AUROC (%)",
+        "## Out-of-distribution: foreign image sets against the test images, AUROC (%)",
         "",
         res["foreign_protocol"]
         + "; the ensemble as above, "
         + ("fitted" if "ensemble_method" in res else "standardised")
-        + " on the validation digits.",
+        + " on the validation images.",
         "",
         "| foreign set | AE reconstruction error | VAE negative ELBO | ensemble |",
         "|---|---|---|---|",
@@ -210,6 +226,8 @@ def foreign(res: dict) -> list[str]:
 
 
 def denoising(res: dict) -> list[str]:
+    if "denoising" not in res:
+        return []
     L = [
         "",
         "## Denoising: PSNR (dB) against the clean image",

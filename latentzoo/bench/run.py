@@ -18,7 +18,7 @@ import torch
 from ..config import make_config
 from ..console import Log, stderr_log
 from ..data import load_dataset
-from ..errors import RunError
+from ..errors import DataError, RunError
 from ..eval import (
     EVAL_SEED,
     FOREIGN,
@@ -39,7 +39,6 @@ from ..eval import (
     vae_likelihood,
 )
 from ..files import read_json, write_json
-from ..jobs import reconstruct
 from ..models import PriorConfig
 from ..noise import EXAMPLE_NOISES, corrupt
 from ..runs import (
@@ -51,8 +50,10 @@ from ..runs import (
     read_metrics,
     weights_digest,
 )
+from ..sources import load_source
 from ..training import train_model, train_prior
-from .settings import BUDGETS, BURDA, FLOOR, OURS
+from .rows import denoising_row, foreign_rows
+from .settings import BUDGETS, BURDA, FLOOR, KNOWN_SETS, MNIST_ONECLASS, OURS
 
 
 def commit() -> str:
@@ -75,17 +76,34 @@ ENSEMBLE_METHOD = (
 
 
 class Bench:
-    def __init__(self, out: Path, quick: bool, data_dir=None, device=None, log: Log = stderr_log):
+    """The bench on MNIST (the home set, every table) or, with `source`, on the user's labelled
+    images (the tables that need no MNIST protocol: reconstruction, samples, features, one class per
+    label, foreign sets with MNIST's and this data's models both ways, codes)."""
+
+    def __init__(
+        self, out: Path, quick: bool, data_dir=None, device=None, log: Log = stderr_log, source=None
+    ):
         self.out, self.quick, self.device, self.log = Path(out), quick, device, log
         self.budget = BUDGETS["quick" if quick else "full"]
         self.runs = self.out / ("runs-quick" if quick else "runs")
-        self.splits = load_dataset("mnist", data_dir)
         self.data_dir = data_dir
+        self.source = None if source is None else str(Path(source).resolve())
+        self.home = load_dataset("mnist", data_dir)
+        self.splits = self.home if self.source is None else load_source(self.source)
+        if not self.splits.train.labelled:
+            raise DataError(f"{source}: the bench's one-class table needs labelled images")
 
-    def model(self, name: str, kind: str, **kw):
+    @property
+    def on_home(self) -> bool:
+        return self.source is None
+
+    def model(self, name: str, kind: str, home: bool = False, **kw):
         """Train the named benchmark model, or reuse a finished run with the same config. The full
-        splits go to `train`, which applies the config's limit itself."""
-        cfg = make_config(kind, limit=self.budget["limit"], **kw)
+        splits go to `train`, which applies the config's limit itself. `home`: on MNIST even when
+        the bench is on other data."""
+        on_home = home or self.on_home
+        data = {} if on_home else dict(source=self.source, data_hash=self.splits.fingerprint)
+        cfg = make_config(kind, limit=self.budget["limit"], **data, **kw)
         run = self.runs / name
         if (run / METRICS).is_file() and read_config(run) == cfg:
             self.log(f"bench: reusing {run}")
@@ -96,33 +114,55 @@ class Bench:
                 )
             self.log(f"bench: training {name} ({kind}, {cfg.train.epochs} epochs)")
             quiet = dict(progress=False, log=self.log)
-            train_model(cfg, run, splits=self.splits, device=self.device, **quiet)
+            splits = self.home if on_home else self.splits
+            train_model(cfg, run, splits=splits, device=self.device, **quiet)
         return run, load(run, device=self.device)
 
     def run(self) -> dict:
         t0 = time.time()
         self.main_models()
-        res: dict[str, Any] = {"reconstruction": self.reconstruction()}
-        res["likelihood"] = self.likelihood()
+        res: dict[str, Any] = {"data": self.data_info()}
+        res["reconstruction"] = self.reconstruction()
+        if self.on_home:
+            res["likelihood"] = self.likelihood()
         res["samples"] = self.samples()
         res["features"], res["features_protocol"] = self.features()
-        res["anomaly"] = self.anomaly()
+        res["anomaly"], res["anomaly_anchors"] = self.anomaly(), self.anchors()
         res["ensemble_method"] = ENSEMBLE_METHOD
         res["foreign"], res["foreign_protocol"] = self.foreign()
-        res["denoising"], res["denoising_protocol"] = self.denoising()
-        res["denoising_unseen"] = self.denoising_unseen()
+        if self.on_home:
+            res["denoising"], res["denoising_protocol"] = self.denoising()
+            res["denoising_unseen"] = self.denoising_unseen()
         res["codes"] = self.codes()
         res["info"] = self.info(time.time() - t0)
         return res
 
+    def data_info(self) -> dict:
+        if self.on_home:
+            return {"name": "MNIST", "classes": [str(d) for d in range(10)]}
+        known = KNOWN_SETS.get(self.splits.fingerprint)
+        return {
+            "name": known[0] if known else Path(self.source or "").name,
+            "source": self.source,
+            "fingerprint": self.splits.fingerprint,
+            "classes": [str(c) for c in self.splits.classes],
+        }
+
+    def anchors(self) -> dict[str, list[float]]:
+        """The published one-class columns for this data (none for data the bench does not know)."""
+        if self.on_home:
+            return MNIST_ONECLASS
+        return KNOWN_SETS.get(self.splits.fingerprint, ("", {}))[1]
+
     def main_models(self) -> None:
-        """The default AE, the VQ-VAE with its prior and the binarized MLP VAE, each evaluated
-        once."""
+        """The default AE, the VQ-VAE with its prior and an MLP VAE (binarized on MNIST, for the
+        likelihood protocol), each evaluated once."""
         b = self.budget
         self.ae = self.model("ae", "ae", epochs=b["epochs"])[1]
         self.vq_run, _ = self.model("vqvae", "vqvae", epochs=b["epochs"])
+        name = "vae-mlp-bin" if self.on_home else "vae-mlp-long"
         self.vae = self.model(
-            "vae-mlp-bin", "vae", backbone="mlp", binarize=True, epochs=b["vae_epochs"]
+            name, "vae", backbone="mlp", binarize=self.on_home, epochs=b["vae_epochs"]
         )[1]
         if not (self.vq_run / PRIOR_METRICS).is_file():
             prior = PriorConfig(epochs=b["prior_epochs"])
@@ -135,7 +175,7 @@ class Bench:
                 log=self.log,
             )
         self.vq = load(self.vq_run, device=self.device)
-        self.generators = {"ae": self.ae, "vae-mlp-bin": self.vae, "vqvae": self.vq}
+        self.generators = {"ae": self.ae, name: self.vae, "vqvae": self.vq}
         self.evals = {name: evaluate(m, self.splits.test) for name, m in self.generators.items()}
 
     def reconstruction(self) -> dict:
@@ -165,11 +205,13 @@ class Bench:
     def samples(self) -> dict:
         self.log("bench: sample quality")
         n, test = self.budget["samples"], self.splits.test
+        # MNIST's cached classifier, or one trained on the bench's labelled data
+        own = None if self.on_home else self.splits
         out = {
-            name: generation_metrics(m, test, n, data_dir=self.data_dir)
+            name: generation_metrics(m, test, n, data_dir=self.data_dir, splits=own)
             for name, m in self.generators.items()
         }
-        out[FLOOR] = real_data_floor(self.splits.val, test, n, data_dir=self.data_dir)
+        out[FLOOR] = real_data_floor(self.splits.val, test, n, data_dir=self.data_dir, splits=own)
         return out
 
     def features(self) -> tuple[dict, str]:
@@ -193,12 +235,12 @@ class Bench:
         )
 
     def anomaly(self) -> dict:
-        """One class per digit: an AE and an MLP VAE trained on that digit alone."""
-        self.log("bench: anomaly detection (one class per digit)")
+        """One class per label: an AE and an MLP VAE trained on that label alone."""
+        self.log("bench: anomaly detection (one class per label)")
         b, test, val = self.budget, self.splits.test, self.splits.val
         test_x = test.tensors()[0]
         rows = {}
-        for d in b["oneclass_digits"]:
+        for d in [d for d in b["oneclass_digits"] if d < len(self.splits.classes)]:
             _, ae = self.model(f"oneclass-ae-{d}", "ae", only_digit=d, epochs=b["oneclass_epochs"])
             _, vae = self.model(
                 f"oneclass-vae-{d}",
@@ -209,7 +251,7 @@ class Bench:
             )
             is_anomaly = test.labels != d
             terms = ensemble_terms(ae, vae, test_x)
-            # the ensemble is fitted on the normal digit's validation images
+            # the ensemble is fitted on the normal label's validation images
             normal_val = val.subset(val.labels == d).tensors()[0]
             ensemble = Mahalanobis(ensemble_terms(ae, vae, normal_val))(terms)
             rows[str(d)] = {
@@ -220,31 +262,31 @@ class Bench:
         return rows
 
     def foreign(self) -> tuple[dict, str]:
-        """Foreign image sets against the test digits: the default AE and a VAE of every digit."""
-        self.log("bench: foreign image sets against the test digits")
-        _, vae = self.model("vae-mlp", "vae", backbone="mlp", epochs=self.budget["oneclass_epochs"])
-        fitted = Mahalanobis(ensemble_terms(self.ae, vae, self.splits.val.tensors()[0]))
-
-        def views(x):  # each view alone, and the ensemble, per image (N,)
-            t = ensemble_terms(self.ae, vae, x)
-            ensemble = fitted(t)
-            return {
-                "ae_recon": t["ae recon"],
-                "vae_neg_elbo": t["vae neg elbo"],
-                "ensemble": ensemble,
-            }
-
-        test_x = self.splits.test.tensors()[0]
-        normal, rows = views(test_x), {}
-        for set_name, fx in foreign_sets().items():
-            fx = fx[FOREIGN:]  # the half that the score's choice never saw
-            is_foreign = torch.cat([torch.zeros(len(test_x)), torch.ones(len(fx))]).bool()
-            rows[set_name] = {
-                k: 100 * auroc(torch.cat([normal[k], v]), is_foreign) for k, v in views(fx).items()
-            }
+        """Foreign image sets against the test images: the default AE and an MLP VAE of the whole
+        data; on other data than MNIST also MNIST's test digits against them, and this data's test
+        images against MNIST's own two models (the pair both ways)."""
+        self.log("bench: foreign image sets against the test images")
+        epochs = self.budget["oneclass_epochs"]
+        _, vae = self.model("vae-mlp", "vae", backbone="mlp", epochs=epochs)
+        normal, test_x = self.splits.val.tensors()[0], self.splits.test.tensors()[0]
+        sets = {}
+        if tuple(self.splits.test.shape) == (1, 28, 28):
+            sets = {name: fx[FOREIGN:] for name, fx in foreign_sets().items()}
+        rows, home_x = {}, self.home.test.tensors()[0]
+        if not self.on_home:
+            sets["MNIST test digits"] = home_x
+            _, home_ae = self.model("mnist-ae", "ae", home=True, epochs=self.budget["epochs"])
+            _, home_vae = self.model(
+                "mnist-vae-mlp", "vae", home=True, backbone="mlp", epochs=epochs
+            )
+            home_val = self.home.val.tensors()[0]
+            pair = {"this data's test images (MNIST's models)": test_x}
+            rows = foreign_rows(home_ae, home_vae, home_val, home_x, pair)
+        rows = {**foreign_rows(self.ae, vae, normal, test_x, sets), **rows}
         protocol = (
-            f"{FOREIGN} images of each set (latentzoo.eval.foreign) against the {len(test_x):,} "
-            "test digits; the default AE and an MLP VAE trained on every digit"
+            f"the second {FOREIGN} images of each set (latentzoo.eval.foreign) and other data's "
+            f"test images against the {len(test_x):,} test images; the default AE and an MLP VAE "
+            "trained on all the training images"
         )
         return rows, protocol
 
@@ -328,14 +370,3 @@ def run_likelihood(run: Path, model, test, k: int, n_images: int | None) -> dict
         kept[key] = {**figures, "eval_seconds": round(time.time() - t0, 1)}
         write_json(path, kept)
     return {**kept[key], "train_seconds": read_metrics(run)["train_seconds"]}
-
-
-def denoising_row(dae, clean: torch.Tensor, noisy: torch.Tensor) -> dict[str, float]:
-    """Mean PSNR (dB) against the clean images of the noisy input, the DAE's output and two
-    filters."""
-    return {
-        "noisy": float(psnr(clean, noisy).mean()),
-        "dae": float(psnr(clean, reconstruct(dae, noisy)).mean()),
-        "median_3x3": float(psnr(clean, classical_denoise(noisy, "median")).mean()),
-        "gaussian_blur": float(psnr(clean, classical_denoise(noisy, "gaussian")).mean()),
-    }

@@ -90,3 +90,14 @@ BUDGETS: dict[str, dict[str, Any]] = {
     ),
 }
 FLOOR = "held-out real digits (the floor)"
+
+# The one-class table's published columns for MNIST, per normal class.
+MNIST_ONECLASS = {
+    "Deep SVDD (Ruff et al. 2018)": ANCHORS["anomaly_deep_svdd"],
+    "DCAE (Ruff et al. 2018)": ANCHORS["anomaly_cae"],
+}
+
+# Published one-class columns for other data sets that `latentzoo bench --data` may be given,
+# recognised by the fingerprint of their images and labels as loaded (Splits.fingerprint): a data
+# set's name and its columns.
+KNOWN_SETS: dict[str, tuple[str, dict[str, list[float]]]] = {}

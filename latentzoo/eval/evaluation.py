@@ -143,12 +143,13 @@ def evaluate(
 
 @torch.no_grad()
 def real_data_floor(
-    held_out: ImageSet, real: ImageSet, n: int = 2000, data_dir=None
+    held_out: ImageSet, real: ImageSet, n: int = 2000, data_dir=None, splits: Splits | None = None
 ) -> dict[str, float]:
     """The sample metrics of `n` real images that no model trained on (MNIST: validation digits,
     carved from the training file) against the real test images: the MNIST-FID that a perfect
-    generator would get with this many samples, the floor each model's figure is read against."""
-    clf, info = get_classifier(data_dir)
+    generator would get with this many samples, the floor each model's figure is read against.
+    With `splits`, in the features of a classifier of those (as `generation_metrics`)."""
+    clf, info = get_classifier(data_dir, splits=splits)
     x, _ = held_out.tensors(slice(0, min(n, len(held_out))))
     real_x, _ = real.tensors(slice(0, min(len(real), 10000)))
     return {

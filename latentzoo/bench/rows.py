@@ -1,0 +1,39 @@
+"""The rows of the bench's tables that more than one data set or model shares: a foreign set's
+AUROC for each view and the ensemble (`foreign_rows`), a denoiser beside its input and two filters
+(`denoising_row`)."""
+
+from __future__ import annotations
+
+import torch
+
+from ..eval import Mahalanobis, auroc, classical_denoise, ensemble_terms, psnr
+from ..jobs import reconstruct
+
+
+def foreign_rows(ae, vae, normal_val, normal_test, sets: dict) -> dict[str, dict[str, float]]:
+    """AUROC (%) of each set's images against `normal_test` for the AE's reconstruction error, the
+    VAE's negative ELBO and the ensemble fitted on `normal_val`."""
+    fitted = Mahalanobis(ensemble_terms(ae, vae, normal_val))
+
+    def views(x):  # each view alone, and the ensemble, per image (N,)
+        t = ensemble_terms(ae, vae, x)
+        return {"ae_recon": t["ae recon"], "vae_neg_elbo": t["vae neg elbo"], "ensemble": fitted(t)}
+
+    normal, rows = views(normal_test), {}
+    for name, fx in sets.items():
+        is_foreign = torch.cat([torch.zeros(len(normal_test)), torch.ones(len(fx))]).bool()
+        rows[name] = {
+            k: 100 * auroc(torch.cat([normal[k], v]), is_foreign) for k, v in views(fx).items()
+        }
+    return rows
+
+
+def denoising_row(dae, clean: torch.Tensor, noisy: torch.Tensor) -> dict[str, float]:
+    """Mean PSNR (dB) against the clean images of the noisy input, the DAE's output and two
+    filters."""
+    return {
+        "noisy": float(psnr(clean, noisy).mean()),
+        "dae": float(psnr(clean, reconstruct(dae, noisy)).mean()),
+        "median_3x3": float(psnr(clean, classical_denoise(noisy, "median")).mean()),
+        "gaussian_blur": float(psnr(clean, classical_denoise(noisy, "gaussian")).mean()),
+    }
