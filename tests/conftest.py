@@ -40,6 +40,18 @@ def kind_config(name, **extra):
     return make_config(kw.pop("model"), **kw, **extra)
 
 
+def cli(capsys, *args) -> tuple[int, str]:
+    """`latentzoo ARGS` in this process: its exit status (argparse's too) and what it wrote to
+    stderr."""
+    from latentzoo.cli import main
+
+    try:
+        code = main([str(a) for a in args])
+    except SystemExit as e:  # argparse mistakes
+        code = e.code
+    return code, capsys.readouterr().err
+
+
 def mnist_dir() -> Path | None:
     from latentzoo.data import _mnist_paths
 

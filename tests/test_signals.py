@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pytest
 import torch
+from conftest import cli
 
 import latentzoo
 from latentzoo import codec, make_config
-from latentzoo.cli import main
 from latentzoo.kinds import data_kind
 from latentzoo.measures import prd, snr
 from latentzoo.series import load_signals, source_kind
@@ -95,14 +95,6 @@ def test_every_model_kind_trains_on_every_signal_source(sources, tmp_path, model
     model_ = latentzoo.load(run)
     x, y = load_signals(model_.cfg.data).test.tensors()
     assert model_.reconstruct(x, y if model_.conditional else None).shape == x.shape
-
-
-def cli(capsys, *args) -> tuple[int, str]:
-    try:
-        code = main([str(a) for a in args])
-    except SystemExit as e:  # argparse mistakes
-        code = e.code
-    return code, capsys.readouterr().err
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
+from conftest import cli
 
 import latentzoo
 from latentzoo import codec, make_config, recordings
@@ -31,14 +32,6 @@ def chirp(seconds: float, rate: int, f0: float, seed: int = 0) -> np.ndarray:
     swell = 0.6 + 0.4 * np.sin(2 * np.pi * 1.5 * t + seed)
     noise = 0.01 * np.random.default_rng(seed).standard_normal(len(t))
     return 0.4 * swell * np.sin(2 * np.pi * (f0 * t + 40 * t**2)) + noise
-
-
-def cli(capsys, *args) -> tuple[int, str]:
-    try:
-        code = main([str(a) for a in args])
-    except SystemExit as e:
-        code = e.code
-    return code, capsys.readouterr().err
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
+from conftest import cli
 
 from latentzoo import make_config
-from latentzoo.cli import main
 from latentzoo.errors import ConfigError, DataError
 from latentzoo.measures import snr
 from latentzoo.models import build_model
@@ -22,14 +22,6 @@ from latentzoo.sounds import noise_recordings
 
 RATE = 8000
 WINDOW = 512
-
-
-def cli(capsys, *args) -> tuple[int, str]:
-    try:
-        code = main([str(a) for a in args])
-    except SystemExit as e:
-        code = e.code
-    return code, capsys.readouterr().err
 
 
 @pytest.fixture(scope="module")
