@@ -140,19 +140,22 @@ class Bench:
     def data_info(self) -> dict:
         if self.on_home:
             return {"name": "MNIST", "classes": [str(d) for d in range(10)]}
-        known = KNOWN_SETS.get(self.splits.fingerprint)
+        name, classes, _ = KNOWN_SETS.get(
+            self.splits.fingerprint,
+            (Path(self.source or "").name, [str(c) for c in self.splits.classes], {}),
+        )
         return {
-            "name": known[0] if known else Path(self.source or "").name,
+            "name": name,
             "source": self.source,
             "fingerprint": self.splits.fingerprint,
-            "classes": [str(c) for c in self.splits.classes],
+            "classes": classes,
         }
 
     def anchors(self) -> dict[str, list[float]]:
         """The published one-class columns for this data (none for data the bench does not know)."""
         if self.on_home:
             return MNIST_ONECLASS
-        return KNOWN_SETS.get(self.splits.fingerprint, ("", {}))[1]
+        return KNOWN_SETS.get(self.splits.fingerprint, ("", [], {}))[2]
 
     def main_models(self) -> None:
         """The default AE, the VQ-VAE with its prior and an MLP VAE (binarized on MNIST, for the

@@ -97,7 +97,15 @@ MNIST_ONECLASS = {
     "DCAE (Ruff et al. 2018)": ANCHORS["anomaly_cae"],
 }
 
-# Published one-class columns for other data sets that `latentzoo bench --data` may be given,
-# recognised by the fingerprint of their images and labels as loaded (Splits.fingerprint): a data
-# set's name and its columns.
-KNOWN_SETS: dict[str, tuple[str, dict[str, list[float]]]] = {}
+# Other data sets that `latentzoo bench --data` may be given, recognised by the fingerprint of their
+# images and labels as loaded (Splits.fingerprint): a data set's name, its class names and its
+# published one-class columns.
+KNOWN_SETS: dict[str, tuple[str, list[str], dict[str, list[float]]]] = {
+    # Debian's dataset-fashion-mnist, its four IDX files in one folder
+    "ab0ec51faab7b9fd5316803f3f7ba007d59c3e7e832b627f208105673f90e3c2": (
+        "Fashion-MNIST",
+        ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat"]
+        + ["Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"],
+        {},
+    ),
+}
