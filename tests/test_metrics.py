@@ -117,6 +117,36 @@ def test_the_anomaly_ensemble_known_answers():
     assert torch.isfinite(off) and off > same
 
 
+def test_the_chosen_ensemble_is_fishers_method_over_two_known_tails():
+    """Ensemble = -log(chi-squared tail of the Mahalanobis distance) - log(Gaussian tail of the
+    standardised sum of the model scores); the chi-squared tail is exact and finite far out."""
+    from scipy import stats
+
+    from latentzoo.eval import Ensemble, Mahalanobis, chi2_log_tail
+
+    x = torch.tensor([0.0, 0.7, 4.0, 25.0, 300.0])
+    for k in (2, 4, 6):
+        want_tail = torch.from_numpy(stats.chi2.logsf(x.numpy(), k))
+        assert torch.allclose(chi2_log_tail(x, k), want_tail)
+    assert torch.isfinite(chi2_log_tail(torch.tensor([1e8]), 4)).all()
+    g = torch.Generator().manual_seed(0)
+    names = ("ae recon", "ae code", "vae neg elbo", "complexity bits")
+    normal = {k: torch.randn(200, generator=g).double() + i for i, k in enumerate(names)}
+    terms = {k: torch.randn(5, generator=g).double() * 3 + i for i, k in enumerate(names)}
+    z = torch.stack([(terms[k] - normal[k].mean()) / normal[k].std() for k in names[:3]])  # (3, 5)
+    sum_std = torch.stack([(normal[k] - normal[k].mean()) / normal[k].std() for k in names[:3]])
+    total = z.sum(0) / sum_std.sum(0).std()
+    want = -(
+        torch.from_numpy(stats.chi2.logsf(Mahalanobis(normal)(terms).numpy(), 4))
+        + torch.from_numpy(stats.norm.logsf(total.numpy()))
+    )
+    assert torch.allclose(Ensemble(normal)(terms), want, atol=1e-9)
+    # worse on every model at once: more anomalous than the same distance with the scores apart
+    up = {k: torch.tensor([normal[k].mean() + 2 * normal[k].std()]) for k in names}
+    up["complexity bits"] = normal["complexity bits"].mean().view(1)
+    assert Ensemble(normal)(up) > -chi2_log_tail(Mahalanobis(normal)(up), 4)
+
+
 def test_complexity_bits_are_png_lengths_and_grow_with_noise():
     from latentzoo.eval import complexity_bits
 

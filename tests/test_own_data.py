@@ -14,7 +14,7 @@ from PIL import Image
 
 from latentzoo import examples, jobs
 from latentzoo.cli import main
-from latentzoo.eval import Mahalanobis, ensemble_terms
+from latentzoo.eval import Ensemble, ensemble_terms
 from latentzoo.inputs import idx_bytes
 from latentzoo.runs import load, run_data
 from latentzoo.sources import load_source
@@ -412,11 +412,11 @@ def test_score_with_an_ae_and_a_vae_is_the_validated_ensemble(tmp_path, capsys):
     assert "the ensemble's score" in capsys.readouterr().out
     rows = [list(csv.DictReader((tmp_path / f"held-{i}.csv").open())) for i in range(2)]
     assert rows[0] == rows[1]
-    # the scores are the Mahalanobis distance of the four views, fitted on the validation images
+    # the scores are the Ensemble of the four views, fitted on the validation images
     x, val_x = splits.test.tensors()[0], splits.val.tensors()[0]
     expected = jobs.scorer(ae, vae, splits.val)(x)
     span = (float(val_x.min()), float(val_x.max()))
-    ensemble = Mahalanobis(ensemble_terms(ae, vae, val_x, span))(ensemble_terms(ae, vae, x, span))
+    ensemble = Ensemble(ensemble_terms(ae, vae, val_x, span))(ensemble_terms(ae, vae, x, span))
     assert torch.allclose(expected, ensemble)
     assert np.allclose([float(r["score"]) for r in rows[0]], ensemble.numpy(), atol=1e-5)
     rate = lambda f: np.mean([r["flag"] == "1" for r in csv.DictReader((tmp_path / f).open())])  # noqa: E731

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import torch
 
-from ..eval import Mahalanobis, auroc, classical_denoise, ensemble_terms, psnr
+from ..eval import Ensemble, auroc, classical_denoise, ensemble_terms, psnr
 from ..jobs import reconstruct
 
 
 def foreign_rows(ae, vae, normal_val, normal_test, sets: dict) -> dict[str, dict[str, float]]:
     """AUROC (%) of each set's images against `normal_test` for the AE's reconstruction error, the
     VAE's negative ELBO and the ensemble fitted on `normal_val`."""
-    fitted = Mahalanobis(ensemble_terms(ae, vae, normal_val))
+    fitted = Ensemble(ensemble_terms(ae, vae, normal_val))
 
     def views(x):  # each view alone, and the ensemble, per image (N,)
         t = ensemble_terms(ae, vae, x)

@@ -22,7 +22,7 @@ from ..errors import DataError, RunError
 from ..eval import (
     EVAL_SEED,
     FOREIGN,
-    Mahalanobis,
+    Ensemble,
     auroc,
     classical_denoise,
     ensemble_terms,
@@ -69,9 +69,10 @@ def commit() -> str:
 
 
 ENSEMBLE_METHOD = (
-    "the Mahalanobis distance of the AE's reconstruction error, its code's -log density, the VAE's "
-    "negative ELBO and the PNG code length from their mean on the normal validation images, under "
-    "their covariance there"
+    "Fisher's method over two tail probabilities on the normal validation images: the Mahalanobis "
+    "distance of the AE's reconstruction error, its code's -log density, the VAE's negative ELBO "
+    "and the PNG code length (chi-squared), and the sum of the three model scores, standardised "
+    "(Gaussian)"
 )
 
 
@@ -256,7 +257,7 @@ class Bench:
             terms = ensemble_terms(ae, vae, test_x)
             # the ensemble is fitted on the normal label's validation images
             normal_val = val.subset(val.labels == d).tensors()[0]
-            ensemble = Mahalanobis(ensemble_terms(ae, vae, normal_val))(terms)
+            ensemble = Ensemble(ensemble_terms(ae, vae, normal_val))(terms)
             rows[str(d)] = {
                 "ae_recon": 100 * auroc(terms["ae recon"], is_anomaly),
                 "vae_neg_elbo": 100 * auroc(terms["vae neg elbo"], is_anomaly),

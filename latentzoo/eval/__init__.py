@@ -11,8 +11,10 @@
 """
 
 from .anomaly import (
+    Ensemble,
     EnsembleScore,
     Mahalanobis,
+    chi2_log_tail,
     code_nll,
     codes_nll,
     complexity_bits,
@@ -60,6 +62,8 @@ __all__ = [
     "codes_nll",
     "ensemble_terms",
     "Mahalanobis",
+    "Ensemble",
+    "chi2_log_tail",
     "complexity_bits",
     "EnsembleScore",
     "FOREIGN",

@@ -13,6 +13,10 @@
   2019) is caught as well as one too complex. Each view alone fails somewhere (reconstruction error
   on smooth or simple images, the code density on blurred digits, the ELBO on pen strokes and on
   digits for a model of clothes).
+- `Ensemble`: the chosen score, Fisher's method over two tail probabilities: the Mahalanobis
+  distance's (a chi-squared tail) and that of the sum of the three model scores, each standardised
+  (a Gaussian tail). The distance whitens away the direction in which the model scores rise
+  together, which is where most anomalies of a single class lie; the sum keeps it.
 - `EnsembleScore(ae, vae, normal)`: that chosen score as one function of examples, fitted on the
   given normal examples; what `latentzoo score RUN --with RUN2` uses.
 """
@@ -100,6 +104,40 @@ class Mahalanobis:
         return ((d @ self.inverse) * d).sum(1)
 
 
+def chi2_log_tail(x: torch.Tensor, k: int) -> torch.Tensor:
+    """log P(chi-squared with k degrees of freedom > x), k even, exact and finite for any x >= 0:
+    the tail is exp(-x/2) times the first k/2 terms of exp(x/2)'s series."""
+    if k % 2:
+        raise ValueError(f"chi2_log_tail takes an even number of degrees of freedom, not {k}")
+    half = x.double().clamp(min=0) / 2
+    j = torch.arange(k // 2, dtype=torch.float64)
+    terms = j * torch.log(half[:, None].clamp(min=1e-300)) - torch.lgamma(j + 1)  # (N, k/2)
+    terms[:, 0] = 0.0  # (x/2)^0 / 0! = 1, also at x = 0
+    return torch.logsumexp(terms, 1) - half
+
+
+MODEL_SCORES = ("ae recon", "ae code", "vae neg elbo")  # higher = worse for each model
+
+
+class Ensemble:
+    """The chosen score of `ensemble_terms`, fitted on `normal` terms (N >= 2 each): -log of the
+    product of two tail probabilities on the normal examples (Fisher's method), that of the
+    `Mahalanobis` distance of all the terms (chi-squared with as many degrees of freedom as terms)
+    and that of the sum of the standardised MODEL_SCORES (Gaussian). Higher = more anomalous."""
+
+    def __init__(self, normal: dict[str, torch.Tensor]):
+        self.distance = Mahalanobis(normal)
+        v = torch.stack([normal[k].double() for k in MODEL_SCORES])  # (3, N)
+        self.mean, self.std = v.mean(1, keepdim=True), v.std(1, keepdim=True).clamp(min=1e-12)
+        self.sum_std = float(((v - self.mean) / self.std).sum(0).std().clamp(min=1e-12))
+
+    def __call__(self, terms: dict[str, torch.Tensor]) -> torch.Tensor:
+        v = torch.stack([terms[k].double() for k in MODEL_SCORES])  # (3, N)
+        total = ((v - self.mean) / self.std).sum(0) / self.sum_std  # (N,)
+        pattern = chi2_log_tail(self.distance(terms), len(self.distance.keys))
+        return -(pattern + torch.special.log_ndtr(-total))
+
+
 def ensemble_pair(a, b) -> tuple:
     """(ae, vae): two models ordered for the ensemble, an AE or DAE (with its fitted code Gaussian)
     and a VAE that needs no labels, in either order; any other pair is a ConfigError."""
@@ -113,7 +151,7 @@ def ensemble_pair(a, b) -> tuple:
 
 class EnsembleScore:
     """The chosen anomaly score of an AE (or DAE) and a VAE trained on the same data: the
-    `Mahalanobis` distance of their `ensemble_terms`, fitted on `normal` examples (e.g. validation
+    `Ensemble` of their `ensemble_terms`, fitted on `normal` examples (e.g. validation
     examples), whose range of values also fixes `complexity_bits`' 8 bits. Calling it on examples
     gives a score per example (N,), float64."""
 
@@ -125,7 +163,7 @@ class EnsembleScore:
                 f"{len(normal)}: train with a larger --val-fraction"
             )
         self.value_range = (float(normal.min()), float(normal.max()))
-        self.fit = Mahalanobis(ensemble_terms(self.ae, self.vae, normal, self.value_range))
+        self.fit = Ensemble(ensemble_terms(self.ae, self.vae, normal, self.value_range))
 
     def __call__(self, examples: torch.Tensor) -> torch.Tensor:
         return self.fit(ensemble_terms(self.ae, self.vae, examples, self.value_range))
