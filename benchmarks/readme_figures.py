@@ -207,9 +207,9 @@ def sampling_rows() -> list[tuple[str, str, str, str]]:
 
 
 def anomaly_rows() -> list[tuple[str, str, str, str]]:
-    """The score chosen on validation data (anomaly-study.json)."""
-    s = read("anomaly-study.json")
-    src = f"`anomaly-study.json` ({s['commit']})"
+    """The score chosen on validation data (anomaly-study-fisher.json)."""
+    s = read("anomaly-study-fisher.json")
+    src = f"`anomaly-study-fisher.json` ({s['commit']})"
     chosen = s["chosen_on_validation"]
     foreign = [v[chosen]["test"] for v in s["foreign"].values()]
     return [
