@@ -221,11 +221,14 @@ def test_the_bench_on_other_labelled_images_measures_them_both_ways_with_mnist(
     res = json.loads((tmp_path / "out" / "results.json").read_text())
     assert res["data"]["name"] == "strokes" and res["data"]["source"] == str(data.resolve())
     assert list(res["anomaly"]) == ["0", "1"] and res["anomaly_anchors"] == {}
-    assert {"MNIST test digits", "this data's test images (MNIST's models)"} <= set(res["foreign"])
+    assert {"MNIST test digits", "strokes test images (MNIST's models)"} <= set(res["foreign"])
     assert not {"likelihood", "denoising", "denoising_unseen"} & set(res)
     md = (tmp_path / "out" / "RESULTS.md").read_text()
     assert md.startswith("# latentzoo benchmark on strokes (quick)") and "data-FID" in md
-    assert "| mean (2 classes) |" in md and "Likelihood" not in md
+    assert "| mean (2 classes) |" in md and "Likelihood" not in md and "Bit-Swap" not in md
+    fids = [res["samples"][name]["sample_data_fid"] for name in ("ae", bench.FLOOR)]
+    assert min(fids) > 0
+    assert "vae-mlp-long (32)" in res["features"]
     runs = {p.name for p in (tmp_path / "out" / "runs-quick").iterdir()}
     assert {"mnist-ae", "mnist-vae-mlp", "oneclass-ae-1", "vae-mlp-long"} <= runs
     # a second bench reuses every run (the data's fingerprint is in each config)

@@ -120,13 +120,14 @@ def reconstruction(res: dict) -> list[str]:
 
 def samples(res: dict) -> list[str]:
     fid = "MNIST-FID" if on_mnist(res) else "data-FID"
+    key = "mnist_fid" if on_mnist(res) else "data_fid"
     L = [
         f"## Sample quality ({fid}: Fréchet distance in the features of our own classifier of the "
         "test images' data; not Inception FID)",
         "",
-        "| model | MNIST-FID | class entropy (nats, low = confident) | class diversity (nats, max "
-        "2.30) | digits covered | asked digit drawn (mean / worst digit) | asked for each digit in "
-        "turn: MNIST-FID, class entropy |",
+        f"| model | {fid} | class entropy (nats, low = confident) | class diversity (nats, max "
+        "2.30) | classes covered | asked class drawn (mean / worst class) | asked for each class "
+        f"in turn: {fid}, class entropy |",
         "|---|---|---|---|---|---|---|",
     ]
     for n, r in res["samples"].items():
@@ -137,10 +138,10 @@ def samples(res: dict) -> list[str]:
                 f"(guidance {r.get('digit_guidance', 1.0)})"
             )
         each = "n/a"
-        if "asked_mnist_fid" in r:
-            each = f"{_f(r['asked_mnist_fid'])}, {_f(r['asked_class_entropy'], 3)}"
+        if f"asked_{key}" in r:
+            each = f"{_f(r[f'asked_{key}'])}, {_f(r['asked_class_entropy'], 3)}"
         L.append(
-            f"| {n} | {_f(r.get('sample_mnist_fid'))} | {_f(r.get('sample_class_entropy'), 3)} | "
+            f"| {n} | {_f(r.get(f'sample_{key}'))} | {_f(r.get('sample_class_entropy'), 3)} | "
             f"{_f(r.get('sample_class_diversity'), 3)} | "
             f"{r.get('sample_digits_covered', 'n/a')} | {asked} | {each} |"
         )
@@ -172,7 +173,7 @@ def anomaly(res: dict) -> list[str]:
         "",
         f"The ensemble: {res.get('ensemble_method', MAX_OF_THREE)} "
         "(latentzoo.eval.anomaly; chosen on validation data, "
-        "benchmarks/results/anomaly-study.md).",
+        "benchmarks/results/anomaly-study-fisher.md).",
         "",
         "| "
         + " | ".join(
@@ -275,14 +276,13 @@ def codes(res: dict) -> list[str]:
         f"| latentzoo, uniform code | {c['codes_used']} | {_f(c['perplexity'], 1)} | "
         f"{_f(c['psnr'])} | {_f(uniform, 1)} | {_f(uniform / dims, 3)} |",
         f"| latentzoo, learned prior | | | | {_f(prior, 1)} | {_f(prior / dims, 3)} |",
-        f"| {name} | | {perplexity} | {psnr} | | |",
     ]
-    L += [
-        f"| lossless {n} (Bit-Swap README, 32x32) | | | | | {v} |"
-        for n, v in ANCHORS["lossless_bpd"]
-    ]
-    return L + [
-        "",
-        "Our rates are lossy (the PSNR column says how lossy); the lossless rates are for "
-        "reference.",
-    ]
+    if on_mnist(res):
+        L.append(f"| {name} | | {perplexity} | {psnr} | | |")
+        L += [
+            f"| lossless {n} (Bit-Swap README, 32x32) | | | | | {v} |"
+            for n, v in ANCHORS["lossless_bpd"]
+        ]
+        L += ["", "Our rates are lossy (the PSNR column says how lossy); the lossless rates are "]
+        L[-1] += "for reference."
+    return L

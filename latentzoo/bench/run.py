@@ -227,7 +227,7 @@ class Bench:
         feats = {f"raw pixels ({raw_tr.shape[1]})": (raw_tr, raw_te)}
         feats["PCA (32)"] = pca_features(raw_tr, raw_te, 32)
         sub = self.splits.train.subset(slice(0, n))
-        for m, name in ((self.ae, "ae"), (self.vae, "vae-mlp-bin")):
+        for name, m in list(self.generators.items())[:2]:  # the AE and the VAE
             feats[f"{name} ({m.cfg.model.latent_dim})"] = (
                 features_of(m, sub),
                 features_of(m, test),
@@ -284,7 +284,7 @@ class Bench:
                 "mnist-vae-mlp", "vae", home=True, backbone="mlp", epochs=epochs
             )
             home_val = self.home.val.tensors()[0]
-            pair = {"this data's test images (MNIST's models)": test_x}
+            pair = {f"{self.data_info()['name']} test images (MNIST's models)": test_x}
             rows = foreign_rows(home_ae, home_vae, home_val, home_x, pair)
         rows = {**foreign_rows(self.ae, vae, normal, test_x, sets), **rows}
         protocol = (

@@ -152,8 +152,9 @@ def real_data_floor(
     clf, info = get_classifier(data_dir, splits=splits)
     x, _ = held_out.tensors(slice(0, min(n, len(held_out))))
     real_x, _ = real.tensors(slice(0, min(len(real), 10000)))
+    fid_name = "mnist_fid" if splits is None else "data_fid"
     return {
-        **{f"sample_{k}": v for k, v in sample_quality(clf, x, real_x).items()},
+        **{f"sample_{k}": v for k, v in sample_quality(clf, x, real_x, fid_name).items()},
         "classifier_test_accuracy": info["test_accuracy"],
     }
 
