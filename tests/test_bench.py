@@ -140,6 +140,19 @@ def test_markdown_has_every_table_with_anchors():
     )
     assert "| letters | 86.6 | 89.6 | 95.5 |" in md
     assert len(ANCHORS["anomaly_deep_svdd"]) == len(ANCHORS["anomaly_cae"]) == 10
+    assert "shortfall" not in md  # results with two of the four members cannot tell
+
+
+def test_markdown_gives_every_member_and_the_ensembles_shortfall():
+    res = fake_results()
+    four = dict(ae_recon=90.0, ae_code=93.5, vae_neg_elbo=80.0, complexity_bits=40.0)
+    res["anomaly"] = {"0": {**four, "ensemble": 92.0}, "1": {**four, "ensemble": 94.0}}
+    res["foreign"] = {"letters": {**four, "ensemble": 93.25}}
+    md = markdown(res)
+    assert "| 0 | 90.0 | 93.5 | 80.0 | 40.0 | 92.0 | 98.0 | 97.6 |" in md
+    assert "AE code -log density" in md and "PNG bits" in md
+    assert "largest shortfall below its best member: 1.5 points (class 0)" in md
+    assert "largest shortfall below its best member: 0.2 points (letters)" in md
 
 
 def test_the_quick_bench_trains_on_the_limit_its_configs_record(

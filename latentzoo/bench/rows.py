@@ -1,6 +1,6 @@
-"""The rows of the bench's tables that more than one data set or model shares: a foreign set's
-AUROC for each view and the ensemble (`foreign_rows`), a denoiser beside its input and two filters
-(`denoising_row`)."""
+"""The rows of the bench's tables that more than one data set or model shares: each of the
+ensemble's views beside the ensemble (`scored_views`), a foreign set's AUROC for each
+(`foreign_rows`), a denoiser beside its input and two filters (`denoising_row`)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,28 @@ import torch
 from ..eval import Ensemble, auroc, classical_denoise, ensemble_terms, psnr
 from ..jobs import reconstruct
 
+# the ensemble's members (latentzoo.eval.ensemble_terms) under their keys in the bench's results
+MEMBERS = {
+    "ae_recon": "ae recon",
+    "ae_code": "ae code",
+    "vae_neg_elbo": "vae neg elbo",
+    "complexity_bits": "complexity bits",
+}
+
+
+def scored_views(terms: dict[str, torch.Tensor], ensemble: torch.Tensor) -> dict:
+    """Each member's score and the ensemble's, per image (N,), under the results' keys."""
+    return {**{k: terms[t] for k, t in MEMBERS.items()}, "ensemble": ensemble}
+
 
 def foreign_rows(ae, vae, normal_val, normal_test, sets: dict) -> dict[str, dict[str, float]]:
-    """AUROC (%) of each set's images against `normal_test` for the AE's reconstruction error, the
-    VAE's negative ELBO and the ensemble fitted on `normal_val`."""
+    """AUROC (%) of each set's images against `normal_test` for each of the ensemble's members and
+    the ensemble fitted on `normal_val`."""
     fitted = Ensemble(ensemble_terms(ae, vae, normal_val))
 
     def views(x):  # each view alone, and the ensemble, per image (N,)
         t = ensemble_terms(ae, vae, x)
-        return {"ae_recon": t["ae recon"], "vae_neg_elbo": t["vae neg elbo"], "ensemble": fitted(t)}
+        return scored_views(t, fitted(t))
 
     normal, rows = views(normal_test), {}
     for name, fx in sets.items():

@@ -52,7 +52,7 @@ from ..runs import (
 )
 from ..sources import load_source
 from ..training import train_model, train_prior
-from .rows import denoising_row, foreign_rows
+from .rows import denoising_row, foreign_rows, scored_views
 from .settings import BUDGETS, BURDA, FLOOR, KNOWN_SETS, MNIST_ONECLASS, OURS
 
 
@@ -258,11 +258,8 @@ class Bench:
             # the ensemble is fitted on the normal label's validation images
             normal_val = val.subset(val.labels == d).tensors()[0]
             ensemble = Ensemble(ensemble_terms(ae, vae, normal_val))(terms)
-            rows[str(d)] = {
-                "ae_recon": 100 * auroc(terms["ae recon"], is_anomaly),
-                "vae_neg_elbo": 100 * auroc(terms["vae neg elbo"], is_anomaly),
-                "ensemble": 100 * auroc(ensemble, is_anomaly),
-            }
+            views = scored_views(terms, ensemble)
+            rows[str(d)] = {k: 100 * auroc(v, is_anomaly) for k, v in views.items()}
         return rows
 
     def foreign(self) -> tuple[dict, str]:
