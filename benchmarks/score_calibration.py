@@ -85,7 +85,7 @@ def main() -> int:
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
     ).stdout.strip()
-    command = f"python benchmarks/score_calibration.py --epochs {a.epochs}"
+    command = " ".join(["python benchmarks/score_calibration.py", *sys.argv[1:]])
     out = ROOT / "benchmarks" / "results"
     write_json(
         out / f"{a.name}.json",

@@ -69,9 +69,9 @@ def commit() -> str:
 
 
 ENSEMBLE_METHOD = (
-    "Fisher's method over two tail probabilities on the normal validation images: the Mahalanobis "
+    "Fisher's method over four tail probabilities on the normal validation images: the Mahalanobis "
     "distance of the AE's reconstruction error, its code's -log density, the VAE's negative ELBO "
-    "and the PNG code length (chi-squared), and the sum of the three model scores, standardised "
+    "and the PNG code length (chi-squared), and each of the three model scores, standardised "
     "(Gaussian)"
 )
 

@@ -13,10 +13,11 @@
   2019) is caught as well as one too complex. Each view alone fails somewhere (reconstruction error
   on smooth or simple images, the code density on blurred digits, the ELBO on pen strokes and on
   digits for a model of clothes).
-- `Ensemble`: the chosen score, Fisher's method over two tail probabilities: the Mahalanobis
-  distance's (a chi-squared tail) and that of the sum of the three model scores, each standardised
-  (a Gaussian tail). The distance whitens away the direction in which the model scores rise
-  together, which is where most anomalies of a single class lie; the sum keeps it.
+- `Ensemble`: the chosen score, Fisher's method over four tail probabilities: the Mahalanobis
+  distance's (a chi-squared tail) and each of the three model scores' own, standardised (a
+  Gaussian upper tail). The distance whitens away the direction in which the model scores rise
+  together, which is where most anomalies of a single class lie; the scores' own tails keep it,
+  and let the one model that finds an image unlikely speak for itself.
 - `EnsembleScore(ae, vae, normal)`: that chosen score as one function of examples, fitted on the
   given normal examples; what `latentzoo score RUN --with RUN2` uses.
 """
@@ -121,21 +122,20 @@ MODEL_SCORES = ("ae recon", "ae code", "vae neg elbo")  # higher = worse for eac
 
 class Ensemble:
     """The chosen score of `ensemble_terms`, fitted on `normal` terms (N >= 2 each): -log of the
-    product of two tail probabilities on the normal examples (Fisher's method), that of the
+    product of tail probabilities on the normal examples (Fisher's method), that of the
     `Mahalanobis` distance of all the terms (chi-squared with as many degrees of freedom as terms)
-    and that of the sum of the standardised MODEL_SCORES (Gaussian). Higher = more anomalous."""
+    and the Gaussian upper tail of each standardised MODEL_SCORE. Higher = more anomalous."""
 
     def __init__(self, normal: dict[str, torch.Tensor]):
         self.distance = Mahalanobis(normal)
         v = torch.stack([normal[k].double() for k in MODEL_SCORES])  # (3, N)
         self.mean, self.std = v.mean(1, keepdim=True), v.std(1, keepdim=True).clamp(min=1e-12)
-        self.sum_std = float(((v - self.mean) / self.std).sum(0).std().clamp(min=1e-12))
 
     def __call__(self, terms: dict[str, torch.Tensor]) -> torch.Tensor:
         v = torch.stack([terms[k].double() for k in MODEL_SCORES])  # (3, N)
-        total = ((v - self.mean) / self.std).sum(0) / self.sum_std  # (N,)
+        own = torch.special.log_ndtr(-(v - self.mean) / self.std).sum(0)  # (N,)
         pattern = chi2_log_tail(self.distance(terms), len(self.distance.keys))
-        return -(pattern + torch.special.log_ndtr(-total))
+        return -(pattern + own)
 
 
 def ensemble_pair(a, b) -> tuple:
