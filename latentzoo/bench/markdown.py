@@ -202,7 +202,7 @@ def anomaly(res: dict) -> list[str]:
         "",
         f"The ensemble: {res.get('ensemble_method', MAX_OF_THREE)} "
         "(latentzoo.eval.anomaly; chosen on validation data, "
-        "benchmarks/results/anomaly-study-fisher.md).",
+        "benchmarks/results/anomaly-study-fashion.md).",
         "",
         "| "
         + " | ".join(

@@ -196,7 +196,7 @@ def build_parser() -> Parser:
         metavar="RUN2",
         help="a second run on the same data: an AE (or DAE) and a "
         "VAE together score with the ensemble "
-        "chosen on validation data (recommended; benchmarks/results/anomaly-study-fisher.md)",
+        "chosen on validation data (recommended; benchmarks/results/anomaly-study-fashion.md)",
     )
     sc.add_argument("inputs", nargs="+", metavar="INPUT", help=inputs)
     sc.add_argument(
