@@ -239,7 +239,7 @@ def test_the_bench_on_other_labelled_images_measures_them_both_ways_with_mnist(
     md = (tmp_path / "out" / "RESULTS.md").read_text()
     assert md.startswith("# latentzoo benchmark on strokes (quick)") and "data-FID" in md
     assert "| mean (2 classes) |" in md and "Likelihood" not in md and "Bit-Swap" not in md
-    fids = [res["samples"][name]["sample_data_fid"] for name in ("ae", bench.FLOOR)]
+    fids = [res["samples"][name]["sample_data_fid"] for name in ("ae", bench.FLOOR_OWN)]
     assert min(fids) > 0
     assert "vae-mlp-long (32)" in res["features"]
     runs = {p.name for p in (tmp_path / "out" / "runs-quick").iterdir()}

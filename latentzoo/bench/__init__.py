@@ -22,7 +22,7 @@ from ..console import Log, stderr_log
 from ..files import atomic_write, write_json
 from .markdown import markdown
 from .run import Bench, run_likelihood
-from .settings import ANCHORS, BUDGETS, FLOOR
+from .settings import ANCHORS, BUDGETS, FLOOR, FLOOR_OWN
 
 
 def run_bench(
@@ -41,4 +41,13 @@ def run_bench(
     return res
 
 
-__all__ = ["run_bench", "markdown", "Bench", "run_likelihood", "ANCHORS", "BUDGETS", "FLOOR"]
+__all__ = [
+    "run_bench",
+    "markdown",
+    "Bench",
+    "run_likelihood",
+    "ANCHORS",
+    "BUDGETS",
+    "FLOOR",
+    "FLOOR_OWN",
+]

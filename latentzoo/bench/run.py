@@ -53,7 +53,7 @@ from ..runs import (
 from ..sources import load_source
 from ..training import train_model, train_prior
 from .rows import denoising_row, foreign_rows, scored_views
-from .settings import BUDGETS, BURDA, FLOOR, KNOWN_SETS, MNIST_ONECLASS, OURS
+from .settings import BUDGETS, BURDA, FLOOR, FLOOR_OWN, KNOWN_SETS, MNIST_ONECLASS, OURS
 
 
 def commit() -> str:
@@ -215,7 +215,9 @@ class Bench:
             name: generation_metrics(m, test, n, data_dir=self.data_dir, splits=own)
             for name, m in self.generators.items()
         }
-        out[FLOOR] = real_data_floor(self.splits.val, test, n, data_dir=self.data_dir, splits=own)
+        out[FLOOR if self.on_home else FLOOR_OWN] = real_data_floor(
+            self.splits.val, test, n, data_dir=self.data_dir, splits=own
+        )
         return out
 
     def features(self) -> tuple[dict, str]:
