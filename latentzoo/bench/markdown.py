@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from ..config import default_text
-from .settings import ANCHORS, MNIST_ONECLASS
+from .settings import ANCHORS, MEMBERS, MNIST_ONECLASS
 
 
 def _f(v, digits=2) -> str:
@@ -20,13 +20,7 @@ MAX_OF_THREE = (
 )
 
 
-# each of the ensemble's members' column title (older results hold the first and the third)
-VIEW_TITLES = {
-    "ae_recon": "AE reconstruction error",
-    "ae_code": "AE code -log density",
-    "vae_neg_elbo": "VAE negative ELBO",
-    "complexity_bits": "PNG bits",
-}
+VIEW_TITLES = {k: title for k, (_, title) in MEMBERS.items()}
 
 
 def _views(rows: dict) -> list[str]:

@@ -8,19 +8,12 @@ import torch
 
 from ..eval import Ensemble, auroc, classical_denoise, ensemble_terms, psnr
 from ..jobs import reconstruct
-
-# the ensemble's members (latentzoo.eval.ensemble_terms) under their keys in the bench's results
-MEMBERS = {
-    "ae_recon": "ae recon",
-    "ae_code": "ae code",
-    "vae_neg_elbo": "vae neg elbo",
-    "complexity_bits": "complexity bits",
-}
+from .settings import MEMBERS
 
 
 def scored_views(terms: dict[str, torch.Tensor], ensemble: torch.Tensor) -> dict:
     """Each member's score and the ensemble's, per image (N,), under the results' keys."""
-    return {**{k: terms[t] for k, t in MEMBERS.items()}, "ensemble": ensemble}
+    return {**{k: terms[t] for k, (t, _) in MEMBERS.items()}, "ensemble": ensemble}
 
 
 def foreign_rows(ae, vae, normal_val, normal_test, sets: dict) -> dict[str, dict[str, float]]:

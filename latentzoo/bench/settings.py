@@ -1,9 +1,19 @@
 """The bench's fixed choices: the published numbers beside ours (`ANCHORS`), the networks of the
-likelihood rows (`OURS`, `BURDA`), the training and evaluation budgets (`BUDGETS`)."""
+likelihood rows (`OURS`, `BURDA`), the training and evaluation budgets (`BUDGETS`), the anomaly
+ensemble's members as the results and their tables name them (`MEMBERS`)."""
 
 from __future__ import annotations
 
 from typing import Any
+
+# the ensemble's members: the results' key -> (latentzoo.eval.ensemble_terms's key, column title);
+# older results hold the first and the third
+MEMBERS = {
+    "ae_recon": ("ae recon", "AE reconstruction error"),
+    "ae_code": ("ae code", "AE code -log density"),
+    "vae_neg_elbo": ("vae neg elbo", "VAE negative ELBO"),
+    "complexity_bits": ("complexity bits", "PNG bits"),
+}
 
 # Published reference numbers, each with its source and protocol.
 ANCHORS = {
