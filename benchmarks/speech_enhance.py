@@ -1,7 +1,7 @@
 """Benchmark: speech enhancement by the sound DAE beside classical methods, on unheard voices.
 
     python benchmarks/speech_enhance.py [--epochs 10] [--name speech-enhance]
-        [--variants 'default='] [--snrs 0,5,10] [--voices en]
+        [--variants 'default='] [--snrs 0,5,10] [--voices en] [--keeps 0.1,0.5]
 
 Training speech: Debian's `asterisk-core-sounds-en-wav` (one speaker, 568 studio prompts at 8 kHz,
 CC-BY-SA 3.0), fetched with `apt-get download` into ~/.cache/latentzoo/asterisk-en; `--voices
@@ -16,11 +16,14 @@ segments of three other held-out voices (david4, vk2tpm_004, vk5qi), summed. Noi
 pink (latentzoo.signal_noise) and that babble, at each SNR over the whole clip, one draw per clip,
 seeded.
 Methods: the noisy input; spectral gating (noisereduce, non-stationary); spectral subtraction and
-an iterative Wiener filter (pyroomacoustics.denoise); each DAE variant raw (what `latentzoo
-denoise` gives on sound) and safeguarded (jobs.safeguard, with the residuals of the run's
-validation windows; results files before 2026-12-05 call this column the DAE's plain name, as
-`denoise` then gave it), the clip written and read back as the command does. Metrics: PESQ
-narrow-band (`pesq`), STOI (`pystoi`), SI-SDR (dB); their means over the clips per noise and SNR.
+an iterative Wiener filter (pyroomacoustics.denoise); each DAE variant raw, safeguarded
+(jobs.safeguard, with the residuals of the run's validation windows; results files before
+2026-12-05 call this column the DAE's plain name, as `denoise` then gave it) and keeping the sound
+kind's fraction of its input (jobs.kept; what `latentzoo denoise` gives on sound, chosen by
+`sound_keep.py`; `--keeps` shows other fractions; results files before 2026-12-05 have no such
+column, and their raw column is what `denoise` then gave), the clip written and read back as the
+command does. Metrics: PESQ narrow-band (`pesq`), STOI (`pystoi`), SI-SDR (dB); their means over
+the clips per noise and SNR.
 Speed: the real-time factor (seconds of processing per second of audio, 2 threads) of each method
 over the clips, and the whole `latentzoo denoise` command on a minute of speech; training time
 from the run's history. Written to benchmarks/results/NAME.json and NAME.md.
@@ -50,6 +53,7 @@ from latentzoo import jobs  # noqa: E402
 from latentzoo.audio import read_audio  # noqa: E402
 from latentzoo.bench.run import commit  # noqa: E402
 from latentzoo.files import atomic_write, write_json  # noqa: E402
+from latentzoo.kinds import data_kind  # noqa: E402
 from latentzoo.noise import corrupt  # noqa: E402
 from latentzoo.runs import METRICS, load, run_data  # noqa: E402
 from latentzoo.signal_noise import at_snr  # noqa: E402
@@ -148,8 +152,9 @@ def training_minutes(run: Path) -> float:
     return round(sum(float(r.split(",")[col]) for r in rows[1:]) / 60, 1)
 
 
-def dae(model, residuals, work: Path):
-    """noisy clip (T,) -> {raw, safeguarded}, through files as `latentzoo denoise` goes."""
+def dae(model, residuals, work: Path, keeps: list[float]):
+    """noisy clip (T,) -> {raw, safeguarded, keeping K for each of `keeps`}, through files as
+    `latentzoo denoise` goes."""
     import soundfile as sf
 
     data = model.cfg.data
@@ -157,10 +162,13 @@ def dae(model, residuals, work: Path):
     def run(noisy: np.ndarray) -> dict[str, np.ndarray]:
         sf.write(work / "clip.wav", noisy, RATE, "FLOAT")
         out = {}
-        for label, fn in (
-            ("raw", lambda x: jobs.reconstruct(model, x)),
-            ("safeguarded", lambda x: jobs.denoise(model, x, residuals=residuals)[1]),
-        ):
+        ways = {
+            "raw": lambda x: jobs.reconstruct(model, x),
+            "safeguarded": lambda x: jobs.denoise(model, x, residuals=residuals)[1],
+        }
+        for k in keeps:
+            ways[f"keeping {k:g}"] = lambda x, k=k: jobs.denoise(model, x, keep=k)[1]
+        for label, fn in ways.items():
             map_sounds([work / "clip.wav"], data, fn, work / "out")
             out[label] = sf.read(work / "out" / "clip.wav")[0]
         return out
@@ -299,6 +307,9 @@ def main() -> int:
     ap.add_argument("--variants", default="default=")
     ap.add_argument("--snrs", default="0,5,10")
     ap.add_argument("--name", default="speech-enhance")
+    ap.add_argument(
+        "--keeps", default="", help="kept fractions to show (default: the sound kind's)"
+    )
     ap.add_argument("--voices", default="en", help="asterisk voices to train on, e.g. en,fr,it,ru")
     a = ap.parse_args()
     for package, module in (
@@ -321,7 +332,9 @@ def main() -> int:
         model = load(runs / name)
         val = run_data(model.cfg).val
         residuals = jobs.clean_residuals(model, *val.tensors(slice(0, jobs.SAFEGUARD_N)))
-        methods[f"DAE {name}"] = dae(model, residuals, work)
+        keeps = [float(k) for k in a.keeps.split(",")] if a.keeps else []
+        keeps = keeps or [data_kind(model.cfg.data.data_kind).kept_input]
+        methods[f"DAE {name}"] = dae(model, residuals, work, keeps)
     snrs = [float(s) for s in a.snrs.split(",")]
     table, spent = quality_table(clips, voices, methods, snrs, log)
     audio = sum(len(c) for c in clips.values()) / RATE * len(NOISES) * len(snrs)

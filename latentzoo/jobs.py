@@ -8,7 +8,7 @@ without gradients and returns CPU tensors:
 - `reconstruct`, `denoise` (optionally corrupting the images first, for demonstrations, and
   optionally `safeguard`ed: each output blended back towards its input by how much more the model
   changed it than it changes clean images (`clean_residuals`), so that a clean or lightly
-  corrupted input is not made worse);
+  corrupted input is not made worse; and optionally keeping a fixed fraction of its input, `kept`);
 - `anomaly_scores`: the model's `anomaly_score` per image (higher = less like its training images:
   squared reconstruction error, the negative ELBO for a VAE); `calibrate` turns the scores of the
   run's validation images into a threshold at a chosen false-positive rate, the (1 - fpr) quantile,
@@ -107,6 +107,13 @@ def safeguard(
     return w * out + (1 - w) * noisy
 
 
+def kept(noisy: torch.Tensor, out: torch.Tensor, keep: float) -> torch.Tensor:
+    """Each output with the fraction `keep` of its input mixed back in, (1 - keep) * out + keep *
+    noisy: less noise removed, fewer of the model's artefacts (for a spectral mask on the noisy
+    phase, a floor of `keep` under the mask)."""
+    return out if keep == 0 else (1 - keep) * out + keep * noisy
+
+
 def denoise(
     model,
     images: torch.Tensor,
@@ -115,15 +122,17 @@ def denoise(
     seed: int = 0,
     generator: torch.Generator | None = None,
     residuals: torch.Tensor | None = None,
+    keep: float = 0.0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(the input, corrupted by `noise` first when given, drawn from `generator` or else from a
     new one seeded by `seed`; its denoised reconstruction, `safeguard`ed when the model's clean
-    `residuals` are given)."""
+    `residuals` are given, then keeping the fraction `keep` of its input)."""
     if noise:
         gen = generator or torch.Generator().manual_seed(seed)
         images = model.corrupt(images, parse_noise(noise), gen)
     out = reconstruct(model, images, labels)
-    return images, out if residuals is None else safeguard(images, out, residuals)
+    out = out if residuals is None else safeguard(images, out, residuals)
+    return images, kept(images, out, keep)
 
 
 def anomaly_scores(model, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:

@@ -13,7 +13,7 @@ from conftest import needs_mnist
 from latentzoo.cli import main
 from latentzoo.data import load_dataset
 from latentzoo.eval import psnr
-from latentzoo.jobs import safeguard
+from latentzoo.jobs import kept, safeguard
 
 
 def run_cli(capsys, *args):
@@ -85,6 +85,12 @@ def test_the_safeguard_blends_by_the_wiener_weight_known_answers():
     got = safeguard(noisy, out, residuals, q=1.0)
     assert torch.allclose(got[0], torch.full((1, 2, 2), 1.5))
     assert torch.equal(got[1], noisy[1])
+
+
+def test_keeping_a_fraction_of_the_input_mixes_it_back_known_answers():
+    noisy, out = torch.zeros(1, 1, 2), torch.full((1, 1, 2), 4.0)
+    assert torch.equal(kept(noisy, out, 0.25), torch.full((1, 1, 2), 3.0))
+    assert kept(noisy, out, 0.0) is out
 
 
 @needs_mnist

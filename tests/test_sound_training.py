@@ -1,7 +1,7 @@
 """Training on sound beyond the defaults: the multi-resolution spectral loss (`--spectral`) as a
 known answer and in training, and the user's own noise recordings (`--noise-files`, `recorded:DB`)
 at their SNR, drawn from the recordings, and refused where they do not apply; `denoise` on sound
-writes the raw output (no safeguard)."""
+keeps a fraction of its input (`--keep-input`) and never safeguards."""
 
 import json
 
@@ -13,6 +13,7 @@ from conftest import cli
 
 from latentzoo import make_config
 from latentzoo.errors import ConfigError, DataError
+from latentzoo.kinds import data_kind
 from latentzoo.measures import snr
 from latentzoo.models import build_model
 from latentzoo.nn.spectral_loss import SpectralLoss
@@ -113,13 +114,22 @@ def test_a_dae_trains_on_its_noise_recordings_and_refuses_them_wrongly_given(
     assert saved["noise_files"] == str((speech / "noise").resolve()) and saved["spectral"] == 1
     header = (tmp_path / "r" / "history.csv").read_text().splitlines()[0]
     assert "spectral" in header
-    # on sound, denoise writes the raw output: no safeguard, no clean residuals measured
+    # on sound, denoise keeps the kind's fraction of each input, never safeguards (no clean
+    # residuals measured), and --keep-input mixes the input back into the raw output
     clip = speech / "speech" / "s1.wav"
-    for out, extra in (("d", []), ("raw", ["--no-safeguard"])):
+    keep = data_kind("sound").kept_input
+    runs = {"d": [], "same": ["--no-safeguard", "--keep-input", keep]}
+    runs |= {"raw": ["--keep-input", 0], "half": ["--keep-input", 0.5]}
+    for out, extra in runs.items():
         code, err = cli(capsys, "denoise", tmp_path / "r", clip, *extra, "--out", tmp_path / out)
         assert code == 0, err
-    assert (tmp_path / "d" / "s1.wav").read_bytes() == (tmp_path / "raw" / "s1.wav").read_bytes()
+    wav = {out: sf.read(tmp_path / out / "s1.wav")[0] for out in runs}
+    assert np.array_equal(wav["d"], wav["same"])
+    x = sf.read(clip)[0]
+    assert np.abs(wav["half"] - (wav["raw"] + x) / 2).max() <= 2 / 2**15  # 16-bit rounding
     assert not (tmp_path / "r" / RESIDUALS).exists()
+    code, err = cli(capsys, "denoise", tmp_path / "r", clip, "--keep-input", 1, "--out", tmp_path)
+    assert code == 2 and "below 1" in err and err.count("\n") == 1, err
     wrong = {
         "no recorded": [*noise[:2], "--noise", "white:5"],
         "no files": ["--noise", "recorded:5"],

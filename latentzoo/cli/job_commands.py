@@ -199,13 +199,14 @@ def cmd_denoise(a) -> int:
     kind = data_kind(model.cfg.data.data_kind)
     # what the model leaves on clean validation examples, unless told not to look
     residuals = None if a.no_safeguard or not kind.safeguarded else kept_residuals(a, model)
+    keep = kind.kept_input if a.keep_input is None else a.keep_input
     if a.inputs:
         gen = torch.Generator().manual_seed(a.seed)  # one stream of noise over all chunks
         spec = parse_noise(a.noise) if a.noise else None
         written = kind.transform_files(
             a.inputs,
             model.cfg.data,
-            lambda x: jobs.denoise(model, x, residuals=residuals)[1],
+            lambda x: jobs.denoise(model, x, residuals=residuals, keep=keep)[1],
             a.out,
             corrupt=(lambda x: model.corrupt(x, spec, gen)) if spec else None,
             **input_options(a),
@@ -217,7 +218,9 @@ def cmd_denoise(a) -> int:
         return 0
     x, y = run_data(model.cfg, a.data_dir).test.tensors(slice(0, a.n))
     gen = torch.Generator().manual_seed(a.seed)
-    noisy, clean = jobs.denoise(model, x, y, noise=a.noise, generator=gen, residuals=residuals)
+    noisy, clean = jobs.denoise(
+        model, x, y, noise=a.noise, generator=gen, residuals=residuals, keep=keep
+    )
     pic = data_kind(model.cfg.data.data_kind).pictures
     save_rows(a.out, [pic(x), pic(noisy), pic(clean)])
     print(

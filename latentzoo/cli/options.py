@@ -72,6 +72,7 @@ label = number(
     int, "a label (a digit 0-9 for MNIST)", lambda v: 0 <= v < 100_000, "must be 0 or more"
 )
 fraction = number(float, "a number", lambda v: 0 < v < 1, "must be between 0 and 1")
+share = number(float, "a number", lambda v: 0 <= v < 1, "must be at least 0 and below 1")
 MAX_SAMPLES = 10_000  # one PNG grid: 10,000 digits already make it 75,000 pixels tall
 
 

@@ -29,6 +29,7 @@ from .options import (
     positive_float,
     positive_int,
     run_folder,
+    share,
     suffixed,
 )
 
@@ -107,9 +108,8 @@ def build_parser() -> Parser:
         "--guidance",
         type=positive_float,
         default=None,
-        help="a VQ-VAE with a prior: classifier-free guidance for the "
-        "per-digit samples (default GUIDANCE "
-        "in latentzoo/models/prior.py)",
+        help="a VQ-VAE with a prior: classifier-free guidance for the per-digit samples "
+        "(default GUIDANCE in latentzoo/models/prior.py)",
     )
     common(e)
 
@@ -307,9 +307,8 @@ def build_parser() -> Parser:
         "--guidance",
         type=positive_float,
         default=None,
-        help="a VQ-VAE with a prior, with --digit: classifier-free "
-        "guidance, 1 = none (default GUIDANCE in "
-        "latentzoo/models/prior.py)",
+        help="a VQ-VAE with a prior, with --digit: classifier-free guidance, 1 = none (default "
+        "GUIDANCE in latentzoo/models/prior.py)",
     )
     s.add_argument("--seed", type=nonneg_int, default=0)
     common(s, data=False)
@@ -332,18 +331,23 @@ def build_parser() -> Parser:
     d.add_argument(
         "--no-safeguard",
         action="store_true",
-        help="write the model's raw output; by default each output is blended back towards its "
-        "input by how much more the model changed it than it changes clean validation examples, "
-        "so that clean or lightly corrupted inputs are not made worse (not for sound, whose "
-        "output is always the raw one)",
+        help="no blending back towards each input by how much more the model changed it than it "
+        "changes clean validation examples, which keeps clean or lightly corrupted inputs from "
+        "being made worse (sound is never blended so)",
+    )
+    d.add_argument(
+        "--keep-input",
+        type=share,
+        metavar="F",
+        help="mix the fraction F of each input back into its output, less noise removed for "
+        "fewer artefacts (default: 0, and for sound the fraction chosen on unheard voices)",
     )
     d.add_argument(
         "--out",
         required=True,
         type=suffixed(".png", folder=True),
-        help="a folder for the denoised images (one file per input, "
-        "under its name), or FILE.png without "
-        "inputs",
+        help="a folder for the denoised images (one file per input, under its name), or FILE.png "
+        "without inputs",
     )
     d.add_argument(
         "-n", type=positive_int, default=8, help="number of test images without inputs (8)"

@@ -48,6 +48,8 @@ class DataKind(ABC):
     heard: ClassVar[bool] = False
     # `denoise` blends each output back towards its input by default (latentzoo.jobs.safeguard)
     safeguarded: ClassVar[bool] = True
+    # the fraction of its input that `denoise` keeps in each output by default (latentzoo.jobs.kept)
+    kept_input: ClassVar[float] = 0.0
 
     @abstractmethod
     def check(self, cfg: Config) -> None:

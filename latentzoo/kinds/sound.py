@@ -60,6 +60,9 @@ class SoundKind(SignalKind):
     # a clean window's residual grows with its loudness, which the safeguard's one threshold does
     # not follow: it undid the sound DAE's gains (benchmarks/EXPERIMENTS.md)
     safeguarded = False
+    # a little of the input mixed back in: fewer of the mask's artefacts, chosen on unheard voices
+    # (benchmarks/sound_keep.py)
+    kept_input = 0.1
     noise_kinds = (*SignalKind.noise_kinds, "babble", "recorded")
 
     def check(self, cfg: Config) -> None:

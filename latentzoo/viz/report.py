@@ -18,6 +18,7 @@ import torch
 from ..data import ImageSet
 from ..eval import METRIC_INFO, code_histogram
 from ..files import atomic_write, read_csv
+from ..jobs import kept
 from ..kinds import data_kind
 from ..noise import EXAMPLE_NOISES
 from ..runs import HISTORY, PRIOR_METRICS, load, read_metrics, run_data
@@ -201,7 +202,8 @@ def listening(model, test: ImageSet) -> str:
         clips = {"test clip": x, "reconstruction": model.reconstruct(x)}
         if model.noise:
             noisy = model.corrupt(x, "white:5", torch.Generator().manual_seed(PLOT_SEED))
-            clips.update({"under white noise (5 dB)": noisy, "denoised": model.reconstruct(noisy)})
+            denoised = kept(noisy, model.reconstruct(noisy), kind.kept_input)  # as `denoise` gives
+            clips.update({"under white noise (5 dB)": noisy, "denoised": denoised})
     players = "".join(
         f'<figure><audio controls src="data:audio/wav;base64,'
         f'{base64.b64encode(kind.clip(c, data) or b"").decode()}"></audio>'
