@@ -37,11 +37,11 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from machine import machine  # noqa: E402
 from packages import debian, ensure  # noqa: E402
+from results_file import save  # noqa: E402
 from speech_enhance import CACHE, NOISES, RATE, measures, noisy_clip  # noqa: E402
 
 from latentzoo import jobs  # noqa: E402
 from latentzoo.bench.run import commit  # noqa: E402
-from latentzoo.files import atomic_write, write_json  # noqa: E402
 from latentzoo.runs import load  # noqa: E402
 from latentzoo.sounds import map_sounds  # noqa: E402
 
@@ -176,10 +176,7 @@ def main() -> int:
     }
     result["chosen"], result["held"] = chosen(result["table"], keeps)
     result["seconds"] = round(time.time() - t0)
-    results = ROOT / "benchmarks" / "results"
-    write_json(results / f"{a.name}.json", result)
-    atomic_write(results / f"{a.name}.md", markdown(result).encode())
-    log(markdown(result))
+    save(a.name, result, markdown(result))
     return 0
 
 

@@ -48,11 +48,11 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from machine import machine  # noqa: E402
 from packages import debian, ensure  # noqa: E402
+from results_file import save  # noqa: E402
 
 from latentzoo import jobs  # noqa: E402
 from latentzoo.audio import read_audio  # noqa: E402
 from latentzoo.bench.run import commit  # noqa: E402
-from latentzoo.files import atomic_write, write_json  # noqa: E402
 from latentzoo.kinds import data_kind  # noqa: E402
 from latentzoo.noise import corrupt  # noqa: E402
 from latentzoo.runs import METRICS, load, run_data  # noqa: E402
@@ -357,10 +357,7 @@ def main() -> int:
         "minute_command_seconds": whole_command(runs / next(iter(variants)), work, clips["hts1a"]),
         "seconds": round(time.time() - t0),
     }
-    results = ROOT / "benchmarks" / "results"
-    write_json(results / f"{a.name}.json", result)
-    atomic_write(results / f"{a.name}.md", markdown(result).encode())
-    log(markdown(result))
+    save(a.name, result, markdown(result))
     return 0
 
 
