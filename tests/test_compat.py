@@ -34,7 +34,11 @@ def test_old_run_folders_evaluate_to_the_same_numbers(version, kind):
     test = load_dataset("digits").test
     got, want = evaluate(model, test), expected["evaluate"]
     numbers = {k for k, v in want.items() if isinstance(v, float)}
-    assert {k: got[k] for k in numbers} == approx({k: want[k] for k in numbers})
+    # a code at a near-tie may go to its neighbour under another CPU's sums: perplexity, a
+    # count over the codes, moves by about 1e-4 of itself then
+    loose = {"perplexity"} & numbers
+    assert {k: got[k] for k in numbers - loose} == approx({k: want[k] for k in numbers - loose})
+    assert {k: got[k] for k in loose} == pytest.approx({k: want[k] for k in loose}, rel=1e-3)
     assert {k: v for k, v in got.items() if k not in numbers} == {
         k: v for k, v in want.items() if k not in numbers
     }
@@ -49,4 +53,6 @@ def test_old_run_folders_evaluate_to_the_same_numbers(version, kind):
             assert float(score) == approx(expected["score_sum"])
     if model.has_codes:
         # composed with its prior
-        assert model.encode(x).tolist() == expected["codes"] and model.guided
+        # the same codes but at most one near-tie, which another CPU's sums may send elsewhere
+        flipped = (model.encode(x) != torch.tensor(expected["codes"])).sum()
+        assert flipped <= 1 and model.guided
