@@ -6,7 +6,8 @@
 Training speech: Debian's `asterisk-core-sounds-en-wav` (one speaker, 568 studio prompts at 8 kHz,
 CC-BY-SA 3.0), fetched with `apt-get download` into ~/.cache/latentzoo/asterisk-en; `--voices
 en,fr,it,ru` adds the French, Italian and Russian prompts (other speakers, a man among them; `es`
-is the English speaker again), linked into one folder; each variant is
+is the English speaker again; `it-menardi`, Debian's `asterisk-prompt-it-menardi-wav`, CC-BY-SA
+3.0, a second Italian woman), linked into one folder; each variant is
 `latentzoo train dae --data PROMPTS` with its options (an `--epochs` among them overrides the
 script's), trained side by side with the cores shared, into benchmarks/runs/speech/NAME, reused
 when it holds that finished run. The run holds a tenth of the prompts out (whole files).
@@ -68,8 +69,10 @@ LZ = str(Path(sys.executable).with_name("latentzoo"))
 
 
 def prompts(language: str = "en") -> Path:
-    """The folder of one asterisk voice's prompts (en: en_US_f_Allison)."""
-    package = f"asterisk-core-sounds-{language}-wav"
+    """The folder of one asterisk voice's prompts (en: en_US_f_Allison; a name with a dash is a
+    voice of its own package, it-menardi: asterisk-prompt-it-menardi-wav)."""
+    kind = "prompt" if "-" in language else "core-sounds"
+    package = f"asterisk-{kind}-{language}-wav"
     root = debian(package, CACHE / f"asterisk-{language}")
     if root is None:
         sys.exit(f"apt-get download {package} failed: the training speech is missing")

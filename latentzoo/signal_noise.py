@@ -9,6 +9,9 @@ that ratio (negative: more noise than signal). The kinds with frequencies need t
   brown:DB      brown noise: power falling as 1/f^2 (a random walk; rumble)
   babble:DB     babble: 4 other examples of the batch (other utterances, for sound), each shifted
                 in time by a random amount, mixed (an example alone: shifted copies of itself)
+  babble_speed:DB  babble whose voices each play at a random speed, 0.6 to 1.5 times (log-uniform;
+                linear interpolation): pitch and formants move with it, so a set of few voices
+                babbles in voices lower and higher than its own
   recorded:DB   an excerpt of one of the user's noise recordings (sound: `--noise-files`), drawn
                 per example, from a random start (a recording shorter than the example loops)
   wander:DB     baseline wander: a sum of slow sinusoids, 0.05 to 0.5 Hz (breathing, movement)
@@ -31,6 +34,7 @@ from .noise import NoiseKind, register_noise
 
 DB_LOW = -60.0  # the lowest SNR a spec may ask for
 BABBLE_VOICES = 4  # other examples summed into babble
+BABBLE_SPEEDS = (0.6, 1.5)  # babble_speed: the slowest and fastest a voice plays
 
 
 def power(x: torch.Tensor) -> torch.Tensor:
@@ -92,19 +96,38 @@ def coloured(exponent: float):
     return apply
 
 
-def _babble(out, level, generator, shape, medium):
-    b, _, t = shape
-    voices = torch.zeros(shape, dtype=torch.float64)
-    steps = torch.arange(t)
-    for _ in range(BABBLE_VOICES):
-        other = torch.randint(1, b, (b,), generator=generator) if b > 1 else torch.zeros(b)
-        pick = (
-            torch.arange(b) + other.long()
-        ) % b  # another example of the batch where there is one
-        shift = torch.randint(t, (b, 1), generator=generator)
-        at = ((steps[None] + shift) % t)[:, None].expand(shape)  # (B, C, T) each shifted in time
-        voices += out.detach().cpu().double()[pick].gather(-1, at)
-    return at_snr(out, voices.to(out), level)
+def babble(speeds: tuple[float, float] | None):
+    """Babble of BABBLE_VOICES other examples, each shifted in time and, with `speeds`, played at
+    a speed drawn log-uniformly between the two."""
+
+    def apply(out, level, generator, shape, medium):
+        b, _, t = shape
+        source = out.detach().cpu().double()
+        voices = torch.zeros(shape, dtype=torch.float64)
+        steps = torch.arange(t, dtype=torch.float64)
+        for _ in range(BABBLE_VOICES):
+            other = torch.randint(1, b, (b,), generator=generator) if b > 1 else torch.zeros(b)
+            pick = (torch.arange(b) + other.long()) % b  # another example where there is one
+            shift = torch.randint(t, (b, 1), generator=generator)
+            speed = torch.ones(b, 1, dtype=torch.float64)
+            if speeds is not None:
+                low, high = math.log(speeds[0]), math.log(speeds[1])
+                draw = torch.rand(b, 1, generator=generator, dtype=torch.float64)
+                speed = (low + (high - low) * draw).exp()
+            voices += read_at(source[pick], shift + steps * speed)
+        return at_snr(out, voices.to(out), level)
+
+    return apply
+
+
+def read_at(x: torch.Tensor, at: torch.Tensor) -> torch.Tensor:
+    """x (B, C, T) read at the positions `at` (B, T), wrapped around T, linearly interpolated."""
+    t = x.shape[-1]
+    at = at % t
+    first = at.floor().long()
+    weight = (at - first)[:, None]  # (B, 1, T)
+    cells = [i[:, None].expand(x.shape) for i in (first, (first + 1) % t)]
+    return x.gather(-1, cells[0]) * (1 - weight) + x.gather(-1, cells[1]) * weight
 
 
 def _recorded(out, level, generator, shape, medium):
@@ -152,7 +175,16 @@ for _kind in (
     NoiseKind("white", _white, False, "white Gaussian noise at DB dB SNR", DB_LOW),
     NoiseKind("pink", coloured(1), False, "pink (1/f) noise at DB dB SNR", DB_LOW),
     NoiseKind("brown", coloured(2), False, "brown (1/f^2) noise at DB dB SNR", DB_LOW),
-    NoiseKind("babble", _babble, False, "other examples of the batch, mixed, at DB dB SNR", DB_LOW),
+    NoiseKind(
+        "babble", babble(None), False, "other examples of the batch, mixed, at DB dB SNR", DB_LOW
+    ),
+    NoiseKind(
+        "babble_speed",
+        babble(BABBLE_SPEEDS),
+        False,
+        "babble whose voices play at random speeds, at DB dB SNR",
+        DB_LOW,
+    ),
     NoiseKind(
         "recorded", _recorded, False, "one of --noise-files' recordings at DB dB SNR", DB_LOW
     ),

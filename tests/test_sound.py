@@ -318,6 +318,19 @@ def test_babble_is_other_examples_at_the_snr():
         assert sum(power[i, j] for j in own) > 0.99 * power[i].sum()  # only the others'
 
 
+def test_babble_speed_moves_the_other_voices_pitch_at_the_snr():
+    gen = torch.Generator().manual_seed(0)
+    t = torch.arange(4096) / RATE
+    x = torch.sin(2 * np.pi * 1000 * t) * torch.arange(1.0, 7.0)[:, None, None]  # (6, 1, 4096)
+    noisy = corrupt(x, "babble_speed:0", gen, clip=False)
+    assert torch.allclose(snr(x, noisy), torch.zeros(6), atol=1e-3)
+    power = torch.fft.rfft(noisy - x).abs().pow(2)[:, 0]  # (6, 2049)
+    hz = torch.fft.rfftfreq(4096, 1 / RATE)
+    band = (hz > 590) & (hz < 1510)  # 1000 Hz played 0.6 to 1.5 times as fast
+    assert (power[:, band].sum(1) > 0.95 * power.sum(1)).all()
+    assert (power[:, (hz - 1000).abs() < 10].sum(1) < 0.5 * power.sum(1)).all()
+
+
 def test_the_spectral_mask_starts_near_the_identity_and_masks_bins():
     from latentzoo.nn.spectral import OPEN, SpectralMask
 

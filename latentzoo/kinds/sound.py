@@ -63,7 +63,7 @@ class SoundKind(SignalKind):
     # a little of the input mixed back in: fewer of the mask's artefacts, chosen on unheard voices
     # (benchmarks/sound_keep.py)
     kept_input = 0.1
-    noise_kinds = (*SignalKind.noise_kinds, "babble", "recorded")
+    noise_kinds = (*SignalKind.noise_kinds, "babble", "babble_speed", "recorded")
 
     def check(self, cfg: Config) -> None:
         super().check(cfg)
