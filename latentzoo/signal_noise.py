@@ -104,26 +104,28 @@ def babble(speeds: tuple[float, float] | None):
         b, _, t = shape
         source = out.detach().cpu().double()
         voices = torch.zeros(shape, dtype=torch.float64)
-        steps = torch.arange(t, dtype=torch.float64)
+        steps = torch.arange(t)
         for _ in range(BABBLE_VOICES):
             other = torch.randint(1, b, (b,), generator=generator) if b > 1 else torch.zeros(b)
             pick = (torch.arange(b) + other.long()) % b  # another example where there is one
-            shift = torch.randint(t, (b, 1), generator=generator)
-            speed = torch.ones(b, 1, dtype=torch.float64)
+            at = steps + torch.randint(t, (b, 1), generator=generator)  # (B, T) shifted in time
             if speeds is not None:
                 low, high = math.log(speeds[0]), math.log(speeds[1])
                 draw = torch.rand(b, 1, generator=generator, dtype=torch.float64)
-                speed = (low + (high - low) * draw).exp()
-            voices += read_at(source[pick], shift + steps * speed)
+                at = at[:, :1] + steps * (low + (high - low) * draw).exp()  # (B, T) fractional
+            voices += read_at(source[pick], at)
         return at_snr(out, voices.to(out), level)
 
     return apply
 
 
 def read_at(x: torch.Tensor, at: torch.Tensor) -> torch.Tensor:
-    """x (B, C, T) read at the positions `at` (B, T), wrapped around T, linearly interpolated."""
+    """x (B, C, T) read at the positions `at` (B, T), wrapped around T; fractional positions
+    linearly interpolated."""
     t = x.shape[-1]
     at = at % t
+    if not at.is_floating_point():  # whole samples: one gather
+        return x.gather(-1, at[:, None].expand(x.shape))
     first = at.floor().long()
     weight = (at - first)[:, None]  # (B, 1, T)
     cells = [i[:, None].expand(x.shape) for i in (first, (first + 1) % t)]
