@@ -81,8 +81,6 @@ for _kind in (
     NoiseKind("salt_pepper", _salt_pepper, True, "set each value, with probability P, to 0 or 1"),
 ):
     register_noise(_kind)
-# One strong setting of each kind: the bench's DAEs and the report's denoising pictures.
-EXAMPLE_NOISES = ("gaussian:0.5", "mask:0.5", "salt_pepper:0.2")
 
 
 @dataclass(frozen=True)

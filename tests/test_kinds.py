@@ -59,3 +59,19 @@ def test_a_new_kind_is_one_registry_entry(monkeypatch):
     assert build_model(cfg)(torch.rand(2, 1, 1, 64)).x_hat.shape == (2, 1, 1, 64)
     with pytest.raises(ConfigError, match="one pixel high"):
         build_model(make_config("ae", data_kind="strips"))
+
+
+def test_a_kind_refuses_noise_that_is_not_for_its_data():
+    with pytest.raises(ConfigError, match="noise 'babble' is not for image data"):
+        build_model(make_config("dae", noise="gaussian:0.3|babble:5"))
+    model = build_model(make_config("dae"))
+    with pytest.raises(ConfigError, match="noise 'pink' is not for image data"):
+        model.corrupt(torch.rand(2, 1, 28, 28), "pink:5")
+    photo = make_config("dae", data_kind="photo", noise="jpeg:10|poisson:0.01+gaussian:0.02")
+    assert build_model(photo).data_kind.name == "photo"
+    sound = make_config("dae", data_kind="sound", shape=(1, 1024), rate=8000)
+    assert build_model(sound.replace(noise="babble_speed:5|pink:0")).noise
+    with pytest.raises(ConfigError, match="noise 'jpeg' is not for sound data"):
+        build_model(sound.replace(noise="jpeg:30"))
+    for kind in DATA_KINDS.values():
+        kind.check_noise("|".join(kind.example_noises))

@@ -82,6 +82,16 @@ def test_commands_that_write_never_write_into_the_zoo(capsys, tmp_path):
     assert {p: p.stat().st_mtime_ns for p in zoo.ZOO.rglob("*")} == before
 
 
+@needs_mnist
+def test_a_zoo_models_report_draws_its_pictures_outside_the_package(capsys, tmp_path):
+    before = {p: p.stat().st_mtime_ns for p in zoo.ZOO.rglob("*")}
+    code, _, err = run_cli(capsys, "report", "mnist-vae", "--out", tmp_path / "vae.html")
+    assert code == 0, err
+    assert (tmp_path / "vae.html").read_text().count("<img") >= 4
+    assert {p: p.stat().st_mtime_ns for p in zoo.ZOO.rglob("*")} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["vae.html"]
+
+
 def test_latentzoo_zoo_lists_every_model_with_its_metrics(capsys):
     code, out, _ = run_cli(capsys, "zoo")
     assert code == 0

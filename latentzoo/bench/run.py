@@ -39,8 +39,9 @@ from ..eval import (
     vae_likelihood,
 )
 from ..files import read_json, write_json
+from ..kinds import data_kind
 from ..models import PriorConfig
-from ..noise import EXAMPLE_NOISES, corrupt
+from ..noise import corrupt
 from ..runs import (
     LIKELIHOOD,
     METRICS,
@@ -298,7 +299,7 @@ class Bench:
         self.log("bench: denoising")
         x, rows = self.denoise_images(), {}
         gen = torch.Generator().manual_seed(0)
-        for spec in EXAMPLE_NOISES:
+        for spec in data_kind("image").example_noises:
             name = "dae" if spec == "gaussian:0.5" else f"dae-{spec.split(':')[0]}"
             _, dae = self.model(name, "dae", noise=spec, epochs=self.budget["epochs"])
             noisy = corrupt(x, spec, gen)

@@ -11,8 +11,9 @@ train/validation/test splits (`read_source`), reads and writes the jobs' files (
 `score_files`, which a kind may stream), gives the rows of the anomaly scores (`score_rows`), cuts
 an input larger than the run's example into windows and puts the model's outputs back together
 (`split`, `merge`, on latentzoo.windows), names its corruptions in the noise registry
-(`noise_kinds`), says whether its values are bounded (`bounded`) and describes a shape in words. A
-new kind is a module with a subclass and one entry in latentzoo.kinds.registry.
+(`noise_kinds`, which `check_noise` enforces) and the ones its report pictures
+(`example_noises`), says whether its values are bounded (`bounded`) and describes a shape in
+words. A new kind is a module with a subclass and one entry in latentzoo.kinds.registry.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from ..data import Splits
 from ..errors import ConfigError
 from ..files import write_csv
 from ..inputs import Inputs
+from ..noise import Noise, parse_noise
 from ..windows import CutInput
 
 
@@ -38,6 +40,8 @@ class DataKind(ABC):
     name: ClassVar[str]  # as config.json's data.data_kind says it
     axes: ClassVar[str]  # one example's axes, e.g. "(C, H, W)"
     noise_kinds: ClassVar[tuple[str, ...]]  # the entries of latentzoo.noise.NOISE_KINDS that apply
+    # one strong setting of each main corruption: the report's denoising pictures
+    example_noises: ClassVar[tuple[str, ...]]
     example: ClassVar[str]  # what an example is called in messages and file names, e.g. "image"
     examples: ClassVar[str]  # ... and more than one, e.g. "images"
     bounded: ClassVar[bool]  # values lie in [0, 1] (images); outputs and corruptions are clipped
@@ -55,6 +59,16 @@ class DataKind(ABC):
     def check(self, cfg: Config) -> None:
         """A ConfigError when the run's example shape is not one of this kind's, or does not fit
         its model's backbone."""
+
+    def check_noise(self, spec: str | Noise) -> None:
+        """A ConfigError when a noise spec names a kind of noise that is not for this data."""
+        noise = parse_noise(spec) if isinstance(spec, str) else spec
+        for term in (t for chain in noise for t in chain):
+            if term.kind not in self.noise_kinds:
+                raise ConfigError(
+                    f"noise '{term.kind}' is not for {self.name} data (its kinds: "
+                    f"{', '.join(self.noise_kinds)})"
+                )
 
     @abstractmethod
     def vector_encoder(

@@ -62,6 +62,7 @@ class ImageKind(DataKind):
     name = "image"
     axes = "(C, H, W)"
     noise_kinds: ClassVar[tuple[str, ...]] = ("gaussian", "mask", "salt_pepper")
+    example_noises: ClassVar[tuple[str, ...]] = ("gaussian:0.5", "mask:0.5", "salt_pepper:0.2")
     example = "image"
     examples = "images"
     bounded = True

@@ -16,6 +16,7 @@ from .image import ImageKind
 class PhotoKind(ImageKind):
     name = "photo"
     noise_kinds = ("gaussian", "mask", "salt_pepper", *PHOTO_NOISES)
+    example_noises = ("gaussian:0.1", "poisson:0.02+gaussian:0.02", "jpeg:10")
     example = "patch"
     examples = "patches"
     drawn = False  # a patch of a larger photo

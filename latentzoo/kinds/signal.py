@@ -114,6 +114,7 @@ class SignalKind(DataKind):
     name = "signal"
     axes = "(C, T)"
     noise_kinds: ClassVar[tuple[str, ...]] = ("gaussian", "mask", *SIGNAL_NOISES)
+    example_noises: ClassVar[tuple[str, ...]] = ("white:0", "impulse:0.01", "dropout:0.1")
     example = "series"
     examples = "series"
     bounded = False

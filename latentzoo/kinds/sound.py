@@ -64,6 +64,7 @@ class SoundKind(SignalKind):
     # (benchmarks/sound_keep.py)
     kept_input = 0.1
     noise_kinds = (*SignalKind.noise_kinds, "babble", "babble_speed", "recorded")
+    example_noises = ("white:0", "pink:5", "babble:5")
 
     def check(self, cfg: Config) -> None:
         super().check(cfg)

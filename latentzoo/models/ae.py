@@ -179,6 +179,7 @@ class DAE(AE):
             raise ConfigError("a dae needs a noise spec, e.g. --noise gaussian:0.5")
         if self.settings.noise_files and not self.data_kind.heard:
             raise ConfigError("--noise-files are sound recordings: train on audio files")
+        self.data_kind.check_noise(self.noise)
         self.noise_recordings: tuple[torch.Tensor, ...] | None = None  # read when first drawn
 
     def recordings(self) -> tuple[torch.Tensor, ...]:

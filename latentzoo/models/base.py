@@ -137,7 +137,8 @@ class Autoencoder(nn.Module):
     ) -> torch.Tensor:
         """Examples corrupted by a noise spec as this model's data takes it: clipped to [0, 1] for
         images, at the run's sample rate for signals, with its noise recordings for sound
-        (latentzoo.noise.corrupt)."""
+        (latentzoo.noise.corrupt); a ConfigError for a kind of noise that is not for its data."""
+        self.data_kind.check_noise(spec)
         bounded, rate = self.data_kind.bounded, self.cfg.data.rate
         return corrupt(x, spec, generator, clip=bounded, rate=rate, recordings=self.recordings())
 

@@ -1,7 +1,8 @@
 """One self-contained HTML page per run: the settings that apply, metrics with units, every picture.
 
-`make_report(run_dir)` draws the plots into the run folder and writes `run_dir/report.html` (or
-`out`), with the pictures embedded as base64 PNG so the page can be mailed or opened anywhere.
+`make_report(run_dir)` draws the plots into the run folder (a zoo model's into a temporary folder:
+the installed package is never written into) and writes `run_dir/report.html` (or `out`), with the
+pictures embedded as base64 PNG so the page can be mailed or opened anywhere.
 Which plots a run gets follows what its model can do (`REPORT_CONTENTS`); the config table lists
 only the settings that mean something for the run (`Config.applicable`).
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import tempfile
 from pathlib import Path
 
 import torch
@@ -20,8 +22,8 @@ from ..eval import METRIC_INFO, code_histogram
 from ..files import atomic_write, read_csv
 from ..jobs import kept
 from ..kinds import data_kind
-from ..noise import EXAMPLE_NOISES
 from ..runs import HISTORY, PRIOR_METRICS, load, read_metrics, run_data
+from ..zoo import is_zoo
 from . import plots
 
 PLOT_SEED = 7
@@ -35,10 +37,12 @@ REPORT_CONTENTS = (
 PLANE_N = 15  # points per side of the decoded latent plane
 
 
-def make_plots(run_dir: Path, model, test: ImageSet, tsne: bool = False) -> list[tuple[str, Path]]:
-    """Draw every plot that applies to the model into the run folder; returns (title, path)
-    pairs."""
-    cfg, out = model.cfg, run_dir
+def make_plots(
+    run_dir: Path, model, test: ImageSet, tsne: bool = False, into: Path | None = None
+) -> list[tuple[str, Path]]:
+    """Draw every plot that applies to the model into the run folder (or `into`); returns (title,
+    path) pairs."""
+    cfg, out = model.cfg, into or run_dir
     kind = data_kind(cfg.data.data_kind)
     pic = kind.pictures  # examples as the kind draws them
     made: list[tuple[str, Path]] = []
@@ -63,12 +67,12 @@ def make_plots(run_dir: Path, model, test: ImageSet, tsne: bool = False) -> list
         )
         if model.noise:
             rows = [pic(x[:10])]
-            for spec in EXAMPLE_NOISES:
+            for spec in kind.example_noises:
                 noisy = model.corrupt(x[:10], spec, gen)
                 rows += [pic(noisy), pic(model.reconstruct(noisy))]
             made.append(
                 (
-                    "Denoising: clean, then noisy / denoised for " + ", ".join(EXAMPLE_NOISES),
+                    "Denoising: clean, then noisy / denoised for " + ", ".join(kind.example_noises),
                     plots.save_rows(out / "denoising.png", rows),
                 )
             )
@@ -226,14 +230,17 @@ def make_report(
     model = load(run_dir, device=device)
     cfg = model.cfg
     test = test if test is not None else run_data(cfg, data_dir).test
-    plots_made = make_plots(run_dir, model, test, tsne)
+    with tempfile.TemporaryDirectory() as scratch:
+        into = Path(scratch) if is_zoo(run_dir) else None
+        plots_made = make_plots(run_dir, model, test, tsne, into)
+        figures = "".join(
+            f'<figure><img alt="{html.escape(title)}" src="data:image/png;base64,'
+            f'{base64.b64encode(path.read_bytes()).decode()}"><figcaption>{html.escape(title)}'
+            "</figcaption></figure>"
+            for title, path in plots_made
+        )
     metrics = read_metrics(run_dir)
     metrics.update({f"prior_{k}": v for k, v in read_metrics(run_dir, PRIOR_METRICS).items()})
-    figures = "".join(
-        f'<figure><img alt="{html.escape(title)}" src="data:image/png;base64,'
-        f'{base64.b64encode(path.read_bytes()).decode()}"><figcaption>{html.escape(title)}</figcaption></figure>'
-        for title, path in plots_made
-    )
     heard = listening(model, test)
     title = f"latentzoo: {cfg.kind} run {run_dir.name}"
     parts = (cfg.kind.upper(), f"{cfg.model.backbone} backbone", cfg.data.dataset)
