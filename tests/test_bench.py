@@ -1,5 +1,7 @@
 """The bench's table writer: every section, the anchors beside our numbers, quick mode flagged."""
 
+import pytest
+
 from latentzoo.bench import ANCHORS, BUDGETS, FLOOR, markdown
 
 
@@ -176,6 +178,38 @@ def test_the_quick_bench_trains_on_the_limit_its_configs_record(
         )[0]
         == run
     )
+
+
+def test_the_bench_continues_a_run_it_stopped_midway(small_splits, tmp_path, monkeypatch):
+    """A bench stopped during a training picks the run up at its last checkpoint next time; a run
+    of another config in its place is refused."""
+    from latentzoo import bench
+    from latentzoo.bench import run as bench_run
+    from latentzoo.errors import RunError
+    from latentzoo.runs import HISTORY, METRICS
+
+    monkeypatch.setattr(bench_run, "load_dataset", lambda *a, **k: small_splits)
+    monkeypatch.setitem(bench.BUDGETS["quick"], "limit", 300)
+    real, logs = bench_run.train_model, []
+
+    def stopped_after_one_epoch(*args, **kw):
+        def stop(model, row):
+            raise KeyboardInterrupt
+
+        return real(*args, after_epoch=stop, **kw)
+
+    monkeypatch.setattr(bench_run, "train_model", stopped_after_one_epoch)
+    b = bench.Bench(tmp_path, quick=True, log=logs.append)
+    with pytest.raises(KeyboardInterrupt):
+        b.model("ae", "ae", backbone="mlp", epochs=2)
+    run = tmp_path / "runs-quick" / "ae"
+    assert not (run / METRICS).exists()
+    monkeypatch.setattr(bench_run, "train_model", real)
+    assert b.model("ae", "ae", backbone="mlp", epochs=2)[0] == run
+    assert (run / METRICS).is_file() and "bench: continuing ae" in " ".join(logs)
+    assert len((run / HISTORY).read_text().splitlines()) == 3  # a header and two epochs
+    with pytest.raises(RunError, match="holds no run of this config"):
+        b.model("ae", "ae", backbone="mlp", epochs=3)
 
 
 def test_a_runs_likelihood_is_measured_once_for_its_weights_k_and_images(

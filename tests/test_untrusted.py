@@ -382,7 +382,7 @@ def test_conditions_users_can_fix_are_latentzoo_errors(small_splits, tmp_path):
         vae_likelihood(ae, small_splits.test, k=2, n_images=1)
     bench = Bench(tmp_path, quick=True, log=lambda m: None)
     (bench.runs / "ae").mkdir(parents=True)  # a folder that holds no finished run of this config
-    with pytest.raises(RunError, match="different or unfinished run"):
+    with pytest.raises(RunError, match="holds no run of this config"):
         bench.model("ae", "ae")
 
 

@@ -43,8 +43,10 @@ from ..kinds import data_kind
 from ..models import PriorConfig
 from ..noise import corrupt
 from ..runs import (
+    CONFIG,
     LIKELIHOOD,
     METRICS,
+    PRIOR_LAST,
     PRIOR_METRICS,
     load,
     read_config,
@@ -107,17 +109,19 @@ class Bench:
         data = {} if on_home else dict(source=self.source, data_hash=self.splits.fingerprint)
         cfg = make_config(kind, limit=self.budget["limit"], **data, **kw)
         run = self.runs / name
-        if (run / METRICS).is_file() and read_config(run) == cfg:
+        same = (run / CONFIG).is_file() and read_config(run) == cfg
+        if same and (run / METRICS).is_file():
             self.log(f"bench: reusing {run}")
         else:
-            if run.exists():
-                raise RunError(
-                    f"{run} holds a different or unfinished run; remove it to rerun the bench"
-                )
-            self.log(f"bench: training {name} ({kind}, {cfg.train.epochs} epochs)")
+            if run.exists() and not same:
+                raise RunError(f"{run} holds no run of this config; remove it to rerun the bench")
+            # an unfinished run of the same config (a bench stopped midway) continues from its
+            # last checkpoint
+            doing = "continuing" if same else "training"
+            self.log(f"bench: {doing} {name} ({kind}, {cfg.train.epochs} epochs)")
             quiet = dict(progress=False, log=self.log)
             splits = self.home if on_home else self.splits
-            train_model(cfg, run, splits=splits, device=self.device, **quiet)
+            train_model(cfg, run, resume=same, splits=splits, device=self.device, **quiet)
         return run, load(run, device=self.device)
 
     def run(self) -> dict:
@@ -174,6 +178,8 @@ class Bench:
             train_prior(
                 self.vq_run,
                 prior,
+                # a prior the bench stopped midway continues from its checkpoint
+                resume=(self.vq_run / PRIOR_LAST).is_file(),
                 data_dir=self.data_dir,
                 device=self.device,
                 progress=False,
