@@ -13,7 +13,12 @@ SHARED = ROOT.parent / "shared" / "data"
 if not os.environ.get("LATENTZOO_DATA") and (SHARED / "mnist").is_dir():
     os.environ["LATENTZOO_DATA"] = str(SHARED)
 
-torch.set_num_threads(min(2, torch.get_num_threads()))
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # one core per pytest-xdist worker (-n N), for torch and for the processes a test starts
+    os.environ["OMP_NUM_THREADS"] = "1"
+    torch.set_num_threads(1)
+else:
+    torch.set_num_threads(min(2, torch.get_num_threads()))
 
 # Every model kind, and the quantizer variants, each a name -> make_config arguments.
 KINDS = {

@@ -85,7 +85,7 @@ def test_command_line_block_runs(readme_cli):
 def test_readme_names_the_two_commands_ci_runs():
     readme = (ROOT / "README.md").read_text()
     ci = (ROOT / ".ci" / "run").read_text()
-    for command in ("bash scripts/setup-and-demo.sh", ".venv/bin/python -m pytest -q"):
+    for command in ("bash scripts/setup-and-demo.sh", ".venv/bin/python -m pytest -q -n 2"):
         assert command in readme and command in ci
     assert Path(ROOT / "scripts" / "setup-and-demo.sh").is_file()
 
