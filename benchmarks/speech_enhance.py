@@ -1,7 +1,7 @@
 """Benchmark: speech enhancement by the sound DAE beside classical methods, on unheard voices.
 
     python benchmarks/speech_enhance.py [--epochs 10] [--name speech-enhance]
-        [--variants 'default='] [--snrs 0,5,10] [--voices en] [--keeps 0.1,0.5]
+        [--variants 'default='] [--snrs 0,5,10] [--voices en] [--keeps 0.1,0.5] [--hops 256]
 
 Training speech: Debian's `asterisk-core-sounds-en-wav` (one speaker, 568 studio prompts at 8 kHz,
 CC-BY-SA 3.0), fetched with `apt-get download` into ~/.cache/latentzoo/asterisk-en; `--voices
@@ -23,8 +23,10 @@ an iterative Wiener filter (pyroomacoustics.denoise); each DAE variant raw, safe
 kind's fraction of its input (jobs.kept; what `latentzoo denoise` gives on sound, chosen by
 `sound_keep.py`; `--keeps` shows other fractions; results files before 2026-12-05 have no such
 column, and their raw column is what `denoise` then gave), the clip written and read back as the
-command does. Metrics: PESQ narrow-band (`pesq`), STOI (`pystoi`), SI-SDR (dB); their means over
-the clips per noise and SNR.
+command does; `--hops` adds the kept output with the windows taken every HOP samples instead of the
+run's hop (`denoise --hop`: more windows overlap at each sample, and their outputs are averaged).
+Metrics: PESQ narrow-band (`pesq`), STOI (`pystoi`), SI-SDR (dB); their means over the clips per
+noise and SNR.
 Speed: the real-time factor (seconds of processing per second of audio, 2 threads) of each method
 over the clips, and the whole `latentzoo denoise` command on a minute of speech; training time
 from the run's history. Written to benchmarks/results/NAME.json and NAME.md.
@@ -155,9 +157,9 @@ def training_minutes(run: Path) -> float:
     return round(sum(float(r.split(",")[col]) for r in rows[1:]) / 60, 1)
 
 
-def dae(model, residuals, work: Path, keeps: list[float]):
-    """noisy clip (T,) -> {raw, safeguarded, keeping K for each of `keeps`}, through files as
-    `latentzoo denoise` goes."""
+def dae(model, residuals, work: Path, keeps: list[float], hops: list[int]):
+    """noisy clip (T,) -> {raw, safeguarded, keeping K for each of `keeps`, and the first of them
+    at each window hop of `hops`}, through files as `latentzoo denoise` goes."""
     import soundfile as sf
 
     data = model.cfg.data
@@ -166,13 +168,15 @@ def dae(model, residuals, work: Path, keeps: list[float]):
         sf.write(work / "clip.wav", noisy, RATE, "FLOAT")
         out = {}
         ways = {
-            "raw": lambda x: jobs.reconstruct(model, x),
-            "safeguarded": lambda x: jobs.denoise(model, x, residuals=residuals)[1],
+            "raw": (lambda x: jobs.reconstruct(model, x), None),
+            "safeguarded": (lambda x: jobs.denoise(model, x, residuals=residuals)[1], None),
         }
         for k in keeps:
-            ways[f"keeping {k:g}"] = lambda x, k=k: jobs.denoise(model, x, keep=k)[1]
-        for label, fn in ways.items():
-            map_sounds([work / "clip.wav"], data, fn, work / "out")
+            ways[f"keeping {k:g}"] = (lambda x, k=k: jobs.denoise(model, x, keep=k)[1], None)
+        for h in hops:
+            ways[f"keeping {keeps[0]:g}, hop {h}"] = (ways[f"keeping {keeps[0]:g}"][0], h)
+        for label, (fn, hop) in ways.items():
+            map_sounds([work / "clip.wav"], data, fn, work / "out", hop)
             out[label] = sf.read(work / "out" / "clip.wav")[0]
         return out
 
@@ -313,6 +317,7 @@ def main() -> int:
     ap.add_argument(
         "--keeps", default="", help="kept fractions to show (default: the sound kind's)"
     )
+    ap.add_argument("--hops", default="", help="window hops to show beside the run's, e.g. 256")
     ap.add_argument("--voices", default="en", help="asterisk voices to train on, e.g. en,fr,it,ru")
     a = ap.parse_args()
     for package, module in (
@@ -337,7 +342,8 @@ def main() -> int:
         residuals = jobs.clean_residuals(model, *val.tensors(slice(0, jobs.SAFEGUARD_N)))
         keeps = [float(k) for k in a.keeps.split(",")] if a.keeps else []
         keeps = keeps or [data_kind(model.cfg.data.data_kind).kept_input]
-        methods[f"DAE {name}"] = dae(model, residuals, work, keeps)
+        hops = [int(h) for h in a.hops.split(",")] if a.hops else []
+        methods[f"DAE {name}"] = dae(model, residuals, work, keeps, hops)
     snrs = [float(s) for s in a.snrs.split(",")]
     table, spent = quality_table(clips, voices, methods, snrs, log)
     audio = sum(len(c) for c in clips.values()) / RATE * len(NOISES) * len(snrs)
