@@ -1,5 +1,6 @@
 """Shared fixtures: MNIST from ../shared/data (or $LATENTZOO_DATA), a small subset, the model kinds
-under test and one trained run of each (trained once per session, shared by every test)."""
+under test and one trained run of each (trained once per test process and shared by its tests:
+once in all, or once in each pytest-xdist worker under -n N)."""
 
 import os
 import shutil
