@@ -2,12 +2,15 @@
 
     python benchmarks/speech_enhance.py [--epochs 10] [--name speech-enhance]
         [--variants 'default='] [--snrs 0,5,10] [--voices en] [--keeps 0.1,0.5] [--hops 256]
+        [--slowed 0.8]
 
 Training speech: Debian's `asterisk-core-sounds-en-wav` (one speaker, 568 studio prompts at 8 kHz,
 CC-BY-SA 3.0), fetched with `apt-get download` into ~/.cache/latentzoo/asterisk-en; `--voices
 en,fr,it,ru` adds the French, Italian and Russian prompts (other speakers, a man among them; `es`
 is the English speaker again; `it-menardi`, Debian's `asterisk-prompt-it-menardi-wav`, CC-BY-SA
-3.0, a second Italian woman), linked into one folder; each variant is
+3.0, a second Italian woman), linked into one folder (`--slowed F` adds a copy of every prompt
+played F times as fast, its rate header multiplied by F, so that each voice is heard lower as well:
+speed perturbation of the speech itself); each variant is
 `latentzoo train dae --data PROMPTS` with its options (an `--epochs` among them overrides the
 script's), trained side by side with the cores shared, into benchmarks/runs/speech/NAME, reused
 when it holds that finished run. The run holds a tenth of the prompts out (whole files).
@@ -100,6 +103,25 @@ def training_speech(languages: list[str]) -> Path:
                 link.parent.mkdir(parents=True, exist_ok=True)
                 link.symlink_to(wav)
     return folder
+
+
+def slowed(folder: Path, factor: float) -> Path:
+    """`folder`'s prompts, linked, and a copy of each played `factor` times as fast (written with
+    its rate times `factor`: read back at 8 kHz, it is longer and lower)."""
+    import soundfile as sf
+
+    out = folder.with_name(f"{folder.name}-slowed{factor:g}")
+    for wav in folder.rglob("*.wav"):
+        rel = wav.relative_to(folder)
+        link, copy = out / "plain" / rel, out / "slowed" / rel
+        if not link.is_symlink():
+            link.parent.mkdir(parents=True, exist_ok=True)
+            link.symlink_to(wav.resolve())
+        if not copy.is_file():
+            y, rate = sf.read(str(wav))
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            sf.write(str(copy), y, round(rate * factor), subtype="PCM_16")
+    return out
 
 
 def codec2_voices() -> tuple[dict[str, np.ndarray], list[np.ndarray]]:
@@ -318,6 +340,7 @@ def main() -> int:
         "--keeps", default="", help="kept fractions to show (default: the sound kind's)"
     )
     ap.add_argument("--hops", default="", help="window hops to show beside the run's, e.g. 256")
+    ap.add_argument("--slowed", type=float, help="add each prompt played this many times as fast")
     ap.add_argument("--voices", default="en", help="asterisk voices to train on, e.g. en,fr,it,ru")
     a = ap.parse_args()
     for package, module in (
@@ -331,7 +354,9 @@ def main() -> int:
     variants = dict(v.split("=", 1) for v in a.variants.split(";") if v)
     runs = ROOT / "benchmarks" / "runs" / "speech"
     t0 = time.time()
-    train_variants(variants, training_speech(a.voices.split(",")), a.epochs, runs, log)
+    speech = training_speech(a.voices.split(","))
+    speech = slowed(speech, a.slowed) if a.slowed else speech
+    train_variants(variants, speech, a.epochs, runs, log)
     torch.set_num_threads(2)
     clips, voices = codec2_voices()
     work = Path(tempfile.mkdtemp(prefix="speech-"))
