@@ -64,7 +64,10 @@ def percent(x: float) -> str:
 def bench_rows() -> list[tuple[str, str, str, str]]:
     """The bench (`latentzoo bench`, results.json): each job beside its published figure."""
     r = read("results.json")
-    src = source("results.json", r["info"])
+
+    def src(table: str) -> str:  # the commit that measured the table (`bench --tables` keeps some)
+        return source("results.json", r.get("measured", {}).get(table, r["info"]))
+
     like, burda_vae, burda_iwae = r["likelihood"], ANCHORS["nll"][0], ANCHORS["nll"][1]
     one_class = [v["ensemble"] for v in r["anomaly"].values()]
     svdd = statistics.mean(ANCHORS["anomaly_deep_svdd"])
@@ -78,45 +81,45 @@ def bench_rows() -> list[tuple[str, str, str, str]]:
             "IS-NLL, conv VAE (nats, k = 5000, all 10,000 test images)",
             f"{like['vae-conv']['nll']:.2f}",
             f"{burda_vae[1]} ({burda_vae[0]})",
-            src,
+            src("likelihood"),
         ),
         (
             "IS-NLL, the same network as an IWAE",
             f"{like['iwae-conv']['nll']:.2f}",
             f"{burda_iwae[1]} ({burda_iwae[0]})",
-            src,
+            src("likelihood"),
         ),
         (
             "VQ-VAE test PSNR (dB)",
             f"{r['codes']['psnr']:.2f}",
             f"{ANCHORS['vq_wae'][1]} ({ANCHORS['vq_wae'][0]})",
-            src,
+            src("codes"),
         ),
         (
             f"one-class anomaly AUROC, {ensemble}: mean (worst digit)",
             f"{statistics.mean(one_class):.1f} ({min(one_class):.1f})",
             f"{svdd:.1f} (Deep SVDD, Ruff et al. 2018)",
-            src,
+            src("anomaly"),
         ),
         (
             f"AUROC against five foreign image sets, {ensemble}",
             f"{min(foreign):.1f} to {max(foreign):.1f}",
             "",
-            src,
+            src("foreign"),
         ),
         (
             "MNIST-FID of 5,000 VQ-VAE samples",
             f"{samples['vqvae']['sample_mnist_fid']:.2f}",
             f"MLP VAE {samples['vae-mlp-bin']['sample_mnist_fid']:.2f}; held-out real digits "
             f"{floor:.2f}",
-            src,
+            src("samples"),
         ),
         (
             "VQ-VAE samples asked for digit d classified as d: mean (worst digit)",
             f"{percent(samples['vqvae']['digit_accuracy'])} "
             f"({percent(samples['vqvae']['digit_accuracy_min'])})",
             "",
-            src,
+            src("samples"),
         ),
     ]
 

@@ -218,6 +218,7 @@ def test_a_runs_likelihood_is_measured_once_for_its_weights_k_and_images(
     """run_likelihood keeps its figures in the run folder and reads them back only while the
     weights, k and the number of images are the ones measured."""
     from latentzoo import bench
+    from latentzoo.bench import rows as bench_rows
     from latentzoo.bench import run as bench_run
     from latentzoo.runs import BEST, LIKELIHOOD
 
@@ -233,9 +234,9 @@ def test_a_runs_likelihood_is_measured_once_for_its_weights_k_and_images(
         and "train_seconds" in first
     )
     measured = []
-    real = bench_run.vae_likelihood
+    real = bench_rows.vae_likelihood
     monkeypatch.setattr(
-        bench_run, "vae_likelihood", lambda *a, **kw: measured.append(kw) or real(*a, **kw)
+        bench_rows, "vae_likelihood", lambda *a, **kw: measured.append(kw) or real(*a, **kw)
     )
     assert (
         bench.run_likelihood(run, model, small_splits.test, k=8, n_images=4) == first
@@ -280,3 +281,46 @@ def test_the_bench_on_other_labelled_images_measures_them_both_ways_with_mnist(
     assert {"mnist-ae", "mnist-vae-mlp", "oneclass-ae-1", "vae-mlp-long"} <= runs
     # a second bench reuses every run (the data's fingerprint is in each config)
     assert main(["bench", "--quick", "--data", str(data), "--out", str(tmp_path / "out")]) == 0
+
+
+def test_the_bench_measures_the_tables_it_is_told_and_keeps_the_others(
+    small_splits, tmp_path, monkeypatch, capsys
+):
+    """`latentzoo bench --tables features`: that table measured (and only the models it needs
+    trained), every other one kept from the folder's results.json with the commit that measured
+    it; nothing to keep, another budget or an unknown table: one line, exit 2."""
+    import json
+
+    from latentzoo import bench
+    from latentzoo.bench import run as bench_run
+    from latentzoo.bench.tables import commit
+    from latentzoo.cli import main
+
+    monkeypatch.setattr(bench_run, "load_dataset", lambda *a, **k: small_splits)
+    monkeypatch.setitem(bench.BUDGETS["quick"], "limit", 300)
+    out = tmp_path / "out"
+    args = ["bench", "--quick", "--out", str(out), "--tables"]
+    assert main([*args, "features"]) == 2
+    assert "run the whole bench first" in capsys.readouterr().err
+    out.mkdir()
+    earlier = fake_results()
+    (out / "results.json").write_text(json.dumps(earlier))
+    assert main([*args, "colour"]) == 2
+    assert "unknown table 'colour'" in capsys.readouterr().err
+    assert main([*args, "features"]) == 0
+    res = json.loads((out / "results.json").read_text())
+    for key in ("likelihood", "reconstruction", "anomaly", "foreign", "denoising", "codes"):
+        assert res[key] == earlier[key]
+    assert "ae (32)" in res["features"] and "ae (32)" not in earlier["features"]
+    assert res["measured"]["likelihood"] == {"commit": "abc1234"}
+    assert res["measured"]["features"]["commit"] == commit() and res["info"]["tables"] == [
+        "features"
+    ]
+    assert {p.name for p in (out / "runs-quick").iterdir()} == {"ae", "vae-mlp-bin"}
+    md = (out / "RESULTS.md").read_text()
+    assert "`latentzoo bench --quick --tables features`" in md
+    assert "likelihood (commit abc1234)" in md and "features (commit" not in md
+    earlier["info"]["budget"] = bench.BUDGETS["full"]
+    (out / "results.json").write_text(json.dumps(earlier))
+    assert main([*args, "features"]) == 2
+    assert "another budget" in capsys.readouterr().err

@@ -10,6 +10,7 @@ the bench runs on the user's labelled images (the tables that do not follow an M
 
 - `settings`: the anchors, the likelihood rows' networks and the budgets;
 - `run`: the jobs, one `Bench` method per table;
+- `tables`: the tables by name, and those kept from an earlier results.json (`--tables`);
 - `rows`: rows that several tables share;
 - `markdown`: RESULTS.md, one function per table.
 """
@@ -32,10 +33,12 @@ def run_bench(
     device=None,
     log: Log = stderr_log,
     source=None,
+    tables: str | None = None,
 ) -> dict:
-    """The bench on MNIST, or with `source` on those labelled images, written into `out`."""
+    """The bench on MNIST, or with `source` on those labelled images, written into `out`;
+    `tables` (comma-separated names) measures only those and keeps the rest from `out`."""
     out = Path(out)
-    res = Bench(out, quick, data_dir, device, log, source).run()
+    res = Bench(out, quick, data_dir, device, log, source).run(tables)
     write_json(out / "results.json", res)
     atomic_write(out / "RESULTS.md", markdown(res))
     return res

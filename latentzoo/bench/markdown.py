@@ -56,6 +56,22 @@ def markdown(res: dict) -> str:
     return "\n".join(line for section in sections for line in section(res)) + "\n"
 
 
+def _kept(res: dict) -> list[str]:
+    """A line naming the tables an invocation with `--tables` kept, and who measured each."""
+    chosen = res["info"].get("tables")
+    kept = {t: s for t, s in res.get("measured", {}).items() if chosen and t not in chosen}
+    if not kept:
+        return []
+    when = [
+        f"{t} (commit {s['commit']}" + (f", {s['date']})" if "date" in s else ")")
+        for t, s in kept.items()
+    ]
+    return [
+        f"This invocation measured {', '.join(chosen)}; the other tables are kept from the "
+        f"earlier results.json, with the commit that measured each: {', '.join(when)}."
+    ]
+
+
 def header(res: dict) -> list[str]:
     info = res["info"]
     quick = info["mode"] == "quick"
@@ -66,6 +82,8 @@ def header(res: dict) -> list[str]:
     command = "latentzoo bench" + (" --quick" if quick else "")
     if data.get("source"):
         command += f" --data {data['source']}"
+    if _kept(res):
+        command += f" --tables {','.join(info['tables'])}"
     L = [
         f"# latentzoo benchmark on {data['name']} ({info['mode']})",
         "",
@@ -73,6 +91,7 @@ def header(res: dict) -> list[str]:
         f"{info['machine']}, torch {info['torch']}, device {info['device']}, wall time "
         f"{info['wall_seconds']:.0f} s.",
         budget,
+        *_kept(res),
         "",
     ]
     if quick:

@@ -1,15 +1,16 @@
 """The bench's jobs: the benchmark models trained (or reused) and measured, one method per table.
 
-`Bench.run` calls each table's method in turn; each method reads the models it needs from the bench
-and returns its part of results.json."""
+`Bench.run` calls each chosen table's method in turn; each method reads the models it needs from
+the bench (trained or loaded when first asked for) and returns its part of results.json."""
 
 from __future__ import annotations
 
 import math
 import os
 import platform
-import subprocess
 import time
+from collections.abc import Callable
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +19,9 @@ import torch
 from ..config import make_config
 from ..console import Log, stderr_log
 from ..data import load_dataset
+from ..device import resolve_device
 from ..errors import DataError, RunError
 from ..eval import (
-    EVAL_SEED,
     FOREIGN,
     Ensemble,
     auroc,
@@ -36,40 +37,24 @@ from ..eval import (
     real_data_floor,
     uniform_bits_per_image,
     unseen_corruptions,
-    vae_likelihood,
 )
-from ..files import read_json, write_json
+from ..files import read_json
 from ..kinds import data_kind
 from ..models import PriorConfig
 from ..noise import corrupt
 from ..runs import (
     CONFIG,
-    LIKELIHOOD,
     METRICS,
     PRIOR_LAST,
     PRIOR_METRICS,
     load,
     read_config,
-    read_metrics,
-    weights_digest,
 )
 from ..sources import load_source
 from ..training import train_model, train_prior
-from .rows import denoising_row, foreign_rows, scored_views
+from .rows import denoising_row, foreign_rows, run_likelihood, scored_views
 from .settings import BUDGETS, BURDA, FLOOR, FLOOR_OWN, KNOWN_SETS, MNIST_ONECLASS, OURS
-
-
-def commit() -> str:
-    """The checkout's short commit hash, or 'unknown'."""
-    try:
-        root = Path(__file__).resolve().parents[2]
-        cmd = ["git", "rev-parse", "--short", "HEAD"]
-        return subprocess.run(
-            cmd, cwd=root, capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
+from .tables import chosen_tables, commit, earlier_results, kept_table
 
 ENSEMBLE_METHOD = (
     "Fisher's method over four tail probabilities on the normal validation images: the Mahalanobis "
@@ -124,23 +109,44 @@ class Bench:
             train_model(cfg, run, resume=same, splits=splits, device=self.device, **quiet)
         return run, load(run, device=self.device)
 
-    def run(self) -> dict:
+    def jobs(self) -> dict[str, Callable[[], dict]]:
+        """Each table this bench measures (`tables.TABLE_KEYS`), as a function giving its keys."""
+        jobs: dict[str, Callable[[], dict]] = {}
+        if self.on_home:
+            jobs["likelihood"] = lambda: {"likelihood": self.likelihood()}
+        jobs["reconstruction"] = lambda: {"reconstruction": self.reconstruction()}
+        jobs["samples"] = lambda: {"samples": self.samples()}
+        jobs["features"] = lambda: dict(zip(("features", "features_protocol"), self.features()))
+        jobs["anomaly"] = lambda: {
+            "anomaly": self.anomaly(),
+            "anomaly_anchors": self.anchors(),
+            "ensemble_method": ENSEMBLE_METHOD,
+        }
+        jobs["foreign"] = lambda: dict(zip(("foreign", "foreign_protocol"), self.foreign()))
+        if self.on_home:
+            jobs["denoising"] = lambda: {
+                **dict(zip(("denoising", "denoising_protocol"), self.denoising())),
+                "denoising_unseen": self.denoising_unseen(),
+            }
+        jobs["codes"] = lambda: {"codes": self.codes()}
+        return jobs
+
+    def run(self, tables: str | None = None) -> dict:
+        """Every table, or those named in `tables` (comma-separated) with the others kept from
+        the results.json already in the output folder."""
         t0 = time.time()
-        self.main_models()
-        res: dict[str, Any] = {"data": self.data_info()}
-        res["reconstruction"] = self.reconstruction()
-        if self.on_home:
-            res["likelihood"] = self.likelihood()
-        res["samples"] = self.samples()
-        res["features"], res["features_protocol"] = self.features()
-        res["anomaly"], res["anomaly_anchors"] = self.anomaly(), self.anchors()
-        res["ensemble_method"] = ENSEMBLE_METHOD
-        res["foreign"], res["foreign_protocol"] = self.foreign()
-        if self.on_home:
-            res["denoising"], res["denoising_protocol"] = self.denoising()
-            res["denoising_unseen"] = self.denoising_unseen()
-        res["codes"] = self.codes()
-        res["info"] = self.info(time.time() - t0)
+        jobs = self.jobs()
+        chosen = chosen_tables(tables, list(jobs))
+        data = self.data_info()
+        earlier = {} if chosen == list(jobs) else earlier_results(self.out, self.budget, data)
+        stamp = {"commit": commit(), "date": time.strftime("%Y-%m-%d", time.gmtime())}
+        res: dict[str, Any] = {"data": data, "measured": {}}
+        for name, job in jobs.items():
+            part, res["measured"][name] = (
+                (job(), stamp) if name in chosen else kept_table(earlier, name)
+            )
+            res.update(part)
+        res["info"] = {**self.info(time.time() - t0), "tables": chosen}
         return res
 
     def data_info(self) -> dict:
@@ -163,31 +169,52 @@ class Bench:
             return MNIST_ONECLASS
         return KNOWN_SETS.get(self.splits.fingerprint, ("", [], {}))[2]
 
-    def main_models(self) -> None:
-        """The default AE, the VQ-VAE with its prior and an MLP VAE (binarized on MNIST, for the
-        likelihood protocol), each evaluated once."""
+    @cached_property
+    def ae(self):
+        """The default AE (each main model is trained or loaded when a table first asks)."""
+        return self.model("ae", "ae", epochs=self.budget["epochs"])[1]
+
+    @property
+    def vae_name(self) -> str:
+        return "vae-mlp-bin" if self.on_home else "vae-mlp-long"
+
+    @cached_property
+    def vae(self):
+        """An MLP VAE, binarized on MNIST for the likelihood protocol."""
+        epochs = self.budget["vae_epochs"]
+        kw = dict(backbone="mlp", binarize=self.on_home, epochs=epochs)
+        return self.model(self.vae_name, "vae", **kw)[1]
+
+    @cached_property
+    def vq_run(self) -> Path:
+        """The default VQ-VAE's run folder, with its prior."""
         b = self.budget
-        self.ae = self.model("ae", "ae", epochs=b["epochs"])[1]
-        self.vq_run, _ = self.model("vqvae", "vqvae", epochs=b["epochs"])
-        name = "vae-mlp-bin" if self.on_home else "vae-mlp-long"
-        self.vae = self.model(
-            name, "vae", backbone="mlp", binarize=self.on_home, epochs=b["vae_epochs"]
-        )[1]
-        if not (self.vq_run / PRIOR_METRICS).is_file():
-            prior = PriorConfig(epochs=b["prior_epochs"])
+        run, _ = self.model("vqvae", "vqvae", epochs=b["epochs"])
+        if not (run / PRIOR_METRICS).is_file():
             train_prior(
-                self.vq_run,
-                prior,
+                run,
+                PriorConfig(epochs=b["prior_epochs"]),
                 # a prior the bench stopped midway continues from its checkpoint
-                resume=(self.vq_run / PRIOR_LAST).is_file(),
+                resume=(run / PRIOR_LAST).is_file(),
                 data_dir=self.data_dir,
                 device=self.device,
                 progress=False,
                 log=self.log,
             )
-        self.vq = load(self.vq_run, device=self.device)
-        self.generators = {"ae": self.ae, name: self.vae, "vqvae": self.vq}
-        self.evals = {name: evaluate(m, self.splits.test) for name, m in self.generators.items()}
+        return run
+
+    @cached_property
+    def vq(self):
+        return load(self.vq_run, device=self.device)
+
+    @cached_property
+    def generators(self) -> dict:
+        return {"ae": self.ae, self.vae_name: self.vae, "vqvae": self.vq}
+
+    @cached_property
+    def evals(self) -> dict:
+        """Each main model evaluated once on the test images."""
+        return {name: evaluate(m, self.splits.test) for name, m in self.generators.items()}
 
     def reconstruction(self) -> dict:
         self.log("bench: reconstruction")
@@ -236,7 +263,7 @@ class Bench:
         feats = {f"raw pixels ({raw_tr.shape[1]})": (raw_tr, raw_te)}
         feats["PCA (32)"] = pca_features(raw_tr, raw_te, 32)
         sub = self.splits.train.subset(slice(0, n))
-        for name, m in list(self.generators.items())[:2]:  # the AE and the VAE
+        for name, m in {"ae": self.ae, self.vae_name: self.vae}.items():
             feats[f"{name} ({m.cfg.model.latent_dim})"] = (
                 features_of(m, sub),
                 features_of(m, test),
@@ -360,23 +387,5 @@ class Bench:
             "torch": torch.__version__,
             "commit": commit(),
             "wall_seconds": round(seconds, 1),
-            "device": str(self.ae.device),
+            "device": str(resolve_device(self.device)),
         }
-
-
-def run_likelihood(run: Path, model, test, k: int, n_images: int | None) -> dict[str, Any]:
-    """`vae_likelihood` of a run's kept weights on the first `n_images` test images (None: all),
-    with the run's training time. Measured once: the figures are kept in the run folder's
-    likelihood.json under the weights' SHA-256, k, the number of images and the seed, and read back
-    while all four match (k=5000 on 10,000 images through a conv decoder takes over an hour on a
-    laptop's CPU)."""
-    n = len(test) if n_images is None else min(n_images, len(test))
-    key = f"sha256={weights_digest(run)} k={k} images={n} seed={EVAL_SEED}"
-    path = run / LIKELIHOOD
-    kept = read_json(path) if path.is_file() else {}
-    if key not in kept:
-        t0 = time.time()
-        figures = vae_likelihood(model, test, k=k, n_images=n)
-        kept[key] = {**figures, "eval_seconds": round(time.time() - t0, 1)}
-        write_json(path, kept)
-    return {**kept[key], "train_seconds": read_metrics(run)["train_seconds"]}

@@ -9,6 +9,7 @@ import math
 import sys
 from pathlib import Path
 
+from ..bench.tables import TABLE_KEYS
 from ..config import (
     MODELS,
     default_text,
@@ -118,6 +119,23 @@ def add_input_options(sp) -> None:
         help="samples between the windows of a recording (a run trained with --window; default: "
         "the run's hop)",
     )
+
+
+def add_bench_options(b) -> None:
+    """`latentzoo bench`'s own options."""
+    b.add_argument("--quick", action="store_true", help="small budgets, recorded as such")
+    b.add_argument(
+        "--out", type=Path, help="folder (default benchmarks/results[-NAME of --data][-quick])"
+    )
+    b.add_argument(
+        "--data",
+        type=Path,
+        help="your labelled images instead of MNIST (as `train --data`): every table but "
+        "likelihood and denoising, one class per label, foreign sets both ways",
+    )
+    tables = ", ".join(TABLE_KEYS)
+    kept = "keep the others from --out's results.json (same budget and data), each with its commit"
+    b.add_argument("--tables", metavar="NAMES", help=f"measure only these ({tables}); {kept}")
 
 
 def option_flag(name: str) -> str:

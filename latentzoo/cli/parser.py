@@ -18,6 +18,7 @@ from .options import (
     MAX_SAMPLES,
     RUN_HELP,
     Parser,
+    add_bench_options,
     add_config_options,
     add_input_options,
     add_settings_options,
@@ -116,16 +117,7 @@ def build_parser() -> Parser:
     b = sub.add_parser(
         "bench", help="train/reuse the benchmark models; write results.json and RESULTS.md"
     )
-    b.add_argument("--quick", action="store_true", help="small budgets, recorded as such")
-    b.add_argument(
-        "--out", type=Path, help="folder (default benchmarks/results[-NAME of --data][-quick])"
-    )
-    b.add_argument(
-        "--data",
-        type=Path,
-        help="your labelled images instead of MNIST (as `train --data`): every table but "
-        "likelihood and denoising, one class per label, foreign sets both ways",
-    )
+    add_bench_options(b)
     common(b)
 
     rp = sub.add_parser(

@@ -215,7 +215,9 @@ def cmd_demo(a) -> int:
 def cmd_bench(a) -> int:
     name = "results" + (f"-{a.data.resolve().name}" if a.data else "") + ("-quick" * a.quick)
     out = a.out or Path("benchmarks") / name
-    run_bench(out, quick=a.quick, data_dir=a.data_dir, device=a.device, source=a.data)
+    run_bench(
+        out, quick=a.quick, data_dir=a.data_dir, device=a.device, source=a.data, tables=a.tables
+    )
     print(f"wrote {out / 'results.json'} and {out / 'RESULTS.md'}")
     return 0
 
