@@ -89,8 +89,8 @@ def staged():
         raise
 
 
-def write_json(path: str | os.PathLike, obj: Any) -> Path:
-    return atomic_write(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+def write_json(path: str | os.PathLike, obj: Any, sort_keys: bool = True) -> Path:
+    return atomic_write(path, json.dumps(obj, indent=2, sort_keys=sort_keys) + "\n")
 
 
 def read_json(path: str | os.PathLike) -> Any:

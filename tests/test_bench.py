@@ -304,6 +304,8 @@ def test_the_bench_measures_the_tables_it_is_told_and_keeps_the_others(
     assert "run the whole bench first" in capsys.readouterr().err
     out.mkdir()
     earlier = fake_results()
+    for key in ("grid", "n_codes", "dimensions"):  # a file from before the codes table said these
+        del earlier["codes"][key]
     (out / "results.json").write_text(json.dumps(earlier))
     assert main([*args, "colour"]) == 2
     assert "unknown table 'colour'" in capsys.readouterr().err
@@ -320,6 +322,7 @@ def test_the_bench_measures_the_tables_it_is_told_and_keeps_the_others(
     md = (out / "RESULTS.md").read_text()
     assert "`latentzoo bench --quick --tables features`" in md
     assert "likelihood (commit abc1234)" in md and "features (commit" not in md
+    assert "## Discrete codes: VQ-VAE, 7x7 grid, K=512" in md
     earlier["info"]["budget"] = bench.BUDGETS["full"]
     (out / "results.json").write_text(json.dumps(earlier))
     assert main([*args, "features"]) == 2

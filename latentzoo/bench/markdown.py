@@ -127,7 +127,10 @@ def likelihood(res: dict) -> list[str]:
         "vae-burda": f"latentzoo VAE, Burda's network, {b['burda_epochs']} epochs",
         "iwae-burda": f"latentzoo IWAE k={k}, Burda's network, {b['iwae_epochs']} epochs",
     }
-    for key, lk in res["likelihood"].items():
+    # files written with sorted keys keep the rows in this order too
+    order = {key: i for i, key in enumerate(names)}
+    rows = sorted(res["likelihood"].items(), key=lambda kv: order.get(kv[0], len(order)))
+    for key, lk in rows:
         seconds = lk.get("train_seconds")
         time = "" if seconds is None else f"{seconds / 60:.0f} min"
         L.append(
@@ -304,8 +307,12 @@ def denoising(res: dict) -> list[str]:
     ]
 
 
+# what results files written before the codes table named its grid measured: MNIST's VQ-VAE
+OLD_CODES = {"grid": [7, 7], "n_codes": 512, "dimensions": 784}
+
+
 def codes(res: dict) -> list[str]:
-    c = res["codes"]
+    c = {**OLD_CODES, **res["codes"]}
     (gh, gw), dims = c["grid"], c["dimensions"]
     name, psnr, perplexity = ANCHORS["vq_wae"]
     uniform, prior = c["uniform_bits_per_image"], c["prior_bits_per_image"]

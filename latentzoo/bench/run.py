@@ -321,9 +321,10 @@ class Bench:
             rows = foreign_rows(home_ae, home_vae, home_val, home_x, pair)
         rows = {**foreign_rows(self.ae, vae, normal, test_x, sets), **rows}
         protocol = (
-            f"the second {FOREIGN} images of each set (latentzoo.eval.foreign) and other data's "
-            f"test images against the {len(test_x):,} test images; the default AE and an MLP VAE "
-            "trained on all the training images"
+            f"the second {FOREIGN} images of each set (latentzoo.eval.foreign)"
+            + ("" if self.on_home else " and other data's test images")
+            + f" against the {len(test_x):,} test images; the default AE and an MLP VAE trained "
+            "on all the training images"
         )
         return rows, protocol
 
