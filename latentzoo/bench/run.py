@@ -54,7 +54,7 @@ from ..sources import load_source
 from ..training import train_model, train_prior
 from .rows import denoising_row, foreign_rows, run_likelihood, scored_views
 from .settings import BUDGETS, BURDA, FLOOR, FLOOR_OWN, KNOWN_SETS, MNIST_ONECLASS, OURS
-from .tables import chosen_tables, commit, earlier_results, kept_table
+from .tables import TABLE_KEYS, chosen_tables, commit, earlier_results, kept_table
 
 ENSEMBLE_METHOD = (
     "Fisher's method over four tail probabilities on the normal validation images: the Mahalanobis "
@@ -109,26 +109,20 @@ class Bench:
             train_model(cfg, run, resume=same, splits=splits, device=self.device, **quiet)
         return run, load(run, device=self.device)
 
-    def jobs(self) -> dict[str, Callable[[], dict]]:
-        """Each table this bench measures (`tables.TABLE_KEYS`), as a function giving its keys."""
-        jobs: dict[str, Callable[[], dict]] = {}
+    def jobs(self) -> dict[str, Callable[[], tuple]]:
+        """Each table this bench measures, as a function giving the values of its keys in the
+        order `tables.TABLE_KEYS` names them."""
+        jobs: dict[str, Callable[[], tuple]] = {}
         if self.on_home:
-            jobs["likelihood"] = lambda: {"likelihood": self.likelihood()}
-        jobs["reconstruction"] = lambda: {"reconstruction": self.reconstruction()}
-        jobs["samples"] = lambda: {"samples": self.samples()}
-        jobs["features"] = lambda: dict(zip(("features", "features_protocol"), self.features()))
-        jobs["anomaly"] = lambda: {
-            "anomaly": self.anomaly(),
-            "anomaly_anchors": self.anchors(),
-            "ensemble_method": ENSEMBLE_METHOD,
-        }
-        jobs["foreign"] = lambda: dict(zip(("foreign", "foreign_protocol"), self.foreign()))
+            jobs["likelihood"] = lambda: (self.likelihood(),)
+        jobs["reconstruction"] = lambda: (self.reconstruction(),)
+        jobs["samples"] = lambda: (self.samples(),)
+        jobs["features"] = self.features
+        jobs["anomaly"] = lambda: (self.anomaly(), self.anchors(), ENSEMBLE_METHOD)
+        jobs["foreign"] = self.foreign
         if self.on_home:
-            jobs["denoising"] = lambda: {
-                **dict(zip(("denoising", "denoising_protocol"), self.denoising())),
-                "denoising_unseen": self.denoising_unseen(),
-            }
-        jobs["codes"] = lambda: {"codes": self.codes()}
+            jobs["denoising"] = lambda: (*self.denoising(), self.denoising_unseen())
+        jobs["codes"] = lambda: (self.codes(),)
         return jobs
 
     def run(self, tables: str | None = None) -> dict:
@@ -143,7 +137,9 @@ class Bench:
         res: dict[str, Any] = {"data": data, "measured": {}}
         for name, job in jobs.items():
             part, res["measured"][name] = (
-                (job(), stamp) if name in chosen else kept_table(earlier, name)
+                (dict(zip(TABLE_KEYS[name], job(), strict=True)), stamp)
+                if name in chosen
+                else kept_table(earlier, name)
             )
             res.update(part)
         res["info"] = {**self.info(time.time() - t0), "tables": chosen}
