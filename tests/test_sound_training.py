@@ -1,7 +1,8 @@
-"""Training on sound beyond the defaults: the multi-resolution spectral loss (`--spectral`) as a
-known answer and in training, and the user's own noise recordings (`--noise-files`, `recorded:DB`)
-at their SNR, drawn from the recordings, and refused where they do not apply; `denoise` on sound
-keeps a fraction of its input (`--keep-input`) and never safeguards."""
+"""Training on sound beyond the defaults: the multi-resolution spectral loss (`--spectral`) and the
+intelligibility loss (`--stoi`) as known answers and in training, and the user's own noise
+recordings (`--noise-files`, `recorded:DB`) at their SNR, drawn from the recordings, and refused
+where they do not apply; `denoise` on sound keeps a fraction of its input (`--keep-input`) and never
+safeguards."""
 
 import json
 
@@ -17,6 +18,7 @@ from latentzoo.kinds import data_kind
 from latentzoo.measures import snr
 from latentzoo.models import build_model
 from latentzoo.nn.spectral_loss import SpectralLoss
+from latentzoo.nn.stoi_loss import StoiLoss
 from latentzoo.noise import corrupt
 from latentzoo.runs import RESIDUALS
 from latentzoo.sounds import noise_recordings
@@ -74,6 +76,55 @@ def test_the_spectral_loss_joins_the_recon_loss_of_sound_models_only():
         make_config("vae", data_kind="signal", shape=(1, WINDOW), spectral=1.0)
     with pytest.raises(ConfigError, match="128 samples"):
         build_model(make_config("dae", data_kind="signal", shape=(1, 64), spectral=1.0))
+
+
+def spoken(seconds: float, seed: int = 0) -> np.ndarray:
+    """Speech-like sound (T,) at RATE: harmonics of a gliding pitch, syllables of 0.2 s."""
+    t = np.arange(int(seconds * RATE)) / RATE
+    pitch = 2 * np.pi * (120 * t + 20 * np.sin(2 * np.pi * 0.7 * t))
+    voiced = sum(np.sin(k * pitch) / k for k in range(1, 20))
+    syllables = np.clip(np.sin(2 * np.pi * 2.5 * t + seed), 0, None) ** 2
+    return voiced * syllables
+
+
+def test_the_stoi_loss_follows_pystoi_and_is_per_example():
+    from pystoi import stoi
+
+    clean = spoken(3.0)
+    rng = np.random.default_rng(0)
+    noise = rng.standard_normal(len(clean)) * clean.std()
+    loss = StoiLoss(RATE, len(clean))
+    got, want = [], []
+    for snr_db in (-5, 0, 5, 10, 20):
+        noisy = clean + noise * 10 ** (-snr_db / 20)
+        value = loss(torch.tensor(noisy)[None, None], torch.tensor(clean)[None, None])
+        got.append(1 - float(value) / len(clean))
+        want.append(stoi(clean, noisy, RATE))
+    assert all(a < b for a, b in zip(got, got[1:]))  # more noise, less intelligible
+    assert np.abs(np.array(got) - np.array(want)).max() < 0.1, (got, want)
+    x = torch.tensor(clean[: 3 * 2048].reshape(3, 1, 2048), dtype=torch.float32)
+    y = (x + 0.3 * torch.randn_like(x)).requires_grad_()
+    short = StoiLoss(RATE, 2048)
+    assert torch.allclose(short(x, x), torch.zeros(3), atol=1e-2)
+    both = short(y, x)
+    assert torch.allclose(both[1:2], short(y[1:2], x[1:2]))  # no example sees another
+    both.sum().backward()
+    assert torch.isfinite(y.grad).all() and y.grad.abs().sum() > 0
+
+
+def test_the_stoi_loss_joins_the_recon_loss_of_sound_models_only():
+    cfg = make_config("dae", data_kind="sound", shape=(1, 2048), rate=RATE, stoi=2.0)
+    out = build_model(cfg)(torch.randn(2, 1, 2048))
+    expected = out.losses["recon"] + out.losses["spectral"] + 2.0 * out.losses["stoi"]
+    assert torch.allclose(out.loss, expected.mean())
+    with pytest.raises(ConfigError, match="applies to sound"):
+        build_model(make_config("ae", stoi=1.0))
+    with pytest.raises(ConfigError, match="applies to sound"):
+        build_model(make_config("dae", data_kind="signal", shape=(1, 2048), stoi=1.0))
+    with pytest.raises(ConfigError, match="ELBO"):
+        make_config("vae", data_kind="sound", shape=(1, 2048), rate=RATE, stoi=1.0)
+    with pytest.raises(ConfigError, match="STOI's frames"):
+        build_model(make_config("dae", data_kind="sound", shape=(1, 512), rate=RATE, stoi=1.0))
 
 
 def test_recorded_noise_is_an_excerpt_of_a_recording_at_the_snr():

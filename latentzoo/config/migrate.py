@@ -15,7 +15,8 @@ photos (`V8_DATA`) and the skip around a grid latent (`V8_AE`: none before). Ver
 skip's full-size block be deep (`V9_AE`: every earlier one had one hidden convolution). Version 11
 adds the residual quantizer's settings (`V10_VQVAE`: no earlier VQ-VAE had one, so the values only
 fill the fields). Version 12 adds the spectral loss's weight (`V11_MODEL`: none before, for every
-kind) and a DAE's noise recordings and relative loss (`V11_DAE`: none, off).
+kind) and a DAE's noise recordings and relative loss (`V11_DAE`: none, off). Version 13 adds the
+intelligibility loss's weight (`V12_MODEL`: none before, for every kind).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from .data import DataSettings
 from .model import MODEL_SETTINGS, MODELS
 from .train import TrainSettings
 
-CONFIG_VERSION = 12
+CONFIG_VERSION = 13
 
 # Old name -> {model kind: today's name}. `beta` was a VAE's KL weight and a VQ-VAE's commitment
 # weight; `latent_dim` was also the size of a VQ-VAE's code vectors; `data` (the user's files) is
@@ -110,6 +111,7 @@ V9_AE: dict[str, Any] = dict(skip_depth=1)  # one hidden layer in every earlier 
 V10_VQVAE: dict[str, Any] = dict(codebooks=8, quantizer_dropout=True)
 V11_MODEL: dict[str, Any] = dict(spectral=0.0)
 V11_DAE: dict[str, Any] = dict(noise_files=None, relative_loss=False)
+V12_MODEL: dict[str, Any] = dict(stoi=0.0)
 FLAT_FIELDS = {*V1_VALUES, *V2_VALUES, *V3_VALUES, *V4_VALUES, "config_version"}
 
 
@@ -163,6 +165,10 @@ def migrate(d: dict[str, Any]) -> dict[str, Any]:
             d["model"] = {**V11_MODEL, **d["model"]}
             if d.get("kind") == "dae":
                 d["model"] = {**V11_DAE, **d["model"]}
+    if d["config_version"] == 12:
+        d = {**d, "config_version": 13}
+        if isinstance(d.get("model"), dict):
+            d["model"] = {**V12_MODEL, **d["model"]}
     return d
 
 

@@ -1,5 +1,6 @@
 """The settings of each model kind: its network and its loss, one small class per kind (as pythae
-does), each default in its class.
+does), each default in its class; the DAE's defaults on each kind of data in
+latentzoo.config.dae_defaults.
 
 - `ModelSettings`: what every kind has: the backbone (conv fields; the mlp's in
   `VectorSettings`), the activation and the reconstruction loss.
@@ -24,6 +25,7 @@ from typing import Any, ClassVar
 from .. import photo_noise, signal_noise  # noqa: F401  (register the noise kinds defaults name)
 from ..errors import ConfigError
 from ..noise import parse_noise
+from .dae_defaults import DAE_NOISE, PHOTO_DAE, SIGNAL_DAE_NOISE, SOUND_DAE
 from .settings import Settings, redefault, setting
 
 
@@ -75,6 +77,13 @@ class ModelSettings(Settings):
     spectral: float = setting(
         "signals and sound: weight of a multi-resolution spectral loss (Yamamoto et al. 2020; "
         "latentzoo.nn.spectral_loss) beside --recon; 0: none",
+        default=0.0,
+        low=0,
+        open_high=True,
+    )
+    stoi: float = setting(
+        "sound: weight of an intelligibility loss, one minus STOI's correlation of band envelopes "
+        "(Taal et al. 2011; latentzoo.nn.stoi_loss) beside --recon; 0: none",
         default=0.0,
         low=0,
         open_high=True,
@@ -170,43 +179,6 @@ class AESettings(VectorSettings):
             raise ConfigError("--skip-depth sets the block of --skip input")
 
 
-# The DAE's training corruption: the three kinds of latentzoo.noise at several strengths, one drawn
-# per image, and a clean image among them (gaussian:0), so it learns to leave clean digits alone.
-DAE_NOISE = (
-    "gaussian:0|gaussian:0.1|gaussian:0.3|gaussian:0.5|mask:0.2|mask:0.4|mask:0.6|"
-    "salt_pepper:0.05|salt_pepper:0.1|salt_pepper:0.2"
-)
-# The DAE's training corruption on signals: kinds that need no sample rate (latentzoo.signal_noise)
-SIGNAL_DAE_NOISE = "white:0|white:10|white:20|impulse:0.01|dropout:0.1"
-# The DAE's training corruption on sound: white, pink and brown noise and babble from -5 to 20 dB
-# SNR, one drawn per window, and clean windows among them
-SOUND_DAE_NOISE = "|".join(
-    ["gaussian:0"]
-    + [f"{k}:{db}" for k in ("white", "pink", "babble") for db in (-5, 0, 5, 10, 20)]
-    + [f"brown:{db}" for db in (0, 10)]
-)
-# A DAE on sound: a code sequence, the input's spectrum masked (its phase kept), a spectral loss
-SOUND_DAE = dict(latent="grid", skip="mask", noise=SOUND_DAE_NOISE, spectral=1.0)
-# The DAE's training corruption on photographs: one blind model over gaussian noise of 5/255 to
-# 55/255, a camera's shot and read noise, and JPEG artefacts (latentzoo.photo_noise)
-PHOTO_DAE_NOISE = "|".join(
-    [f"gaussian:{round(k / 255, 4)}" for k in range(5, 60, 5)]
-    + ["poisson:0.005+gaussian:0.01", "poisson:0.01+gaussian:0.02", "poisson:0.02+gaussian:0.02"]
-    + [f"jpeg:{q}" for q in (10, 20, 30, 40)]
-)
-# A photo DAE: fully convolutional, a full-size block at each end, the input plus a U-Net's
-# correction (detail at full size never has to pass the grid), small batches (more steps for the
-# same arithmetic)
-PHOTO_DAE = dict(
-    latent="grid",
-    skip="unet",
-    latent_dim=64,
-    fine_blocks=1,
-    noise=PHOTO_DAE_NOISE,
-    batch_size=32,
-)
-
-
 @dataclass(kw_only=True)
 class DAESettings(AESettings):
     latent_dim: int = redefault(AESettings, "latent_dim", 128)
@@ -267,8 +239,10 @@ class VAESettings(VectorSettings):
 
     def check(self) -> None:
         super().check()
-        if self.spectral:
-            raise ConfigError("--spectral would change the ELBO's decoder term: AE, DAE or VQ-VAE")
+        if self.spectral or self.stoi:
+            raise ConfigError(
+                "--spectral and --stoi would change the ELBO's decoder term: AE, DAE or VQ-VAE"
+            )
 
 
 @dataclass(kw_only=True)

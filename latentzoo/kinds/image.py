@@ -79,6 +79,8 @@ class ImageKind(DataKind):
         _, h, w = shape
         if cfg.model.spectral:
             raise ConfigError("--spectral applies to signals and sound (a short-time spectrum)")
+        if cfg.model.stoi:
+            raise ConfigError("--stoi applies to sound (speech at a sample rate)")
         if cfg.model.downsample:
             raise ConfigError(
                 "--downsample applies to signals; the conv backbone halves images twice"

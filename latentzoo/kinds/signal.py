@@ -28,6 +28,7 @@ from ..nn.backbones1d import (
 )
 from ..nn.spectral import SpectralMask
 from ..nn.spectral_loss import FFT_SIZES
+from ..nn.stoi_loss import MIN_FRAMES, frames_in
 from ..series import load_signals
 from ..signal_inputs import (
     map_recordings,
@@ -133,6 +134,13 @@ class SignalKind(DataKind):
             raise ConfigError("--fine-blocks applies to images; a signal's backbone has none")
         if s.spectral and shape[1] < FFT_SIZES[0]:
             raise ConfigError(f"--spectral needs windows of {FFT_SIZES[0]} samples or more")
+        if s.stoi and not self.heard:
+            raise ConfigError("--stoi applies to sound (speech at a sample rate)")
+        if s.stoi and frames_in(shape[1], cfg.data.rate) < MIN_FRAMES:
+            raise ConfigError(
+                f"--stoi needs windows of {MIN_FRAMES} of STOI's frames (25.6 ms, half "
+                f"overlapping) or more, got {shape[1]} samples at {cfg.data.rate} Hz"
+            )
         k = stages(shape[1], s)
         if s.backbone == "conv" and shape[1] % 2**k:
             raise ConfigError(

@@ -24,6 +24,7 @@ from torch import nn
 from ..config import Config, ModelSettings
 from ..kinds import data_kind
 from ..nn.spectral_loss import SpectralLoss
+from ..nn.stoi_loss import StoiLoss
 from ..noise import Noise, corrupt
 
 
@@ -117,20 +118,27 @@ class Autoencoder(nn.Module):
         self.data_kind = data_kind(cfg.data.data_kind)
         if self.settings.spectral:
             self.spectral_loss = SpectralLoss(cfg.data.shape[-1])
+        if self.settings.stoi:
+            self.stoi_loss = StoiLoss(cfg.data.rate, cfg.data.shape[-1])
 
     def reconstruction_terms(self, out: torch.Tensor, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """The reconstruction loss of the decoder output `out` per example (B,), and with
-        `spectral` the multi-resolution spectral loss beside it (latentzoo.nn.spectral_loss)."""
+        """The reconstruction loss of the decoder output `out` per example (B,), and beside it
+        with `spectral` the multi-resolution spectral loss (latentzoo.nn.spectral_loss), with
+        `stoi` the intelligibility loss (latentzoo.nn.stoi_loss)."""
         terms = {"recon": reconstruction_loss(out, x, self.settings.recon)}
         if self.settings.spectral:
             terms["spectral"] = self.spectral_loss(out, x)
+        if self.settings.stoi:
+            terms["stoi"] = self.stoi_loss(out, x)
         return terms
 
     def reconstruction_total(self, terms: dict[str, torch.Tensor]) -> torch.Tensor:
         """The weighted sum of `reconstruction_terms` per example (B,)."""
-        if "spectral" not in terms:
-            return terms["recon"]
-        return terms["recon"] + self.settings.spectral * terms["spectral"]
+        total = terms["recon"]
+        for name in ("spectral", "stoi"):
+            if name in terms:
+                total = total + getattr(self.settings, name) * terms[name]
+        return total
 
     def corrupt(
         self, x: torch.Tensor, spec: str | Noise, generator: torch.Generator | None = None
