@@ -22,6 +22,8 @@ from pystoi.stoi import BETA, DYN_RANGE, FS, MINFREQ, N_FRAME, NUMBAND, N
 from pystoi.utils import thirdoct
 from torch import nn
 
+from ..errors import ConfigError
+
 TINY = 1e-20  # keeps the square root's gradient finite at zero
 FRAME_SECONDS = N_FRAME / FS  # STOI's frame, 25.6 ms
 SEGMENT = N  # frames per intermediate-intelligibility segment
@@ -52,7 +54,7 @@ class StoiLoss(nn.Module):
     def __init__(self, rate: float | None, length: int):
         super().__init__()
         if rate is None:
-            raise ValueError("the STOI loss needs the run's sample rate")
+            raise ConfigError("--stoi needs a sample rate: it applies to sound")
         self.frame = frame_length(rate)
         self.segment = min(SEGMENT, frames_in(length, rate))
         nfft = 2 * self.frame
