@@ -134,11 +134,8 @@ class Autoencoder(nn.Module):
 
     def reconstruction_total(self, terms: dict[str, torch.Tensor]) -> torch.Tensor:
         """The weighted sum of `reconstruction_terms` per example (B,)."""
-        total = terms["recon"]
-        for name in ("spectral", "stoi"):
-            if name in terms:
-                total = total + getattr(self.settings, name) * terms[name]
-        return total
+        weights = {"spectral": self.settings.spectral, "stoi": self.settings.stoi}
+        return terms["recon"] + sum(w * terms[k] for k, w in weights.items() if k in terms)
 
     def corrupt(
         self, x: torch.Tensor, spec: str | Noise, generator: torch.Generator | None = None

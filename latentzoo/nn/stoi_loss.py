@@ -5,7 +5,8 @@ that a DAE trains on it, as Fu et al. (2018, "End-to-End Waveform Utterance Enha
 Evaluation Metrics Optimization") and Kolbæk et al. (2020) did.
 
 It follows STOI's steps with pystoi's constants and band matrix (Hann frames of 25.6 ms every
-12.8 ms, 15 bands from 150 Hz, envelopes clipped 15 dB below the target's, segments of 30 frames),
+12.8 ms, 15 bands from 150 Hz, the output's envelopes clipped at 15 dB above the target's,
+segments of 30 frames),
 with three differences that a training window asks for: it is taken at the run's sample rate
 (bands above the Nyquist frequency dropped) instead of resampling to 10 kHz; a window shorter than
 30 frames is one segment of all its frames; and frames more than 40 dB below the loudest frame
@@ -66,18 +67,21 @@ class StoiLoss(nn.Module):
         self.nfft = nfft
         self.clip = 10 ** (-BETA / 20)
 
-    def envelopes(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(B, T) -> band envelopes (B, bands, frames) and frame levels in dB (B, frames)."""
-        frames = x.unfold(-1, self.frame, self.frame // 2) * self.window  # (B, frames, frame)
+    def frames(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, T) -> Hann-windowed half-overlapping frames (B, frames, frame)."""
+        return x.unfold(-1, self.frame, self.frame // 2) * self.window
+
+    def envelopes(self, frames: torch.Tensor) -> torch.Tensor:
+        """(B, frames, frame) -> one-third-octave band envelopes (B, bands, frames)."""
         spectrum = torch.fft.rfft(frames, n=self.nfft).abs().pow(2)  # (B, frames, nfft/2+1)
-        env = (spectrum @ self.bands.T + TINY).sqrt().transpose(1, 2)  # (B, bands, frames)
-        level = 20 * torch.log10(frames.norm(dim=-1) + TINY)  # (B, frames)
-        return env, level
+        return (spectrum @ self.bands.T + TINY).sqrt().transpose(1, 2)
 
     def forward(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        clean, level = self.envelopes(target.flatten(1).float())
-        got, _ = self.envelopes(out.flatten(1).float())
+        frames = self.frames(target.flatten(1).float())
+        clean = self.envelopes(frames)
+        got = self.envelopes(self.frames(out.flatten(1).float()))
         # STOI's silent frames: more than its dynamic range below the window's loudest
+        level = 20 * torch.log10(frames.norm(dim=-1) + TINY)  # (B, frames)
         speech = (level > level.amax(-1, keepdim=True) - DYN_RANGE).float()[:, None]
         clean = (clean * speech).unfold(-1, self.segment, 1)  # (B, bands, segments, N)
         got = (got * speech).unfold(-1, self.segment, 1)
