@@ -1,16 +1,19 @@
 """Benchmark: the photo DAE on real photographs beside the noisy input and classical denoisers.
 
     python benchmarks/photo_denoise.py [--epochs 10] [--crop 256] [--name photo-denoise]
-        [--variants 'default=;skip-input=--skip input'] [--scales 1]
+        [--variants 'default=;skip-input=--skip input'] [--scales 1] [--photos mate]
 
-Training photos: the 12 nature photos of Debian's `mate-backgrounds`
-(/usr/share/backgrounds/mate/nature/, colour, 1280x1024 to 2560x1920), fetched with `apt-get
-download` into ~/.cache/latentzoo/mate; with `--scales 2,4` the variants train instead on each
-photo shrunk by 2 and by 4 (Lanczos; written once as PNGs beside them), whose detail per pixel is
-nearer a test photo's than a wallpaper's at full size. Each variant is `latentzoo train dae --kind
-photo` with its options (an `--epochs` among them overrides the script's), the variants side by
-side with the cores shared between them, into benchmarks/runs/photo/NAME (photo-x2-x4/NAME for
-`--scales 2,4`), reused when it holds that finished run.
+Training photos (`--photos`, one or both sets): `mate`, the 12 nature photos of Debian's
+`mate-backgrounds` (/usr/share/backgrounds/mate/nature/, colour, 1280x1024 to 2560x1920); `kde`,
+the 11 photographs among Debian's `plasma-workspace-wallpapers` (KDE_PHOTOS, LGPLv3, each at its
+largest size, 2560x1600; two are grey in colour files; the package's other wallpapers are drawn
+or rendered). Each is fetched with `apt-get download` into ~/.cache/latentzoo. With `--scales 2,4`
+the variants train instead on each photo shrunk by 2 and by 4 (Lanczos; written once as PNGs into
+a folder beside them), whose detail per pixel is nearer a test photo's than a wallpaper's at full
+size. Each variant is `latentzoo train dae --kind photo` with its options (an `--epochs` among
+them overrides the script's), the variants side by side with the cores shared between them, into
+benchmarks/runs/photo/NAME (photo-x2-x4/NAME for `--scales 2,4`, photo-kde-x2-x4/NAME with
+`--photos mate,kde`), reused when it holds that finished run.
 Test photos (none of them trained on): scikit-image's bundled photos,
 public domain or CC0 by its documentation: colour astronaut, chelsea, coffee, rocket,
 hubble_deep_field and retina; grey camera and coins (a colour model gets a grey photo as three equal
@@ -66,33 +69,51 @@ NOISES = {
 }
 SIGMA = {"sigma 15": 15 / 255, "sigma 25": 25 / 255, "sigma 50": 50 / 255}
 CLASSICAL = {"median 3x3": "median", "blur": "gaussian", "non-local means": "nlm"}
-MATE = Path.home() / ".cache" / "latentzoo" / "mate"
+CACHE = Path.home() / ".cache" / "latentzoo"
+KDE_PHOTOS = (
+    "BytheWater", "ColdRipple", "ColorfulCups", "DarkestHour", "EveningGlow", "FallenLeaf",
+    "Grey", "Kite", "OneStandsOut", "Path", "summer_1am",
+)  # fmt: skip
 LZ = str(Path(sys.executable).with_name("latentzoo"))
 
 
-def training_photos() -> Path:
-    root = debian("mate-backgrounds", MATE)
+def fetched(package: str) -> Path:
+    root = debian(package, CACHE / package.split("-")[0])
     if root is None:
-        sys.exit("apt-get download mate-backgrounds failed: the training photos are missing")
-    return root / "usr/share/backgrounds/mate/nature"
+        sys.exit(f"apt-get download {package} failed: the training photos are missing")
+    return root
 
 
-def shrunk(photos: Path, scales: list[int]) -> Path:
-    """A folder of every photo of `photos` shrunk by each factor of `scales`, made once."""
-    if scales == [1]:
-        return photos
+def training_photos(sets: list[str]) -> list[Path]:
+    """The photo files of each named set, in a fixed order."""
+    paths = []
+    if "mate" in sets:
+        nature = fetched("mate-backgrounds") / "usr/share/backgrounds/mate/nature"
+        paths += sorted(nature.iterdir())
+    if "kde" in sets:
+        root = fetched("plasma-workspace-wallpapers") / "usr/share/wallpapers"
+        paths += [root / n / "contents/images/2560x1600.jpg" for n in KDE_PHOTOS]
+    return paths
+
+
+def shrunk(photos: list[Path], sets: list[str], scales: list[int]) -> Path:
+    """A folder of every photo shrunk by each factor of `scales`, made once (the mate folder
+    itself when nothing is to be shrunk or added)."""
+    if scales == [1] and sets == ["mate"]:
+        return photos[0].parent
     from PIL import Image
 
-    out = MATE.parent / ("mate-" + "-".join(f"x{f}" for f in scales))
+    out = CACHE / "-".join(sets + [f"x{f}" for f in scales])
     if not (out / "done").is_file():
         out.mkdir(parents=True, exist_ok=True)
-        for path in sorted(photos.iterdir()):
+        for path in photos:
+            name = path.stem if path.parent.name != "images" else path.parents[2].name
             image = Image.open(path).convert("RGB")
             for f in scales:
                 small = image.resize(
                     (image.width // f, image.height // f), Image.Resampling.LANCZOS
                 )
-                small.save(out / f"{path.stem}-{f}.png")
+                small.save(out / f"{name}-{f}.png")
         (out / "done").write_text("")
     return out
 
@@ -273,16 +294,22 @@ def main() -> int:
     ap.add_argument("--crop", type=int, default=256)
     ap.add_argument("--name", default="photo-denoise")
     ap.add_argument("--scales", default="1", help="train on the photos shrunk by these factors")
+    ap.add_argument("--photos", default="mate", help="training sets: mate, kde or mate,kde")
     a = ap.parse_args()
     ensure("scikit-image", "skimage")
     ensure("bm3d", "bm3d")
     log = lambda m: print(m, flush=True)  # noqa: E731
     variants = dict(v.split("=", 1) for v in a.variants.split(";") if v)
     scales = [int(f) for f in a.scales.split(",")]
-    tag = "" if scales == [1] else "-" + "-".join(f"x{f}" for f in scales)
+    sets = [p for p in ("mate", "kde") if p in a.photos.split(",")]
+    if not sets or len(sets) != len(a.photos.split(",")):
+        ap.error(f"--photos takes mate, kde or mate,kde, not {a.photos!r}")
+    tag = "".join(f"-{p}" for p in sets if p != "mate")
+    tag += "" if scales == [1] else "-" + "-".join(f"x{f}" for f in scales)
     runs = ROOT / "benchmarks" / "runs" / f"photo{tag}"
     t0 = time.time()
-    train_variants(variants, shrunk(training_photos(), scales), a.epochs, runs, log)
+    folder = shrunk(training_photos(sets), sets, scales)
+    train_variants(variants, folder, a.epochs, runs, log)
     torch.set_num_threads(2)
     models, trained = {}, {}
     for name in variants:
@@ -304,7 +331,7 @@ def main() -> int:
         "machine": machine(),
         "commit": commit(),
         "training": f"{a.epochs} epochs per variant (unless its options say), on the photos "
-        f"shrunk by {a.scales}; last history rows: {trained}",
+        f"shrunk by {a.scales} ({folder}); last history rows: {trained}",
         "variants": variants,
         "photos": list(photos),
         "crop": a.crop,
