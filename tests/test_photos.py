@@ -233,3 +233,20 @@ def test_the_relative_loss_weighs_each_example_by_its_inputs_error(tmp_path):
     light = error < 0.01  # the lightly corrupted images weigh about 100 times as much
     assert light.any() and (~light).any()
     assert relative.weights(x, x).max() == 1 / 1e-4  # a clean input: the floor
+
+
+@pytest.mark.parametrize("noise", ["gaussian:0.1", "poisson:0.02+gaussian:0.02|jpeg:10"])
+def test_a_grey_photo_in_colour_channels_gets_the_same_noise_in_each_channel(noise, tmp_path):
+    """A grey photo given to a colour model is three equal channels, and so is its noise: a model
+    trained on independent noise per channel would read the grey photo's noise as detail."""
+    write_textures(tmp_path / "t")
+    model = build_model(photo_config(tmp_path / "t", patch=32, shape=(3, 32, 32), noise=noise))
+    colour = torch.rand(3, 3, 32, 32)
+    grey = torch.rand(3, 1, 32, 32).expand(-1, 3, -1, -1)
+    x = torch.cat([colour, grey])  # (6, 3, 32, 32), grey ones last
+    noisy = model.corrupt(x, noise, torch.Generator().manual_seed(0))
+    assert not torch.equal(noisy, x)
+    assert torch.equal(noisy[3:], noisy[3:, :1].expand(-1, 3, -1, -1))
+    assert all(not torch.equal(n[0], n[1]) for n in noisy[:3])
+    plain = corrupt(colour, noise, torch.Generator().manual_seed(1))  # colour alone: unchanged
+    assert torch.equal(model.corrupt(colour, noise, torch.Generator().manual_seed(1)), plain)

@@ -11,7 +11,8 @@ train/validation/test splits (`read_source`), reads and writes the jobs' files (
 `score_files`, which a kind may stream), gives the rows of the anomaly scores (`score_rows`), cuts
 an input larger than the run's example into windows and puts the model's outputs back together
 (`split`, `merge`, on latentzoo.windows), names its corruptions in the noise registry
-(`noise_kinds`, which `check_noise` enforces) and the ones its report pictures
+(`noise_kinds`, which `check_noise` enforces), applies them (`corrupt`) and names the ones its
+report pictures
 (`example_noises`), says whether its values are bounded (`bounded`) and describes a shape in
 words. A new kind is a module with a subclass and one entry in latentzoo.kinds.registry.
 """
@@ -32,7 +33,7 @@ from ..data import Splits
 from ..errors import ConfigError
 from ..files import write_csv
 from ..inputs import Inputs
-from ..noise import Noise, parse_noise
+from ..noise import Noise, corrupt, parse_noise
 from ..windows import CutInput
 
 
@@ -69,6 +70,18 @@ class DataKind(ABC):
                     f"noise '{term.kind}' is not for {self.name} data (its kinds: "
                     f"{', '.join(self.noise_kinds)})"
                 )
+
+    def corrupt(
+        self,
+        x: torch.Tensor,
+        spec: str | Noise,
+        generator: torch.Generator | None,
+        rate: float | None,
+        recordings: tuple[torch.Tensor, ...],
+    ) -> torch.Tensor:
+        """Examples (B, ...) corrupted by a noise spec (latentzoo.noise.corrupt), clipped to
+        [0, 1] where this kind's values are `bounded`."""
+        return corrupt(x, spec, generator, clip=self.bounded, rate=rate, recordings=recordings)
 
     @abstractmethod
     def vector_encoder(

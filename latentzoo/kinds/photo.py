@@ -1,13 +1,18 @@
 """Photographs (C, H, W) of any size, grey or colour: a model trains on random square patches of a
 folder of photos (latentzoo.photos) and, being fully convolutional, is applied to whole photos in
 overlapping tiles blended at the seams. What differs from the image kind is how examples are read
-and written; the backbones, the measures and the pictures are the image kind's."""
+and written, and that a grey photo in a colour model's channels (all channels equal) is corrupted
+as a grey photo: with the same noise in each channel. The backbones, the measures and the
+pictures are the image kind's."""
 
 from __future__ import annotations
+
+import torch
 
 from ..config import Config, DataSettings
 from ..data import Splits
 from ..errors import ConfigError
+from ..noise import Noise
 from ..photo_noise import PHOTO_NOISES
 from ..photos import load_photos, map_photos, photo_patches
 from .image import ImageKind
@@ -29,6 +34,16 @@ class PhotoKind(ImageKind):
                 "larger than the patches it trains on: an ae or dae with --latent grid, or a "
                 "vqvae (--image-size HxW without --kind photo resizes photos to train on them)"
             )
+
+    def corrupt(self, x, spec: str | Noise, generator, rate, recordings) -> torch.Tensor:
+        out = super().corrupt(x, spec, generator, rate, recordings)  # (B, C, H, W)
+        grey = (x == x[:, :1]).flatten(1).all(1)  # (B,) a grey photo given as C equal channels
+        if x.shape[1] > 1 and grey.any():
+            # a colour model that learnt independent noise per channel would read a grey
+            # photo's noise, the same in each channel, as detail
+            once = super().corrupt(x[grey, :1], spec, generator, rate, recordings)
+            out[grey] = once.expand(-1, x.shape[1], -1, -1)
+        return out
 
     def describe(self, shape: tuple[int, ...]) -> str:
         return f"{super().describe(shape)} patches"

@@ -25,7 +25,7 @@ from ..config import Config, ModelSettings
 from ..kinds import data_kind
 from ..nn.spectral_loss import SpectralLoss
 from ..nn.stoi_loss import StoiLoss
-from ..noise import Noise, corrupt
+from ..noise import Noise
 
 
 @dataclass
@@ -140,12 +140,12 @@ class Autoencoder(nn.Module):
     def corrupt(
         self, x: torch.Tensor, spec: str | Noise, generator: torch.Generator | None = None
     ) -> torch.Tensor:
-        """Examples corrupted by a noise spec as this model's data takes it: clipped to [0, 1] for
-        images, at the run's sample rate for signals, with its noise recordings for sound
-        (latentzoo.noise.corrupt); a ConfigError for a kind of noise that is not for its data."""
+        """Examples corrupted by a noise spec as this model's data takes it (its kind's `corrupt`):
+        clipped to [0, 1] for images, at the run's sample rate for signals, with its noise
+        recordings for sound; a ConfigError for a kind of noise that is not for its data."""
         self.data_kind.check_noise(spec)
-        bounded, rate = self.data_kind.bounded, self.cfg.data.rate
-        return corrupt(x, spec, generator, clip=bounded, rate=rate, recordings=self.recordings())
+        rate = self.cfg.data.rate
+        return self.data_kind.corrupt(x, spec, generator, rate, self.recordings())
 
     def recordings(self) -> tuple[torch.Tensor, ...]:
         """The noise recordings its noise specs may draw from (a DAE's `noise_files`)."""
