@@ -12,9 +12,9 @@ train/validation/test splits (`read_source`), reads and writes the jobs' files (
 an input larger than the run's example into windows and puts the model's outputs back together
 (`split`, `merge`, on latentzoo.windows), names its corruptions in the noise registry
 (`noise_kinds`, which `check_noise` enforces), applies them (`corrupt`) and names the ones its
-report pictures
-(`example_noises`), says whether its values are bounded (`bounded`) and describes a shape in
-words. A new kind is a module with a subclass and one entry in latentzoo.kinds.registry.
+report pictures (`example_noises`), says whether its values are bounded (`bounded`) and describes
+a shape in words. A new kind is a module with a subclass and one entry in
+latentzoo.kinds.registry.
 """
 
 from __future__ import annotations
