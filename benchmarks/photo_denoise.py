@@ -84,30 +84,29 @@ def fetched(package: str) -> Path:
     return root
 
 
-def training_photos(sets: list[str]) -> list[Path]:
-    """The photo files of each named set, in a fixed order."""
-    paths = []
+def training_photos(sets: list[str]) -> dict[str, Path]:
+    """Name -> photo file, for each named set, in a fixed order."""
+    photos = {}
     if "mate" in sets:
         nature = fetched("mate-backgrounds") / "usr/share/backgrounds/mate/nature"
-        paths += sorted(nature.iterdir())
+        photos |= {p.stem: p for p in sorted(nature.iterdir())}
     if "kde" in sets:
         root = fetched("plasma-workspace-wallpapers") / "usr/share/wallpapers"
-        paths += [root / n / "contents/images/2560x1600.jpg" for n in KDE_PHOTOS]
-    return paths
+        photos |= {n: root / n / "contents/images/2560x1600.jpg" for n in KDE_PHOTOS}
+    return photos
 
 
-def shrunk(photos: list[Path], sets: list[str], scales: list[int]) -> Path:
+def shrunk(photos: dict[str, Path], sets: list[str], scales: list[int]) -> Path:
     """A folder of every photo shrunk by each factor of `scales`, made once (the mate folder
     itself when nothing is to be shrunk or added)."""
     if scales == [1] and sets == ["mate"]:
-        return photos[0].parent
+        return next(iter(photos.values())).parent
     from PIL import Image
 
     out = CACHE / "-".join(sets + [f"x{f}" for f in scales])
     if not (out / "done").is_file():
         out.mkdir(parents=True, exist_ok=True)
-        for path in photos:
-            name = path.stem if path.parent.name != "images" else path.parents[2].name
+        for name, path in photos.items():
             image = Image.open(path).convert("RGB")
             for f in scales:
                 small = image.resize(

@@ -37,8 +37,10 @@ class PhotoKind(ImageKind):
 
     def corrupt(self, x, spec: str | Noise, generator, rate, recordings) -> torch.Tensor:
         out = super().corrupt(x, spec, generator, rate, recordings)  # (B, C, H, W)
+        if x.shape[1] == 1:
+            return out
         grey = (x == x[:, :1]).flatten(1).all(1)  # (B,) a grey photo given as C equal channels
-        if x.shape[1] > 1 and grey.any():
+        if grey.any():
             # a colour model that learnt independent noise per channel would read a grey
             # photo's noise, the same in each channel, as detail
             once = super().corrupt(x[grey, :1], spec, generator, rate, recordings)

@@ -5,12 +5,12 @@ that a DAE trains on it, as Fu et al. (2018, "End-to-End Waveform Utterance Enha
 Evaluation Metrics Optimization") and Kolbæk et al. (2020) did.
 
 It follows STOI's steps with pystoi's constants and band matrix (Hann frames of 25.6 ms every
-12.8 ms, 15 bands from 150 Hz, the output's envelopes clipped at 15 dB above the target's,
-segments of 30 frames),
-with three differences that a training window asks for: it is taken at the run's sample rate
-(bands above the Nyquist frequency dropped) instead of resampling to 10 kHz; a window shorter than
-30 frames is one segment of all its frames; and frames more than 40 dB below the loudest frame
-of the target's window are left out by a weight rather than cut. Use pystoi to measure.
+12.8 ms, 15 bands from 150 Hz, the output's envelopes clipped at 15 dB above the target's, segments
+of 30 frames), with three differences that a training window asks for: it is taken at the run's
+sample rate (bands above the Nyquist frequency dropped) instead of resampling to 10 kHz; a window
+shorter than 30 frames is one segment of all its frames; and frames more than 40 dB below the
+loudest frame of the target's window are left out by a weight rather than cut. Use pystoi to
+measure.
 
 torch_stoi (Pariente) implements the same but needs torchaudio, which has no build for every torch
 that latentzoo runs on."""
