@@ -7,8 +7,9 @@ without gradients and returns CPU tensors:
   model with codes;
 - `reconstruct`, `denoise` (optionally corrupting the images first, for demonstrations, and
   optionally `safeguard`ed: each output blended back towards its input by how much more the model
-  changed it than it changes clean images (`clean_residuals`), so that a clean or lightly
-  corrupted input is not made worse; and optionally keeping a fixed fraction of its input, `kept`);
+  changed it than it changes clean images (`clean_residuals`) or, per input, its own output, so
+  that a clean or lightly corrupted input is not made worse; and optionally keeping a fixed
+  fraction of its input, `kept`);
 - `anomaly_scores`: the model's `anomaly_score` per image (higher = less like its training images:
   squared reconstruction error, the negative ELBO for a VAE); `calibrate` turns the scores of the
   run's validation images into a threshold at a chosen false-positive rate, the (1 - fpr) quantile,
@@ -34,6 +35,9 @@ BATCH = 500
 DEFAULT_FPR = 0.01
 SAFEGUARD_Q = 1.0  # the share of clean examples that `safeguard` passes through as they are
 SAFEGUARD_N = 2000  # validation examples whose residuals the denoise command measures
+# per-input safeguard: an input changed by less than this many times the error expected of its
+# output comes back as it went in
+SAFEGUARD_MARGIN = 1.5
 
 
 @torch.no_grad()
@@ -93,16 +97,30 @@ def clean_residuals(model, clean: torch.Tensor, labels: torch.Tensor | None = No
 
 
 def safeguard(
-    noisy: torch.Tensor, out: torch.Tensor, residuals: torch.Tensor, q: float = SAFEGUARD_Q
+    noisy: torch.Tensor,
+    out: torch.Tensor,
+    residuals: torch.Tensor,
+    q: float = SAFEGUARD_Q,
+    again: torch.Tensor | None = None,
+    margin: float = SAFEGUARD_MARGIN,
 ) -> torch.Tensor:
     """Each output (N, ...) blended with its input by the weight that minimises the squared error
-    when the input's and the output's errors are independent (a Wiener weight). The output's error
-    is taken as the mean of the clean `residuals` (`clean_residuals`), the input's as its own mean
-    squared residual less their `q` quantile: an input that the model changes no more than that
-    comes back as it went in."""
+    when the input's and the output's errors are independent (a Wiener weight). The input's error is
+    its mean squared residual less a threshold; an input that the model changes no more than that
+    comes back as it went in. The output's error, and the threshold:
+    - without `again`, the mean of the clean `residuals` (`clean_residuals`) and their `q`
+      quantile;
+    - given `again`, the model's output on `out`: per input, the mean squared change that the model
+      makes to its own output (what it would change in a clean input like this one) plus the mean
+      clean residual, and `margin` times that."""
     residual = (noisy - out).pow(2).flatten(1).mean(1)  # (N,)
-    input_error = (residual - residuals.quantile(q)).clamp(min=0)
-    w = input_error / (input_error + residuals.mean() + 1e-12)
+    if again is None:
+        out_error, threshold = residuals.mean(), residuals.quantile(q)
+    else:
+        out_error = (again - out).pow(2).flatten(1).mean(1) + residuals.mean()  # (N,)
+        threshold = margin * out_error
+    input_error = (residual - threshold).clamp(min=0)
+    w = input_error / (input_error + out_error + 1e-12)
     w = w.view(-1, *[1] * (noisy.dim() - 1))
     return w * out + (1 - w) * noisy
 
@@ -126,12 +144,16 @@ def denoise(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(the input, corrupted by `noise` first when given, drawn from `generator` or else from a
     new one seeded by `seed`; its denoised reconstruction, `safeguard`ed when the model's clean
-    `residuals` are given, then keeping the fraction `keep` of its input)."""
+    `residuals` are given (by the error expected of each output, from a second pass through the
+    model, where the model's kind of data asks for it), then keeping the fraction `keep` of its
+    input)."""
     if noise:
         gen = generator or torch.Generator().manual_seed(seed)
         images = model.corrupt(images, parse_noise(noise), gen)
     out = reconstruct(model, images, labels)
-    out = out if residuals is None else safeguard(images, out, residuals)
+    if residuals is not None:
+        again = reconstruct(model, out, labels) if model.data_kind.safeguard_per_input else None
+        out = safeguard(images, out, residuals, again=again)
     return images, kept(images, out, keep)
 
 

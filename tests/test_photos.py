@@ -9,11 +9,12 @@ import pytest
 import torch
 from PIL import Image
 
-from latentzoo import make_config
+from latentzoo import jobs, make_config
 from latentzoo.cli import main
 from latentzoo.errors import ConfigError, DataError, LatentzooError
 from latentzoo.examples import write_texture, write_textures
 from latentzoo.files import load_tensors, save_tensors
+from latentzoo.jobs import safeguard
 from latentzoo.models import build_model
 from latentzoo.noise import corrupt, parse_noise
 from latentzoo.photo_noise import jpeg_round_trip
@@ -252,3 +253,20 @@ def test_a_grey_photo_in_colour_channels_gets_the_same_noise_in_each_channel(noi
     assert torch.equal(noisy[:3], as_drawn[:3]) and not torch.equal(noisy[3:], as_drawn[3:])
     plain = corrupt(colour, noise, torch.Generator().manual_seed(1))  # colour alone: unchanged
     assert torch.equal(model.corrupt(colour, noise, torch.Generator().manual_seed(1)), plain)
+
+
+def test_a_photo_dae_safeguards_each_tile_by_its_own_outputs_second_pass(tmp_path):
+    """The photo kind asks for the per-input safeguard: `denoise` puts each output through the model
+    again and blends by what that second pass changes, not by the clean residuals alone."""
+    write_textures(tmp_path / "t")
+    model = build_model(photo_config(tmp_path / "t", patch=32, shape=(3, 32, 32)))
+    torch.manual_seed(0)
+    for p in model.parameters():  # a model that changes its input (a new one hands it back)
+        torch.nn.init.normal_(p, std=0.05)
+    noisy = torch.rand(3, 3, 32, 32)
+    out = jobs.reconstruct(model, noisy)
+    residuals = torch.rand(20) * float((noisy - out).pow(2).mean()) / 2  # weights neither 0 nor 1
+    _, got = jobs.denoise(model, noisy, residuals=residuals)
+    assert model.data_kind.safeguard_per_input
+    assert torch.allclose(got, safeguard(noisy, out, residuals, again=jobs.reconstruct(model, out)))
+    assert not torch.allclose(got, safeguard(noisy, out, residuals))

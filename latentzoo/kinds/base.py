@@ -53,6 +53,8 @@ class DataKind(ABC):
     heard: ClassVar[bool] = False
     # `denoise` blends each output back towards its input by default (latentzoo.jobs.safeguard)
     safeguarded: ClassVar[bool] = True
+    # ... estimating each output's error per input, from a second pass through the model
+    safeguard_per_input: ClassVar[bool] = False
     # the fraction of its input that `denoise` keeps in each output by default (latentzoo.jobs.kept)
     kept_input: ClassVar[float] = 0.0
 

@@ -25,6 +25,9 @@ class PhotoKind(ImageKind):
     example = "patch"
     examples = "patches"
     drawn = False  # a patch of a larger photo
+    # photos differ in texture far more than their validation patches: one mean clean residual
+    # over- or underestimates what the model leaves on a given photo
+    safeguard_per_input = True
 
     def check(self, cfg: Config) -> None:
         super().check(cfg)
