@@ -324,8 +324,9 @@ def build_parser() -> Parser:
         "--no-safeguard",
         action="store_true",
         help="no blending back towards each input by how much more the model changed it than it "
-        "changes clean validation examples, which keeps clean or lightly corrupted inputs from "
-        "being made worse (sound is never blended so)",
+        "changes clean validation examples (on photos: than it changes its own output), which "
+        "keeps clean or lightly corrupted inputs from being made worse (sound is never blended "
+        "so)",
     )
     d.add_argument(
         "--keep-input",
