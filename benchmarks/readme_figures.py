@@ -258,9 +258,9 @@ def codec_rows() -> list[tuple[str, str, str, str]]:
 
 def photo_rows() -> list[tuple[str, str, str, str]]:
     """The photo DAE (the U-Net variant trained on both photo sets with grey photos' noise the same
-    in each channel, as `latentzoo denoise` gives it) on the test photos."""
-    r = read("photo-denoise-kde-grey.json")
-    src = source("photo-denoise-kde-grey.json", r)
+    in each channel, as `latentzoo denoise` gives it, safeguarded per input) on the test photos."""
+    r = read("photo-denoise-kde-per-input.json")
+    src = source("photo-denoise-kde-per-input.json", r)
     out = []
     for noise in ("sigma 15", "sigma 25", "sigma 50"):
         t = r["table"][noise]
