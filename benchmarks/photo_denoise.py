@@ -117,18 +117,19 @@ def shrunk(photos: dict[str, Path], sets: list[str], scales: list[int]) -> Path:
     return out
 
 
+def central_crop(arr: np.ndarray, crop: int) -> torch.Tensor:
+    """An 8-bit image (H, W) or (H, W, C) -> its central crop x crop pixels (C, h, w) in [0, 1]."""
+    x = torch.from_numpy(arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1).copy())
+    _, h, w = x.shape
+    r, c = max(0, (h - crop) // 2), max(0, (w - crop) // 2)
+    return x[:, r : r + crop, c : c + crop].float().div(255)
+
+
 def test_photos(crop: int) -> dict[str, torch.Tensor]:
     """Name -> (C, H, W) in [0, 1], the central crop x crop pixels."""
     import skimage.data
 
-    out = {}
-    for name in COLOUR + GREY:
-        arr = getattr(skimage.data, name)()
-        x = torch.from_numpy(arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1).copy())
-        _, h, w = x.shape
-        r, c = max(0, (h - crop) // 2), max(0, (w - crop) // 2)
-        out[name] = x[:, r : r + crop, c : c + crop].float().div(255)
-    return out
+    return {name: central_crop(getattr(skimage.data, name)(), crop) for name in COLOUR + GREY}
 
 
 def train_variants(variants: dict[str, str], photos: Path, epochs: int, runs: Path, log) -> None:

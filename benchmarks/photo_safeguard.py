@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
-from photo_denoise import NOISES, test_photos  # noqa: E402
+from photo_denoise import NOISES, central_crop, test_photos  # noqa: E402
 
 from latentzoo import jobs  # noqa: E402
 from latentzoo.eval import psnr  # noqa: E402
@@ -47,14 +47,8 @@ def held_out_photos(crop: int = 256) -> dict[str, torch.Tensor]:
 
     arrays = {n: getattr(skimage.data, n)() for n in HELD_OUT}
     arrays["motorcycle_left"] = skimage.data.stereo_motorcycle()[0]
-    out = {}
-    for name, arr in arrays.items():
-        x = torch.from_numpy(arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1).copy())
-        _, h, w = x.shape
-        r, c = max(0, (h - crop) // 2), max(0, (w - crop) // 2)
-        x = x[:, r : r + crop, c : c + crop]
-        out[name] = x[:, : x.shape[1] // 4 * 4, : x.shape[2] // 4 * 4].float().div(255)
-    return out
+    crops = {name: central_crop(arr, crop) for name, arr in arrays.items()}
+    return {name: x[:, : x.shape[1] // 4 * 4, : x.shape[2] // 4 * 4] for name, x in crops.items()}
 
 
 def rules(noisy, out, again, res) -> dict[str, torch.Tensor]:
