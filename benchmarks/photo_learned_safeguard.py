@@ -10,8 +10,9 @@ It sees the noisy tile and the change normalised by its RMS, with `--second` als
 the model makes to its own output (the per-input rule's second pass). Trained to minimise the mean
 log ratio of the blend's squared error to the input's (the mean PSNR loss), its w unclamped while
 training (clamped to [0, 1] when applied, which is optimal for a quadratic in w), on the run's
-first 2,000 validation patches, two draws each of a corruption drawn from the run's training mix
-and five light kinds (clean, gaussian 0.01, JPEG 60, 80 and 90); Adam, 30 epochs, batches of 64.
+validation patches (the first 2,000 at most), two draws each of a corruption drawn from the run's
+training mix and five light kinds (clean, gaussian 0.01, JPEG 60, 80 and 90); Adam, 30 epochs,
+batches of 64.
 Checked as photo_safeguard.py checks the rules (its held-out photos, its test crops, its nine
 kinds, one draw per photo), beside the raw output and the per-input rule (margin 1.5): per kind,
 the mean gain in PSNR over the input (dB) / the worst photo's. Written to
@@ -73,7 +74,8 @@ class BlendNet(nn.Module):
 
 
 def examples(model, clean, specs, draws, second):
-    """(noisy, output, second-pass change, clean), each (N * draws, C, H, W)."""
+    """(noisy, output, second-pass change, clean), each (N * draws, C, H, W); the second-pass
+    change with no channels unless `second`."""
     gen = torch.Generator().manual_seed(0)
     xs, ys, es, cs = [], [], [], []
     for _ in range(draws):
