@@ -37,6 +37,7 @@ from torch import nn  # noqa: E402
 
 from latentzoo import jobs  # noqa: E402
 from latentzoo.eval import psnr  # noqa: E402
+from latentzoo.files import atomic_write  # noqa: E402
 from latentzoo.noise import corrupt  # noqa: E402
 from latentzoo.runs import load, run_data  # noqa: E402
 
@@ -163,7 +164,7 @@ def main() -> int:
     check(model, net, held_out_photos(), res, a.second, "held-out", say)
     check(model, net, test_photos(256), res, a.second, "test", say)
     say(f"{time.time() - t0:.0f} s")
-    (ROOT / f"benchmarks/results/{a.name}.txt").write_text("\n".join(lines) + "\n")
+    atomic_write(ROOT / f"benchmarks/results/{a.name}.txt", "\n".join(lines) + "\n")
     return 0
 
 
