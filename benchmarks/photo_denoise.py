@@ -2,6 +2,7 @@
 
     python benchmarks/photo_denoise.py [--epochs 10] [--crop 256] [--name photo-denoise]
         [--variants 'default=;skip-input=--skip input'] [--scales 1] [--photos mate]
+        [--self-ensemble 1]
 
 Training photos (`--photos`, one or both sets): `mate`, the 12 nature photos of Debian's
 `mate-backgrounds` (/usr/share/backgrounds/mate/nature/, colour, 1280x1024 to 2560x1920); `kde`,
@@ -23,7 +24,8 @@ and by JPEG at quality 10 and 30 (one draw per photo, seeded). Methods: the inpu
 Gaussian blur of 1 pixel; non-local means (scikit-image, its noise level estimated); BM3D (`bm3d`,
 the colour version for colour photos) given the true noise level (for Poisson-Gaussian noise and
 JPEG, the RMS of the actual error); each DAE variant raw and as `latentzoo denoise` gives it (the
-safeguard, with residuals of the run's validation patches), tiles blended as the command does.
+safeguard, with residuals of the run's validation patches), tiles blended as the command does, and
+with `--self-ensemble N` (N > 1) also as `denoise --self-ensemble N` gives it (column "xN").
 PSNR (dB) and SSIM per photo and their means; seconds per megapixel of each method on the full
 astronaut (512x512 colour); the default's `latentzoo denoise` on a 4000x3000 photo and on a
 1000x750 one, wall time and peak memory; crops side by side at sigma 25. Written to
@@ -152,20 +154,24 @@ def train_variants(variants: dict[str, str], photos: Path, epochs: int, runs: Pa
         log(f"trained {name} in {time.time() - start:.0f} s")
 
 
-def dae(model, residuals):
-    """(raw, denoise): noisy photo (C, H, W) -> the model's raw output, and what `denoise` gives
-    (safeguarded), each in the model's channels and back."""
+def dae(name: str, model, views: int) -> dict:
+    """Column label -> noisy photo (C, H, W) -> output: the model's raw output, what `denoise`
+    gives (safeguarded), and with `views` > 1 what `denoise --self-ensemble VIEWS` gives; each in
+    the model's channels and back, tiles blended as the command does."""
     c = model.cfg.data.shape[0]
+    val = run_data(model.cfg).val.tensors(slice(0, jobs.SAFEGUARD_N))
+
+    def denoising(views: int):
+        residuals = jobs.clean_residuals(model, *val, views=views)
+        fn = lambda t: jobs.denoise(model, t, residuals=residuals, views=views)[1]  # noqa: E731
+        return lambda noisy: as_channels(through_tiles(as_channels(noisy, c), fn), noisy.shape[0])
 
     def raw(noisy: torch.Tensor) -> torch.Tensor:
         out = through_tiles(as_channels(noisy, c), lambda t: jobs.reconstruct(model, t))
         return as_channels(out, noisy.shape[0])
 
-    def denoise(noisy: torch.Tensor) -> torch.Tensor:
-        fn = lambda t: jobs.denoise(model, t, residuals=residuals)[1]  # noqa: E731
-        return as_channels(through_tiles(as_channels(noisy, c), fn), noisy.shape[0])
-
-    return raw, denoise
+    columns = {f"DAE {name}": denoising(1), f"DAE {name} raw": raw}
+    return columns | ({f"DAE {name} x{views}": denoising(views)} if views > 1 else {})
 
 
 def ssim_of(x: torch.Tensor, y: torch.Tensor) -> float:
@@ -184,9 +190,7 @@ def methods_on(noisy, clean, sigma, models) -> dict[str, torch.Tensor]:
     for label, method in CLASSICAL.items():
         out[label] = classical_denoise(noisy[None], method)[0]
     out["BM3D (true sigma)"] = classical_denoise(noisy[None], "bm3d", sigma)[0]
-    for name, (raw, denoise) in models.items():
-        out[f"DAE {name}"], out[f"DAE {name} raw"] = denoise(noisy), raw(noisy)
-    return out
+    return out | {label: fn(noisy) for label, fn in models.items()}
 
 
 def quality_table(photos, models, log):
@@ -220,11 +224,10 @@ def speeds(photo: torch.Tensor, models) -> dict[str, float]:
         t = time.perf_counter()
         classical_denoise(noisy[None], method, 25 / 255)
         out[label] = (time.perf_counter() - t) / mp
-    for name, (raw, denoise) in models.items():
-        for label, fn in ((f"DAE {name}", denoise), (f"DAE {name} raw", raw)):
-            t = time.perf_counter()
-            fn(noisy)
-            out[label] = (time.perf_counter() - t) / mp
+    for label, fn in models.items():
+        t = time.perf_counter()
+        fn(noisy)
+        out[label] = (time.perf_counter() - t) / mp
     return out
 
 
@@ -298,6 +301,7 @@ def main() -> int:
     ap.add_argument("--name", default="photo-denoise")
     ap.add_argument("--scales", default="1", help="train on the photos shrunk by these factors")
     ap.add_argument("--photos", default="mate", help="training sets: mate, kde or mate,kde")
+    ap.add_argument("--self-ensemble", type=int, default=1, help="also each DAE over N views")
     a = ap.parse_args()
     ensure("scikit-image", "skimage")
     ensure("bm3d", "bm3d")
@@ -316,10 +320,7 @@ def main() -> int:
     torch.set_num_threads(2)
     models, trained = {}, {}
     for name in variants:
-        model = load(runs / name)
-        data = run_data(model.cfg)
-        residuals = jobs.clean_residuals(model, *data.val.tensors(slice(0, jobs.SAFEGUARD_N)))
-        models[name] = dae(model, residuals)
+        models |= dae(name, load(runs / name), a.self_ensemble)
         trained[name] = (runs / name / "history.csv").read_text().splitlines()[-1]
     photos = test_photos(a.crop)
     table, shown = quality_table(photos, models, log)
@@ -337,6 +338,7 @@ def main() -> int:
         "training": f"{a.epochs} epochs per variant (unless its options say), on the photos "
         f"shrunk by {a.scales} ({folder}); last history rows: {trained}",
         "variants": variants,
+        "self_ensemble": a.self_ensemble,
         "photos": list(photos),
         "crop": a.crop,
         "table": table,

@@ -1,8 +1,8 @@
 """Study: how the safeguard estimates the photo DAE's error, chosen on held-out photos and checked
 on the test photos.
 
-    python benchmarks/photo_safeguard.py [RUN [NAME]]  # RUN: photo-kde-x2-x4/unet-grey under
-                                                       # benchmarks/runs; NAME: photo-safeguard
+    python benchmarks/photo_safeguard.py [RUN [NAME]] [--self-ensemble 1]
+    # RUN: photo-kde-x2-x4/unet-grey under benchmarks/runs; NAME: photo-safeguard
 
 Rules (latentzoo.jobs.safeguard): the clean residuals' mean as every output's error and their q
 quantile as the threshold ("population q"); per input, the change the model makes to its own
@@ -14,12 +14,15 @@ test photos as photo_denoise.py crops them. Each noise kind of photo_denoise.py 
 ones (gaussian 0.02, JPEG 50 and 75), one draw per photo; a grey photo as three equal channels,
 its noise the same in each. The rule chosen: of those that keep every held-out photo at or above
 its input on every kind, the one with the highest mean gain on the held-out photos over the
-benchmark's six kinds. Per rule and kind, the mean gain in PSNR over the input (dB) / the worst
-photo's. Written to benchmarks/results/NAME.txt.
+benchmark's six kinds. With `--self-ensemble N`, every output (the clean residuals', the first
+pass's and the second's) is the model's mean over N views, as `denoise --self-ensemble N` makes it.
+Per rule and kind, the mean gain in PSNR over the input (dB) / the worst photo's. Written to
+benchmarks/results/NAME.txt.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -32,6 +35,7 @@ from photo_denoise import NOISES, central_crop, test_photos  # noqa: E402
 
 from latentzoo import jobs  # noqa: E402
 from latentzoo.eval import psnr  # noqa: E402
+from latentzoo.files import atomic_write  # noqa: E402
 from latentzoo.noise import corrupt  # noqa: E402
 from latentzoo.runs import load, run_data  # noqa: E402
 
@@ -67,23 +71,24 @@ def rules(noisy, out, again, res) -> dict[str, torch.Tensor]:
     return got
 
 
-def gains(model, photos, res, spec) -> dict[str, list[float]]:
+def gains(model, photos, res, spec, views) -> dict[str, list[float]]:
     """Rule -> the gain over the input of each photo."""
     per: dict[str, list[float]] = {}
     for i, clean in enumerate(photos.values()):
         noisy = corrupt(clean[None], spec, torch.Generator().manual_seed(1000 + i))
         c, noisy = clean[None].expand(-1, 3, -1, -1), noisy.expand(-1, 3, -1, -1)  # (1, 3, H, W)
-        out = jobs.reconstruct(model, noisy)
-        for rule, y in rules(noisy, out, jobs.reconstruct(model, out), res).items():
+        out = jobs.reconstruct(model, noisy, views=views)
+        again = jobs.reconstruct(model, out, views=views)
+        for rule, y in rules(noisy, out, again, res).items():
             per.setdefault(rule, []).append(float(psnr(c, y.clamp(0, 1)) - psnr(c, noisy)))
     return per
 
 
-def table(model, photos, res, say) -> dict[str, dict[str, list[float]]]:
+def table(model, photos, res, say, views) -> dict[str, dict[str, list[float]]]:
     """Kind -> rule -> per-photo gains, each kind's row said."""
     out = {}
     for kind, spec in KINDS.items():
-        out[kind] = gains(model, photos, res, spec)
+        out[kind] = gains(model, photos, res, spec, views)
         say(kind)
         for rule, v in out[kind].items():
             say(f"  {rule:18s} {sum(v) / len(v):+.2f} / {min(v):+.2f}")
@@ -97,23 +102,27 @@ def chosen(held: dict[str, dict[str, list[float]]]) -> str:
 
 
 def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("run", nargs="?", default=str(RUN))
+    ap.add_argument("name", nargs="?", default="photo-safeguard")
+    ap.add_argument("--self-ensemble", type=int, default=1)
+    a = ap.parse_args()
     torch.set_num_threads(2)
-    run = sys.argv[1] if len(sys.argv) > 1 else str(RUN)
-    name = sys.argv[2] if len(sys.argv) > 2 else "photo-safeguard"
-    lines = [f"python benchmarks/photo_safeguard.py {run} {name}"]
+    lines = ["python benchmarks/photo_safeguard.py " + " ".join(sys.argv[1:])]
 
     def say(line: str) -> None:
         print(line, flush=True)
         lines.append(line)
 
-    model = load(run)
-    res = jobs.clean_residuals(model, run_data(model.cfg).val.tensors(slice(0, 1000))[0])
+    model, views = load(a.run), a.self_ensemble
+    val = run_data(model.cfg).val.tensors(slice(0, 1000))[0]
+    res = jobs.clean_residuals(model, val, views=views)
     say("held-out photos: " + ", ".join(held_out_photos()))
-    held = table(model, held_out_photos(), res, say)
+    held = table(model, held_out_photos(), res, say, views)
     say(f"chosen on the held-out photos: {chosen(held)}")
     say("test photos: " + ", ".join(test_photos(256)))
-    table(model, test_photos(256), res, say)
-    (ROOT / f"benchmarks/results/{name}.txt").write_text("\n".join(lines) + "\n")
+    table(model, test_photos(256), res, say, views)
+    atomic_write(ROOT / f"benchmarks/results/{a.name}.txt", "\n".join(lines) + "\n")
     return 0
 
 

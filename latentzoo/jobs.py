@@ -85,15 +85,28 @@ def encode(model, images: torch.Tensor, labels: torch.Tensor | None = None) -> t
     return batched(model.encode, images, best_labels(model, images, labels), model)
 
 
-def reconstruct(model, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-    return batched(model.reconstruct, images, best_labels(model, images, labels), model)
+def reconstruct(
+    model, images: torch.Tensor, labels: torch.Tensor | None = None, views: int = 1
+) -> torch.Tensor:
+    """The model's outputs, averaged over the first `views` of the data kind's flips and rotations
+    of each input (a self-ensemble; 1: the input as it is)."""
+    kind = model.data_kind
+    kind.check_views(views)
+    labels = best_labels(model, images, labels)
+    total = batched(model.reconstruct, images, labels, model)
+    for i in range(1, views):
+        out = batched(model.reconstruct, kind.view(images, i), labels, model)  # H, W may swap
+        total += kind.view(out, i, back=True)
+    return total / views
 
 
-def clean_residuals(model, clean: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-    """The mean squared residual per value of the model's output on each of `clean` examples (N,),
-    e.g. the run's validation images: what `safeguard` expects the model to leave on a clean
-    input."""
-    return (reconstruct(model, clean, labels) - clean.cpu()).pow(2).flatten(1).mean(1)
+def clean_residuals(
+    model, clean: torch.Tensor, labels: torch.Tensor | None = None, views: int = 1
+) -> torch.Tensor:
+    """The mean squared residual per value of the model's output (over `views`) on each of `clean`
+    examples (N,), e.g. the run's validation images: what `safeguard` expects the model to leave on
+    a clean input."""
+    return (reconstruct(model, clean, labels, views) - clean.cpu()).pow(2).flatten(1).mean(1)
 
 
 def safeguard(
@@ -141,18 +154,20 @@ def denoise(
     generator: torch.Generator | None = None,
     residuals: torch.Tensor | None = None,
     keep: float = 0.0,
+    views: int = 1,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(the input, corrupted by `noise` first when given, drawn from `generator` or else from a
-    new one seeded by `seed`; its denoised reconstruction, `safeguard`ed when the model's clean
-    `residuals` are given (by the error expected of each output, from a second pass through the
-    model, where the model's kind of data asks for it), then keeping the fraction `keep` of its
-    input)."""
+    new one seeded by `seed`; its denoised reconstruction over `views` (`reconstruct`),
+    `safeguard`ed when the model's clean `residuals` (measured over as many views) are given (by
+    the error expected of each output, from a second pass through the model, where the model's
+    kind of data asks for it), then keeping the fraction `keep` of its input)."""
     if noise:
         gen = generator or torch.Generator().manual_seed(seed)
         images = model.corrupt(images, parse_noise(noise), gen)
-    out = reconstruct(model, images, labels)
+    out = reconstruct(model, images, labels, views)
     if residuals is not None:
-        again = reconstruct(model, out, labels) if model.data_kind.safeguard_per_input else None
+        per_input = model.data_kind.safeguard_per_input
+        again = reconstruct(model, out, labels, views) if per_input else None
         out = safeguard(images, out, residuals, again=again)
     return images, kept(images, out, keep)
 

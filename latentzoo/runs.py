@@ -53,6 +53,7 @@ PRIOR_WEIGHTS, PRIOR_LAST, PRIOR_CONFIG, PRIOR_HISTORY, PRIOR_METRICS = (
 )
 LIKELIHOOD = "likelihood.json"
 RESIDUALS = "clean_residuals.safetensors"  # the safeguard's, kept by `denoise`
+VIEWS_RESIDUALS = "clean_residuals-views{}.safetensors"  # ... over a self-ensemble's views
 
 
 LOCK = ".lock"
@@ -123,10 +124,17 @@ def run_lock(run_dir: str | os.PathLike) -> Iterator[Path]:
         path.unlink(missing_ok=True)
 
 
+def residuals_file(views: int = 1) -> str:
+    """The name of the file in which `denoise` keeps the safeguard's clean residuals measured over
+    a self-ensemble of `views` views (RESIDUALS for one)."""
+    return RESIDUALS if views == 1 else VIEWS_RESIDUALS.format(views)
+
+
 def clear_run(run_dir: str | os.PathLike) -> None:
     """Remove what latentzoo wrote into a run folder (its files and pictures), nothing else."""
     run_dir = Path(run_dir)
-    for p in [*(run_dir / n for n in RUN_FILES), *run_dir.glob("*.png")]:
+    kept = run_dir.glob(VIEWS_RESIDUALS.format("*"))
+    for p in [*(run_dir / n for n in RUN_FILES), *kept, *run_dir.glob("*.png")]:
         p.unlink(missing_ok=True)
 
 

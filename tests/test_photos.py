@@ -14,11 +14,12 @@ from latentzoo.cli import main
 from latentzoo.errors import ConfigError, DataError, LatentzooError
 from latentzoo.examples import write_texture, write_textures
 from latentzoo.files import load_tensors, save_tensors
+from latentzoo.kinds import data_kind
 from latentzoo.models import build_model
 from latentzoo.noise import corrupt, parse_noise
 from latentzoo.photo_noise import jpeg_round_trip
 from latentzoo.photos import load_photos, mirrored, through_tiles
-from latentzoo.runs import RESIDUALS
+from latentzoo.runs import RESIDUALS, residuals_file
 
 
 def photo_config(folder, **kw):
@@ -272,3 +273,59 @@ def test_a_photo_dae_safeguards_each_tile_by_its_own_outputs_second_pass(tmp_pat
         got, jobs.safeguard(noisy, out, residuals, again=jobs.reconstruct(model, out))
     )
     assert not torch.allclose(got, jobs.safeguard(noisy, out, residuals))
+
+
+def test_the_eight_views_of_a_photo_are_distinct_and_each_is_undone():
+    kind = data_kind("photo")
+    x = torch.rand(2, 3, 5, 7)
+    seen = []
+    for i in range(kind.views):
+        v = kind.view(x, i)
+        assert v.shape[2:] in {(5, 7), (7, 5)} and torch.equal(kind.view(v, i, back=True), x)
+        assert not any(v.shape == s.shape and torch.equal(v, s) for s in seen)
+        seen.append(v)
+    assert kind.views == 8
+
+
+def test_a_self_ensemble_averages_the_outputs_of_each_view_put_back(tmp_path):
+    """`reconstruct` over N views is the mean of the model's outputs on the first N flips and turns,
+    each turned back; one view is the plain output; `denoise --self-ensemble` takes 1 to 8 on
+    photos, 1 on digits, and refuses other counts with one line."""
+    write_textures(tmp_path / "t")
+    model = build_model(photo_config(tmp_path / "t", patch=32, shape=(3, 32, 32)))
+    g = torch.Generator().manual_seed(0)
+    for p in model.parameters():  # a model whose output turns with its input only on average
+        torch.nn.init.normal_(p, std=0.05, generator=g)
+    x = torch.rand(2, 3, 32, 48, generator=g)
+    kind = model.data_kind
+    each = [kind.view(jobs.reconstruct(model, kind.view(x, i)), i, back=True) for i in range(4)]
+    assert torch.allclose(jobs.reconstruct(model, x, views=4), torch.stack(each).mean(0), atol=1e-6)
+    assert torch.equal(jobs.reconstruct(model, x, views=1), each[0])
+    assert not torch.allclose(each[0], each[1])
+    with pytest.raises(ConfigError, match="takes 1 to 8 views, not 9"):
+        jobs.reconstruct(model, x, views=9)
+    digits = build_model(make_config("dae"))
+    with pytest.raises(ConfigError, match="1 view: no flips or turns, not 2"):
+        jobs.reconstruct(digits, torch.rand(1, 1, 28, 28), views=2)
+
+
+def test_denoise_self_ensemble_on_photos_keeps_its_own_residuals(tmp_path, capsys):
+    write_textures(tmp_path / "t")
+    write_texture(tmp_path / "in" / "p.png", 48, 64, 3)
+    run = tmp_path / "run"
+    base = ["train", "dae", "--data", str(tmp_path / "t"), "--kind", "photo", "--patch", "32"]
+    assert main([*base, "--patches", "200", "--epochs", "1", "--out", str(run)]) == 0
+    args = ["denoise", str(run), str(tmp_path / "in"), "--noise", "gaussian:0.1"]
+    assert main([*args, "--out", str(tmp_path / "one")]) == 0
+    assert main([*args, "--self-ensemble", "8", "--out", str(tmp_path / "eight")]) == 0
+    assert (run / RESIDUALS).is_file() and (run / residuals_file(8)).is_file()
+    raw = [*args, "--no-safeguard"]  # a model of one epoch: the safeguard hands the input back
+    assert main([*raw, "--out", str(tmp_path / "raw1")]) == 0
+    assert main([*raw, "--self-ensemble", "8", "--out", str(tmp_path / "raw8")]) == 0
+    one, eight = (np.asarray(Image.open(tmp_path / d / "p.png")) for d in ("raw1", "raw8"))
+    assert one.shape == eight.shape and not np.array_equal(one, eight)
+    capsys.readouterr()
+    assert main([*args, "--self-ensemble", "9", "--out", str(tmp_path / "nine")]) == 2
+    err = capsys.readouterr().err
+    assert "takes 1 to 8 views, not 9" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "nine").exists()

@@ -11,7 +11,7 @@ from .. import jobs
 from ..errors import ConfigError, RunError
 from ..files import load_tensors, save_tensors
 from ..kinds import data_kind
-from ..runs import RESIDUALS, load, run_data, weights_digest
+from ..runs import load, residuals_file, run_data, weights_digest
 from ..zoo import is_zoo, locate
 
 
@@ -24,20 +24,22 @@ def kept_residuals(a, model) -> torch.Tensor:
     """`jobs.clean_residuals` of the run's first SAFEGUARD_N validation examples, read from the
     run folder while they were measured on its kept weights (whose SHA-256 they record), else
     measured and kept there (not in the zoo's folders, which ship with the package), so that
-    `denoise` reads the run's data once."""
-    run = locate(a.run)
+    `denoise` reads the run's data once; one file per self-ensemble's number of views."""
+    run, views = locate(a.run), a.self_ensemble
+    kept = run / residuals_file(views)
     with_weights = {"weights_sha256": weights_digest(run), "n": str(jobs.SAFEGUARD_N)}
     try:
-        tensors, meta = load_tensors(run / RESIDUALS)
+        tensors, meta = load_tensors(kept)
         if meta == with_weights and "residuals" in tensors:
             return tensors["residuals"]
     except RunError:  # missing or damaged: measure again
         pass
     data = run_data(model.cfg, a.data_dir)
-    residuals = jobs.clean_residuals(model, *data.val.tensors(slice(0, jobs.SAFEGUARD_N)))
+    val = data.val.tensors(slice(0, jobs.SAFEGUARD_N))
+    residuals = jobs.clean_residuals(model, *val, views=views)
     if not is_zoo(run):
         with contextlib.suppress(OSError):  # a read-only folder: measured each time
-            save_tensors(run / RESIDUALS, {"residuals": residuals}, with_weights)
+            save_tensors(kept, {"residuals": residuals}, with_weights)
     return residuals
 
 

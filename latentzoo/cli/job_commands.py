@@ -197,16 +197,18 @@ def cmd_denoise(a) -> int:
         )
     model = load(a.run, device=a.device)
     kind = data_kind(model.cfg.data.data_kind)
+    kind.check_views(a.self_ensemble)
     # what the model leaves on clean validation examples, unless told not to look
     residuals = None if a.no_safeguard or not kind.safeguarded else kept_residuals(a, model)
     keep = kind.kept_input if a.keep_input is None else a.keep_input
+    views = a.self_ensemble
     if a.inputs:
         gen = torch.Generator().manual_seed(a.seed)  # one stream of noise over all chunks
         spec = parse_noise(a.noise) if a.noise else None
         written = kind.transform_files(
             a.inputs,
             model.cfg.data,
-            lambda x: jobs.denoise(model, x, residuals=residuals, keep=keep)[1],
+            lambda x: jobs.denoise(model, x, residuals=residuals, keep=keep, views=views)[1],
             a.out,
             corrupt=(lambda x: model.corrupt(x, spec, gen)) if spec else None,
             **input_options(a),
@@ -219,7 +221,7 @@ def cmd_denoise(a) -> int:
     x, y = run_data(model.cfg, a.data_dir).test.tensors(slice(0, a.n))
     gen = torch.Generator().manual_seed(a.seed)
     noisy, clean = jobs.denoise(
-        model, x, y, noise=a.noise, generator=gen, residuals=residuals, keep=keep
+        model, x, y, noise=a.noise, generator=gen, residuals=residuals, keep=keep, views=views
     )
     pic = data_kind(model.cfg.data.data_kind).pictures
     save_rows(a.out, [pic(x), pic(noisy), pic(clean)])

@@ -12,9 +12,10 @@ train/validation/test splits (`read_source`), reads and writes the jobs' files (
 an input larger than the run's example into windows and puts the model's outputs back together
 (`split`, `merge`, on latentzoo.windows), names its corruptions in the noise registry
 (`noise_kinds`, which `check_noise` enforces), applies them (`corrupt`) and names the ones its
-report pictures (`example_noises`), says whether its values are bounded (`bounded`) and describes
-a shape in words. A new kind is a module with a subclass and one entry in
-latentzoo.kinds.registry.
+report pictures (`example_noises`), gives the flips and rotations that keep an example's meaning
+(`views`, `check_views`, `view`: a reconstruction's self-ensemble), says whether its values are
+bounded (`bounded`) and describes a shape in words. A new kind is a module with a subclass and one
+entry in latentzoo.kinds.registry.
 """
 
 from __future__ import annotations
@@ -57,6 +58,9 @@ class DataKind(ABC):
     safeguard_per_input: ClassVar[bool] = False
     # the fraction of its input that `denoise` keeps in each output by default (latentzoo.jobs.kept)
     kept_input: ClassVar[float] = 0.0
+    # how many flips and rotations of an example (`view`) keep its meaning, that a reconstruction
+    # may average over (a self-ensemble); 1: the example as it is
+    views: ClassVar[int] = 1
 
     @abstractmethod
     def check(self, cfg: Config) -> None:
@@ -179,6 +183,17 @@ class DataKind(ABC):
     ) -> Path:
         """Examples that no input file names (samples, decompressed codes): one array file when
         `out` ends in `.npy`, else one file each in the folder `out` (`<stem>-00000...`)."""
+
+    def check_views(self, n: int) -> None:
+        """A ConfigError unless a self-ensemble of `n` views fits this kind (1 to `views`)."""
+        if not 1 <= n <= self.views:
+            flips = f"1 to {self.views} views" if self.views > 1 else "1 view: no flips or turns"
+            raise ConfigError(f"a self-ensemble of {self.examples} takes {flips}, not {n}")
+
+    def view(self, x: torch.Tensor, i: int, back: bool = False) -> torch.Tensor:
+        """Examples (N, *example) flipped and rotated by the kind's `i`-th view (0: as they are, up
+        to `views` - 1), or, `back`, the view undone."""
+        return x
 
     @abstractmethod
     def split(self, x: torch.Tensor, size: int, hop: int) -> torch.Tensor:

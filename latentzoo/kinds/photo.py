@@ -1,9 +1,10 @@
 """Photographs (C, H, W) of any size, grey or colour: a model trains on random square patches of a
 folder of photos (latentzoo.photos) and, being fully convolutional, is applied to whole photos in
 overlapping tiles blended at the seams. What differs from the image kind is how examples are read
-and written, and that a grey photo in a colour model's channels (all channels equal) is corrupted
-as a grey photo: with the same noise in each channel. The backbones, the measures and the
-pictures are the image kind's."""
+and written; that a grey photo in a colour model's channels (all channels equal) is corrupted as a
+grey photo, with the same noise in each channel; and that a photo flipped or turned is still a
+photo (eight `views`, which `denoise --self-ensemble` averages over: the geometric self-ensemble
+of Lim et al. 2017). The backbones, the measures and the pictures are the image kind's."""
 
 from __future__ import annotations
 
@@ -28,6 +29,15 @@ class PhotoKind(ImageKind):
     # photos differ in texture far more than their validation patches: one mean clean residual
     # over- or underestimates what the model leaves on a given photo
     safeguard_per_input = True
+    # a patch of a photo flipped or turned is still one (the dihedral group of the square)
+    views = 8
+
+    def view(self, x: torch.Tensor, i: int, back: bool = False) -> torch.Tensor:
+        turns, flip = i // 2, bool(i % 2)  # (N, C, H, W), H and W swapped by an odd turn
+        if back:
+            x = torch.rot90(x, -turns, (2, 3))
+            return x.flip(3) if flip else x
+        return torch.rot90(x.flip(3) if flip else x, turns, (2, 3))
 
     def check(self, cfg: Config) -> None:
         super().check(cfg)
