@@ -20,6 +20,7 @@ from latentzoo.noise import corrupt, parse_noise
 from latentzoo.photo_noise import jpeg_round_trip
 from latentzoo.photos import load_photos, mirrored, through_tiles
 from latentzoo.runs import RESIDUALS, residuals_file
+from latentzoo.training import train_model
 
 
 def photo_config(folder, **kw):
@@ -302,10 +303,10 @@ def test_a_self_ensemble_averages_the_outputs_of_each_view_put_back(tmp_path):
     assert torch.allclose(jobs.reconstruct(model, x, views=4), torch.stack(each).mean(0), atol=1e-6)
     assert torch.equal(jobs.reconstruct(model, x, views=1), each[0])
     assert not torch.allclose(each[0], each[1])
-    with pytest.raises(ConfigError, match="takes 1 to 8 views, not 9"):
+    with pytest.raises(ConfigError, match="take 1 to 8 views, not 9"):
         jobs.reconstruct(model, x, views=9)
     digits = build_model(make_config("dae"))
-    with pytest.raises(ConfigError, match="1 view: no flips or turns, not 2"):
+    with pytest.raises(ConfigError, match=r"take 1 view \(no flips or turns\), not 2"):
         jobs.reconstruct(digits, torch.rand(1, 1, 28, 28), views=2)
 
 
@@ -327,5 +328,22 @@ def test_denoise_self_ensemble_on_photos_keeps_its_own_residuals(tmp_path, capsy
     capsys.readouterr()
     assert main([*args, "--self-ensemble", "9", "--out", str(tmp_path / "nine")]) == 2
     err = capsys.readouterr().err
-    assert "takes 1 to 8 views, not 9" in err and len(err.strip().splitlines()) == 1
+    assert "take 1 to 8 views, not 9" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "nine").exists()
+
+
+def test_training_on_flipped_and_turned_batches_is_reproducible_and_refused_on_digits(tmp_path):
+    """`--views 8` turns each training batch by a view drawn from the run's seed: the same run
+    twice gives the same weights, other than training on the batches as they are; a kind of data
+    without views refuses it with one line."""
+    write_textures(tmp_path / "t")
+    weights = {}
+    for name, views in (("a", 8), ("b", 8), ("plain", 1)):
+        cfg = photo_config(tmp_path / "t", patch=32, patches=200, epochs=1, views=views)
+        train_model(cfg, tmp_path / name, progress=False, log=lambda _: None)
+        weights[name] = load_tensors(tmp_path / name / "model.safetensors")[0]
+    for k, v in weights["a"].items():
+        assert torch.equal(v, weights["b"][k])
+    assert any(not torch.equal(v, weights["plain"][k]) for k, v in weights["a"].items())
+    with pytest.raises(ConfigError, match=r"take 1 view \(no flips or turns\), not 2"):
+        build_model(make_config("dae", views=2))

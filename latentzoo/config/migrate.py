@@ -16,7 +16,8 @@ skip's full-size block be deep (`V9_AE`: every earlier one had one hidden convol
 adds the residual quantizer's settings (`V10_VQVAE`: no earlier VQ-VAE had one, so the values only
 fill the fields). Version 12 adds the spectral loss's weight (`V11_MODEL`: none before, for every
 kind) and a DAE's noise recordings and relative loss (`V11_DAE`: none, off). Version 13 adds the
-intelligibility loss's weight (`V12_MODEL`: none before, for every kind).
+intelligibility loss's weight (`V12_MODEL`: none before, for every kind). Version 14 adds the
+flips and turns that training batches are drawn in (`V13_TRAIN`: none before).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from .data import DataSettings
 from .model import MODEL_SETTINGS, MODELS
 from .train import TrainSettings
 
-CONFIG_VERSION = 13
+CONFIG_VERSION = 14
 
 # Old name -> {model kind: today's name}. `beta` was a VAE's KL weight and a VQ-VAE's commitment
 # weight; `latent_dim` was also the size of a VQ-VAE's code vectors; `data` (the user's files) is
@@ -112,6 +113,7 @@ V10_VQVAE: dict[str, Any] = dict(codebooks=8, quantizer_dropout=True)
 V11_MODEL: dict[str, Any] = dict(spectral=0.0)
 V11_DAE: dict[str, Any] = dict(noise_files=None, relative_loss=False)
 V12_MODEL: dict[str, Any] = dict(stoi=0.0)
+V13_TRAIN: dict[str, Any] = dict(views=1)
 FLAT_FIELDS = {*V1_VALUES, *V2_VALUES, *V3_VALUES, *V4_VALUES, "config_version"}
 
 
@@ -169,6 +171,10 @@ def migrate(d: dict[str, Any]) -> dict[str, Any]:
         d = {**d, "config_version": 13}
         if isinstance(d.get("model"), dict):
             d["model"] = {**V12_MODEL, **d["model"]}
+    if d["config_version"] == 13:
+        d = {**d, "config_version": 14}
+        if isinstance(d.get("train"), dict):
+            d["train"] = {**V13_TRAIN, **d["train"]}
     return d
 
 

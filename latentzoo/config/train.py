@@ -1,6 +1,6 @@
-"""The settings of training itself: epochs, batches, the optimizer and its schedule, precision and
-the seed. A model kind that trains differently by default says so in its `train_defaults`
-(latentzoo.config.model)."""
+"""The settings of training itself: epochs, batches and the flips and turns they are drawn in, the
+optimizer and its schedule, precision and the seed. A model kind that trains differently by
+default says so in its `train_defaults` (latentzoo.config.model)."""
 
 from __future__ import annotations
 
@@ -31,6 +31,13 @@ class TrainSettings(Settings):
         "(fast on GPUs and on CPUs with AVX512-BF16 or AMX); codebooks and losses stay fp32",
         default="fp32",
         choices=PRECISIONS,
+    )
+    views: int = setting(
+        "each training batch flipped and turned by one of the first N of the data kind's views, "
+        "drawn at random (1: as they are; photos: up to 8)",
+        default=1,
+        low=1,
+        high=8,
     )
     seed: int = setting(
         "fixes initialisation, data order, noise and sampling", default=0, low=0, high=2**32 - 1

@@ -185,10 +185,11 @@ class DataKind(ABC):
         `out` ends in `.npy`, else one file each in the folder `out` (`<stem>-00000...`)."""
 
     def check_views(self, n: int) -> None:
-        """A ConfigError unless a self-ensemble of `n` views fits this kind (1 to `views`)."""
+        """A ConfigError unless `n` views (a self-ensemble's, training's) fit this kind (1 to
+        `views`)."""
         if not 1 <= n <= self.views:
-            flips = f"1 to {self.views} views" if self.views > 1 else "1 view: no flips or turns"
-            raise ConfigError(f"a self-ensemble of {self.examples} takes {flips}, not {n}")
+            have = f"1 to {self.views} views" if self.views > 1 else "1 view (no flips or turns)"
+            raise ConfigError(f"{self.examples} of this kind take {have}, not {n}")
 
     def view(self, x: torch.Tensor, i: int, back: bool = False) -> torch.Tensor:
         """Examples (N, *example) flipped and rotated by the kind's `i`-th view (0: as they are, up

@@ -34,6 +34,7 @@ def check_config(cfg: Config) -> None:
     """Validate `cfg` and what its kind needs of it (a VQ-VAE's latent is a grid: conv only)."""
     cfg.validate()
     data_kind(cfg.data.data_kind).check(cfg)
+    data_kind(cfg.data.data_kind).check_views(cfg.train.views)
     cls = model_class(cfg.kind)
     if cls.needs_labels and cfg.data.n_classes == 0:
         raise ConfigError(

@@ -162,7 +162,13 @@ def train_model(
                 cfg.train.batch_size, shuffle=True, generator=order, device=dev
             ):
                 rows = distributed.local_rows(x.shape[0])  # this rank's rows of the global batch
-                yield x[rows], y[rows]
+                yield turned(x, order)[rows], y[rows]
+
+        def turned(x: torch.Tensor, order: torch.Generator) -> torch.Tensor:
+            if cfg.train.views == 1:
+                return x
+            view = int(torch.randint(cfg.train.views, (1,), generator=order))  # one per batch
+            return model.data_kind.view(x, view)
 
         def validate_epoch() -> dict[str, float]:
             terms = validate(model, splits.val, cfg.train.batch_size)
