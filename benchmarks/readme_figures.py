@@ -258,10 +258,10 @@ def codec_rows() -> list[tuple[str, str, str, str]]:
 
 def photo_rows() -> list[tuple[str, str, str, str]]:
     """The photo DAE (the U-Net variant trained on both photo sets with grey photos' noise the same
-    in each channel, as `latentzoo denoise` gives it, safeguarded per input, and over the eight
+    in each channel, on batches flipped and turned, as `latentzoo denoise` gives it, safeguarded per input, and over the eight
     views with `--self-ensemble 8`) on the test photos."""
-    r = read("photo-denoise-x8.json")
-    src = source("photo-denoise-x8.json", r)
+    r = read("photo-denoise-views.json")
+    src = source("photo-denoise-views.json", r)
     out = []
     for noise in ("sigma 15", "sigma 25", "sigma 50"):
         t = r["table"][noise]
@@ -270,8 +270,8 @@ def photo_rows() -> list[tuple[str, str, str, str]]:
             (
                 f"photo DAE (`--skip unet`), mean PSNR (dB) over {len(r['photos'])} test photos "
                 f"at {noise}",
-                f"{mean['DAE unet-grey']:.2f}",
-                f"`--self-ensemble 8` {mean['DAE unet-grey x8']:.2f}; input {mean['input']:.2f}; "
+                f"{mean['DAE unet-views']:.2f}",
+                f"`--self-ensemble 8` {mean['DAE unet-views x8']:.2f}; input {mean['input']:.2f}; "
                 f"non-local means {mean['non-local means']:.2f}; "
                 f"BM3D (true sigma) {mean['BM3D (true sigma)']:.2f}",
                 src,

@@ -32,7 +32,7 @@ PHOTO_DAE_NOISE = "|".join(
 )
 # A photo DAE: fully convolutional, a full-size block at each end, the input plus a U-Net's
 # correction (detail at full size never has to pass the grid), small batches (more steps for the
-# same arithmetic)
+# same arithmetic), each batch flipped or turned (a photo so is still a photo)
 PHOTO_DAE = dict(
     latent="grid",
     skip="unet",
@@ -40,4 +40,5 @@ PHOTO_DAE = dict(
     fine_blocks=1,
     noise=PHOTO_DAE_NOISE,
     batch_size=32,
+    views=8,
 )
