@@ -258,8 +258,8 @@ def codec_rows() -> list[tuple[str, str, str, str]]:
 
 def photo_rows() -> list[tuple[str, str, str, str]]:
     """The photo DAE (the U-Net variant trained on both photo sets with grey photos' noise the same
-    in each channel, on batches flipped and turned, as `latentzoo denoise` gives it, safeguarded per input, and over the eight
-    views with `--self-ensemble 8`) on the test photos."""
+    in each channel, on batches flipped and turned, as `latentzoo denoise` gives it, safeguarded
+    per input, and over the eight views with `--self-ensemble 8`) on the test photos."""
     r = read("photo-denoise-views.json")
     src = source("photo-denoise-views.json", r)
     out = []
