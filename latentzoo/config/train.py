@@ -34,7 +34,7 @@ class TrainSettings(Settings):
     )
     views: int = setting(
         "each training batch flipped and turned by one of the first N of the data kind's views, "
-        "drawn at random (1: as they are; photos: up to 8)",
+        "drawn at random (1: as they are; photos have 8, a photo DAE's default)",
         default=1,
         low=1,
         high=8,
