@@ -194,7 +194,7 @@ def test_denoise_noise_corrupts_a_recording_once_before_it_is_cut(run, tmp_path,
     overlap saw the same noisy samples, so overlap-add does not average noises away."""
     path, rec = run
     np.save(tmp_path / "x.npy", rec.astype(np.float32))
-    monkeypatch.setattr(lzjobs, "reconstruct", lambda model, x, labels=None: x)
+    monkeypatch.setattr(lzjobs, "reconstruct", lambda model, x, labels=None, views=1: x)
     args = ["denoise", str(path), str(tmp_path / "x.npy"), "--noise", "gaussian:0.2"]
     assert main([*args, "--out", str(tmp_path / "d"), "--hop", "8"]) == 0
     std = np.array(json.loads((path / "config.json").read_text())["data"]["channel_std"])
