@@ -97,7 +97,7 @@ def reconstruct(
     for i in range(1, views):
         out = batched(model.reconstruct, kind.view(images, i), labels, model)  # H, W may swap
         total += kind.view(out, i, back=True)
-    return total / views
+    return total if views == 1 else total / views  # one view: no copy on the common path
 
 
 def clean_residuals(
