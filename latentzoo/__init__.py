@@ -11,7 +11,8 @@ enforces it, imports inside functions included):
 
     errors, version
     files, console, device, noise,     safe files, logging and progress, devices, corruption,
-    distributed, windows, measures     data-parallel training, sliding windows, quality measures
+    distributed, windows, measures,    data-parallel training, sliding windows, quality measures,
+    jpeg_cells                         what a decoded JPEG tells of its clean photo
     zoo                                trained models shipped in the package, found by name
     signal_noise, photo_noise          the noise kinds of signals (SNR in dB, hum, wander, ...)
                                        and of photos (shot noise, JPEG)

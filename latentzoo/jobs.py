@@ -8,8 +8,9 @@ without gradients and returns CPU tensors:
 - `reconstruct`, `denoise` (optionally corrupting the images first, for demonstrations, and
   optionally `safeguard`ed: each output blended back towards its input by how much more the model
   changed it than it changes clean images (`clean_residuals`) or, per input, its own output, so
-  that a clean or lightly corrupted input is not made worse; and optionally keeping a fixed
-  fraction of its input, `kept`);
+  that a clean or lightly corrupted input is not made worse, except where the data kind recognises
+  in the input a corruption that the model learned (a photo's JPEG artefacts); and optionally
+  keeping a fixed fraction of its input, `kept`);
 - `anomaly_scores`: the model's `anomaly_score` per image (higher = less like its training images:
   squared reconstruction error, the negative ELBO for a VAE); `calibrate` turns the scores of the
   run's validation images into a threshold at a chosen false-positive rate, the (1 - fpr) quantile,
@@ -160,15 +161,19 @@ def denoise(
     new one seeded by `seed`; its denoised reconstruction over `views` (`reconstruct`),
     `safeguard`ed when the model's clean `residuals` (measured over as many views) are given (by
     the error expected of each output, from a second pass through the model, where the model's
-    kind of data asks for it), then keeping the fraction `keep` of its input)."""
+    kind of data asks for it; an input in which the kind recognises a corruption that the model
+    learned keeps the output that the kind makes of it, `DataKind.recognised`), then keeping the
+    fraction `keep` of its input)."""
     if noise:
         gen = generator or torch.Generator().manual_seed(seed)
         images = model.corrupt(images, parse_noise(noise), gen)
     out = reconstruct(model, images, labels, views)
     if residuals is not None:
-        per_input = model.data_kind.safeguard_per_input
-        again = reconstruct(model, out, labels, views) if per_input else None
-        out = safeguard(images, out, residuals, again=again)
+        kind = model.data_kind
+        again = reconstruct(model, out, labels, views) if kind.safeguard_per_input else None
+        which, trusted = kind.recognised(images, out, model.noise)  # (N,): a learned corruption
+        guarded = safeguard(images, out, residuals, again=again)
+        out = torch.where(which.view(-1, *[1] * (out.dim() - 1)), trusted, guarded)
     return images, kept(images, out, keep)
 
 

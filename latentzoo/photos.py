@@ -37,6 +37,9 @@ PATCH = 64  # pixels a side of a training patch, unless --patch
 PATCHES = 20_000  # patches cut from the training photos, unless --patches
 TILE = 256  # pixels a side of the tiles that a whole photo is processed in
 MIN_SIDE = 8  # a smaller photo is mirrored up to this size
+# tiles start on this grid: a multiple of the conv backbone's stride (4) and of a JPEG's blocks (8),
+# so that a tile of a decoded JPEG keeps its blocks (latentzoo.jpeg_cells)
+GRID = 8
 
 
 def photo_files(source: str | os.PathLike) -> list[tuple[Path, str]]:
@@ -139,8 +142,13 @@ def mirrored(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
 
 def tile_side(height: int, width: int) -> int:
     """The side of the tiles of a height x width photo: TILE, or the photo's shorter side rounded
-    up to a multiple of 4 (the conv backbone's stride)."""
-    return min(TILE, 4 * math.ceil(max(MIN_SIDE, min(height, width)) / 4))
+    up to a multiple of GRID."""
+    return min(TILE, GRID * math.ceil(max(MIN_SIDE, min(height, width)) / GRID))
+
+
+def grid_up(n: int) -> int:
+    """`n` rounded up to a multiple of GRID."""
+    return GRID * math.ceil(n / GRID)
 
 
 def through_tiles(x: torch.Tensor, fn) -> torch.Tensor:
@@ -148,8 +156,8 @@ def through_tiles(x: torch.Tensor, fn) -> torch.Tensor:
     of tiles at a time, blended at the seams by the separable seam weight (latentzoo.windows)."""
     c, h, w = x.shape
     t = tile_side(h, w)
-    hop = max(1, 3 * t // 4)
-    padded = mirrored(x, max(h, t), max(w, t))  # (C, H', W')
+    hop = max(GRID, 3 * t // 4 // GRID * GRID)
+    padded = mirrored(x, grid_up(max(h, t)), grid_up(max(w, t)))  # (C, H', W')
     rows, cols = starts(padded.shape[1], t, hop), starts(padded.shape[2], t, hop)
     w1 = seam_weight(t)
     weight = w1[:, None] * w1[None, :]  # (t, t)

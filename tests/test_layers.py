@@ -16,7 +16,7 @@ PKG = ROOT / "latentzoo"
 # Lowest first. A module may import from lower layers and, inside its own subpackage, from siblings.
 LAYERS = [
     ["errors", "version"],
-    ["files", "console", "device", "noise", "distributed", "windows", "measures"],
+    ["files", "console", "device", "noise", "distributed", "windows", "measures", "jpeg_cells"],
     ["zoo"],
     ["signal_noise", "photo_noise"],
     ["sets"],

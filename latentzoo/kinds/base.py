@@ -13,7 +13,8 @@ an input larger than the run's example into windows and puts the model's outputs
 (`split`, `merge`, on latentzoo.windows), names its corruptions in the noise registry
 (`noise_kinds`, which `check_noise` enforces), applies them (`corrupt`) and names the ones its
 report pictures (`example_noises`), gives the flips and rotations that keep an example's meaning
-(`views`, `check_views`, `view`: a reconstruction's self-ensemble), says whether its values are
+(`views`, `check_views`, `view`: a reconstruction's self-ensemble), recognises in an input a
+corruption that a model learned (`recognised`, for `denoise`), says whether its values are
 bounded (`bounded`) and describes a shape in words. A new kind is a module with a subclass and one
 entry in latentzoo.kinds.registry.
 """
@@ -195,6 +196,16 @@ class DataKind(ABC):
         """Examples (N, *example) flipped and rotated by the kind's `i`-th view (0: as they are, up
         to `views` - 1), or, `back`, the view undone."""
         return x
+
+    def recognised(
+        self, noisy: torch.Tensor, out: torch.Tensor, noise: Noise
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(which of the inputs (N,) carry a corruption that this kind recognises in the input
+        itself and that a model trained on `noise` learned to remove, bool; the outputs (N,
+        *example) made consistent with what those inputs still tell about their clean versions).
+        `denoise` keeps those outputs instead of blending them back (latentzoo.jobs.safeguard).
+        None here."""
+        return torch.zeros(noisy.shape[0], dtype=torch.bool), out
 
     @abstractmethod
     def split(self, x: torch.Tensor, size: int, hop: int) -> torch.Tensor:

@@ -4,7 +4,10 @@ overlapping tiles blended at the seams. What differs from the image kind is how 
 and written; that a grey photo in a colour model's channels (all channels equal) is corrupted as a
 grey photo, with the same noise in each channel; and that a photo flipped or turned is still a
 photo (eight `views`, which `denoise --self-ensemble` averages over: the geometric self-ensemble
-of Lim et al. 2017). The backbones, the measures and the pictures are the image kind's."""
+of Lim et al. 2017); and that a decoded JPEG is `recognised` by its quantisation (latentzoo.
+jpeg_cells): when the model learned JPEG artefacts of that quality or lower, `denoise` keeps its
+output, moved into the input's quantisation cells. The backbones, the measures and the pictures are
+the image kind's."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ import torch
 from ..config import Config, DataSettings
 from ..data import Splits
 from ..errors import ConfigError
+from ..jpeg_cells import into_cells, jpeg_quality
 from ..noise import Noise
 from ..photo_noise import PHOTO_NOISES
 from ..photos import load_photos, map_photos, photo_patches
@@ -59,6 +63,19 @@ class PhotoKind(ImageKind):
             once = super().corrupt(x[grey, :1], spec, generator, rate, recordings)
             out[grey] = once.expand(-1, x.shape[1], -1, -1)
         return out
+
+    def recognised(self, noisy, out, noise: Noise) -> tuple[torch.Tensor, torch.Tensor]:
+        learned = [t.level for chain in noise if len(chain) == 1 for t in chain if t.kind == "jpeg"]
+        which = torch.zeros(noisy.shape[0], dtype=torch.bool)
+        if not learned:
+            return which, out
+        out = out.clone()
+        for i, x in enumerate(noisy.cpu()):  # (C, H, W)
+            quality = jpeg_quality(x, highest=int(max(learned)))
+            if quality is not None:
+                which[i] = True
+                out[i] = into_cells(out[i].cpu(), x, quality).to(out.device)
+        return which, out
 
     def describe(self, shape: tuple[int, ...]) -> str:
         return f"{super().describe(shape)} patches"
