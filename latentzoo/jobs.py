@@ -38,7 +38,7 @@ SAFEGUARD_Q = 1.0  # the share of clean examples that `safeguard` passes through
 SAFEGUARD_N = 2000  # validation examples whose residuals the denoise command measures
 # per-input safeguard: an input changed by less than this many times the error expected of its
 # output comes back as it went in
-SAFEGUARD_MARGIN = 1.5
+SAFEGUARD_MARGIN = 2.0
 
 
 @torch.no_grad()

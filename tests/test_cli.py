@@ -88,7 +88,7 @@ def test_the_safeguard_blends_by_the_wiener_weight_known_answers():
 
 
 def test_the_per_input_safeguard_takes_the_outputs_error_from_a_second_pass_known_answers():
-    """Clean residuals of mean 1 and SAFEGUARD_MARGIN 1.5: an output that the model changes by 1 in
+    """Clean residuals of mean 1 and a margin of 1.5: an output that the model changes by 1 in
     every value on a second pass is expected to be 1 + 1 = 2 off, the threshold is 3, an input 2
     away from its output has an input error of 4 - 3 = 1 and the weight 1 / (1 + 2); an output the
     model leaves as it is: 1 off, a threshold of 1.5, the weight 2.5 / 3.5."""
@@ -96,11 +96,11 @@ def test_the_per_input_safeguard_takes_the_outputs_error_from_a_second_pass_know
     noisy, out = torch.zeros(2, 1, 2, 2), torch.full((2, 1, 2, 2), 2.0)
     again = out.clone()
     again[0] += 1
-    got = safeguard(noisy, out, residuals, again=again)
+    got = safeguard(noisy, out, residuals, again=again, margin=1.5)
     assert torch.allclose(got[0], torch.full((1, 2, 2), 2 / 3))
     assert torch.allclose(got[1], torch.full((1, 2, 2), 2 * 2.5 / 3.5))
     again[1] += 3  # a model that would change this output a lot: the input comes back
-    assert torch.equal(safeguard(noisy, out, residuals, again=again)[1], noisy[1])
+    assert torch.equal(safeguard(noisy, out, residuals, again=again, margin=1.5)[1], noisy[1])
 
 
 def test_keeping_a_fraction_of_the_input_mixes_it_back_known_answers():

@@ -12,13 +12,14 @@ from PIL import Image
 from latentzoo import jobs, make_config
 from latentzoo.cli import main
 from latentzoo.errors import ConfigError, DataError, LatentzooError
-from latentzoo.examples import write_texture, write_textures
+from latentzoo.examples import texture, write_texture, write_textures
 from latentzoo.files import load_tensors, save_tensors
+from latentzoo.jpeg_cells import luma, standard_table, to_blocks
 from latentzoo.kinds import data_kind
 from latentzoo.models import build_model
 from latentzoo.noise import corrupt, parse_noise
 from latentzoo.photo_noise import jpeg_round_trip
-from latentzoo.photos import load_photos, mirrored, through_tiles
+from latentzoo.photos import load_photos, mirrored, read_photo, through_tiles
 from latentzoo.runs import RESIDUALS, residuals_file
 from latentzoo.training import train_model
 
@@ -207,6 +208,18 @@ def test_denoise_keeps_the_safeguards_residuals_beside_the_weights_they_were_mea
     assert main(args) == 0  # every input changed less than a planted residual: given back
     same = np.asarray(Image.open(tmp_path / "o" / "p.png"))
     assert np.array_equal(same, np.asarray(Image.open(tmp_path / "in" / "p.png")))
+    # ... except a decoded JPEG of a quality the model learned: its output, in the input's cells
+    grainy = texture(96, 96, 5) + np.random.default_rng(0).integers(0, 20, (96, 96, 3))
+    Image.fromarray(grainy.clip(0, 255).astype(np.uint8)).save(
+        tmp_path / "in" / "q.jpg", quality=20
+    )
+    assert main(args) == 0
+    x, y = (
+        read_photo(f).float() / 255 for f in (tmp_path / "in" / "q.jpg", tmp_path / "o" / "q.png")
+    )
+    table = standard_table(20)
+    cells = (to_blocks(luma(x)) / table).round() * table
+    assert not torch.equal(x, y) and ((to_blocks(luma(y)) - cells).abs() <= table / 2 + 2).all()
     save_tensors(
         run / RESIDUALS, {"residuals": torch.full((n,), 1e3)}, {**meta, "weights_sha256": "0" * 64}
     )
