@@ -143,7 +143,7 @@ def mirrored(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
 def tile_side(height: int, width: int) -> int:
     """The side of the tiles of a height x width photo: TILE, or the photo's shorter side rounded
     up to a multiple of GRID."""
-    return min(TILE, GRID * math.ceil(max(MIN_SIDE, min(height, width)) / GRID))
+    return min(TILE, grid_up(max(MIN_SIDE, min(height, width))))
 
 
 def grid_up(n: int) -> int:

@@ -4,10 +4,10 @@ overlapping tiles blended at the seams. What differs from the image kind is how 
 and written; that a grey photo in a colour model's channels (all channels equal) is corrupted as a
 grey photo, with the same noise in each channel; and that a photo flipped or turned is still a
 photo (eight `views`, which `denoise --self-ensemble` averages over: the geometric self-ensemble
-of Lim et al. 2017); and that a decoded JPEG is `recognised` by its quantisation (latentzoo.
-jpeg_cells): when the model learned JPEG artefacts of that quality or lower, `denoise` keeps its
-output, moved into the input's quantisation cells. The backbones, the measures and the pictures are
-the image kind's."""
+of Lim et al. 2017); and that a decoded JPEG is `recognised` by its quantisation
+(latentzoo.jpeg_cells): when the model learned JPEG artefacts of that quality or lower, `denoise`
+keeps its output, moved into the input's quantisation cells. The backbones, the measures and the
+pictures are the image kind's."""
 
 from __future__ import annotations
 
