@@ -326,7 +326,8 @@ def build_parser() -> Parser:
         help="no blending back towards each input by how much more the model changed it than it "
         "changes clean validation examples (on photos: than it changes its own output), which "
         "keeps clean or lightly corrupted inputs from being made worse (sound is never blended "
-        "so)",
+        "so; a decoded JPEG photo of a quality the model learned keeps its output, moved into the "
+        "JPEG's quantisation cells): the model's raw output",
     )
     d.add_argument(
         "--keep-input",
