@@ -240,8 +240,9 @@ def test_the_page_refuses_bad_uploads_with_a_message(served, tmp_path):
 
 
 def stop_app(port: int, when: str, tmp_path) -> tuple[int, str, str]:
-    """`latentzoo app` stopped by Ctrl-C (SIGINT) as soon as it starts ("start") or once it has
-    said where it serves and the page answers there ("served"): (exit status, stdout, stderr)."""
+    """`latentzoo app` stopped by Ctrl-C (SIGINT) once it says it loads its runs ("start": not
+    before, when a busy machine may still be importing the package) or once it has said where it
+    serves and the page answers there ("served"): (exit status, stdout, stderr)."""
     cmd = [sys.executable, "-m", "latentzoo", "app", "mnist-ae", "mnist-vae", "--port", str(port)]
     proc = subprocess.Popen(
         cmd,
@@ -252,14 +253,14 @@ def stop_app(port: int, when: str, tmp_path) -> tuple[int, str, str]:
         # its children inherit that
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
-    said = ""
+    said = proc.stdout.readline().decode()  # printed once the package is imported: loading
     try:
         if when == "served":
-            said = proc.stdout.readline().decode()  # printed once the server is up
+            said += proc.stdout.readline().decode()  # printed once the server is up
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as r:
                 assert "latentzoo" in r.read().decode()
         else:
-            time.sleep(4)  # loading the models, before the server starts
+            time.sleep(0.5)  # loading the models, before the server starts
     finally:
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)

@@ -246,6 +246,7 @@ def cmd_interpolate(a) -> int:
 
 def cmd_app(a) -> int:
     runs = [str(r) for r in a.runs] or names()
+    print(f"latentzoo app: loading {len(runs)} runs", flush=True)
     try:
         show = Showcase.load(runs, device=a.device, fpr=a.fpr, data_dir=a.data_dir)
         serve(show, a.host, a.port)

@@ -323,11 +323,10 @@ def build_parser() -> Parser:
     d.add_argument(
         "--no-safeguard",
         action="store_true",
-        help="no blending back towards each input by how much more the model changed it than it "
-        "changes clean validation examples (on photos: than it changes its own output), which "
-        "keeps clean or lightly corrupted inputs from being made worse (sound is never blended "
-        "so; a decoded JPEG photo of a quality the model learned keeps its output, moved into the "
-        "JPEG's quantisation cells): the model's raw output",
+        help="the raw output: no blending back towards each input by how much more the model "
+        "changed it than clean validation examples (photos: its own output; a decoded JPEG of a "
+        "quality it learned is moved into its quantisation cells instead), which keeps clean or "
+        "lightly corrupted inputs from being made worse (sound is never blended so)",
     )
     d.add_argument(
         "--keep-input",
