@@ -71,11 +71,9 @@ def held_out_photos(crop: int = 256) -> dict[str, torch.Tensor]:
     return {name: x[:, : x.shape[1] // 4 * 4, : x.shape[2] // 4 * 4] for name, x in crops.items()}
 
 
-def rules(model, noisy, out, again, res) -> dict[str, torch.Tensor]:
+def rules(model, noisy, out, again, res, views) -> dict[str, torch.Tensor]:
     """Rule name -> the safeguarded outputs (N, C, H, W)."""
-    which, cells = model.data_kind.recognised(noisy, out, model.noise)
-    per_input = jobs.safeguard(noisy, out, res, again=again, margin=jobs.SAFEGUARD_MARGIN)
-    got = {"raw": out, "denoise": torch.where(which.view(-1, 1, 1, 1), cells, per_input)}
+    got = {"raw": out, "denoise": jobs.guarded(model, noisy, out, res, views=views)}
     for q in (0.5, 0.9, 1.0):
         got[f"population q{q}"] = jobs.safeguard(noisy, out, res, q)
     for m in (1.0, 1.5, 2.0, 3.0):
@@ -97,7 +95,7 @@ def gains(model, photos, res, spec, views) -> dict[str, list[float]]:
         c, noisy = clean[None].expand(-1, 3, -1, -1), noisy.expand(-1, 3, -1, -1)  # (1, 3, H, W)
         out = jobs.reconstruct(model, noisy, views=views)
         again = jobs.reconstruct(model, out, views=views)
-        for rule, y in rules(model, noisy, out, again, res).items():
+        for rule, y in rules(model, noisy, out, again, res, views).items():
             per.setdefault(rule, []).append(float(psnr(c, y.clamp(0, 1)) - psnr(c, noisy)))
     return per
 

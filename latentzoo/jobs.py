@@ -169,12 +169,28 @@ def denoise(
         images = model.corrupt(images, parse_noise(noise), gen)
     out = reconstruct(model, images, labels, views)
     if residuals is not None:
-        kind = model.data_kind
-        again = reconstruct(model, out, labels, views) if kind.safeguard_per_input else None
-        which, trusted = kind.recognised(images, out, model.noise)  # (N,): a learned corruption
-        guarded = safeguard(images, out, residuals, again=again)
-        out = torch.where(which.view(-1, *[1] * (out.dim() - 1)), trusted, guarded)
+        out = guarded(model, images, out, residuals, labels, views)
     return images, kept(images, out, keep)
+
+
+def guarded(
+    model,
+    images: torch.Tensor,
+    out: torch.Tensor,
+    residuals: torch.Tensor,
+    labels: torch.Tensor | None = None,
+    views: int = 1,
+) -> torch.Tensor:
+    """The model's outputs on `images` as `denoise` keeps them: the kind's own (`recognised`) for
+    an input that carries a corruption the model learned, else `safeguard`ed, by a second pass
+    through the model where the kind asks for it (not made when every input is recognised)."""
+    kind = model.data_kind
+    which, trusted = kind.recognised(images, out, model.noise)  # (N,): a learned corruption
+    if which.all():
+        return trusted
+    again = reconstruct(model, out, labels, views) if kind.safeguard_per_input else None
+    blended = safeguard(images, out, residuals, again=again)
+    return torch.where(which.view(-1, *[1] * (out.dim() - 1)), trusted, blended)
 
 
 def anomaly_scores(model, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
